@@ -1,0 +1,77 @@
+"""Runtime settings, read once from the environment.
+
+Every tunable number of the pipeline lives here with its default; docs/configuration.md
+lists them. Production sets them through Terraform (function environment variables).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from giftengine import manifest as manifest_mod
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    region: str
+    # Streak settlement
+    streak_idle_timeout_s: float = 10.0
+    settled_streak_retention_s: float = 3600.0
+    # Rollup cadence: the live documents of one stream are written at most once per
+    # `rollup_min_interval_s`; per-user leaderboard entries at most once per flush interval.
+    rollup_min_interval_s: float = 1.0
+    board_flush_interval_s: float = 10.0
+    rollup_max_events: int = 400
+    flush_max_users: int = 50
+    state_shards: int = 8
+    top_n: int = 10
+    default_timezone: str = "UTC"
+    # Wiring
+    endpoints: dict[str, str] = field(default_factory=dict)  # function name -> URL
+    tasks_invoker_service_account: str = ""
+    write_log: str = ""  # dev/bench only: JSONL of every Firestore document write
+
+    def endpoint(self, function: str) -> str:
+        try:
+            return self.endpoints[function]
+        except KeyError:
+            env = f"GIFTENGINE_URL_{function.upper()}"
+            raise RuntimeError(f"no URL configured for function {function!r}; set {env}") from None
+
+
+def load() -> Settings:
+    m = manifest_mod.load()
+    project = (
+        os.environ.get("GIFTENGINE_PROJECT")
+        or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        or os.environ.get("GCLOUD_PROJECT")
+        or m.project_id_default
+    )
+    endpoints = {
+        name: os.environ[f"GIFTENGINE_URL_{name.upper()}"]
+        for name in m.functions
+        if os.environ.get(f"GIFTENGINE_URL_{name.upper()}")
+    }
+    return Settings(
+        project_id=project,
+        region=_env("GIFTENGINE_REGION", m.region),
+        streak_idle_timeout_s=float(_env("GIFTENGINE_STREAK_IDLE_TIMEOUT_S", "10")),
+        settled_streak_retention_s=float(_env("GIFTENGINE_STREAK_RETENTION_S", "3600")),
+        rollup_min_interval_s=float(_env("GIFTENGINE_ROLLUP_MIN_INTERVAL_S", "1")),
+        board_flush_interval_s=float(_env("GIFTENGINE_BOARD_FLUSH_INTERVAL_S", "10")),
+        rollup_max_events=int(_env("GIFTENGINE_ROLLUP_MAX_EVENTS", "400")),
+        flush_max_users=int(_env("GIFTENGINE_FLUSH_MAX_USERS", "50")),
+        state_shards=int(_env("GIFTENGINE_STATE_SHARDS", "8")),
+        top_n=int(_env("GIFTENGINE_TOP_N", "10")),
+        default_timezone=_env("GIFTENGINE_DEFAULT_TIMEZONE", "UTC"),
+        endpoints=endpoints,
+        tasks_invoker_service_account=_env("GIFTENGINE_TASKS_SA", ""),
+        write_log=_env("GIFTENGINE_WRITE_LOG", ""),
+    )

@@ -1,0 +1,1 @@
+"""The pure core: models and rules. No Google imports, no I/O."""

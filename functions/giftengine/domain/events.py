@@ -1,0 +1,101 @@
+"""The EngagementEvent contract: what every source (TikTok ingest, apps) publishes.
+
+Field names are a contract other tools rely on; docs/events.md documents them and
+docs/schema/engagement_event.schema.json is generated from this model
+(`giftengine schema --check` fails when they drift).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Kind = Literal[
+    "gift", "like", "comment", "follow", "share", "join", "viewers", "stream_start", "stream_end"
+]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+# Kinds that name a viewer; stream-level kinds may omit `user`.
+USER_KINDS = frozenset({"gift", "like", "comment", "follow", "share", "join"})
+
+# Ids become Firestore document ids: no "/", not "." or "..", not "__...__".
+ID_PATTERN = r"^(?!\.\.?$)(?!__.*__$)[^/]+$"
+_ID = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
+
+
+class User(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = _ID
+    handle: str = Field(default="", max_length=256)
+    name: str = Field(default="", max_length=256)
+
+
+class Gift(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = _ID
+    name: str = Field(default="", max_length=256)
+    coins: int = Field(ge=0, le=1_000_000, description="Price of one unit in coins (= TikTok diamonds).")
+    streakable: bool = False
+
+
+class EngagementEvent(BaseModel):
+    """One upstream message, normalized."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=512, description="Unique per upstream message.")
+    source: Literal["tiktok", "app"]
+    stream_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    kind: Kind
+    occurred_at: AwareDatetime
+    user: User | None = None
+    creator_id: str | None = Field(
+        default=None, max_length=200, pattern=ID_PATTERN,
+        description="Owner of the stream; recorded on the stream's first event. Defaults to stream_id.",
+    )
+    # gift
+    gift: Gift | None = None
+    repeat_count: int = Field(default=1, ge=1, le=100_000)
+    repeat_end: bool = True
+    group_id: str = Field(default="", max_length=256)
+    # like
+    count: int = Field(default=1, ge=1, le=1_000_000)
+    # comment
+    text: str = Field(default="", max_length=2000)
+    # viewers
+    viewers: int | None = Field(default=None, ge=0, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> EngagementEvent:
+        if self.kind in USER_KINDS and self.user is None:
+            raise ValueError(f"kind {self.kind!r} needs `user`")
+        if self.kind == "gift" and self.gift is None:
+            raise ValueError("kind 'gift' needs `gift`")
+        if self.kind == "viewers" and self.viewers is None:
+            raise ValueError("kind 'viewers' needs `viewers`")
+        return self
+
+    @property
+    def occurred_ts(self) -> float:
+        return self.occurred_at.timestamp()
+
+
+def parse_event(data: bytes | str | dict) -> EngagementEvent:
+    """Parse and validate; raises pydantic.ValidationError (or ValueError) with the reason."""
+    if isinstance(data, dict):
+        return EngagementEvent.model_validate(data)
+    return EngagementEvent.model_validate_json(data)
+
+
+def json_schema() -> dict:
+    schema = EngagementEvent.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/giftengine/giftengine/docs/schema/engagement_event.schema.json"
+    return schema
+
+
+def utc_iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")

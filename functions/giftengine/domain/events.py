@@ -25,7 +25,7 @@ _ID = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
 
 
 class User(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
     id: str = _ID
     handle: str = Field(default="", max_length=256)
@@ -33,7 +33,7 @@ class User(BaseModel):
 
 
 class Gift(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
     id: str = _ID
     name: str = Field(default="", max_length=256)
@@ -44,7 +44,7 @@ class Gift(BaseModel):
 class EngagementEvent(BaseModel):
     """One upstream message, normalized."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
     event_id: str = Field(min_length=1, max_length=512, description="Unique per upstream message.")
     source: Literal["tiktok", "app"]

@@ -1,0 +1,1 @@
+"""Entry points: Cloud Functions handlers, the CLI, the Cloud Run worker."""

@@ -1,0 +1,28 @@
+"""Cloud Function entry points. Each is a few lines: parse, call the service layer, map errors.
+
+The same file is the deployable source of every function (Terraform zips functions/ and
+sets the entry point per function; see giftengine/manifest.yaml).
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from cloudevents.http import CloudEvent
+from flask import Request
+
+from giftengine.entrypoints import handlers
+
+
+@functions_framework.cloud_event
+def on_engagement(cloud_event: CloudEvent) -> None:
+    handlers.on_engagement(cloud_event)
+
+
+@functions_framework.http
+def rollup(request: Request):
+    return handlers.rollup(request)
+
+
+@functions_framework.http
+def api(request: Request):
+    return handlers.api(request)

@@ -20,6 +20,33 @@ class Function:
     topic: str | None = None  # manifest topic key, for pubsub triggers
     public: bool = False
     description: str = ""
+    roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
+    secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-lived Cloud Run service (e.g. the TikTok ingest worker)."""
+
+    name: str
+    command: tuple[str, ...]
+    description: str = ""
+    roles: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    min_instances: int = 0
+    max_instances: int = 10
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A Cloud Scheduler job that calls an HTTP function."""
+
+    name: str
+    cron: str
+    target: str  # function name
+    path: str = "/"
+    description: str = ""
+    time_zone: str = "Etc/UTC"
 
 
 @dataclass(frozen=True)
@@ -49,6 +76,8 @@ class Manifest:
     queues: dict[str, Queue]
     buckets: dict[str, dict[str, Any]]
     functions: dict[str, Function] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
 
     def topic(self, key: str) -> str:
         return self.topics[key]
@@ -65,10 +94,16 @@ def parse(raw: dict[str, Any]) -> Manifest:
         subscriptions={k: Subscription(name=k, **v) for k, v in raw["subscriptions"].items()},
         queues={k: Queue(name=k, **v) for k, v in raw["queues"].items()},
         buckets=dict(raw.get("buckets") or {}),
-        functions={k: Function(name=k, **v) for k, v in raw["functions"].items()},
+        functions={k: Function(name=k, **_tuples(v)) for k, v in raw["functions"].items()},
+        services={k: Service(name=k, **_tuples(v)) for k, v in (raw.get("services") or {}).items()},
+        schedules={k: Schedule(name=k, **v) for k, v in (raw.get("schedules") or {}).items()},
     )
     _check(m)
     return m
+
+
+def _tuples(v: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(x) if isinstance(x, list) else x for k, x in v.items()}
 
 
 def _check(m: Manifest) -> None:
@@ -88,6 +123,9 @@ def _check(m: Manifest) -> None:
             raise ValueError(f"function {f.name}: unknown trigger {f.trigger!r}")
         if f.trigger == "pubsub" and f.topic not in m.topics:
             raise ValueError(f"function {f.name}: unknown topic key {f.topic!r}")
+    for j in m.schedules.values():
+        if j.target not in m.functions or m.functions[j.target].trigger != "http":
+            raise ValueError(f"schedule {j.name}: target {j.target!r} is not an http function")
 
 
 @lru_cache(maxsize=1)

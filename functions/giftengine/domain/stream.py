@@ -1,0 +1,388 @@
+"""The stream aggregate: everything one stream's rollup decides, as pure code.
+
+A rollup loads a `StreamState`, feeds it the newly recorded events in ingest order
+(`apply`), lets idle streaks expire (`expire`), closes the batch (`finish_batch`: ranks,
+goals, alerts) and takes what is due for the leaderboards (`take_flush`). The adapter then
+writes the state and its projections in one transaction, so a batch is applied entirely
+or not at all, and each recorded event is applied exactly once.
+
+Streak rules (TikTok sends a streakable gift as messages whose `repeat_count` is a running
+total, the last with `repeat_end`):
+- key = (user, gift, group_id); a non-streakable gift is its own streak, keyed by event id;
+- the units counted for a streak are the final's `repeat_count` when the final was seen,
+  otherwise the highest `repeat_count` seen, settled when the streak idles out or the
+  stream ends. Settlement is incremental (`settled_units`), so a final that arrives after
+  an idle settlement tops the streak up to the final count instead of counting twice;
+- after the final, later messages of the streak (late intermediates, re-sent finals under
+  new event ids) change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from giftengine.domain import periods, ranking
+from giftengine.domain.events import EngagementEvent, utc_iso
+
+GOAL_METRICS = ("coins", "gift_units", "likes", "follows")
+
+
+@dataclass
+class Streak:
+    key: str
+    gift_id: str
+    gift_name: str
+    coins_per_unit: int
+    max_count: int = 0
+    final_seen: bool = False
+    settled_units: int = 0
+    last_seen: float = 0.0  # processing clock (s): idle timeouts run on it
+    last_occurred_at: str = ""  # settles into the periods of its last message
+
+    @property
+    def open(self) -> bool:
+        return not self.final_seen and self.max_count > self.settled_units
+
+
+@dataclass
+class Viewer:
+    """One user's session in one stream."""
+
+    user_id: str
+    handle: str = ""
+    name: str = ""
+    coins: int = 0
+    gifts: int = 0
+    followed: bool = False
+    flushed_coins: int = 0  # what the session leaderboard entry holds
+    flushed_gifts: int = 0
+    pending: dict[str, list[int]] = field(default_factory=dict)  # board -> [coins, units]
+    streaks: dict[str, Streak] = field(default_factory=dict)
+
+    @property
+    def needs_flush(self) -> bool:
+        return bool(self.pending) or (self.coins, self.gifts) != (self.flushed_coins, self.flushed_gifts)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Viewer:
+        d = dict(d)
+        d["streaks"] = {k: Streak(**s) for k, s in (d.get("streaks") or {}).items()}
+        d["pending"] = {k: list(v) for k, v in (d.get("pending") or {}).items()}
+        return cls(**d)
+
+
+@dataclass
+class Totals:
+    coins: int = 0
+    gifts: int = 0
+    likes: int = 0
+    comments: int = 0
+    follows: int = 0
+    shares: int = 0
+    joins: int = 0
+
+
+@dataclass
+class GoalState:
+    goal_id: str
+    metric: str
+    target: int
+    gift_id: str | None = None
+    title: str = ""
+    baseline: int = 0
+    progress: int = 0
+    reached: bool = False
+
+
+@dataclass
+class FlushItem:
+    """Leaderboard writes due for one user: increments per period board, plus the absolute
+    session entry."""
+
+    user_id: str
+    handle: str
+    name: str
+    session_coins: int
+    session_gifts: int
+    increments: dict[str, tuple[int, int]]  # board_id -> (coins, units)
+
+
+@dataclass
+class StreamState:
+    stream_id: str
+    creator_id: str = ""
+    source: str = ""
+    timezone: str = "UTC"
+    status: str = "live"
+    started_at: str | None = None
+    ended_at: str | None = None
+    totals: Totals = field(default_factory=Totals)
+    gift_units: dict[str, int] = field(default_factory=dict)  # gift_id -> settled units
+    viewers_current: int = 0
+    viewers_peak: int = 0
+    viewers_at: str = ""
+    goals: dict[str, GoalState] = field(default_factory=dict)
+    alert_seq: int = 0
+    rev: int = 0
+    last_rollup_at: float = 0.0
+    last_flush_at: float = 0.0
+    users: dict[str, Viewer] = field(default_factory=dict)
+    # Output of the current batch (not persisted).
+    alerts: list[dict] = field(default_factory=list, repr=False)
+    _combo_touched: dict[str, str] = field(default_factory=dict, repr=False)  # key -> user
+
+    # ---- applying events -------------------------------------------------------------
+    def apply(self, ev: EngagementEvent, now: float) -> None:
+        if not self.creator_id:
+            self.creator_id = ev.creator_id or ev.stream_id
+        if not self.source:
+            self.source = ev.source
+        viewer = self._viewer(ev) if ev.user else None
+        kind = ev.kind
+        if kind == "gift":
+            self._gift(ev, viewer, now)
+        elif kind == "like":
+            self.totals.likes += ev.count
+        elif kind == "comment":
+            self.totals.comments += 1
+        elif kind == "follow":
+            if not viewer.followed:
+                viewer.followed = True
+                self.totals.follows += 1
+                self.alerts.append(self._user_alert("follow", viewer))
+        elif kind == "share":
+            self.totals.shares += 1
+            self.alerts.append(self._user_alert("share", viewer))
+        elif kind == "join":
+            self.totals.joins += 1
+        elif kind == "viewers":
+            at = utc_iso(ev.occurred_at)
+            if at >= self.viewers_at:
+                self.viewers_current, self.viewers_at = ev.viewers, at
+            self.viewers_peak = max(self.viewers_peak, ev.viewers)
+        elif kind == "stream_start":
+            self.status = "live"
+            self.started_at = self.started_at or utc_iso(ev.occurred_at)
+        elif kind == "stream_end":
+            self.expire(now, timeout=0.0)
+            self.status = "ended"
+            self.ended_at = utc_iso(ev.occurred_at)
+
+    def _viewer(self, ev: EngagementEvent) -> Viewer:
+        u = ev.user
+        v = self.users.get(u.id)
+        if v is None:
+            v = self.users[u.id] = Viewer(user_id=u.id)
+        v.handle, v.name = u.handle or v.handle, u.name or v.name
+        return v
+
+    def _gift(self, ev: EngagementEvent, viewer: Viewer, now: float) -> None:
+        g = ev.gift
+        if g.streakable:
+            key = f"{g.id}|{ev.group_id}"
+        else:
+            key = f"e|{ev.event_id}"
+        s = viewer.streaks.get(key)
+        if s is None:
+            s = viewer.streaks[key] = Streak(key, g.id, g.name, g.coins)
+        if s.final_seen:
+            return  # re-sent final or late intermediate: already settled for good
+        s.last_seen = now
+        s.last_occurred_at = utc_iso(ev.occurred_at)
+        s.gift_name = g.name or s.gift_name
+        if ev.repeat_end or not g.streakable:
+            s.final_seen = True
+            s.max_count = max(s.max_count, ev.repeat_count)
+            self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at)
+            self._combo_touched.pop(key, None)
+        elif ev.repeat_count > s.max_count:
+            s.max_count = ev.repeat_count
+            self._combo_touched[key] = viewer.user_id
+
+    def _settle(self, viewer: Viewer, s: Streak, units: int, at: datetime) -> None:
+        if units <= 0:
+            return
+        coins = units * s.coins_per_unit
+        s.settled_units += units
+        viewer.coins += coins
+        viewer.gifts += units
+        self.totals.coins += coins
+        self.totals.gifts += units
+        self.gift_units[s.gift_id] = self.gift_units.get(s.gift_id, 0) + units
+        for board in periods.period_boards(self.creator_id, self.timezone, at):
+            acc = viewer.pending.setdefault(board.board_id, [0, 0])
+            acc[0] += coins
+            acc[1] += units
+        alert = self._user_alert("gift", viewer)
+        alert.update(gift_id=s.gift_id, gift_name=s.gift_name, units=units, coins=coins,
+                     streak_count=s.settled_units, occurred_at=utc_iso(at))
+        self.alerts.append(alert)
+
+    def _user_alert(self, kind: str, v: Viewer) -> dict:
+        return {"type": kind, "user_id": v.user_id, "handle": v.handle, "name": v.name,
+                "rank": None}
+
+    # ---- time ------------------------------------------------------------------------
+    def expire(self, now: float, timeout: float) -> None:
+        """Settle every open streak idle for `timeout` seconds at its highest count."""
+        for v in self.users.values():
+            for s in v.streaks.values():
+                if s.open and now - s.last_seen >= timeout:
+                    at = datetime.fromisoformat(s.last_occurred_at.replace("Z", "+00:00"))
+                    self._settle(v, s, s.max_count - s.settled_units, at)
+                    self._combo_touched.pop(s.key, None)
+
+    def prune(self, now: float, retention: float) -> None:
+        """Forget settled streaks after `retention` s; a re-sent final older than that
+        would count again, so retention must exceed any redelivery horizon."""
+        for v in self.users.values():
+            for key in [k for k, s in v.streaks.items()
+                        if not s.open and now - s.last_seen > retention]:
+                del v.streaks[key]
+
+    def next_deadline(self, timeout: float) -> float | None:
+        deadlines = [s.last_seen + timeout for v in self.users.values()
+                     for s in v.streaks.values() if s.open]
+        return min(deadlines) if deadlines else None
+
+    # ---- closing a batch ---------------------------------------------------------------
+    def ranks(self) -> dict[str, int]:
+        return ranking.ranks(self.users.values())
+
+    def finish_batch(self) -> dict[str, int]:
+        """Fill in ranks and combo/goal alerts for this batch; returns the ranks."""
+        ranks = self.ranks()
+        for key, uid in self._combo_touched.items():
+            v = self.users[uid]
+            s = v.streaks.get(key)
+            if s is not None and s.open:
+                alert = self._user_alert("combo", v)
+                alert.update(gift_id=s.gift_id, gift_name=s.gift_name, count=s.max_count,
+                             coins=s.max_count * s.coins_per_unit, occurred_at=s.last_occurred_at)
+                self.alerts.append(alert)
+        self._combo_touched.clear()
+        for a in self.alerts:
+            if "user_id" in a:
+                a["rank"] = ranks.get(a["user_id"])
+        self._update_goals()
+        return ranks
+
+    def metric(self, metric: str, gift_id: str | None = None) -> int:
+        if metric == "coins":
+            return self.totals.coins
+        if metric == "gift_units":
+            return self.gift_units.get(gift_id or "", 0)
+        if metric == "likes":
+            return self.totals.likes
+        if metric == "follows":
+            return self.totals.follows
+        raise ValueError(f"unknown goal metric {metric!r}")
+
+    def set_goals(self, configs: list[dict]) -> None:
+        """Sync goal configuration; a goal counts from the rollup that first sees it."""
+        seen = set()
+        for c in configs:
+            gid = c["goal_id"]
+            seen.add(gid)
+            g = self.goals.get(gid)
+            if g is None or (g.metric, g.gift_id) != (c["metric"], c.get("gift_id")):
+                g = self.goals[gid] = GoalState(gid, c["metric"], int(c["target"]), c.get("gift_id"),
+                                                c.get("title", ""),
+                                                baseline=self.metric(c["metric"], c.get("gift_id")))
+            if g.target != int(c["target"]):
+                g.target, g.reached = int(c["target"]), False
+            g.title = c.get("title", g.title)
+        for gid in set(self.goals) - seen:
+            del self.goals[gid]
+
+    def _update_goals(self) -> None:
+        for g in self.goals.values():
+            g.progress = self.metric(g.metric, g.gift_id) - g.baseline
+            if not g.reached and g.progress >= g.target:
+                g.reached = True
+                self.alerts.append({"type": "goal_reached", "goal_id": g.goal_id,
+                                    "metric": g.metric, "target": g.target,
+                                    "progress": g.progress, "title": g.title})
+
+    # ---- leaderboard flush -------------------------------------------------------------
+    def flush_due(self, now: float, interval: float) -> bool:
+        return self.status == "ended" or now - self.last_flush_at >= interval
+
+    def take_flush(self, now: float, max_users: int) -> list[FlushItem]:
+        """Take up to `max_users` users' pending leaderboard writes (the adapter commits
+        them with the state, so they are applied exactly once). The flush clock restarts
+        only when nothing is left pending."""
+        due = [v for v in self.users.values() if v.needs_flush]
+        due.sort(key=lambda v: v.user_id)
+        items = []
+        for v in due[:max_users]:
+            items.append(FlushItem(v.user_id, v.handle, v.name, v.coins, v.gifts,
+                                   {b: (c, u) for b, (c, u) in v.pending.items()}))
+            v.pending.clear()
+            v.flushed_coins, v.flushed_gifts = v.coins, v.gifts
+        if len(due) <= max_users:
+            self.last_flush_at = now
+        return items
+
+    def pending_flush(self) -> bool:
+        return any(v.needs_flush for v in self.users.values())
+
+    # ---- projections -------------------------------------------------------------------
+    def top_gifters(self, n: int, ranks: dict[str, int] | None = None) -> list[dict]:
+        ranks = ranks if ranks is not None else self.ranks()
+        top = sorted(((r, uid) for uid, r in ranks.items() if r <= n))
+        return [{"rank": r, "user_id": uid, "handle": self.users[uid].handle,
+                 "name": self.users[uid].name, "coins": self.users[uid].coins,
+                 "gifts": self.users[uid].gifts} for r, uid in top]
+
+    def combos(self) -> list[dict]:
+        out = []
+        for v in self.users.values():
+            for s in v.streaks.values():
+                if s.open:
+                    out.append({"key": f"{v.user_id}|{s.key}", "user_id": v.user_id,
+                                "handle": v.handle, "name": v.name, "gift_id": s.gift_id,
+                                "gift_name": s.gift_name, "coins_per_unit": s.coins_per_unit,
+                                "count": s.max_count, "coins": s.max_count * s.coins_per_unit})
+        return sorted(out, key=lambda c: (-c["coins"], c["key"]))
+
+    def live_view(self, top_n: int, ranks: dict[str, int] | None = None) -> dict:
+        """The client-facing `streams/{id}` document (timestamps added by the adapter)."""
+        return {
+            "stream_id": self.stream_id,
+            "creator_id": self.creator_id,
+            "source": self.source,
+            "status": self.status,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "totals": asdict(self.totals),
+            "viewers": {"current": self.viewers_current, "peak": self.viewers_peak},
+            "top_gifters": self.top_gifters(top_n, ranks),
+            "combos": self.combos()[:20],
+            "goals": {g.goal_id: {"metric": g.metric, "gift_id": g.gift_id, "target": g.target,
+                                  "progress": g.progress, "reached": g.reached, "title": g.title}
+                      for g in self.goals.values()},
+            "alert_seq": self.alert_seq,
+            "rev": self.rev,
+        }
+
+    # ---- persistence (plain dicts; the adapter shards `users`) ---------------------------
+    def core_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items()
+             if k not in ("users", "alerts", "_combo_touched")}
+        return d
+
+    @classmethod
+    def from_dicts(cls, stream_id: str, core: dict | None, users: list[dict]) -> StreamState:
+        core = dict(core or {"stream_id": stream_id})
+        core["totals"] = Totals(**core.get("totals", {}))
+        core["goals"] = {k: GoalState(**g) for k, g in (core.get("goals") or {}).items()}
+        state = cls(**core)
+        for u in users:
+            v = Viewer.from_dict(u)
+            state.users[v.user_id] = v
+        return state

@@ -1,15 +1,109 @@
-"""Function bodies behind functions/main.py (filled in by the gift pipeline)."""
+"""Bodies of the Cloud Functions in functions/main.py: parse, call the service layer, map
+errors. Nothing here decides business rules."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
+from functools import lru_cache
 
-def on_engagement(cloud_event) -> None:  # placeholder until the pipeline lands
-    return None
+from flask import Request
+
+from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.firestore_store import SettingsStore
+from giftengine.bootstrap import deps
+from giftengine.domain.events import ID_PATTERN
+from giftengine.entrypoints.http import (
+    ApiError,
+    Router,
+    authenticate,
+    error_response,
+    json_response,
+    parse_body,
+)
+from giftengine.service import goals, pipeline
+
+log = logging.getLogger("giftengine.handlers")
 
 
-def rollup(request):
+# ---- on_engagement: Pub/Sub push -> CloudEvent ------------------------------------------------
+def on_engagement(cloud_event) -> None:
+    message = (cloud_event.data or {}).get("message") or {}
+    message_id = str(message.get("messageId") or message.get("message_id") or "")
+    attributes = dict(message.get("attributes") or {})
+    try:
+        data = base64.b64decode(message.get("data") or "", validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        data = str(message.get("data"))[:10_000].encode()
+    # Raises on transient failures so the platform redelivers; poison messages return.
+    pipeline.record_engagement(data, message_id, attributes, deps())
+
+
+# ---- rollup: Cloud Tasks target -----------------------------------------------------------------
+def rollup(request: Request):
+    import re
+
+    stream_id = request.args.get("stream_id") or ""
+    if not stream_id:
+        body = request.get_json(silent=True)
+        stream_id = (body or {}).get("stream_id", "") if isinstance(body, dict) else ""
+    if not isinstance(stream_id, str) or not re.fullmatch(ID_PATTERN, stream_id) or len(
+            stream_id) > 200:
+        return error_response(400, "invalid_request", "stream_id (query or JSON body) is "
+                              "required and must be a valid stream id")
+    try:
+        result = pipeline.run_rollup(stream_id, deps())
+    except Exception:
+        log.exception("rollup of %s failed", stream_id)
+        return error_response(500, "internal", "rollup failed; the task will be retried")
+    return json_response({"stream_id": stream_id, "applied": result.applied,
+                          "wrote": bool(result.wrote), "next_at": result.next_at})
+
+
+# ---- api: public HTTPS API ---------------------------------------------------------------------
+router = Router("api")
+
+
+@lru_cache(maxsize=1)
+def _settings_store() -> SettingsStore:
+    return SettingsStore(firestore_client(deps().settings.project_id))
+
+
+def _mapped(fn, *args):
+    try:
+        return fn(*args)
+    except goals.Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    except goals.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+@router.route("GET", "/health")
+def health(request: Request):
     return {"ok": True}
 
 
-def api(request):
-    return {"error": "not_found", "reason": "no route"}, 404
+@router.route("POST", "/goals")
+def post_goal(request: Request):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, goals.GoalRequest)
+    return _mapped(goals.set_goal, body, who, _settings_store(), deps().scheduler), 201
+
+
+@router.route("DELETE", "/goals/{stream_id}/{goal_id}")
+def delete_goal(request: Request, stream_id: str, goal_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    _mapped(goals.delete_goal, stream_id, goal_id, who, _settings_store(), deps().scheduler)
+    return {"deleted": True}
+
+
+@router.route("PUT", "/creators/{creator_id}/settings")
+def put_creator_settings(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, goals.CreatorSettings)
+    return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+def api(request: Request):
+    return router.dispatch(request)

@@ -1,0 +1,274 @@
+"""Firestore persistence of the gift pipeline (layout: docs/firestore.md).
+
+- `record_event`: one create per upstream message, keyed by a hash of its event id. The
+  create precondition is the dedupe: a redelivery finds the document and changes nothing.
+- `rollup`: one transaction per stream batch. It reads the rollup state, the events recorded
+  after the state's cursor (ordered by commit timestamp, then id), and the goal settings;
+  the caller's pure decision mutates the state; then the state, the live document, one
+  alerts document and the due leaderboard entries are written in the same commit, with the
+  cursor advanced past exactly the events applied. A crash before the commit changes
+  nothing; a retry after it finds the events behind the cursor.
+
+Why the cursor is safe: `ingested_at` is the server timestamp of the event's create
+(its commit time), and a Firestore read at time T sees every commit with time <= T, so an
+event not yet visible to a rollup commits with a later timestamp than any it has seen
+(docs/decisions/001-event-log-and-rollup.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.field_path import FieldPath
+
+from giftengine.adapters.writelog import WriteLog
+from giftengine.domain import periods
+from giftengine.domain.events import EngagementEvent
+from giftengine.domain.stream import FlushItem, StreamState
+
+log = logging.getLogger("giftengine.firestore")
+
+
+def event_doc_id(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
+def shard_of(user_id: str, shards: int) -> int:
+    return int(hashlib.blake2b(user_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+@dataclass
+class RollupInput:
+    state: StreamState
+    events: list[EngagementEvent]
+    goals: list[dict]
+    more: bool  # the batch hit the limit: more events are waiting
+    last_bucket: int
+
+
+@dataclass
+class RollupOutput:
+    write: bool  # False: nothing changed, commit nothing
+    alerts: list[dict]
+    flush: list[FlushItem]
+    live: dict | None
+    bucket: int
+
+
+class FirestoreStore:
+    def __init__(self, client: firestore.Client, shards: int = 8, write_log: str = ""):
+        self.db = client
+        self.shards = shards
+        self.writes = WriteLog(write_log)
+
+    # ---- refs ---------------------------------------------------------------------------
+    def stream_ref(self, stream_id: str):
+        return self.db.collection("streams").document(stream_id)
+
+    def _state_refs(self, stream_id: str):
+        rollup = self.stream_ref(stream_id).collection("rollup")
+        return rollup.document("state"), [rollup.document(f"users-{k}") for k in range(self.shards)]
+
+    # ---- events -------------------------------------------------------------------------
+    def record_event(self, event: EngagementEvent) -> bool:
+        """Create the event record; False if it already existed (a redelivery)."""
+        ref = self.stream_ref(event.stream_id).collection("events").document(
+            event_doc_id(event.event_id))
+        try:
+            ref.create({
+                "event_id": event.event_id,
+                "event": event.model_dump(mode="json", exclude_none=True),
+                "ingested_at": firestore.SERVER_TIMESTAMP,
+            })
+        except gexc.AlreadyExists:
+            return False
+        self.writes.record([ref.path], "event")
+        return True
+
+    def record_dead_letter(self, message_id: str, reason: str, data: bytes,
+                           attributes: dict[str, str]) -> bool:
+        ref = self.db.collection("dead_letters").document(event_doc_id(message_id or reason))
+        batch = self.db.batch()
+        batch.create(ref, {"message_id": message_id, "reason": reason[:2000],
+                           "data": data[:10_000].decode("utf-8", "replace"),
+                           "attributes": attributes, "at": firestore.SERVER_TIMESTAMP})
+        batch.set(self.db.collection("ops").document("dead_letters"),
+                  {"count": firestore.Increment(1), "updated_at": firestore.SERVER_TIMESTAMP},
+                  merge=True)
+        try:
+            batch.commit()
+        except gexc.AlreadyExists:
+            return False
+        return True
+
+    # ---- settings read by the rollup ------------------------------------------------------
+    def creator_timezone(self, creator_id: str) -> str | None:
+        snap = self.db.collection("creators").document(creator_id).get()
+        return (snap.to_dict() or {}).get("timezone") if snap.exists else None
+
+    # ---- the rollup transaction -------------------------------------------------------------
+    def rollup(self, stream_id: str, limit: int,
+               decide: Callable[[RollupInput], RollupOutput]) -> RollupOutput:
+        tx = self.db.transaction(max_attempts=20)
+        holder: dict[str, Any] = {}
+
+        @firestore.transactional
+        def run(tx):
+            holder.clear()
+            state_ref, shard_refs = self._state_refs(stream_id)
+            snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
+            core_snap = snaps.get(state_ref.path)
+            core = core_snap.to_dict() if core_snap is not None and core_snap.exists else None
+            cursor = (core or {}).pop("_cursor", None)
+            last_bucket = int((core or {}).pop("_bucket", -1))
+            shard_docs = []
+            for ref in shard_refs:
+                snap = snaps.get(ref.path)
+                shard_docs.append(snap.to_dict() if snap is not None and snap.exists else {})
+            users = [u for d in shard_docs for u in (d.get("users") or {}).values()]
+            state = StreamState.from_dicts(stream_id, core, users)
+
+            events_q = (self.stream_ref(stream_id).collection("events")
+                        .order_by("ingested_at").order_by(FieldPath.document_id()))
+            if cursor:
+                events_q = events_q.start_after({
+                    "ingested_at": cursor["ts"],
+                    FieldPath.document_id(): self.stream_ref(stream_id)
+                    .collection("events").document(cursor["id"]),
+                })
+            ev_snaps = list(tx.get(events_q.limit(limit)))
+            events = [EngagementEvent.model_validate(s.get("event")) for s in ev_snaps]
+            goals = [g.to_dict() | {"goal_id": g.id}
+                     for g in tx.get(self.stream_ref(stream_id).collection("goals"))]
+
+            before_shards = [d.get("users") or {} for d in shard_docs]
+            out = decide(RollupInput(state, events, goals, more=len(ev_snaps) >= limit,
+                                     last_bucket=last_bucket))
+            holder["out"] = out
+            if not out.write:
+                return
+            new_cursor = cursor
+            if ev_snaps:
+                last = ev_snaps[-1]
+                new_cursor = {"ts": last.get("ingested_at"), "id": last.id}
+            written = self._write_rollup(tx, stream_id, state, before_shards, new_cursor, out)
+            holder["written"] = written
+
+        run(tx)
+        out = holder["out"]
+        if holder.get("written"):
+            self.writes.record(holder["written"], "rollup")
+        return out
+
+    def _write_rollup(self, tx, stream_id: str, state: StreamState, before_shards: list[dict],
+                      cursor: dict | None, out: RollupOutput) -> list[str]:
+        written: list[str] = []
+        state_ref, shard_refs = self._state_refs(stream_id)
+        new_shards: list[dict] = [{} for _ in range(self.shards)]
+        for uid, v in state.users.items():
+            new_shards[shard_of(uid, self.shards)][uid] = v.to_dict()
+        for k, ref in enumerate(shard_refs):
+            if new_shards[k] != before_shards[k]:
+                tx.set(ref, {"users": new_shards[k]})
+                written.append(ref.path)
+        core = state.core_dict()
+        core["_cursor"] = cursor
+        core["_bucket"] = out.bucket
+        tx.set(state_ref, core)
+        written.append(state_ref.path)
+        stream_ref = self.stream_ref(stream_id)
+        if out.live is not None:
+            tx.set(stream_ref, {**out.live, "updated_at": firestore.SERVER_TIMESTAMP})
+            written.append(stream_ref.path)
+        if out.alerts:
+            ref = stream_ref.collection("alerts").document(f"{state.alert_seq:012d}")
+            tx.create(ref, {"seq": state.alert_seq, "items": out.alerts,
+                            "created_at": firestore.SERVER_TIMESTAMP})
+            written.append(ref.path)
+        written += self._write_flush(tx, stream_id, out.flush)
+        return written
+
+    def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:
+        written: list[str] = []
+        boards = self.db.collection("leaderboards")
+        session = periods.session_board(stream_id)
+        touched: dict[str, periods.Board] = {}
+        for it in items:
+            who = {"user_id": it.user_id, "handle": it.handle, "name": it.name,
+                   "updated_at": firestore.SERVER_TIMESTAMP}
+            ref = boards.document(session.board_id).collection("entries").document(it.user_id)
+            tx.set(ref, {**who, "coins": it.session_coins, "gifts": it.session_gifts})
+            written.append(ref.path)
+            touched[session.board_id] = session
+            for board_id, (coins, units) in it.increments.items():
+                ref = boards.document(board_id).collection("entries").document(it.user_id)
+                tx.set(ref, {**who, "coins": firestore.Increment(coins),
+                             "gifts": firestore.Increment(units)}, merge=True)
+                written.append(ref.path)
+                touched.setdefault(board_id, periods.board_from_id(board_id))
+        for board_id, b in touched.items():
+            ref = boards.document(board_id)
+            tx.set(ref, {"board_id": board_id, "scope": b.scope, "period": b.period,
+                         "period_key": b.period_key, "creator_id": b.creator_id,
+                         "stream_id": b.stream_id, "updated_at": firestore.SERVER_TIMESTAMP},
+                   merge=True)
+            written.append(ref.path)
+        return written
+
+    # ---- reads for CLI / tests ----------------------------------------------------------------
+    def live(self, stream_id: str) -> dict | None:
+        snap = self.stream_ref(stream_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def leaderboard(self, board_id: str, limit: int | None = None, start_after=None) -> list[dict]:
+        q = (self.db.collection("leaderboards").document(board_id).collection("entries")
+             .order_by("coins", direction=firestore.Query.DESCENDING).order_by("user_id"))
+        if start_after is not None:
+            q = q.start_after(start_after)
+        if limit:
+            q = q.limit(limit)
+        return [s.to_dict() for s in q.stream()]
+
+    def alerts(self, stream_id: str, limit: int = 20) -> list[dict]:
+        q = (self.stream_ref(stream_id).collection("alerts")
+             .order_by("seq", direction=firestore.Query.DESCENDING).limit(limit))
+        return [s.to_dict() for s in q.stream()]
+
+
+class SettingsStore:
+    """Creator-owned settings written through the API: goals and creator preferences."""
+
+    def __init__(self, client: firestore.Client):
+        self.db = client
+
+    def stream_creator(self, stream_id: str) -> str | None:
+        snap = self.db.collection("streams").document(stream_id).get(["creator_id"])
+        return (snap.to_dict() or {}).get("creator_id") if snap.exists else None
+
+    def put_goal(self, stream_id: str, goal: dict, uid: str) -> dict:
+        ref = self.db.collection("streams").document(stream_id).collection("goals").document(
+            goal["goal_id"])
+        doc = {**goal, "stream_id": stream_id, "created_by": uid,
+               "created_at": firestore.SERVER_TIMESTAMP}
+        ref.set(doc)
+        return {k: v for k, v in doc.items() if k != "created_at"}
+
+    def delete_goal(self, stream_id: str, goal_id: str) -> bool:
+        ref = self.db.collection("streams").document(stream_id).collection("goals").document(
+            goal_id)
+        if not ref.get().exists:
+            return False
+        ref.delete()
+        return True
+
+    def put_creator_settings(self, creator_id: str, settings: dict) -> dict:
+        doc = {"creator_id": creator_id, **settings}
+        self.db.collection("creators").document(creator_id).set(
+            {**doc, "updated_at": firestore.SERVER_TIMESTAMP}, merge=True)
+        return doc

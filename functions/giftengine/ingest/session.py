@@ -1,0 +1,274 @@
+"""One followed creator: the connection life (wait until live, connect, reconnect politely) and
+the path from decoded TikTok messages to Pub/Sub, exactly once per message id.
+
+decoded event -> normalize -> dedupe window -> queue -> publisher pump (ordered per stream)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from giftengine.domain.events import EngagementEvent
+from giftengine.ingest import normalize
+from giftengine.ingest.backoff import Backoff, SignGate
+from giftengine.ingest.dedupe import SeenWindow
+from giftengine.ingest.settings import IngestSettings
+from giftengine.ingest.source import Connection, Failure
+
+log = logging.getLogger("giftengine.ingest.session")
+
+ConnectionFactory = Callable[[str, Callable[[Any, int], None]], Connection]
+PublishBatch = Callable[[list[EngagementEvent]], Awaitable[None]]
+
+
+@dataclass
+class Stats:
+    status: str = "starting"  # starting|offline|connecting|live|backoff|rate_limited|failed|stopped
+    room_id: int | None = None
+    events_total: int = 0
+    duplicates_dropped: int = 0
+    by_kind: Counter = field(default_factory=Counter)
+    reconnects: int = 0
+    rate_limited: int = 0
+    last_message_at: float | None = None  # wall clock
+    error: dict | None = None
+    recent: deque = field(default_factory=lambda: deque(maxlen=8))
+    _rate_mark: tuple[float, int] = (0.0, 0)
+
+    def events_per_s(self, now: float | None = None) -> float:
+        """Events/s since the previous call (the stats writer calls it once per interval)."""
+        now = now or time.monotonic()
+        t0, n0 = self._rate_mark
+        self._rate_mark = (now, self.events_total)
+        if t0 == 0.0 or now <= t0:
+            return 0.0
+        return round((self.events_total - n0) / (now - t0), 2)
+
+    def snapshot(self, events_per_s: float) -> dict[str, Any]:
+        now = time.time()
+        return {
+            "status": self.status,
+            "room_id": str(self.room_id) if self.room_id else None,
+            "stream_id": normalize.stream_id(self.room_id) if self.room_id else None,
+            "error": self.error,
+            "stats": {
+                "events_total": self.events_total,
+                "events_per_s": events_per_s,
+                "by_kind": dict(self.by_kind),
+                "duplicates_dropped": self.duplicates_dropped,
+                "reconnects": self.reconnects,
+                "rate_limited": self.rate_limited,
+                "last_message_at": (datetime.fromtimestamp(self.last_message_at, UTC)
+                                    if self.last_message_at else None),
+                "last_message_age_s": (round(now - self.last_message_at, 1)
+                                       if self.last_message_at else None),
+            },
+        }
+
+
+class CreatorSession:
+    def __init__(self, creator_id: str, settings: IngestSettings, connect: ConnectionFactory,
+                 publish: PublishBatch, gate: SignGate, rng: random.Random | None = None):
+        self.creator_id = creator_id
+        self.settings = settings
+        self._connect = connect
+        self._publish = publish
+        self._gate = gate
+        self._rng = rng or random.Random()
+        self.window = SeenWindow(settings.dedupe_window)
+        self.stats = Stats()
+        self.trace = uuid.uuid4().hex  # one trace per session: every log line of it correlates
+        self.log = logging.LoggerAdapter(log, {"creator": creator_id, "trace": self.trace})
+        self._queue: list[EngagementEvent] = []
+        self._queued = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._conn: Connection | None = None
+        self._open_room: int | None = None  # a room we published stream_start for, not ended
+        self.failure: Failure | None = None
+
+    # ---- events in ---------------------------------------------------------------------------
+    def on_event(self, event: Any, room_id: int) -> None:
+        """Called synchronously by the library for each decoded event, in wire order."""
+        n = normalize.normalize(event, room_id, self.creator_id)
+        self.stats.last_message_at = time.time()
+        if n is None:
+            return
+        self._admit(n.event, n.keys)
+
+    def _admit(self, ev: EngagementEvent, keys: tuple[str, ...]) -> None:
+        if not self.window.admit(keys):
+            self.stats.duplicates_dropped += 1
+            return
+        if ev.kind == "stream_end" and self._open_room and ev.stream_id == normalize.stream_id(
+                self._open_room):
+            self._open_room = None
+        self._queue.append(ev)
+        self.stats.events_total += 1
+        self.stats.by_kind[ev.kind] += 1
+        if ev.kind != "viewers":
+            self.stats.recent.append(ev)
+        self._queued.set()
+
+    def _marker(self, kind: str, room_id: int) -> None:
+        ev = normalize.stream_marker(kind, room_id, self.creator_id, datetime.now(UTC))
+        self._admit(ev, (ev.event_id,))
+
+    # ---- publishing ---------------------------------------------------------------------------
+    async def pump(self) -> None:
+        """Drains the queue in order; a failed batch is retried (same event ids) until it lands."""
+        backoff = Backoff(0.2, 5.0, self._rng)
+        while True:
+            if not self._queue:
+                if self._stop.is_set():
+                    return
+                self._queued.clear()
+                stop = asyncio.create_task(self._stop.wait())
+                got = asyncio.create_task(self._queued.wait())
+                await asyncio.wait({stop, got}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                got.cancel()
+                continue
+            batch = self._queue[: self.settings.publish_batch]
+            try:
+                await self._publish(batch)
+            except Exception as exc:  # Pub/Sub unavailable: keep the events, retry in order
+                self.log.warning("publish failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            del self._queue[: len(batch)]
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    # ---- connection life ------------------------------------------------------------------------
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless stopped; returns False when the session must stop."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
+            return False
+        except TimeoutError:
+            return True
+
+    def _jitter(self, seconds: float) -> float:
+        return seconds * self._rng.uniform(0.8, 1.2)
+
+    async def run(self) -> None:
+        pump = asyncio.create_task(self.pump(), name=f"pump-{self.creator_id}")
+        try:
+            await self._life()
+        finally:
+            self._stop.set()
+            await pump
+
+    async def _life(self) -> None:
+        s = self.settings
+        backoff = Backoff(s.backoff_base_s, s.backoff_max_s, self._rng)
+        first = True
+        while not self._stop.is_set():
+            if (wait := self._gate.wait_s()) > 0:
+                self.stats.status = "rate_limited"
+                if not await self._sleep(wait + self._rng.uniform(0, 1)):
+                    return
+            self.stats.status = "connecting"
+            conn = self._connect(self.creator_id, self.on_event)
+            self._conn = conn
+            try:
+                room_id = await conn.open()
+            except Failure as f:
+                self._conn = None
+                if not await self._on_failure(f, backoff):
+                    return
+                continue
+            if not first:
+                self.stats.reconnects += 1
+            first = False
+            self.stats.status, self.stats.error = "live", None
+            self.stats.room_id = room_id
+            if self._open_room and self._open_room != room_id:
+                self._marker("stream_end", self._open_room)  # a new room: the old one ended
+            if self._open_room != room_id:
+                self._marker("stream_start", room_id)
+                self._open_room = room_id
+            self.log.info("connected to room %s", room_id,
+                          extra={"stream": normalize.stream_id(room_id)})
+            up_since = time.monotonic()
+            outcome = await self._wait_or_stop(conn)
+            self._conn = None
+            if outcome == "stopped":
+                return
+            if outcome == "ended":
+                self.log.info("LIVE ended", extra={"stream": normalize.stream_id(room_id)})
+                if self._open_room == room_id:
+                    self._marker("stream_end", room_id)
+                backoff.reset()
+                self.stats.status = "offline"
+                if not await self._sleep(self._jitter(s.poll_interval_s)):
+                    return
+                continue
+            if time.monotonic() - up_since >= s.stable_after_s:
+                backoff.reset()
+            delay = backoff.next_delay()
+            self.stats.status = "backoff"
+            self.log.info("connection dropped; reconnecting in %.2fs", delay)
+            if not await self._sleep(delay):
+                return
+
+    async def _wait_or_stop(self, conn: Connection) -> str:
+        waiter = asyncio.create_task(conn.wait())
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({waiter, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            await conn.close()
+            try:
+                await asyncio.wait_for(waiter, timeout=5)
+            except (TimeoutError, Exception):
+                waiter.cancel()
+            stop.cancel()
+            return "stopped"
+        stop.cancel()
+        await conn.close()
+        return waiter.result()
+
+    async def _on_failure(self, f: Failure, backoff: Backoff) -> bool:
+        s = self.settings
+        if f.kind == "offline":
+            if self._open_room:  # went offline while we were away: that room has ended
+                self._marker("stream_end", self._open_room)
+            self.stats.status, self.stats.error = "offline", None
+            backoff.reset()
+            return await self._sleep(self._jitter(s.poll_interval_s))
+        if f.kind == "rate_limited":
+            retry = f.retry_after_s or s.rate_limit_default_s
+            self._gate.block_for(retry)
+            self.stats.rate_limited += 1
+            self.stats.status = "rate_limited"
+            self.log.warning("sign server rate limit; waiting %.1fs", retry)
+            return await self._sleep(retry + self._rng.uniform(0, min(1.0, retry)))
+        if f.kind == "permanent":
+            self.failure = f
+            self.stats.status = "failed"
+            self.stats.error = {"code": f.code, "reason": f.reason, "at": datetime.now(UTC)}
+            self.log.error("permanent failure: %s", f)
+            return False
+        delay = backoff.next_delay()
+        self.stats.status = "backoff"
+        self.stats.error = {"code": f.code, "reason": f.reason, "at": datetime.now(UTC)}
+        self.log.warning("connect failed (%s); retrying in %.2fs", f.code, delay)
+        return await self._sleep(delay)
+
+    async def stop(self) -> None:
+        """Stop ingesting (closes the connection); `run` returns once the queue is published."""
+        self._stop.set()
+        if self._conn is not None:
+            await self._conn.close()

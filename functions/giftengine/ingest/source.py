@@ -1,0 +1,153 @@
+"""The TikTokLive adapter: opens one connection to one creator's LIVE and hands every decoded
+event to a callback. TikTok's protocol (room lookup, signing, websocket frames, protobuf) is
+entirely the library's; this module only configures it and classifies its failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from TikTokLive.client.client import TikTokLiveClient
+from TikTokLive.client.errors import (
+    AgeRestrictedError,
+    SignatureRateLimitError,
+    UserNotFoundError,
+    UserOfflineError,
+    WebcastBlockedError,
+)
+from TikTokLive.client.web.web_settings import WebDefaults
+from TikTokLive.events import ConnectEvent, DisconnectEvent, LiveEndEvent
+
+from giftengine.ingest import normalize
+from giftengine.ingest.settings import IngestSettings
+
+log = logging.getLogger("giftengine.ingest.source")
+
+
+def prime_proto_metadata() -> None:
+    """TikTokLive 7.0.1 quirk: the event classes' proto metadata must be built before the plain
+    Webcast*Message classes are used, or ExtendedUser/ExtendedGift fields (display_id, gift
+    type) do not decode. Parsing an empty payload once per class builds it."""
+    for cls in (*normalize.HANDLED, LiveEndEvent):
+        cls().parse(b"")
+
+
+prime_proto_metadata()
+
+
+@dataclass
+class Failure(Exception):
+    """Why a connection attempt did not produce a live connection."""
+
+    kind: str  # "offline" | "rate_limited" | "permanent" | "transient"
+    code: str
+    reason: str
+    retry_after_s: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.code}: {self.reason}"
+
+
+def classify(exc: BaseException, rate_limit_default_s: float = 60.0) -> Failure:
+    reason = str(exc)[:500]
+    if isinstance(exc, Failure):
+        return exc
+    if isinstance(exc, UserOfflineError):
+        return Failure("offline", "offline", "the creator is not LIVE")
+    if isinstance(exc, UserNotFoundError):
+        return Failure("permanent", "user_not_found",
+                       "TikTok has no LIVE-capable account with this username")
+    if isinstance(exc, AgeRestrictedError):
+        return Failure("permanent", "age_restricted",
+                       "the LIVE is age restricted and cannot be read anonymously")
+    if isinstance(exc, WebcastBlockedError):
+        return Failure("permanent", "blocked", reason)
+    if isinstance(exc, SignatureRateLimitError):
+        try:
+            retry = float(exc.retry_after)
+        except Exception:  # header missing or malformed
+            retry = rate_limit_default_s
+        return Failure("rate_limited", "sign_rate_limited", reason,
+                       retry if retry > 0 else rate_limit_default_s)
+    return Failure("transient", type(exc).__name__, reason)
+
+
+def configure_endpoints(settings: IngestSettings) -> None:
+    """Point the library at other TikTok hosts (a local fake in tests). Process-wide."""
+    if settings.tiktok_app_url:
+        WebDefaults.tiktok_app_url = settings.tiktok_app_url.rstrip("/")
+    if settings.tiktok_webcast_url:
+        WebDefaults.tiktok_webcast_url = settings.tiktok_webcast_url.rstrip("/")
+
+
+EventSink = Callable[[Any, int], None]  # (TikTokLive event, room_id)
+
+
+class Connection:
+    """One TikTokLive client for one connection attempt (the library allows one connect per
+    client). `open` raises Failure; `wait` returns "ended" (LIVE ended) or "dropped"."""
+
+    def __init__(self, unique_id: str, settings: IngestSettings, sink: EventSink):
+        self.unique_id = unique_id
+        self._settings = settings
+        self._sink = sink
+        self.ended = False
+        self.room_id: int | None = None
+        self._task: asyncio.Task | None = None
+        self.client = TikTokLiveClient(
+            unique_id,
+            web_kwargs={
+                "httpx_kwargs": {"timeout": httpx.Timeout(15.0)},
+                "signer_kwargs": {"sign_api_key": settings.sign_api_key,
+                                  "sign_api_base": settings.sign_api_url},
+            },
+        )
+        self.client.ignore_broken_payload = False
+        for cls in normalize.HANDLED:
+            self.client.add_listener(cls, self._on_event)
+        self.client.add_listener(ConnectEvent, self._on_connect)
+        self.client.add_listener(DisconnectEvent, self._on_disconnect)
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, LiveEndEvent):
+            self.ended = True
+        room = self.room_id or self.client.room_id
+        if room:
+            self._sink(event, int(room))
+
+    def _on_connect(self, event: ConnectEvent) -> None:
+        self.room_id = int(event.room_id)
+
+    def _on_disconnect(self, event: DisconnectEvent) -> None:
+        log.debug("disconnected from @%s", self.unique_id)
+
+    async def open(self) -> int:
+        try:
+            self._task = await self.client.start(
+                fetch_room_info=self._settings.fetch_room_info, process_connect_events=True)
+        except Exception as exc:  # every library failure is classified, none escapes raw
+            await self.close()
+            raise classify(exc, self._settings.rate_limit_default_s) from exc
+        self.room_id = int(self.client.room_id or 0)
+        return self.room_id
+
+    async def wait(self) -> str:
+        assert self._task is not None
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a drop: websockets raises ConnectionClosedError
+            log.info("connection to @%s dropped: %s", self.unique_id, type(exc).__name__)
+        return "ended" if self.ended else "dropped"
+
+    async def close(self) -> None:
+        try:
+            await self.client.disconnect(close_client=True)
+        except Exception:  # closing a half-open client must never fail the caller
+            log.debug("error closing client for @%s", self.unique_id, exc_info=True)

@@ -1,0 +1,1 @@
+"""Use cases: each reads like the business story (load, decide, commit)."""

@@ -1,0 +1,86 @@
+"""Creator-facing settings: stream goals and the creator's time zone."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from giftengine.adapters.auth import Principal
+from giftengine.domain import periods
+from giftengine.domain.events import ID_PATTERN
+from giftengine.domain.stream import GOAL_METRICS
+
+
+class Forbidden(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+class GoalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    stream_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    goal_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=ID_PATTERN)
+    metric: Literal[GOAL_METRICS]  # type: ignore[valid-type]
+    target: int = Field(ge=1, le=1_000_000_000)
+    gift_id: str | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
+    title: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _gift_for_units(self) -> GoalRequest:
+        if (self.metric == "gift_units") != (self.gift_id is not None):
+            raise ValueError("gift_id is required for metric 'gift_units' and only for it")
+        return self
+
+
+
+
+class CreatorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(min_length=1, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        periods.zone(v)  # raises ValueError("unknown time zone ...")
+        return v
+
+
+def _may_manage_stream(who: Principal, creator_id: str | None) -> bool:
+    return who.is_admin or (creator_id is not None and who.uid == creator_id)
+
+
+def set_goal(req: GoalRequest, who: Principal, settings_store, scheduler) -> dict:
+    creator = settings_store.stream_creator(req.stream_id)
+    if creator is None and not who.is_admin:
+        raise NotFound(f"stream {req.stream_id!r} has no live state yet")
+    if not _may_manage_stream(who, creator):
+        raise Forbidden("only the stream's creator or an admin may set its goals")
+    goal = req.model_dump(exclude={"stream_id"})
+    goal["goal_id"] = req.goal_id or secrets.token_hex(6)
+    doc = settings_store.put_goal(req.stream_id, goal, who.uid)
+    scheduler.schedule_rollup(req.stream_id, time.time())  # show progress promptly
+    return doc
+
+
+def delete_goal(stream_id: str, goal_id: str, who: Principal, settings_store, scheduler) -> None:
+    creator = settings_store.stream_creator(stream_id)
+    if not _may_manage_stream(who, creator):
+        raise Forbidden("only the stream's creator or an admin may delete its goals")
+    if not settings_store.delete_goal(stream_id, goal_id):
+        raise NotFound(f"no goal {goal_id!r} on stream {stream_id!r}")
+    scheduler.schedule_rollup(stream_id, time.time())
+
+
+def set_creator_settings(creator_id: str, body: CreatorSettings, who: Principal,
+                         settings_store) -> dict:
+    if not (who.is_admin or who.uid == creator_id):
+        raise Forbidden("only the creator or an admin may change these settings")
+    return settings_store.put_creator_settings(creator_id, body.model_dump())

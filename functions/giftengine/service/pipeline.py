@@ -1,0 +1,171 @@
+"""The gift pipeline's use cases: record an engagement event, roll a stream up.
+
+`record_engagement` runs once per Pub/Sub delivery; `run_rollup` runs at most once per
+second per stream (Cloud Tasks, debounced), applies everything recorded since the last
+rollup through the pure stream aggregate, and writes the live state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from giftengine.adapters.firestore_store import RollupInput, RollupOutput
+from giftengine.config import Settings
+from giftengine.domain.events import EngagementEvent, parse_event
+
+log = logging.getLogger("giftengine.pipeline")
+
+
+class EventStore(Protocol):
+    def record_event(self, event: EngagementEvent) -> bool: ...
+    def record_dead_letter(self, message_id: str, reason: str, data: bytes,
+                           attributes: dict[str, str]) -> bool: ...
+    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput: ...
+    def creator_timezone(self, creator_id: str) -> str | None: ...
+
+
+class RollupScheduler(Protocol):
+    def schedule_rollup(self, stream_id: str, at: float) -> None: ...
+
+
+class DeadLetterSink(Protocol):
+    def publish(self, data: bytes, **attributes: str) -> str: ...
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    store: EventStore
+    scheduler: RollupScheduler
+    dead_letters: DeadLetterSink
+    clock: callable = time.time
+
+
+@dataclass
+class Recorded:
+    outcome: str  # "recorded" | "duplicate" | "dead_letter"
+    event: EngagementEvent | None = None
+    reason: str = ""
+
+
+def record_engagement(data: bytes, message_id: str, attributes: dict[str, str],
+                      deps: Deps) -> Recorded:
+    """Record one delivered message exactly once. A poison message is dead-lettered with its
+    reason (and acknowledged); a transient failure raises so Pub/Sub redelivers."""
+    try:
+        event = parse_event(data)
+    except (ValidationError, ValueError) as exc:
+        reason = _reason(exc)
+        if deps.store.record_dead_letter(message_id, reason, data, attributes):
+            deps.dead_letters.publish(data, reason=reason[:1000], message_id=message_id,
+                                      **{k: v for k, v in attributes.items() if k != "reason"})
+        log.warning("dead-lettered message %s: %s", message_id, reason)
+        return Recorded("dead_letter", reason=reason)
+    created = deps.store.record_event(event)
+    # Schedule even for a duplicate: the first delivery may have crashed before scheduling.
+    deps.scheduler.schedule_rollup(event.stream_id, deps.clock())
+    return Recorded("recorded" if created else "duplicate", event)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        from giftengine.entrypoints.http import validation_reason
+
+        return validation_reason(exc)
+    return str(exc) or type(exc).__name__
+
+
+@dataclass
+class RollupResult:
+    applied: int
+    wrote: bool
+    next_at: float | None
+
+
+class _TimezoneCache:
+    def __init__(self, ttl: float = 60.0):
+        self.ttl, self._cache = ttl, {}
+
+    def get(self, store: EventStore, creator_id: str, default: str, now: float) -> str:
+        hit = self._cache.get(creator_id)
+        if hit and now - hit[1] < self.ttl:
+            return hit[0]
+        tz = store.creator_timezone(creator_id) or default
+        self._cache[creator_id] = (tz, now)
+        return tz
+
+
+_tz_cache = _TimezoneCache()
+
+
+def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
+    s = deps.settings
+    now = deps.clock()
+    bucket = math.floor(now / s.rollup_min_interval_s)
+    applied = 0
+
+    def decide(inp: RollupInput) -> RollupOutput:
+        nonlocal applied
+        st = inp.state
+        applied = 0
+        if inp.last_bucket >= bucket:  # already rolled up in this interval: come back later
+            return RollupOutput(False, [], [], None, inp.last_bucket)
+        before = st.live_view(s.top_n)
+        before_core = st.core_dict()
+        if not st.creator_id and inp.events:
+            st.creator_id = inp.events[0].creator_id or stream_id
+        if st.creator_id:
+            st.timezone = _tz_cache.get(deps.store, st.creator_id, s.default_timezone, now)
+        st.set_goals(inp.goals)
+        for ev in inp.events:
+            st.apply(ev, now)
+        applied = len(inp.events)
+        st.expire(now, s.streak_idle_timeout_s)
+        st.prune(now, s.settled_streak_retention_s)
+        ranks = st.finish_batch()
+        alerts = list(st.alerts)
+        flush = []
+        if st.pending_flush() and st.flush_due(now, s.board_flush_interval_s):
+            flush = st.take_flush(now, s.flush_max_users)
+        if alerts:
+            st.alert_seq += 1
+        live = st.live_view(s.top_n, ranks)
+        live_changed = {**live, "rev": 0} != {**before, "rev": 0}
+        changed = applied or alerts or flush or live_changed or st.core_dict() != before_core
+        if not changed:
+            return RollupOutput(False, [], [], None, inp.last_bucket)
+        st.last_rollup_at = now
+        if live_changed:
+            st.rev += 1
+            live = st.live_view(s.top_n, ranks)
+        return RollupOutput(True, alerts, flush, live if live_changed else None, bucket)
+
+    holder: dict = {}
+
+    def decide_and_keep(inp: RollupInput) -> RollupOutput:
+        out = decide(inp)
+        holder["state"], holder["more"] = inp.state, inp.more
+        holder["skipped"] = inp.last_bucket >= bucket
+        return out
+
+    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
+    st, more = holder["state"], holder["more"]
+    interval = s.rollup_min_interval_s
+    candidates = []
+    if more or holder["skipped"]:
+        candidates.append(now + interval)
+    deadline = st.next_deadline(s.streak_idle_timeout_s)
+    if deadline is not None:
+        candidates.append(deadline)
+    if st.pending_flush():
+        candidates.append(st.last_flush_at + s.board_flush_interval_s)
+    next_at = max(min(candidates), now + interval) if candidates else None
+    if next_at is not None:
+        deps.scheduler.schedule_rollup(stream_id, next_at)
+    return RollupResult(applied, out.write, next_at)

@@ -4,7 +4,8 @@
 folded, common homoglyphs mapped, leetspeak decoded inside words, letters repeated three or
 more times shortened to one, and spaced-out or dotted letters (`f u c k`, `f.u.c.k`) joined.
 Scoring looks at both the plain lower-cased text and this form (see `variants`), so a normal
-word is never *only* seen through the transformation (false-positive traps such as "Scunthorpe" or "I have 100 coins").
+word is never seen *only* through the transformation (false-positive traps such as
+"Scunthorpe" or "I have 100 coins").
 """
 
 from __future__ import annotations

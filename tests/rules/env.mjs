@@ -87,6 +87,7 @@ export const SEED = {
   [`streams/${STREAM}/rollup/state`]: { cursor: "e1", open_streaks: {} },
   [`streams/${STREAM}/rollup/users-0`]: { users: { "u-ana": { coins: 500 } } },
   ["dead_letters/m1"]: { reason: "invalid event", data: "e30=" },
+  ["ops/dead_letters"]: { count: 1 },
   ["secrets/s1"]: { value: "not for clients" },
 };
 for (let seq = 1; seq <= 25; seq += 1) {

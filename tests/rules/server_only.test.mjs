@@ -26,6 +26,7 @@ const SERVER_ONLY_DOCS = [
   `streams/${STREAM}/rollup/state`,
   `streams/${STREAM}/rollup/users-0`,
   "dead_letters/m1",
+  "ops/dead_letters", // operational counters: not named by the rules, default deny
   "secrets/s1", // not named by the rules at all: default deny
   "wallets/viewer-1", // not yet opened by a wallet section: default deny
 ];
@@ -34,6 +35,7 @@ const SERVER_ONLY_COLLECTIONS = [
   `streams/${STREAM}/events`,
   `streams/${STREAM}/rollup`,
   "dead_letters",
+  "ops",
   "secrets",
 ];
 

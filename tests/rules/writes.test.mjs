@@ -33,6 +33,7 @@ const PATHS = [
   [`streams/${STREAM}/events/e1`, `streams/${STREAM}/events/e-new`],
   [`streams/${STREAM}/rollup/state`, `streams/${STREAM}/rollup/users-1`],
   ["dead_letters/m1", "dead_letters/m-new"],
+  ["ops/dead_letters", "ops/new"],
   ["secrets/s1", "secrets/s-new"],
 ];
 

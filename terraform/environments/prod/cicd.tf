@@ -1,0 +1,30 @@
+# Prod deploys on a release tag (v1.2.3) and only after a person approves the build in
+# Cloud Build (approval_config): the pipeline's manual gate for prod.
+resource "google_cloudbuild_trigger" "deploy" {
+  count = var.github_repo == "" ? 0 : 1
+
+  project         = var.project_id
+  location        = "global"
+  name            = "giftengine-deploy-prod"
+  description     = "Test against the emulators, build the worker image, terraform apply prod (approval required)."
+  filename        = "cloudbuild.yaml"
+  service_account = "projects/${var.project_id}/serviceAccounts/${var.deployer_service_account}"
+
+  github {
+    owner = var.github_owner
+    name  = var.github_repo
+    push {
+      tag = "^v[0-9]+\\.[0-9]+\\.[0-9]+$"
+    }
+  }
+
+  approval_config {
+    approval_required = true
+  }
+
+  substitutions = {
+    _ENV             = "prod"
+    _REGION          = coalesce(var.region, "us-central1")
+    _TF_STATE_BUCKET = var.tf_state_bucket
+  }
+}

@@ -1,0 +1,117 @@
+# Cloud Storage. `bucket` holds the manifest's buckets (exports); `platform` holds the two
+# buckets the deploy itself needs (function source zips, access logs). Both: uniform access,
+# public access prevented, versioned, lifecycle-limited.
+
+locals {
+  platform_buckets = {
+    function-source = {
+      name           = "${var.project_id}-gcf-source"
+      retention_days = 30
+      log            = true
+    }
+    access-logs = {
+      name           = "${var.project_id}-access-logs"
+      retention_days = var.access_log_retention_days
+      log            = false
+    }
+  }
+}
+
+resource "google_storage_bucket" "bucket" {
+  for_each = local.buckets
+
+  project                     = var.project_id
+  name                        = each.value.name
+  location                    = local.region
+  labels                      = local.labels
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = !var.deletion_protection
+
+  versioning {
+    enabled = true
+  }
+
+  logging {
+    log_bucket        = google_storage_bucket.platform["access-logs"].name
+    log_object_prefix = each.key
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.bucket_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_storage_bucket" "platform" {
+  for_each = local.platform_buckets
+
+  project                     = var.project_id
+  name                        = each.value.name
+  location                    = local.region
+  labels                      = local.labels
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  versioning {
+    enabled = true
+  }
+
+  # The access-log bucket does not log into itself.
+  dynamic "logging" {
+    for_each = each.value.log ? [each.key] : []
+    content {
+      log_bucket        = local.platform_buckets["access-logs"].name
+      log_object_prefix = logging.value
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age = each.value.retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+# Cloud Storage writes access logs as this group.
+resource "google_storage_bucket_iam_member" "access_log_writer" {
+  bucket = google_storage_bucket.platform["access-logs"].name
+  role   = "roles/storage.objectCreator"
+  member = "group:cloud-storage-analytics@google.com"
+}
+
+resource "google_storage_bucket_iam_member" "builder_reads_source" {
+  bucket = google_storage_bucket.platform["function-source"].name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.platform["builder"].member
+}

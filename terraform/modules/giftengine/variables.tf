@@ -1,0 +1,97 @@
+variable "project_id" {
+  description = "GCP project that hosts one environment of giftengine."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name (dev, prod): labels and alert names."
+  type        = string
+}
+
+variable "region" {
+  description = "Region for every regional resource; null takes the manifest's `region`."
+  type        = string
+  default     = null
+}
+
+variable "manifest_path" {
+  description = "Path of functions/giftengine/manifest.yaml, the one list of deployable names."
+  type        = string
+}
+
+variable "repo_root" {
+  description = "Repository root: functions/ is zipped from here; firebase.json names the Firestore rules and indexes."
+  type        = string
+}
+
+variable "firestore_location" {
+  description = "Firestore database location (e.g. nam5, eur3 or a region); null uses the region."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Protect the Firestore database and buckets from `terraform destroy` (true for prod)."
+  type        = bool
+  default     = true
+}
+
+variable "worker_image" {
+  description = "Container image of the Cloud Run services (the ingest worker), built by cloudbuild.yaml. Required when the manifest has services."
+  type        = string
+  default     = ""
+}
+
+variable "function_memory" {
+  description = "Memory of each function instance."
+  type        = string
+  default     = "256Mi"
+}
+
+variable "function_max_instances" {
+  description = "Upper bound of instances per function (cost guard; see docs/deploy.md for sizing)."
+  type        = number
+  default     = 100
+}
+
+variable "private_function_ingress" {
+  description = "Ingress of non-public functions. Pub/Sub push, Cloud Tasks and Scheduler of the same project count as internal traffic."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+}
+
+variable "bucket_retention_days" {
+  description = "Objects in manifest buckets (exports) are deleted after this many days."
+  type        = number
+  default     = 90
+}
+
+variable "access_log_retention_days" {
+  description = "Bucket access logs are kept this many days."
+  type        = number
+  default     = 30
+}
+
+variable "alert_emails" {
+  description = "Email addresses notified by the alert policies."
+  type        = list(string)
+  default     = []
+}
+
+variable "error_rate_threshold" {
+  description = "Alert when the share of 5xx responses of a function or service exceeds this (0.01 = 1%)."
+  type        = number
+  default     = 0.01
+}
+
+variable "latency_p95_threshold_ms" {
+  description = "Alert when the p95 request latency of a function or service exceeds this many milliseconds."
+  type        = number
+  default     = 500
+}
+
+variable "extra_env" {
+  description = "Extra environment variables for every function and service (tuning knobs from giftengine/config.py)."
+  type        = map(string)
+  default     = {}
+}

@@ -26,5 +26,9 @@ resource "google_cloudbuild_trigger" "deploy" {
     _ENV             = "prod"
     _REGION          = coalesce(var.region, "us-central1")
     _TF_STATE_BUCKET = var.tf_state_bucket
+    _GITHUB_OWNER    = var.github_owner
+    _GITHUB_REPO     = var.github_repo
+    _DEPLOYER_SA     = var.deployer_service_account
+    _ALERT_EMAILS    = jsonencode(var.alert_emails)
   }
 }

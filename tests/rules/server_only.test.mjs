@@ -28,7 +28,6 @@ const SERVER_ONLY_DOCS = [
   "dead_letters/m1",
   "ops/dead_letters", // operational counters: not named by the rules, default deny
   "secrets/s1", // not named by the rules at all: default deny
-  "wallets/viewer-1", // not yet opened by a wallet section: default deny
 ];
 
 const SERVER_ONLY_COLLECTIONS = [
@@ -67,7 +66,7 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
 
 test("the seeded server-only documents exist (so the denials above are rules, not absence)", async () => {
   await env.withSecurityRulesDisabled(async (admin) => {
-    for (const path of SERVER_ONLY_DOCS.filter((p) => !p.startsWith("wallets/"))) {
+    for (const path of SERVER_ONLY_DOCS) {
       const snap = await assertSucceeds(getDoc(doc(admin.firestore(), path)));
       if (!snap.exists()) throw new Error(`seed missing: ${path}`);
     }

@@ -21,6 +21,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -62,9 +63,11 @@ class RollupOutput:
 
 
 class FirestoreStore:
-    def __init__(self, client: firestore.Client, shards: int = 8, write_log: str = ""):
+    def __init__(self, client: firestore.Client, shards: int = 8, write_log: str = "",
+                 visibility_margin_ms: int = 50):
         self.db = client
         self.shards = shards
+        self.visibility_margin_ms = visibility_margin_ms
         self.writes = WriteLog(write_log)
 
     # ---- refs ---------------------------------------------------------------------------
@@ -81,9 +84,12 @@ class FirestoreStore:
         ref = self.stream_ref(event.stream_id).collection("events").document(
             event_doc_id(event.event_id))
         try:
+            # The event is kept as its JSON text: one field to encode and decode instead of
+            # a nested map, which is most of a rollup's CPU on a hot stream.
             ref.create({
                 "event_id": event.event_id,
-                "event": event.model_dump(mode="json", exclude_none=True),
+                "kind": event.kind,
+                "json": event.model_dump_json(exclude_none=True),
                 "ingested_at": firestore.SERVER_TIMESTAMP,
             })
         except gexc.AlreadyExists:
@@ -113,43 +119,68 @@ class FirestoreStore:
         return (snap.to_dict() or {}).get("timezone") if snap.exists else None
 
     # ---- the rollup transaction -------------------------------------------------------------
+    def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
+        """Events after the cursor that are complete: older than the read time minus the
+        visibility margin. `ingested_at` has millisecond precision and many events share a
+        millisecond, so an event committing after this read may carry the same (or, on the
+        emulator, a slightly older) timestamp as one just read; holding back the newest
+        margin keeps every such late committer behind the next cursor, never before it.
+        Returns (complete events, whether more are waiting)."""
+        events = self.stream_ref(stream_id).collection("events")
+        q = events.order_by("ingested_at").order_by(FieldPath.document_id())
+        if cursor:
+            q = q.start_after({"ingested_at": cursor["ts"],
+                               FieldPath.document_id(): events.document(cursor["id"])})
+        snaps = list(q.limit(limit).stream())
+        if not snaps:
+            return [], False
+        horizon = snaps[0].read_time - timedelta(milliseconds=self.visibility_margin_ms)
+        complete = [s for s in snaps if s.get("ingested_at") < horizon]
+        return complete, len(snaps) >= limit or len(complete) < len(snaps)
+
     def rollup(self, stream_id: str, limit: int,
                decide: Callable[[RollupInput], RollupOutput]) -> RollupOutput:
-        tx = self.db.transaction(max_attempts=20)
+        """Events are immutable once recorded, so they are read outside the transaction (a
+        transactional range read would lock out concurrent event creates); the transaction
+        reads the state and proceeds only if the cursor is still where the events were read
+        from, so no event is applied twice or skipped."""
+        state_ref, shard_refs = self._state_refs(stream_id)
+        for _ in range(20):
+            snap = state_ref.get(["_cursor"])
+            cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
+            ev_snaps, more = self._events_after(stream_id, cursor, limit)
+            events = [EngagementEvent.model_validate_json(s.get("json")) for s in ev_snaps]
+            goals = [g.to_dict() | {"goal_id": g.id} for g in
+                     self.stream_ref(stream_id).collection("goals").limit(50).stream()]
+            result = self._rollup_tx(stream_id, cursor, ev_snaps, events, goals, more, decide)
+            if result is not None:
+                return result
+        raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
+
+    def _rollup_tx(self, stream_id, cursor, ev_snaps, events, goals, more, decide):
+        state_ref, shard_refs = self._state_refs(stream_id)
         holder: dict[str, Any] = {}
 
         @firestore.transactional
         def run(tx):
             holder.clear()
-            state_ref, shard_refs = self._state_refs(stream_id)
             snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
             core_snap = snaps.get(state_ref.path)
             core = core_snap.to_dict() if core_snap is not None and core_snap.exists else None
-            cursor = (core or {}).pop("_cursor", None)
-            last_bucket = int((core or {}).pop("_bucket", -1))
+            if (core or {}).get("_cursor") != cursor:
+                holder["stale"] = True  # another rollup moved on: re-read the events
+                return
+            core = dict(core or {})
+            core.pop("_cursor", None)
+            last_bucket = int(core.pop("_bucket", -1))
             shard_docs = []
             for ref in shard_refs:
                 snap = snaps.get(ref.path)
                 shard_docs.append(snap.to_dict() if snap is not None and snap.exists else {})
             users = [u for d in shard_docs for u in (d.get("users") or {}).values()]
-            state = StreamState.from_dicts(stream_id, core, users)
-
-            events_q = (self.stream_ref(stream_id).collection("events")
-                        .order_by("ingested_at").order_by(FieldPath.document_id()))
-            if cursor:
-                events_q = events_q.start_after({
-                    "ingested_at": cursor["ts"],
-                    FieldPath.document_id(): self.stream_ref(stream_id)
-                    .collection("events").document(cursor["id"]),
-                })
-            ev_snaps = list(tx.get(events_q.limit(limit)))
-            events = [EngagementEvent.model_validate(s.get("event")) for s in ev_snaps]
-            goals = [g.to_dict() | {"goal_id": g.id}
-                     for g in tx.get(self.stream_ref(stream_id).collection("goals"))]
-
+            state = StreamState.from_dicts(stream_id, core or None, users)
             before_shards = [d.get("users") or {} for d in shard_docs]
-            out = decide(RollupInput(state, events, goals, more=len(ev_snaps) >= limit,
-                                     last_bucket=last_bucket))
+            out = decide(RollupInput(state, events, goals, more=more, last_bucket=last_bucket))
             holder["out"] = out
             if not out.write:
                 return
@@ -157,14 +188,15 @@ class FirestoreStore:
             if ev_snaps:
                 last = ev_snaps[-1]
                 new_cursor = {"ts": last.get("ingested_at"), "id": last.id}
-            written = self._write_rollup(tx, stream_id, state, before_shards, new_cursor, out)
-            holder["written"] = written
+            holder["written"] = self._write_rollup(tx, stream_id, state, before_shards,
+                                                   new_cursor, out)
 
-        run(tx)
-        out = holder["out"]
+        run(self.db.transaction(max_attempts=20))
+        if holder.get("stale"):
+            return None
         if holder.get("written"):
             self.writes.record(holder["written"], "rollup")
-        return out
+        return holder["out"]
 
     def _write_rollup(self, tx, stream_id: str, state: StreamState, before_shards: list[dict],
                       cursor: dict | None, out: RollupOutput) -> list[str]:

@@ -9,6 +9,7 @@ signalled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,7 +26,7 @@ class Proc:
     start: str  # start time as `ps -o lstart` prints it: identifies the pid's owner
 
 
-def spawn(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> Proc:
+def spawn(cmd: list[str], log: Path, env: dict[str, str] | None, cwd: Path | None = None) -> Proc:
     """Start `cmd` in a new session with stdout+stderr appended to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
@@ -33,7 +34,13 @@ def spawn(cmd: list[str], log: Path, env: dict[str, str], cwd: Path | None = Non
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, cwd=cwd, start_new_session=True,
         )
-    return Proc(p.pid, _table().get(p.pid, _Row(p.pid, 0, p.pid, "", "")).start)
+    return identify(p.pid) or Proc(p.pid, "")
+
+
+def identify(pid: int) -> Proc | None:
+    """The live process `pid` as (pid, start time), or None."""
+    row = _table().get(pid)
+    return Proc(pid, row.start) if row else None
 
 
 @dataclass(frozen=True)
@@ -88,10 +95,8 @@ def descendants(roots: Iterable[Proc]) -> list[Proc]:
 
 def _reap(pid: int) -> None:
     """Collect an exited child of this process (pytest owns the stack it started)."""
-    try:
+    with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
-    except (ChildProcessError, OSError):
-        pass
 
 
 def _signal(procs: list[Proc], sig: int) -> None:
@@ -99,16 +104,12 @@ def _signal(procs: list[Proc], sig: int) -> None:
     groups = {rows[p.pid].pgid for p in procs if _live(rows, p)}
     for pgid in groups:
         if pgid > 1 and pgid != os.getpgrp():
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
     for p in procs:
         if _live(rows, p):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(p.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 def _wait_gone(procs: list[Proc], timeout: float) -> list[Proc]:

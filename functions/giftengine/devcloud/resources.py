@@ -53,10 +53,12 @@ def create_subscriptions(layout: Layout, notes: list[str]) -> list[str]:
             "ackDeadlineSeconds": sub.ack_deadline_seconds,
         }
         if sub.push_to:
-            body["pushConfig"] = {"pushEndpoint": layout.push_endpoint(sub.push_to, m.topic(sub.topic))}
+            endpoint = layout.push_endpoint(sub.push_to, m.topic(sub.topic))
+            body["pushConfig"] = {"pushEndpoint": endpoint}
         if sub.dead_letter_topic:
+            dead_letter = m.topic(sub.dead_letter_topic)
             body["deadLetterPolicy"] = {
-                "deadLetterTopic": naming.topic_path(layout.project_id, m.topic(sub.dead_letter_topic)),
+                "deadLetterTopic": naming.topic_path(layout.project_id, dead_letter),
                 "maxDeliveryAttempts": sub.max_delivery_attempts or 5,
             }
         resp = requests.put(f"{base}/{path}", json=body, timeout=TIMEOUT)

@@ -123,7 +123,8 @@ def up(
         log(f"giftengine: local cloud already running ({layout.state_dir})")
         return current
     if current["pids"]:
-        log(f"giftengine: stopping a half-running stack ({', '.join(current['dead_components'])} died)")
+        dead = ", ".join(current["dead_components"])
+        log(f"giftengine: stopping a half-running stack ({dead} died)")
         down(layout.state_dir)
 
     busy = {c: p for c, p in layout.all_ports().items() if procs.port_open(p)}
@@ -146,7 +147,7 @@ def up(
         for f in layout.manifest.functions.values():
             leaders[f"fn-{f.name}"] = _start_function(layout, f, extra)
         _write_record(layout, leaders, extra, binaries)
-        _wait_ready(layout, leaders, timeout or float(os.environ.get("GIFTENGINE_DEV_TIMEOUT_S") or DEFAULT_TIMEOUT_S))
+        _wait_ready(layout, leaders, timeout or _default_timeout())
         made = resources.create_all(layout)
     except BaseException:
         # Leave nothing behind on a failed start (also on Ctrl-C).
@@ -165,6 +166,10 @@ def up(
     return status(layout.state_dir)
 
 
+def _default_timeout() -> float:
+    return float(os.environ.get("GIFTENGINE_DEV_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
+
+
 def _prepare_dirs(layout: Layout) -> None:
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     if layout.logs_dir.exists():
@@ -180,6 +185,7 @@ def _write_record(layout, leaders, extra, binaries, resources=None, startup_seco
     record = {
         "project_id": layout.project_id,
         "port_base": layout.port_base,
+        "ports": layout.all_ports(),
         "leaders": {c: procs.to_json([p])[0] for c, p in leaders.items()},
         # firebase-tools starts its Java emulators detached: remember them too.
         "children": procs.to_json(children),
@@ -239,6 +245,10 @@ def _start_firebase(layout: Layout, binaries: dict[str, str]) -> procs.Proc:
         env["JAVA_HOME"] = binaries["JAVA_HOME"]
         env["PATH"] = f"{binaries['JAVA_HOME']}/bin{os.pathsep}{env.get('PATH', '')}"
     env["NO_UPDATE_NOTIFIER"] = "1"
+    # firebase-tools keeps a per-project hub locator in the temp dir; stacks that share a
+    # project id (dev and test) must not see each other's.
+    env["TMPDIR"] = str(layout.state_dir / "tmp")
+    (layout.state_dir / "tmp").mkdir(exist_ok=True)
     cmd = [
         str(firebase), "emulators:start", "--only", "firestore,pubsub,auth",
         "--project", layout.project_id, "--config", str(layout.firebase_config),
@@ -338,14 +348,15 @@ def _wait_ready(layout: Layout, leaders: dict[str, procs.Proc], timeout: float) 
     pending = _checks(layout)
     deadline = time.monotonic() + timeout
     while pending:
-        for name, (component, port, check) in list(pending.items()):
+        for name, (_, port, check) in list(pending.items()):
             if procs.port_open(port) and check():
                 del pending[name]
         if not pending:
             return
         for name, (component, _, _) in pending.items():
             if not procs.alive(leaders[component]):
-                raise DevCloudError(_failure(layout, component, f"{component} exited while starting {name}"))
+                what = f"{component} exited while starting {name}"
+                raise DevCloudError(_failure(layout, component, what))
         if time.monotonic() >= deadline:
             name, (component, port, _) = next(iter(pending.items()))
             raise DevCloudError(
@@ -376,7 +387,7 @@ def down(state_dir=None, project=None, port_base=None, grace: float = 10.0) -> d
     left = procs.stop(leaders, known, grace=grace)
     if left:
         raise DevCloudError(f"processes still alive after SIGKILL: {[p.pid for p in left]}")
-    ports = layout.all_ports()
+    ports = record.get("ports") or layout.all_ports()
     busy = procs.wait_ports_free(ports.values())
     if busy:
         names = [c for c, p in ports.items() if p in busy]

@@ -19,7 +19,7 @@ total, the last with `repeat_end`):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from giftengine.domain import periods, ranking
@@ -182,10 +182,13 @@ class StreamState:
 
     def _gift(self, ev: EngagementEvent, viewer: Viewer, now: float) -> None:
         g = ev.gift
-        if g.streakable:
-            key = f"{g.id}|{ev.group_id}"
-        else:
-            key = f"e|{ev.event_id}"
+        if not g.streakable:
+            # Comes once; the event record already deduplicated it, so no streak is kept.
+            once = Streak(f"e|{ev.event_id}", g.id, g.name, g.coins, max_count=ev.repeat_count,
+                          final_seen=True)
+            self._settle(viewer, once, ev.repeat_count, ev.occurred_at)
+            return
+        key = f"{g.id}|{ev.group_id}"
         s = viewer.streaks.get(key)
         if s is None:
             s = viewer.streaks[key] = Streak(key, g.id, g.name, g.coins)
@@ -194,7 +197,7 @@ class StreamState:
         s.last_seen = now
         s.last_occurred_at = utc_iso(ev.occurred_at)
         s.gift_name = g.name or s.gift_name
-        if ev.repeat_end or not g.streakable:
+        if ev.repeat_end:
             s.final_seen = True
             s.max_count = max(s.max_count, ev.repeat_count)
             self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at)
@@ -372,8 +375,11 @@ class StreamState:
 
     # ---- persistence (plain dicts; the adapter shards `users`) ---------------------------
     def core_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items()
-             if k not in ("users", "alerts", "_combo_touched")}
+        skip = ("users", "alerts", "_combo_touched")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        d["totals"] = asdict(self.totals)
+        d["goals"] = {k: asdict(g) for k, g in self.goals.items()}
+        d["gift_units"] = dict(self.gift_units)
         return d
 
     @classmethod

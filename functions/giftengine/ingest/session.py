@@ -141,6 +141,7 @@ class CreatorSession:
             try:
                 await self._publish(batch)
             except Exception as exc:  # Pub/Sub unavailable: keep the events, retry in order
+                del self._queue[: getattr(exc, "landed", 0)]
                 self.log.warning("publish failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(backoff.next_delay())
                 continue

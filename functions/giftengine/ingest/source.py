@@ -147,7 +147,11 @@ class Connection:
         return "ended" if self.ended else "dropped"
 
     async def close(self) -> None:
+        # Not disconnect(close_client=True): 7.0.1's close() runs the loop synchronously and
+        # fails inside a running loop. Close the HTTP clients ourselves instead.
         try:
-            await self.client.disconnect(close_client=True)
+            await self.client.disconnect()
+            await self.client.web.close()
+            await self.client.web.signer.client.aclose()
         except Exception:  # closing a half-open client must never fail the caller
             log.debug("error closing client for @%s", self.unique_id, exc_info=True)

@@ -60,7 +60,7 @@ class TargetRepo:
         return snap.to_dict() if snap.exists else None
 
     def put(self, creator_id: str, owner_uid: str, by: str) -> tuple[dict[str, Any], bool]:
-        """Create the target, or re-enable it (a failed target is retried). Returns (doc, created)."""
+        """Create the target or re-enable it (a failed one is retried). Returns (doc, created)."""
         ref = self._ref(creator_id)
 
         @firestore.transactional
@@ -130,8 +130,7 @@ def _repo() -> TargetRepo:
 
 
 def _principal(request: Request) -> Principal:
-    repo = _repo()
-    del repo
+    _repo()  # resolves the project id on first use
     return authenticate(request, deps.project_id)
 
 

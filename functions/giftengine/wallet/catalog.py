@@ -109,7 +109,8 @@ def parse(raw: dict[str, Any]) -> Catalog:
         if g.min_tier and g.min_tier not in tiers:
             raise ValueError(f"gift {g.id}: unknown tier {g.min_tier}")
     for p in packs.values():
-        if not (isinstance(p.coins, int) and isinstance(p.amount, int)) or p.coins <= 0 or p.amount <= 0:
+        ints = isinstance(p.coins, int) and isinstance(p.amount, int)
+        if not ints or p.coins <= 0 or p.amount <= 0:
             raise ValueError(f"coin pack {p.id}: coins and amount must be positive integers")
     if sorted(tiers) != list(range(1, len(tiers) + 1)):
         raise ValueError("tiers must be numbered 1..N")

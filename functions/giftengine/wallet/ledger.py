@@ -122,7 +122,9 @@ class LedgerTxn:
         )
 
 
-def txn(txn_id: str, kind: str, at: float, legs: Iterable[tuple[str, int]], **meta: Any) -> LedgerTxn:
+def txn(
+    txn_id: str, kind: str, at: float, legs: Iterable[tuple[str, int]], **meta: Any
+) -> LedgerTxn:
     """Build a transaction, dropping zero legs (a gift paid wholly from bonus has no coins leg)."""
     return LedgerTxn(txn_id, kind, tuple(Leg(a, n) for a, n in legs if n != 0), at, meta)
 

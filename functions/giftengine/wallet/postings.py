@@ -44,7 +44,8 @@ def check_velocity(w: WalletState, coins: int, at: float, s: WalletSettings) -> 
             f"coins per minute); retry later",
             retry_after_s=max(1, 60 - int(at % 60)),
         )
-    return replace(w, velocity_minute=minute, velocity_coins=spent + coins, velocity_count=count + 1)
+    return replace(w, velocity_minute=minute, velocity_coins=spent + coins,
+                   velocity_count=count + 1)
 
 
 def gift_spend(
@@ -81,7 +82,7 @@ def gift_spend(
             (L.user_account(creator_uid, "earnings"), earn),
             (L.SYS_REVENUE, price - earn),
         ],
-        gift_id=gift.id, count=count, price=price, creator_id=creator_uid, key=key,
+        gift_id=gift.id, count=count, price=price, creator_id=creator_uid, sender_id=w.uid, key=key,
         **(meta or {}),
     )
     return t, w.apply(t)
@@ -113,11 +114,12 @@ def tier_purchase(
 
 
 def daily_bonus(
-    w: WalletState, *, tiers: dict[int, Tier], day_start: float
+    w: WalletState, *, tiers: dict[int, Tier], day_start: float, at: float
 ) -> tuple[LedgerTxn, WalletState] | None:
     """The OG daily bonus for the UTC day starting at `day_start`, or None when the wallet has
-    no tier active at the start of that day (or is locked). Id = bonus:{uid}:{day}."""
-    level = w.tier_active(day_start)
+    no tier active at `at` (the job's run time, within that day) or is locked.
+    Id = bonus:{uid}:{day}: one per user per day however often the job runs."""
+    level = w.tier_active(at)
     if not level or w.locked or level not in tiers:
         return None
     amount = tiers[level].daily_bonus

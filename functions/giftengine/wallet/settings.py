@@ -52,6 +52,9 @@ class WalletSettings:
         return amount_paisa * self.coins_per_npr_block // (self.npr_block * 100)
 
 
+D = WalletSettings
+
+
 def load() -> WalletSettings:
     return WalletSettings(
         creator_share_bps=int(_env("GIFTENGINE_WALLET_CREATOR_SHARE_BPS", "5000")),
@@ -66,15 +69,15 @@ def load() -> WalletSettings:
         stripe_secret_key=_env("STRIPE_SECRET_KEY", ""),
         stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET", ""),
         stripe_api_base=_env("STRIPE_API_BASE", ""),
-        checkout_success_url=_env("GIFTENGINE_CHECKOUT_SUCCESS_URL", WalletSettings.checkout_success_url),
-        checkout_cancel_url=_env("GIFTENGINE_CHECKOUT_CANCEL_URL", WalletSettings.checkout_cancel_url),
+        checkout_success_url=_env("GIFTENGINE_CHECKOUT_SUCCESS_URL", D.checkout_success_url),
+        checkout_cancel_url=_env("GIFTENGINE_CHECKOUT_CANCEL_URL", D.checkout_cancel_url),
         esewa_secret_key=_env("ESEWA_SECRET_KEY", ""),
         esewa_product_code=_env("ESEWA_PRODUCT_CODE", "EPAYTEST"),
-        esewa_form_url=_env("ESEWA_FORM_URL", WalletSettings.esewa_form_url),
-        esewa_success_url=_env("ESEWA_SUCCESS_URL", WalletSettings.esewa_success_url),
-        esewa_failure_url=_env("ESEWA_FAILURE_URL", WalletSettings.esewa_failure_url),
+        esewa_form_url=_env("ESEWA_FORM_URL", D.esewa_form_url),
+        esewa_success_url=_env("ESEWA_SUCCESS_URL", D.esewa_success_url),
+        esewa_failure_url=_env("ESEWA_FAILURE_URL", D.esewa_failure_url),
         khalti_secret_key=_env("KHALTI_SECRET_KEY", ""),
-        khalti_api_base=_env("KHALTI_API_BASE", WalletSettings.khalti_api_base),
-        khalti_return_url=_env("KHALTI_RETURN_URL", WalletSettings.khalti_return_url),
-        website_url=_env("GIFTENGINE_WEBSITE_URL", WalletSettings.website_url),
+        khalti_api_base=_env("KHALTI_API_BASE", D.khalti_api_base),
+        khalti_return_url=_env("KHALTI_RETURN_URL", D.khalti_return_url),
+        website_url=_env("GIFTENGINE_WEBSITE_URL", D.website_url),
     )

@@ -30,7 +30,9 @@ class Store(Protocol):
     def get(self, path: str) -> Doc | None: ...
     def set(self, path: str, data: Doc, merge: bool = False) -> None: ...
     def list(self, collection: str) -> Iterator[tuple[str, Doc]]: ...
-    def where(self, collection: str, field: str, op: str, value: Any) -> Iterator[tuple[str, Doc]]: ...
+    def where(
+        self, collection: str, field: str, op: str, value: Any
+    ) -> Iterator[tuple[str, Doc]]: ...
 
 
 class ReadAfterWrite(RuntimeError):
@@ -123,7 +125,8 @@ class MemoryStore:
 
     def set(self, path: str, data: Doc, merge: bool = False) -> None:
         with self._lock:
-            self.docs[path] = _merge(self.docs.get(path, {}), data) if merge else copy.deepcopy(data)
+            old = self.docs.get(path, {})
+            self.docs[path] = _merge(old, data) if merge else copy.deepcopy(data)
 
     def list(self, collection: str) -> Iterator[tuple[str, Doc]]:
         depth = collection.count("/") + 1

@@ -1,0 +1,187 @@
+"""The ingest worker: one process follows many creators; instances share them through leases.
+
+Loop (one asyncio task): heartbeat leases, scan ingest targets and lease free ones up to
+capacity, write per-creator status at most every `stats_interval_s`, reap sessions that ended.
+SIGTERM: stop taking leases, stop every session, flush the publisher, release the leases, all
+within `shutdown_grace_s` (Cloud Run kills the container 10 s after SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from giftengine.ingest.backoff import SignGate
+from giftengine.ingest.leases import Lease, LeaseStore
+from giftengine.ingest.publisher import AsyncPublisher
+from giftengine.ingest.session import CreatorSession
+from giftengine.ingest.settings import IngestSettings
+from giftengine.ingest.source import Connection
+from giftengine.ingest.targets import TargetRepo
+
+log = logging.getLogger("giftengine.ingest.worker")
+
+
+@dataclass
+class Running:
+    session: CreatorSession
+    task: asyncio.Task
+    lease: Lease
+    last_stats: float = 0.0
+
+
+class Worker:
+    def __init__(self, settings: IngestSettings, db: Any, publisher: AsyncPublisher,
+                 connect: Callable[..., Connection] | None = None):
+        self.settings = settings
+        self.leases = LeaseStore(db, settings.instance_id, settings.lease_ttl_s)
+        self.targets = TargetRepo(db)
+        self.publisher = publisher
+        self.gate = SignGate()
+        self._connect = connect or (lambda cid, sink: Connection(cid, settings, sink))
+        self.running: dict[str, Running] = {}
+        self.ready = False
+        self.draining = False
+        self._stop = asyncio.Event()
+        self.log = logging.LoggerAdapter(log, {"instance": settings.instance_id})
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            self.log.info("stop requested: draining")
+        self.draining = True
+        self.ready = False
+        self._stop.set()
+
+    def info(self) -> dict[str, Any]:
+        return {"instance": self.settings.instance_id, "creators": sorted(self.running),
+                "draining": self.draining}
+
+    # ---- main loop -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        s = self.settings
+        last_hb = last_scan = 0.0
+        tick = max(0.05, min(1.0, s.heartbeat_interval_s / 2, s.scan_interval_s / 2,
+                             s.stats_interval_s / 2))
+        while not self._stop.is_set():
+            now = time.monotonic()
+            try:
+                if now - last_hb >= s.heartbeat_interval_s:
+                    last_hb = now
+                    await self.heartbeat()
+                await self.reap()
+                if now - last_scan >= s.scan_interval_s and not self.draining:
+                    last_scan = now
+                    await self.scan()
+                    self.ready = True
+                await self.write_stats()
+            except Exception:  # Firestore hiccup: log, keep the loop; leases expire if it lasts
+                self.log.exception("worker loop iteration failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=tick)
+        await self.shutdown()
+
+    async def scan(self) -> None:
+        active = await asyncio.to_thread(self.targets.active_ids)
+        for cid in [c for c in self.running if c not in active]:  # deleted or failed
+            await self._end(cid, release=True, status=None)
+        free = [c for c in active if c not in self.running]
+        random.shuffle(free)  # instances scanning together contend on different creators first
+        for cid in free:
+            if self.draining or len(self.running) >= self.settings.max_creators:
+                break
+            lease = await asyncio.to_thread(self.leases.acquire, cid)
+            if lease is not None:
+                self._start(cid, lease)
+
+    def _start(self, cid: str, lease: Lease) -> None:
+        session = CreatorSession(cid, self.settings, self._connect, self.publisher.publish_batch,
+                                 self.gate)
+        task = asyncio.create_task(session.run(), name=f"session-{cid}")
+        self.running[cid] = Running(session, task, lease)
+        self.log.info("leased @%s (token %d)", cid, lease.token,
+                      extra={"creator": cid, "trace": session.trace})
+
+    async def heartbeat(self) -> None:
+        for cid, r in list(self.running.items()):
+            try:
+                renewed = await asyncio.to_thread(self.leases.renew, r.lease)
+            except Exception:
+                renewed = r.lease if time.time() < r.lease.expires_at else None
+                self.log.warning("lease renewal of @%s failed", cid, exc_info=True)
+            if renewed is None:
+                self.log.warning("lost the lease of @%s; stopping it", cid,
+                                 extra={"creator": cid})
+                await self._end(cid, release=False, status=None)
+            else:
+                r.lease = renewed
+
+    async def write_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        for cid, r in list(self.running.items()):
+            if not force and now - r.last_stats < self.settings.stats_interval_s:
+                continue
+            r.last_stats = now
+            result = await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
+                                             self._fields(r.session))
+            if result == "fenced":
+                await self._end(cid, release=False, status=None)
+            elif result == "gone":
+                await self._end(cid, release=True, status=None)
+
+    @staticmethod
+    def _fields(session: CreatorSession, status: str | None = None) -> dict[str, Any]:
+        snap = session.stats.snapshot(session.stats.events_per_s())
+        return {"status": status or snap["status"], "error": snap["error"],
+                "ingest.room_id": snap["room_id"], "ingest.stream_id": snap["stream_id"],
+                "ingest.stats": snap["stats"]}
+
+    async def reap(self) -> None:
+        for cid, r in list(self.running.items()):
+            if r.task.done():
+                failed = r.session.failure is not None
+                await self._end(cid, release=True, status="failed" if failed else "stopped")
+
+    async def _end(self, cid: str, release: bool, status: str | None) -> None:
+        r = self.running.pop(cid, None)
+        if r is None:
+            return
+        await r.session.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(r.task), timeout=self.settings.shutdown_grace_s)
+        except Exception:
+            self.log.warning("session @%s did not stop cleanly", cid, exc_info=True)
+        if status is not None:
+            await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
+                                    self._fields(r.session, status))
+        if release:
+            await asyncio.to_thread(self.leases.release, r.lease)
+
+    # ---- shutdown --------------------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        t0 = time.monotonic()
+        grace = self.settings.shutdown_grace_s
+        self.draining, self.ready = True, False
+        runs = list(self.running.values())
+        await asyncio.gather(*(r.session.stop() for r in runs), return_exceptions=True)
+        if runs:
+            await asyncio.wait([r.task for r in runs], timeout=max(0.1, grace * 0.5))
+        try:  # flush what the client still batches
+            await asyncio.wait_for(self.publisher.close(),
+                                   timeout=max(0.1, grace * 0.8 - (time.monotonic() - t0)))
+        except Exception:
+            self.log.error("publisher flush did not finish within the grace period")
+        for r in runs:
+            try:
+                await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
+                                        self._fields(r.session, "stopped"))
+                await asyncio.to_thread(self.leases.release, r.lease)
+            except Exception:
+                self.log.warning("could not release @%s", r.session.creator_id, exc_info=True)
+        self.running.clear()
+        self.log.info("stopped in %.2fs; %d leases released", time.monotonic() - t0, len(runs))

@@ -1,0 +1,178 @@
+"""The ingest worker end to end, offline: the real TikTokLive 7.0.1 client decodes frames served by
+a local fake TikTok (tests/ingest/fake_tiktok.py); workers run as processes started from the
+Dockerfile's own command; every test asserts what reached the Pub/Sub emulator."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from tests.ingest import fake_tiktok as F
+from tests.ingest.conftest import wait_until
+
+pytestmark = [pytest.mark.emulator]
+
+
+def ids(events):
+    return [e["event_id"] for e in events]
+
+
+def sentinel_seen(stream, text="__end__"):
+    return lambda evs: any(e["stream_id"] == stream and e.get("text") == text for e in evs)
+
+
+def assert_unique(events):
+    dup = [k for k, n in collections.Counter(ids(events)).items() if n > 1]
+    assert not dup, f"published twice: {dup}"
+
+
+def target(db, cid):
+    return db.collection("ingest_targets").document(cid).get().to_dict() or {}
+
+
+def lease(db, cid):
+    return db.collection("ingest_leases").document(cid).get().to_dict() or {}
+
+
+def connected(fake, cid, n=1):
+    return lambda: fake.open_connections(cid) >= n
+
+
+def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room)
+    workers()
+    wait_until(connected(fake, cid), what="worker connects")
+    stream = f"tiktok-{room}"
+    streak = [F.gift(room, 42, repeat_count=n, repeat_end=False, group_id=777) for n in (1, 2, 3)]
+    final = F.gift(room, 42, repeat_count=4, repeat_end=True, group_id=777)
+    fake.push(cid, *streak)
+    fake.push(cid, final)
+    fake.push(cid, final)  # TikTok re-sends the final frame: same message id
+    fake.push(cid, F.gift(room, 42, repeat_count=4, repeat_end=True, group_id=777))  # new id
+    fake.push(cid, F.follow(room, 43), F.share(room, 44), F.comment(room, 45, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    events = tap.for_stream(stream)
+    assert_unique(events)
+    gifts = [e for e in events if e["kind"] == "gift"]
+    assert [(g["repeat_count"], g["repeat_end"]) for g in gifts] == [
+        (1, False), (2, False), (3, False), (4, True)]
+    assert gifts[-1]["event_id"] == f"tiktok:{room}:{F.msg_id_of(final)}"
+    assert gifts[0]["gift"] == {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
+    assert gifts[0]["user"]["handle"] == "viewer42" and gifts[0]["creator_id"] == cid
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "stream_start" and kinds.count("stream_start") == 1
+    # FollowEvent/ShareEvent ride beside SocialEvent in TikTokLive: counted once each.
+    assert kinds.count("follow") == 1 and kinds.count("share") == 1
+    attrs = [a for a in tap.attrs if a.get("stream_id") == stream]
+    assert {a["event_id"] for a in attrs} == set(ids(events))
+
+
+def test_drop_mid_streak_reconnects_and_drops_replays(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room, replay_last=20)  # TikTok replays recent messages
+    workers()
+    wait_until(connected(fake, cid), what="worker connects")
+    stream = f"tiktok-{room}"
+    first = [F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=False, group_id=9)
+             for n in (1, 2, 3)]
+    fake.push(cid, *first)
+    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream
+                                  and e["kind"] == "gift"]) == 3, what="first half")
+    fake.drop(cid)
+    wait_until(lambda: fake.creator(cid).connects >= 2 and fake.open_connections(cid) == 1,
+               what="reconnect")
+    rest = [F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=n == 5, group_id=9)
+            for n in (4, 5)]
+    fake.push(cid, *rest, F.comment(room, 8, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    events = tap.for_stream(stream)
+    assert_unique(events)
+    gifts = [e for e in events if e["kind"] == "gift"]
+    assert [g["repeat_count"] for g in gifts] == [1, 2, 3, 4, 5]
+    assert [g["event_id"] for g in gifts] == [
+        f"tiktok:{room}:{F.msg_id_of(m)}" for m in first + rest]
+    assert [e["kind"] for e in events].count("stream_start") == 1
+    doc = wait_until(lambda: (d := target(db, cid)).get("ingest", {}).get("stats", {}).get(
+        "reconnects", 0) >= 1 and d, what="reconnect counter")
+    assert doc["ingest"]["stats"]["duplicates_dropped"] >= 3  # the replayed half of the streak
+    assert doc["status"] == "live" and doc["ingest"]["stream_id"] == stream
+
+
+def test_rate_limited_sign_request_backs_off(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room)
+    fake.sign_retry_after_s = 1
+    fake.sign_429_left = 2
+    workers()
+    wait_until(connected(fake, cid), what="connect after rate limit")
+    stream = f"tiktok-{room}"
+    fake.push(cid, F.gift(room, 1, streakable=False, diamonds=100), F.comment(room, 1, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    gifts = [e for e in tap.for_stream(stream) if e["kind"] == "gift"]
+    assert len(gifts) == 1 and gifts[0]["gift"]["coins"] == 100 and gifts[0]["repeat_end"]
+    times = fake.sign_times
+    assert fake.sign_requests == 3
+    # The worker waited out each 429's retry hint instead of hammering the sign server.
+    assert all(b - a >= fake.sign_retry_after_s for a, b in zip(times, times[1:], strict=False))
+    doc = wait_until(lambda: (d := target(db, cid)).get("ingest", {}).get("stats", {}).get(
+        "rate_limited", 0) >= 2 and d, what="rate-limit counter")
+    assert doc["status"] == "live"
+
+
+def test_offline_creator_is_polled_until_live(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "offline", room_id=room)
+    workers()
+    wait_until(lambda: fake.creator(cid).page_hits >= 3, what="polling")
+    wait_until(lambda: target(db, cid).get("status") == "offline", what="offline status")
+    assert fake.sign_requests == 0  # no sign request is spent on an offline creator
+    fake.set_state(cid, "live")
+    wait_until(connected(fake, cid), what="connect once live")
+    stream = f"tiktok-{room}"
+    fake.push(cid, F.gift(room, 3, streakable=False), F.comment(room, 3, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    kinds = [e["kind"] for e in tap.for_stream(stream)]
+    assert kinds == ["stream_start", "gift", "comment"]
+
+
+def test_live_end_publishes_stream_end_once(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room, replay_last=10)
+    workers()
+    wait_until(connected(fake, cid), what="connect")
+    stream = f"tiktok-{room}"
+    end = F.live_end(room)
+    fake.push(cid, F.like(room, 5, count=12), F.viewers(room, 321))
+    fake.push(cid, end)
+    fake.set_state(cid, "offline")
+    tap.wait_for(lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end"
+                                 for e in evs), what="stream_end")
+    wait_until(lambda: target(db, cid).get("status") == "offline", what="offline after end")
+    tap.drain()
+    events = tap.for_stream(stream)
+    assert_unique(events)
+    assert [e["kind"] for e in events] == ["stream_start", "like", "viewers", "stream_end"]
+    assert events[1]["count"] == 12 and events[2]["viewers"] == 321
+    assert events[-1]["event_id"] == f"tiktok:{room}:end"
+
+
+def test_permanent_failure_is_recorded_on_the_target(fake, workers, db):
+    from giftengine.ingest.targets import TargetRepo
+
+    repo = TargetRepo(db)
+    cases = {"missing": "user_not_found", "age_restricted": "age_restricted",
+             "blocked": "blocked"}
+    cids = {}
+    for i, state in enumerate(cases):
+        cid = f"perm{i}{next(F._ids) % 100000}"
+        fake.set_state(cid, state, room_id=9_100_000 + i + (next(F._ids) % 1000) * 10)
+        repo.put(cid, owner_uid="u", by="test")
+        cids[cid] = cases[state]
+    workers()
+    for cid, code in cids.items():
+        doc = wait_until(lambda c=cid: (d := target(db, c)).get("status") == "failed" and d,
+                         what=f"failure of {cid}")
+        assert doc["error"]["code"] == code and doc["error"]["reason"]
+        assert lease(db, cid).get("holder") == ""  # released: nobody retries a failed target

@@ -31,15 +31,24 @@ class TaskScheduler:
         self.target = q.target
         self._seen: OrderedDict[str, None] = OrderedDict()
 
-    def schedule_rollup(self, stream_id: str, at: float) -> None:
+    def schedule_rollup(self, stream_id: str, at: float, trailing: bool = True) -> None:
+        """Leading and trailing edge debounce: a task at `at` for the interval bucket that
+        holds it (so the first gift of a quiet stream is rolled up at once), and one at the
+        start of the next bucket (so whatever arrives after the leading rollup is picked
+        up within one interval). Either may already exist; that is the point."""
         interval = self.settings.rollup_min_interval_s
-        bucket = math.ceil(at / interval)
+        bucket = math.floor(at / interval)
+        self._create(stream_id, bucket, at)
+        if trailing:
+            self._create(stream_id, bucket + 1, (bucket + 1) * interval)
+
+    def _create(self, stream_id: str, bucket: int, at: float) -> None:
         digest = hashlib.sha1(stream_id.encode()).hexdigest()[:20]
         name = f"{self.parent}/tasks/rollup-{digest}-{bucket}"
         if name in self._seen:
             return
         ts = timestamp_pb2.Timestamp()
-        ts.FromNanoseconds(int(bucket * interval * 1e9))
+        ts.FromNanoseconds(int(at * 1e9))
         http_request = {
             "http_method": "POST",
             "url": f"{self.settings.endpoint(self.target)}?stream_id={quote(stream_id, safe='')}",

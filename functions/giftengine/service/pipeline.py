@@ -31,7 +31,7 @@ class EventStore(Protocol):
 
 
 class RollupScheduler(Protocol):
-    def schedule_rollup(self, stream_id: str, at: float) -> None: ...
+    def schedule_rollup(self, stream_id: str, at: float, trailing: bool = True) -> None: ...
 
 
 class DeadLetterSink(Protocol):
@@ -167,5 +167,5 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         candidates.append(st.last_flush_at + s.board_flush_interval_s)
     next_at = max(min(candidates), now + interval) if candidates else None
     if next_at is not None:
-        deps.scheduler.schedule_rollup(stream_id, next_at)
+        deps.scheduler.schedule_rollup(stream_id, next_at, trailing=False)
     return RollupResult(applied, out.write, next_at)

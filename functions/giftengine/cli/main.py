@@ -12,6 +12,9 @@ import sys
 
 COMMANDS = [
     "dev",
+    "replay",
+    "state",
+    "schema",
 ]
 
 

@@ -48,7 +48,8 @@ for (const who of ["unauthenticated", "viewer", "admin"]) {
     });
 
     test("one alert by id", async () => {
-      const snap = await assertSucceeds(getDoc(doc(db(), "streams", STREAM, "alerts", "000000000025")));
+      const ref = doc(db(), "streams", STREAM, "alerts", "000000000025");
+      const snap = await assertSucceeds(getDoc(ref));
       assert.equal(snap.get("seq"), 25);
     });
 
@@ -66,7 +67,8 @@ for (const who of ["unauthenticated", "viewer", "admin"]) {
 
     test("leaderboard document and one entry", async () => {
       await assertSucceeds(getDoc(doc(db(), "leaderboards", BOARD)));
-      const entry = await assertSucceeds(getDoc(doc(db(), "leaderboards", BOARD, "entries", "u-ana")));
+      const ref = doc(db(), "leaderboards", BOARD, "entries", "u-ana");
+      const entry = await assertSucceeds(getDoc(ref));
       assert.equal(entry.get("coins"), 500);
     });
 
@@ -84,7 +86,8 @@ for (const who of ["unauthenticated", "viewer", "admin"]) {
       assert.equal(snap.get("timezone"), "Asia/Kathmandu");
     });
 
-    test("a document that does not exist yet (listeners start before the first write)", async () => {
+    // Listeners attach before the stream's first write.
+    test("a document that does not exist yet", async () => {
       const snap = await assertSucceeds(getDoc(doc(db(), "streams", "not-started-yet")));
       assert.equal(snap.exists(), false);
     });
@@ -102,7 +105,8 @@ describe("public list queries must be pages", () => {
   });
 
   test("a query without a limit is denied", async () => {
-    await assertFails(getDocs(query(collection(db(), "streams", STREAM, "alerts"), orderBy("seq"))));
+    const alerts = collection(db(), "streams", STREAM, "alerts");
+    await assertFails(getDocs(query(alerts, orderBy("seq"))));
     await assertFails(
       getDocs(query(collection(db(), "leaderboards", BOARD, "entries"), orderBy("coins", "desc"))),
     );

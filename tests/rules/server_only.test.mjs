@@ -64,7 +64,8 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
   });
 }
 
-test("the seeded server-only documents exist (so the denials above are rules, not absence)", async () => {
+// So the denials above come from the rules, not from missing documents.
+test("the seeded server-only documents exist", async () => {
   await env.withSecurityRulesDisabled(async (admin) => {
     for (const path of SERVER_ONLY_DOCS) {
       const snap = await assertSucceeds(getDoc(doc(admin.firestore(), path)));

@@ -1,0 +1,179 @@
+"""The pipeline's exactly-once guarantees against the real Firestore emulator, with crashes
+injected at each step and rollups racing each other. Only the Cloud Tasks scheduler is
+replaced (by a recorder); everything else is the production code path."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+
+import pytest
+
+from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.config import load
+from giftengine.service import pipeline
+from tests.unit.factories import gift
+
+pytestmark = pytest.mark.emulator
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0):
+        self.calls: list[tuple[str, float]] = []
+        self.fail_times = fail_times
+
+    def schedule_rollup(self, stream_id, at, trailing=True):
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("tasks unavailable")
+        self.calls.append((stream_id, at))
+
+
+class NoDeadLetters:
+    def publish(self, data, **attributes):
+        raise AssertionError("no dead letters expected")
+
+
+class Clock:
+    def __init__(self, t: float = 1_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def deps(cloud):
+    settings = dataclasses.replace(load(), project_id=cloud["project_id"])
+    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4,
+                           visibility_margin_ms=0)
+    return pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
+                         dead_letters=NoDeadLetters(), clock=Clock())
+
+
+def deliver(deps, event):
+    return pipeline.record_engagement(event.model_dump_json().encode(), "m", {}, deps)
+
+
+def ev(stream_id, **kw):
+    return gift(**kw).model_copy(update={"stream_id": stream_id})
+
+
+
+
+def coins(deps, stream_id):
+    return (deps.store.live(stream_id) or {}).get("totals", {}).get("coins", 0)
+
+
+def test_crash_after_recording_then_redelivery_counts_once(deps, stream_id):
+    e = ev(stream_id, coins=7, streakable=False)
+    deps.scheduler.fail_times = 1
+    with pytest.raises(ConnectionError):
+        deliver(deps, e)  # recorded, then the function died before scheduling
+    assert deliver(deps, e).outcome == "duplicate"  # Pub/Sub redelivers
+    assert deps.scheduler.calls, "the redelivery must schedule the rollup"
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps)
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps)
+    assert coins(deps, stream_id) == 7
+
+
+def test_crash_inside_rollup_before_commit_applies_nothing_then_once(deps, stream_id,
+                                                                      monkeypatch):
+    for i in range(5):
+        deliver(deps, ev(stream_id, coins=3, streakable=False))
+    real = deps.store._write_rollup
+
+    def crash(*a, **kw):
+        raise Crash("died mid-commit")
+
+    monkeypatch.setattr(deps.store, "_write_rollup", crash)
+    deps.clock.t += 1
+    with pytest.raises(Crash):
+        pipeline.run_rollup(stream_id, deps)
+    assert deps.store.live(stream_id) is None
+    monkeypatch.setattr(deps.store, "_write_rollup", real)
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 5
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    assert coins(deps, stream_id) == 15
+
+
+def test_crash_after_commit_before_follow_up_is_harmless(deps, stream_id):
+    deliver(deps, ev(stream_id, coins=2, count=4, end=False, group="x"))
+    deps.scheduler.fail_times = 1
+    deps.clock.t += 1
+    with pytest.raises(ConnectionError):  # committed, then scheduling the timeout failed
+        pipeline.run_rollup(stream_id, deps)
+    deps.clock.t += 1  # Cloud Tasks retries the task
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    deps.clock.t += deps.settings.streak_idle_timeout_s
+    pipeline.run_rollup(stream_id, deps)
+    assert coins(deps, stream_id) == 8
+
+
+def test_same_interval_rollups_write_once(deps, stream_id):
+    deliver(deps, ev(stream_id, coins=1, streakable=False))
+    deps.clock.t += 1
+    first = pipeline.run_rollup(stream_id, deps)
+    deliver(deps, ev(stream_id, coins=1, streakable=False))
+    second = pipeline.run_rollup(stream_id, deps)  # same bucket: refuses, reschedules
+    assert first.wrote and not second.wrote and second.next_at is not None
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    assert coins(deps, stream_id) == 2
+
+
+def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id):
+    settings = dataclasses.replace(load(), project_id=cloud["project_id"],
+                                   rollup_min_interval_s=0.001, rollup_max_events=40)
+    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4)
+    deps = pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
+                         dead_letters=NoDeadLetters())
+    rnd = random.Random(5)
+    events = [ev(stream_id, user=f"u{rnd.randrange(30)}", coins=rnd.choice([1, 5, 30]),
+                 streakable=False) for _ in range(400)]
+    expected = sum(e.gift.coins for e in events)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(chunk):
+        try:
+            for e in chunk:
+                deliver(deps, e)
+                if rnd.random() < 0.2:
+                    deliver(deps, e)  # redelivery
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def roller():
+        while not stop.is_set():
+            try:
+                pipeline.run_rollup(stream_id, deps)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    writers = [threading.Thread(target=writer, args=(events[i::4],)) for i in range(4)]
+    rollers = [threading.Thread(target=roller) for _ in range(2)]
+    for t in writers + rollers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in rollers:
+        t.join()
+    assert not errors, errors
+    time.sleep(0.2)  # past the visibility margin: every recorded event is now complete
+    while pipeline.run_rollup(stream_id, deps).applied:
+        pass
+    assert coins(deps, stream_id) == expected
+    assert deps.store.live(stream_id)["totals"]["gifts"] == len(events)

@@ -11,6 +11,7 @@ from cloudevents.http import CloudEvent
 from flask import Request
 
 from giftengine.entrypoints import handlers
+from giftengine.wallet import routes as wallet
 
 
 @functions_framework.cloud_event
@@ -26,3 +27,18 @@ def rollup(request: Request):
 @functions_framework.http
 def api(request: Request):
     return handlers.api(request)
+
+
+@functions_framework.http
+def wallet_api(request: Request):
+    return wallet.wallet_api(request)
+
+
+@functions_framework.http
+def payments_webhook(request: Request):
+    return wallet.payments_webhook(request)
+
+
+@functions_framework.http
+def wallet_jobs(request: Request):
+    return wallet.wallet_jobs(request)

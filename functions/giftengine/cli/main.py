@@ -15,6 +15,7 @@ COMMANDS = [
     "replay",
     "state",
     "schema",
+    "wallet",
 ]
 
 

@@ -6,5 +6,5 @@ Layers (docs/wallet.md):
 - service: `service` (spend, buy tier, apply payment, daily bonus, reconcile, admin adjust) on
   a `store.Store` (a transactional document store).
 - adapters: `firestore_store`, `stripe_gateway`, `gateways` (eSewa, Khalti), `stripe_fake`.
-- entry points: `http` (routers behind functions/main.py).
+- entry points: `routes` (routers behind functions/main.py).
 """

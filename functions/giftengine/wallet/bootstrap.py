@@ -1,0 +1,61 @@
+"""Wires the wallet once per process: settings, Firestore store, publisher, gateways."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from giftengine import config
+from giftengine.adapters import clients
+from giftengine.domain.events import EngagementEvent
+from giftengine.wallet import catalog as catalog_mod
+from giftengine.wallet import settings as settings_mod
+from giftengine.wallet.checkout import PaymentFlows
+from giftengine.wallet.firestore_store import FirestoreStore
+from giftengine.wallet.gateways import Esewa, Khalti
+from giftengine.wallet.service import WalletService
+from giftengine.wallet.stripe_gateway import StripeGateway
+
+
+class _Publisher:
+    """Blocking publish through the shared EventPublisher, created on first use."""
+
+    def __init__(self, project_id: str):
+        self.project_id, self._pub = project_id, None
+
+    def __call__(self, event: EngagementEvent) -> None:
+        from giftengine.adapters.pubsub import EventPublisher
+
+        if self._pub is None:
+            self._pub = EventPublisher(self.project_id)
+        try:
+            self._pub.publish(event).result(timeout=30)
+        except Exception:
+            self._pub.resume(event.stream_id)  # unpause the ordering key for the retry
+            raise
+
+
+@lru_cache(maxsize=1)
+def project_id() -> str:
+    return config.load().project_id
+
+
+@lru_cache(maxsize=1)
+def wallet_service() -> WalletService:
+    pid = project_id()
+    return WalletService(
+        FirestoreStore(clients.firestore_client(pid)), settings=settings_mod.load(),
+        catalog=catalog_mod.load(), publish=_Publisher(pid),
+    )
+
+
+@lru_cache(maxsize=1)
+def payment_flows() -> PaymentFlows:
+    w = wallet_service()
+    s = w.s
+    return PaymentFlows(
+        w,
+        stripe_gw=StripeGateway(s.stripe_secret_key, s.stripe_webhook_secret,
+                                s.stripe_api_base, s.stripe_tolerance_s),
+        esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, s.esewa_form_url),
+        khalti=Khalti(s.khalti_secret_key, s.khalti_api_base),
+    )

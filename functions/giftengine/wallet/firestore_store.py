@@ -1,0 +1,84 @@
+"""The wallet's `Store` on Firestore: serializable transactions with retry on contention.
+
+Firestore (and its emulator) abort a transaction whose reads were overwritten before commit;
+the client library re-runs the function. Two devices spending the last coins therefore run
+one after the other: the second re-reads the debited wallet and is refused (402).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from giftengine.wallet.errors import WalletError
+from giftengine.wallet.store import Doc
+
+T = TypeVar("T")
+
+
+class Contention(WalletError):
+    """The transaction kept losing to concurrent writers; safe to retry."""
+
+    status, code = 409, "contention"
+
+
+class _FsTx:
+    def __init__(self, client: firestore.Client, tx: firestore.Transaction):
+        self._c, self._tx = client, tx
+
+    def get(self, path: str) -> Doc | None:
+        snap = self._c.document(path).get(transaction=self._tx)
+        return snap.to_dict() if snap.exists else None
+
+    def get_all(self, paths: list[str]) -> dict[str, Doc | None]:
+        refs = [self._c.document(p) for p in dict.fromkeys(paths)]
+        out: dict[str, Doc | None] = dict.fromkeys(paths)
+        for snap in self._c.get_all(refs, transaction=self._tx):
+            out[snap.reference.path] = snap.to_dict() if snap.exists else None
+        return out
+
+    def set(self, path: str, data: Doc, merge: bool = False) -> None:
+        self._tx.set(self._c.document(path), data, merge=merge)
+
+    def increment(self, path: str, deltas: dict[str, int]) -> None:
+        self._tx.set(self._c.document(path),
+                     {k: firestore.Increment(v) for k, v in deltas.items()}, merge=True)
+
+
+class FirestoreStore:
+    def __init__(self, client: firestore.Client, max_attempts: int = 30):
+        self.client, self.max_attempts = client, max_attempts
+
+    def transact(self, fn: Callable[[Any], T]) -> T:
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> T:
+            return fn(_FsTx(self.client, tx))
+
+        try:
+            return run(self.client.transaction(max_attempts=self.max_attempts))
+        except (gexc.Aborted, gexc.Conflict) as exc:
+            raise Contention(f"too many concurrent updates; retry ({exc.message})") from None
+        except ValueError as exc:  # the library's "failed to commit after N attempts"
+            if "attempts" in str(exc):
+                raise Contention("too many concurrent updates; retry") from None
+            raise
+
+    def get(self, path: str) -> Doc | None:
+        snap = self.client.document(path).get()
+        return snap.to_dict() if snap.exists else None
+
+    def set(self, path: str, data: Doc, merge: bool = False) -> None:
+        self.client.document(path).set(data, merge=merge)
+
+    def list(self, collection: str) -> Iterator[tuple[str, Doc]]:
+        for snap in self.client.collection(collection).stream():
+            yield snap.id, snap.to_dict()
+
+    def where(self, collection: str, field: str, op: str, value: Any) -> Iterator[tuple[str, Doc]]:
+        q = self.client.collection(collection).where(
+            filter=firestore.FieldFilter(field, op, value))
+        for snap in q.stream():
+            yield snap.id, snap.to_dict()

@@ -1,0 +1,223 @@
+"""HTTPS routes of the wallet's three functions (functions/main.py calls `wallet_api`,
+`payments_webhook` and `wallet_jobs`). Thin: parse, call the service, map domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Literal
+
+from flask import Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
+from giftengine.wallet import bootstrap
+from giftengine.wallet.errors import VelocityExceeded, WalletError
+from giftengine.wallet.service import GiftSpend
+
+_ID = r"^(?!\.\.?$)(?!__.*__$)[^/]+$"
+_KEY = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
+             description="Client-chosen idempotency key: a retry with the same key is a replay.")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class GiftBody(_Body):
+    stream_id: str = Field(min_length=1, max_length=200, pattern=_ID)
+    creator_id: str = Field(min_length=1, max_length=128, pattern=_ID)
+    gift_id: str = Field(min_length=1, max_length=100, pattern=_ID)
+    count: int = Field(default=1, ge=1, le=10_000)
+    idempotency_key: str = _KEY
+
+
+class KeyBody(_Body):
+    idempotency_key: str = _KEY
+
+
+class StripeCheckoutBody(_Body):
+    pack_id: str = Field(min_length=1, max_length=100)
+    idempotency_key: str = _KEY
+
+
+class NprCheckoutBody(_Body):
+    amount_npr: int = Field(ge=1, le=10_000_000)
+    idempotency_key: str = _KEY
+
+
+class AdjustBody(_Body):
+    uid: str = Field(min_length=1, max_length=128, pattern=_ID)
+    account: Literal["balance", "bonus_balance"]
+    amount: int = Field(ge=-10_000_000, le=10_000_000)
+    reason: str = Field(min_length=3, max_length=500)
+    idempotency_key: str = _KEY
+    unlock: bool = False
+
+
+def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain errors become their 4xx (or 409 contention) with a JSON reason."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VelocityExceeded as exc:
+            raise ApiError(exc.status, exc.code, exc.reason,
+                           {"Retry-After": str(exc.retry_after_s)}) from None
+        except WalletError as exc:
+            raise ApiError(exc.status, exc.code, exc.reason) from None
+
+    return wrapper
+
+
+def _user(request: Request):
+    return authenticate(request, bootstrap.project_id())
+
+
+# ---------------------------------------------------------------------------- wallet_api
+api = Router("wallet_api")
+
+
+@api.route("GET", "/catalog")
+def get_catalog(request: Request):
+    return bootstrap.wallet_service().catalog.to_json()
+
+
+@api.route("GET", "/wallet")
+@_domain
+def get_wallet(request: Request):
+    return bootstrap.wallet_service().wallet_view(_user(request).uid)
+
+
+@api.route("POST", "/gifts")
+@_domain
+def post_gift(request: Request):
+    user = _user(request)
+    b = parse_body(request, GiftBody)
+    return bootstrap.wallet_service().spend_gift(
+        user.uid, GiftSpend(b.stream_id, b.creator_id, b.gift_id, b.count, b.idempotency_key),
+        user_name=str(user.claims.get("name") or ""))
+
+
+@api.route("POST", "/tiers/{level}/purchase")
+@_domain
+def post_tier(request: Request, level: str):
+    user = _user(request)
+    if not level.isdigit():
+        raise ApiError(404, "not_found", f"no OG tier {level!r}")
+    b = parse_body(request, KeyBody)
+    return bootstrap.wallet_service().buy_tier(user.uid, int(level), b.idempotency_key)
+
+
+@api.route("POST", "/checkout/stripe")
+@_domain
+def post_checkout_stripe(request: Request):
+    user = _user(request)
+    b = parse_body(request, StripeCheckoutBody)
+    return bootstrap.payment_flows().stripe_checkout(user.uid, b.pack_id, b.idempotency_key)
+
+
+@api.route("POST", "/checkout/esewa")
+@_domain
+def post_checkout_esewa(request: Request):
+    user = _user(request)
+    b = parse_body(request, NprCheckoutBody)
+    return bootstrap.payment_flows().esewa_start(user.uid, b.amount_npr, b.idempotency_key)
+
+
+@api.route("POST", "/checkout/khalti")
+@_domain
+def post_checkout_khalti(request: Request):
+    user = _user(request)
+    b = parse_body(request, NprCheckoutBody)
+    return bootstrap.payment_flows().khalti_start(user.uid, b.amount_npr, b.idempotency_key)
+
+
+@api.route("POST", "/admin/adjust")
+@_domain
+def post_admin_adjust(request: Request):
+    user = _user(request)
+    if not user.is_admin:
+        raise ApiError(403, "forbidden", "only admins adjust balances")
+    b = parse_body(request, AdjustBody)
+    return bootstrap.wallet_service().admin_adjust(
+        user.uid, b.uid, account=b.account, amount=b.amount, reason=b.reason,
+        key=b.idempotency_key, unlock=b.unlock)
+
+
+# ---------------------------------------------------------------------- payments_webhook
+webhooks = Router("payments_webhook")
+
+
+@webhooks.route("POST", "/stripe")
+@_domain
+def stripe_webhook(request: Request):
+    # The signature covers the exact bytes Stripe sent: never re-serialize before verifying.
+    payload = request.get_data(cache=True)
+    signature = request.headers.get("Stripe-Signature")
+    return bootstrap.payment_flows().stripe_webhook(payload, signature)
+
+
+def _param(request: Request, name: str) -> str:
+    value = request.args.get(name) or request.form.get(name)
+    if not value and request.is_json:
+        value = (request.get_json(silent=True) or {}).get(name)
+    if not value:
+        raise ApiError(400, "invalid_request", f"`{name}` is required")
+    return str(value)
+
+
+@webhooks.route("GET", "/esewa")
+@_domain
+def esewa_get(request: Request):
+    return bootstrap.payment_flows().esewa_callback(_param(request, "data"))
+
+
+@webhooks.route("POST", "/esewa")
+@_domain
+def esewa_post(request: Request):
+    return bootstrap.payment_flows().esewa_callback(_param(request, "data"))
+
+
+@webhooks.route("GET", "/khalti")
+@_domain
+def khalti_get(request: Request):
+    return bootstrap.payment_flows().khalti_callback(_param(request, "pidx"))
+
+
+@webhooks.route("POST", "/khalti")
+@_domain
+def khalti_post(request: Request):
+    return bootstrap.payment_flows().khalti_callback(_param(request, "pidx"))
+
+
+# --------------------------------------------------------------------------- wallet_jobs
+jobs = Router("wallet_jobs")
+
+
+@jobs.route("POST", "/daily-bonus")
+def job_daily_bonus(request: Request):
+    return bootstrap.wallet_service().run_daily_bonus()
+
+
+@jobs.route("POST", "/reconcile")
+def job_reconcile(request: Request):
+    return bootstrap.wallet_service().reconcile()
+
+
+@jobs.route("POST", "/outbox")
+def job_outbox(request: Request):
+    return bootstrap.wallet_service().flush_outbox()
+
+
+def wallet_api(request: Request):
+    return api.dispatch(request)
+
+
+def payments_webhook(request: Request):
+    return webhooks.dispatch(request)
+
+
+def wallet_jobs(request: Request):
+    return jobs.dispatch(request)

@@ -1,0 +1,139 @@
+"""Stripe adapter: Checkout Sessions out, verified webhook events in.
+
+Outbound calls go through the official `stripe` library; STRIPE_API_BASE points it at a
+stand-in (`python -m giftengine.wallet.stripe_fake`) where Stripe cannot be reached. Webhooks
+are verified on the raw body with `stripe.WebhookSignature` (v1 HMAC-SHA256 over
+"{timestamp}.{body}") and normalized to `PaymentEvent`s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import stripe
+
+from giftengine.wallet.catalog import CoinPack
+from giftengine.wallet.errors import BadSignature, InvalidRequest, StaleCallback
+from giftengine.wallet.payments import PaymentEvent
+
+COMPLETION_TYPES = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+HANDLED_TYPES = (*COMPLETION_TYPES, "charge.refunded", "charge.dispute.created")
+
+
+class StripeGateway:
+    def __init__(self, secret_key: str, webhook_secret: str, api_base: str = "",
+                 tolerance_s: int = 300):
+        self.webhook_secret, self.tolerance_s = webhook_secret, tolerance_s
+        self._secret_key, self._api_base = secret_key, api_base
+        self._client: stripe.StripeClient | None = None
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        if self._client is None:
+            if not self._secret_key:
+                raise RuntimeError("STRIPE_SECRET_KEY is not set")
+            self._client = stripe.StripeClient(
+                self._secret_key, max_network_retries=2,
+                base_addresses={"api": self._api_base} if self._api_base else None,
+            )
+        return self._client
+
+    def create_checkout_session(
+        self, *, uid: str, pack: CoinPack, success_url: str, cancel_url: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        metadata = {"uid": uid, "pack_id": pack.id, "coins": str(pack.coins)}
+        session = self.client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "line_items": [{"quantity": 1, "price_data": {
+                    "currency": pack.currency, "unit_amount": pack.amount,
+                    "product_data": {"name": pack.name or f"{pack.coins} coins"},
+                }}],
+                "client_reference_id": uid,
+                "metadata": metadata,
+                "payment_intent_data": {"metadata": metadata},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            options={"idempotency_key": f"checkout:{uid}:{idempotency_key}"},
+        )
+        return {"id": session.id, "url": session.url, "amount_total": session.amount_total,
+                "currency": session.currency}
+
+    def verify(self, payload: bytes, signature: str | None, now: float | None = None) -> dict:
+        """Check the signature and timestamp on the raw body; return the event JSON."""
+        if not self.webhook_secret:
+            raise RuntimeError("STRIPE_WEBHOOK_SECRET is not set")
+        try:
+            stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
+                                                  tolerance=self.tolerance_s)
+        except stripe.SignatureVerificationError as exc:
+            if "tolerance" in str(exc):
+                raise StaleCallback(f"Stripe-Signature timestamp is older than "
+                                    f"{self.tolerance_s} s (replayed or delayed)") from None
+            raise BadSignature(f"Stripe-Signature does not verify: {exc}") from None
+        stamp = _timestamp(signature or "")
+        if stamp > (now or time.time()) + self.tolerance_s:
+            raise StaleCallback("Stripe-Signature timestamp is in the future")
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            raise InvalidRequest("webhook body is not JSON") from None
+        if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+            raise InvalidRequest("webhook body is not a Stripe event")
+        return event
+
+
+def _timestamp(header: str) -> int:
+    for item in header.split(","):
+        k, _, v = item.partition("=")
+        if k.strip() == "t" and v.strip().isdigit():
+            return int(v)
+    return 0
+
+
+def to_payment_event(event: dict) -> PaymentEvent | None:
+    """Normalize a verified Stripe event; None for types and states that move no coins."""
+    etype, obj = event["type"], (event.get("data") or {}).get("object") or {}
+    at = float(event.get("created") or time.time())
+    if etype in COMPLETION_TYPES:
+        if obj.get("payment_status") not in ("paid", "no_payment_required"):
+            return None  # async methods: credited on checkout.session.async_payment_succeeded
+        meta = obj.get("metadata") or {}
+        uid = meta.get("uid") or obj.get("client_reference_id")
+        try:
+            coins = int(meta["coins"])
+        except (KeyError, ValueError):
+            raise InvalidRequest(f"session {obj.get('id')} has no coins metadata") from None
+        if not uid or coins <= 0:
+            raise InvalidRequest(f"session {obj.get('id')} has no uid or coins")
+        return PaymentEvent(
+            provider="stripe", event_id=event["id"], payment_ref=_ref(obj), kind="completed",
+            at=at, uid=uid, coins=coins, amount=int(obj.get("amount_total") or 0),
+            currency=str(obj.get("currency") or ""),
+            meta={"session_id": obj.get("id"), "pack_id": meta.get("pack_id")},
+        )
+    if etype == "charge.refunded":
+        return PaymentEvent(provider="stripe", event_id=event["id"], payment_ref=_ref(obj),
+                            kind="refunded", at=at, refunded=int(obj.get("amount_refunded") or 0))
+    if etype == "charge.dispute.created":
+        ref = obj.get("payment_intent") or obj.get("charge")
+        if not ref:
+            raise InvalidRequest("dispute names no payment_intent or charge")
+        return PaymentEvent(provider="stripe", event_id=event["id"], payment_ref=str(ref),
+                            kind="disputed", at=at, disputed=int(obj.get("amount") or 0))
+    return None
+
+
+def _ref(obj: dict) -> str:
+    """Payments are keyed by PaymentIntent: the session and its charge both name it."""
+    ref = obj.get("payment_intent")
+    if isinstance(ref, dict):
+        ref = ref.get("id")
+    ref = ref or obj.get("id")
+    if not ref:
+        raise InvalidRequest("event object names no payment_intent")
+    return str(ref)

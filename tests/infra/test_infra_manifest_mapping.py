@@ -192,7 +192,8 @@ SYNTHETIC = {
         }
     },
     "schedules": {
-        "nightly-reconcile": {"cron": "0 3 * * *", "target": "tick", "path": "/reconcile"}
+        "nightly-reconcile": {"cron": "0 3 * * *", "target": "tick", "path": "/reconcile"},
+        "hourly-bonus": {"cron": "0 * * * *", "target": "tick", "path": "/bonus"},  # same target
     },
 }
 

@@ -3,23 +3,7 @@
 # from `indexes`; TTL policies (dedupe markers, settled streaks) from `fieldOverrides` entries
 # with `"ttl": true`; single-field exemptions from `fieldOverrides[].indexes`.
 
-locals {
-  firebase         = jsondecode(file("${var.repo_root}/firebase.json"))
-  firestore_rules  = file("${var.repo_root}/${local.firebase.firestore.rules}")
-  firestore_config = jsondecode(file("${var.repo_root}/${local.firebase.firestore.indexes}"))
-
-  composite_indexes = {
-    for idx in try(local.firestore_config.indexes, []) :
-    join(" ", concat(
-      [idx.collectionGroup, try(idx.queryScope, "COLLECTION")],
-      [for f in idx.fields : "${f.fieldPath}:${try(f.order, f.arrayConfig, "")}"],
-    )) => idx
-  }
-
-  field_overrides = {
-    for o in try(local.firestore_config.fieldOverrides, []) : "${o.collectionGroup}.${o.fieldPath}" => o
-  }
-}
+# The inputs (rules text, indexes, TTL fields) are read in firestore_files.tf.
 
 resource "google_firestore_database" "main" {
   project                           = var.project_id

@@ -99,17 +99,17 @@ locals {
   )
 
   identity_roles = {
-    for pair in flatten([
+    for pair in distinct(flatten([
       for id, i in local.identities : [for role in i.roles : { identity = id, role = role }]
-    ]) : "${pair.identity}/${pair.role}" => pair
+    ])) : "${pair.identity}/${pair.role}" => pair
   }
 
   secret_ids = toset(flatten([for id, i in local.identities : i.secrets]))
 
   identity_secrets = {
-    for pair in flatten([
+    for pair in distinct(flatten([
       for id, i in local.identities : [for s in i.secrets : { identity = id, secret = s }]
-    ]) : "${pair.identity}/${pair.secret}" => pair
+    ])) : "${pair.identity}/${pair.secret}" => pair
   }
 
   # Identities that create Cloud Tasks must be allowed to mint the queue's OIDC identity.
@@ -118,11 +118,13 @@ locals {
   # Who may invoke which private function: Pub/Sub push, Cloud Tasks and Scheduler
   # identities, each only on the functions the manifest points it at. Public functions
   # (end users with Firebase ID tokens, checked in code) are open to allUsers.
-  invokers = merge(
-    { for key, s in local.subscriptions : "${s.push_to}/pubsub-push" => { function = s.push_to, who = "pubsub-push" } if s.push_to != null },
-    { for key, q in local.queues : "${q.target}/tasks" => { function = q.target, who = "tasks" } },
-    { for key, j in local.schedules : "${j.target}/scheduler" => { function = j.target, who = "scheduler" } },
-  )
+  # (Several schedules or queues may share a target: one grant per function and identity.)
+  invoker_pairs = distinct(concat(
+    [for key, s in local.subscriptions : { function = s.push_to, who = "pubsub-push" } if s.push_to != null],
+    [for key, q in local.queues : { function = q.target, who = "tasks" }],
+    [for key, j in local.schedules : { function = j.target, who = "scheduler" }],
+  ))
+  invokers         = { for p in local.invoker_pairs : "${p.function}/${p.who}" => p }
   public_functions = { for key, f in local.http_functions : key => f if f.public }
 
   # Dead-letter topics and the subscriptions that drain them (watched by the DLQ alert).

@@ -54,6 +54,21 @@ class WalletSettings:
 
 D = WalletSettings
 
+# Well-known secrets for the local cloud only (emulators, `giftengine dev up`, tests), so the
+# payment endpoints work offline with no setup. Used only while FIRESTORE_EMULATOR_HOST is set,
+# which production never sets; the eSewa one is eSewa's published test (UAT) key.
+LOCAL_SECRETS = {
+    "STRIPE_SECRET_KEY": "sk_test_giftengine_local",
+    "STRIPE_WEBHOOK_SECRET": "whsec_giftengine_local",
+    "ESEWA_SECRET_KEY": "8gBm/:&EnhH.1/q",
+    "KHALTI_SECRET_KEY": "test_secret_key_giftengine_local",
+}
+
+
+def _secret(name: str) -> str:
+    local = LOCAL_SECRETS[name] if os.environ.get("FIRESTORE_EMULATOR_HOST") else ""
+    return _env(name, local)
+
 
 def load() -> WalletSettings:
     return WalletSettings(
@@ -66,17 +81,17 @@ def load() -> WalletSettings:
         callback_window_s=int(_env("GIFTENGINE_WALLET_CALLBACK_WINDOW_S", "86400")),
         earnings_shards=int(_env("GIFTENGINE_WALLET_EARNINGS_SHARDS", "8")),
         outbox_grace_s=int(_env("GIFTENGINE_WALLET_OUTBOX_GRACE_S", "60")),
-        stripe_secret_key=_env("STRIPE_SECRET_KEY", ""),
-        stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_secret_key=_secret("STRIPE_SECRET_KEY"),
+        stripe_webhook_secret=_secret("STRIPE_WEBHOOK_SECRET"),
         stripe_api_base=_env("STRIPE_API_BASE", ""),
         checkout_success_url=_env("GIFTENGINE_CHECKOUT_SUCCESS_URL", D.checkout_success_url),
         checkout_cancel_url=_env("GIFTENGINE_CHECKOUT_CANCEL_URL", D.checkout_cancel_url),
-        esewa_secret_key=_env("ESEWA_SECRET_KEY", ""),
+        esewa_secret_key=_secret("ESEWA_SECRET_KEY"),
         esewa_product_code=_env("ESEWA_PRODUCT_CODE", "EPAYTEST"),
         esewa_form_url=_env("ESEWA_FORM_URL", D.esewa_form_url),
         esewa_success_url=_env("ESEWA_SUCCESS_URL", D.esewa_success_url),
         esewa_failure_url=_env("ESEWA_FAILURE_URL", D.esewa_failure_url),
-        khalti_secret_key=_env("KHALTI_SECRET_KEY", ""),
+        khalti_secret_key=_secret("KHALTI_SECRET_KEY"),
         khalti_api_base=_env("KHALTI_API_BASE", D.khalti_api_base),
         khalti_return_url=_env("KHALTI_RETURN_URL", D.khalti_return_url),
         website_url=_env("GIFTENGINE_WEBSITE_URL", D.website_url),

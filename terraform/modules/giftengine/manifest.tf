@@ -73,6 +73,9 @@ locals {
       ack_deadline_seconds  = try(s.ack_deadline_seconds, 60)
       dead_letter_topic     = try(s.dead_letter_topic, null)
       max_delivery_attempts = try(s.max_delivery_attempts, null)
+      # Optional Pub/Sub filter, e.g. attributes.kind = "comment": filtered-out messages are
+      # acked by Pub/Sub without invoking the function.
+      filter = try(s.filter, null)
     }
   }
 

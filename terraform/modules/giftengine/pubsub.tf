@@ -24,6 +24,7 @@ resource "google_pubsub_subscription" "subscription" {
   labels  = local.labels
 
   ack_deadline_seconds       = each.value.ack_deadline_seconds
+  filter                     = each.value.filter
   message_retention_duration = "604800s"
 
   # Never expire: an idle stream is not a reason to drop the wiring.

@@ -40,8 +40,11 @@ resource "google_cloud_run_v2_service" "service" {
     }
 
     containers {
-      image   = var.worker_image
-      command = each.value.command
+      image = var.worker_image
+      # Cloud Run appends the image's CMD when `args` is empty: split the manifest's argv into
+      # the entrypoint and its arguments so the container runs exactly the manifest command.
+      command = slice(each.value.command, 0, 1)
+      args    = slice(each.value.command, 1, length(each.value.command))
 
       resources {
         # A long-lived websocket client: keep the CPU when no request is in flight.

@@ -67,3 +67,11 @@ def test_prod_trigger_requires_approval_and_dev_does_not(hcl: dict[str, Any]) ->
         assert subs["_ENV"] == env
         approval = one(body.get("approval_config", [{}]))
         assert one(approval.get("approval_required", False)) is (env == "prod")
+
+
+def test_shell_variables_are_escaped_for_cloud_build() -> None:
+    """Cloud Build rejects an unknown `$NAME`: shell variables must be written `$$NAME`."""
+    text = (REPO / "cloudbuild.yaml").read_text()
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    bare = set(re.findall(r"(?<!\$)\$([A-Za-z][A-Za-z0-9_]*)", code))
+    assert bare <= {"PROJECT_ID", "SHORT_SHA", "COMMIT_SHA", "BUILD_ID", "LOCATION"}

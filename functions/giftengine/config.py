@@ -27,9 +27,11 @@ class Settings:
     # Rollup cadence: the live documents of one stream are written at most once per
     # `rollup_min_interval_s`; per-user leaderboard entries at most once per flush interval.
     rollup_min_interval_s: float = 1.0
-    board_flush_interval_s: float = 10.0
+    board_flush_interval_s: float = 10.0  # stream session leaderboard entries
+    period_flush_interval_s: float = 60.0  # creator/global period leaderboard entries
     rollup_max_events: int = 400
-    flush_max_users: int = 50
+    inline_rollup: bool = True  # leading-edge rollup in the delivery that recorded the event
+    flush_max_users: int = 30
     state_shards: int = 8
     top_n: int = 10
     default_timezone: str = "UTC"
@@ -66,8 +68,10 @@ def load() -> Settings:
         settled_streak_retention_s=float(_env("GIFTENGINE_STREAK_RETENTION_S", "3600")),
         rollup_min_interval_s=float(_env("GIFTENGINE_ROLLUP_MIN_INTERVAL_S", "1")),
         board_flush_interval_s=float(_env("GIFTENGINE_BOARD_FLUSH_INTERVAL_S", "10")),
+        period_flush_interval_s=float(_env("GIFTENGINE_PERIOD_FLUSH_INTERVAL_S", "60")),
         rollup_max_events=int(_env("GIFTENGINE_ROLLUP_MAX_EVENTS", "400")),
-        flush_max_users=int(_env("GIFTENGINE_FLUSH_MAX_USERS", "50")),
+        inline_rollup=_env("GIFTENGINE_INLINE_ROLLUP", "1") not in ("0", "false", "no"),
+        flush_max_users=int(_env("GIFTENGINE_FLUSH_MAX_USERS", "30")),
         state_shards=int(_env("GIFTENGINE_STATE_SHARDS", "8")),
         top_n=int(_env("GIFTENGINE_TOP_N", "10")),
         default_timezone=_env("GIFTENGINE_DEFAULT_TIMEZONE", "UTC"),

@@ -51,7 +51,7 @@ class Crash(Exception):
 
 @pytest.fixture
 def deps(cloud):
-    settings = dataclasses.replace(load(), project_id=cloud["project_id"])
+    settings = dataclasses.replace(load(), project_id=cloud["project_id"], inline_rollup=False)
     store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4,
                            visibility_margin_ms=0)
     return pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
@@ -135,7 +135,8 @@ def test_same_interval_rollups_write_once(deps, stream_id):
 
 def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id):
     settings = dataclasses.replace(load(), project_id=cloud["project_id"],
-                                   rollup_min_interval_s=0.001, rollup_max_events=40)
+                                   rollup_min_interval_s=0.001, rollup_max_events=40,
+                                   inline_rollup=False)
     store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4)
     deps = pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
                          dead_letters=NoDeadLetters())
@@ -177,3 +178,18 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
         pass
     assert coins(deps, stream_id) == expected
     assert deps.store.live(stream_id)["totals"]["gifts"] == len(events)
+
+
+def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, stream_id):
+    deps.settings = dataclasses.replace(deps.settings, inline_rollup=True)
+    deliver(deps, ev(stream_id, coins=4, streakable=False))
+    assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
+    assert deps.scheduler.calls == []
+    deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
+    interval = deps.settings.rollup_min_interval_s
+    assert deps.scheduler.calls == [(stream_id, (deps.clock.t // interval + 1) * interval)]
+    assert coins(deps, stream_id) == 4
+    deps.clock.t += interval  # the trailing task fires at the next interval
+    time.sleep(0.1)
+    pipeline.run_rollup(stream_id, deps)
+    assert coins(deps, stream_id) == 10

@@ -136,3 +136,14 @@ def test_state_roundtrips_through_plain_dicts():
     assert again.core_dict() == st.core_dict()
     assert {k: v.to_dict() for k, v in again.users.items()} == {
         k: v.to_dict() for k, v in st.users.items()}
+
+
+def test_session_entries_flush_often_and_period_boards_on_their_own_clock():
+    st = run([gift(user="a", coins=2, group="1")])
+    first = st.take_flush(now=100.0, max_users=10, periods=False)
+    assert [(i.user_id, i.session_coins, i.increments) for i in first] == [("a", 2, {})]
+    assert st.users["a"].pending  # period deltas wait for their own flush
+    assert st.next_flush_at(10.0, 60.0) == st.last_period_flush_at + 60.0
+    second = st.take_flush(now=200.0, max_users=10, periods=True)
+    assert second[0].increments["global.alltime"] == (2, 1)
+    assert not st.pending_flush() and st.next_flush_at(10.0, 60.0) is None

@@ -15,7 +15,9 @@ COMMANDS = [
     "replay",
     "state",
     "schema",
+    "bench",
     "wallet",
+    "chat",
 ]
 
 

@@ -5,7 +5,8 @@ stacks (a developer's demo on 8700, the test session on 9400) can run side by si
 
 Port plan, relative to the base:
   +0 firestore  +1 pubsub  +2 auth  +3 storage  +4 tasks
-  +5 emulator hub  +6 emulator logging  +7 firestore websocket  (+8, +9 spare)
+  +5 emulator hub  +6 emulator logging  +7 firestore websocket   (firebase-tools, Firestore
+  +8 emulator hub  +9 emulator logging                            and Pub/Sub | Auth)
   +10 .. +29  one per manifest function, in manifest order
 """
 
@@ -23,7 +24,9 @@ DEFAULT_PORT_BASE = 8700
 FUNCTION_PORT_OFFSET = 10
 MAX_FUNCTIONS = 20
 EMULATOR_OFFSETS = {"firestore": 0, "pubsub": 1, "auth": 2, "storage": 3, "tasks": 4}
-FIREBASE_INTERNAL_OFFSETS = {"hub": 5, "logging": 6, "firestore_ws": 7}
+FIREBASE_INTERNAL_OFFSETS = {
+    "hub": 5, "logging": 6, "firestore_ws": 7, "auth_hub": 8, "auth_logging": 9,
+}
 
 # Repo root: functions/giftengine/devcloud/layout.py -> parents[3] (editable install).
 ROOT = Path(__file__).resolve().parents[3]
@@ -121,10 +124,6 @@ class Layout:
 
     def log_file(self, component: str) -> Path:
         return self.logs_dir / f"{component}.log"
-
-    @property
-    def firebase_config(self) -> Path:
-        return self.state_dir / "firebase.json"
 
     @property
     def openapi(self) -> Path:

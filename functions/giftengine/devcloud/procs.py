@@ -76,6 +76,15 @@ def alive(proc: Proc) -> bool:
     return _live(_table(), proc)
 
 
+def dead(procs: Iterable[Proc]) -> set[Proc]:
+    """The ones among `procs` that are no longer running (one process-table read)."""
+    procs = list(procs)
+    for p in procs:
+        _reap(p.pid)
+    rows = _table()
+    return {p for p in procs if not _live(rows, p)}
+
+
 def descendants(roots: Iterable[Proc]) -> list[Proc]:
     """Live processes under `roots` (roots included), identified by pid and start time."""
     rows = _table()

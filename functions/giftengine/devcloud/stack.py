@@ -6,7 +6,10 @@
     stack.down(state_dir, ...)                                     # stops every process it started
 
 Components (one process group each, logs in <state dir>/logs/<component>.log):
-  firebase   firebase-tools emulators:start --only firestore,pubsub,auth
+  firebase       firebase-tools emulators:start --only firestore,pubsub
+  firebase-auth  firebase-tools emulators:start --only auth (a process of its own: the Auth
+                 emulator spends ~8 s of CPU compiling its API validators; in parallel it no
+                 longer delays Firestore and Pub/Sub)
   storage    gcp-storage-emulator (in memory)
   tasks      gcloud-tasks-emulator, in its own venv
   fn-<name>  functions-framework serving one manifest function (gunicorn, threaded)
@@ -33,6 +36,14 @@ EMULATOR_HOST_VARS = (
     "STORAGE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "FIREBASE_STORAGE_EMULATOR_HOST",
     "DATASTORE_EMULATOR_HOST",
 )
+
+
+# firebase-tools processes -> the emulators each runs (with their hub and logging ports).
+FIREBASE_GROUPS = {
+    "firebase": ("firestore", "pubsub"),
+    "firebase-auth": ("auth",),
+}
+_GROUP_INTERNALS = {"firebase": ("hub", "logging"), "firebase-auth": ("auth_hub", "auth_logging")}
 
 
 class DevCloudError(RuntimeError):
@@ -62,7 +73,8 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
     if record:
         layout = Layout(record["project_id"], layout.state_dir, record["port_base"])
     leaders = {c: procs.from_json([p])[0] for c, p in (record or {}).get("leaders", {}).items()}
-    dead = [c for c, p in leaders.items() if not procs.alive(p)]
+    gone = procs.dead(leaders.values())
+    dead = [c for c, p in leaders.items() if p in gone]
     m = layout.manifest
     return {
         "project_id": layout.project_id,
@@ -92,11 +104,12 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
         "emulator_binaries": (record or {}).get("emulator_binaries", {}),
         "started_at": (record or {}).get("started_at"),
         "startup_seconds": (record or {}).get("startup_seconds"),
+        "ready_after_s": (record or {}).get("ready_after_s", {}),
     }
 
 
 def _components(layout: Layout) -> list[str]:
-    return ["firebase", "storage", "tasks", *(f"fn-{f}" for f in layout.manifest.functions)]
+    return [*FIREBASE_GROUPS, "storage", "tasks", *(f"fn-{f}" for f in layout.manifest.functions)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,13 +154,14 @@ def up(
     leaders: dict[str, procs.Proc] = {}
     extra = dict(extra_env or {})
     try:
-        leaders["firebase"] = _start_firebase(layout, binaries)
+        for group in FIREBASE_GROUPS:
+            leaders[group] = _start_firebase(layout, binaries, group)
         leaders["storage"] = _start_storage(layout)
         leaders["tasks"] = _start_tasks(layout)
         for f in layout.manifest.functions.values():
             leaders[f"fn-{f.name}"] = _start_function(layout, f, extra)
         _write_record(layout, leaders, extra, binaries)
-        _wait_ready(layout, leaders, timeout or _default_timeout())
+        ready = _wait_ready(layout, leaders, timeout or _default_timeout(), started)
         made = resources.create_all(layout)
     except BaseException:
         # Leave nothing behind on a failed start (also on Ctrl-C).
@@ -161,7 +175,9 @@ def up(
     elapsed = round(time.monotonic() - started, 2)
     for note in made.pop("notes", []):
         log(f"giftengine: note: {note}")
-    _write_record(layout, leaders, extra, binaries, resources=made, startup_seconds=elapsed)
+    _write_record(
+        layout, leaders, extra, binaries, resources=made, startup_seconds=elapsed, ready=ready
+    )
     log(f"giftengine: local cloud ready in {elapsed:.1f}s ({layout.state_dir})")
     return status(layout.state_dir)
 
@@ -180,7 +196,9 @@ def _prepare_dirs(layout: Layout) -> None:
     layout.writes_dir.mkdir()
 
 
-def _write_record(layout, leaders, extra, binaries, resources=None, startup_seconds=None) -> None:
+def _write_record(
+    layout, leaders, extra, binaries, resources=None, startup_seconds=None, ready=None
+) -> None:
     children = procs.descendants(leaders.values())
     record = {
         "project_id": layout.project_id,
@@ -194,6 +212,7 @@ def _write_record(layout, leaders, extra, binaries, resources=None, startup_seco
         "resources": resources or {},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "startup_seconds": startup_seconds,
+        "ready_after_s": ready or {},
     }
     tmp = layout.pid_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2))
@@ -206,55 +225,54 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def _firebase_config(layout: Layout) -> dict:
-    firestore: dict = {}
-    rules = ROOT / "firestore.rules"
-    indexes = ROOT / "firestore.indexes.json"
-    if rules.exists():
-        firestore["rules"] = str(rules)
-    if indexes.exists():
-        firestore["indexes"] = str(indexes)
-    cfg: dict = {
-        "emulators": {
-            "singleProjectMode": True,
-            "firestore": {
-                "host": HOST,
-                "port": layout.emulator_port("firestore"),
-                "websocketPort": layout.internal_port("firestore_ws"),
-            },
-            "pubsub": {"host": HOST, "port": layout.emulator_port("pubsub")},
-            "auth": {"host": HOST, "port": layout.emulator_port("auth")},
-            "hub": {"host": HOST, "port": layout.internal_port("hub")},
-            "logging": {"host": HOST, "port": layout.internal_port("logging")},
-            "ui": {"enabled": False},
-        }
+def _firebase_config(layout: Layout, group: str) -> dict:
+    """firebase.json for one firebase-tools process of this stack (absolute paths)."""
+    hub, logging = _GROUP_INTERNALS[group]
+    emulators: dict = {
+        "singleProjectMode": True,
+        "hub": {"host": HOST, "port": layout.internal_port(hub)},
+        "logging": {"host": HOST, "port": layout.internal_port(logging)},
+        "ui": {"enabled": False},
     }
-    if firestore:
-        cfg["firestore"] = firestore
+    for name in FIREBASE_GROUPS[group]:
+        emulators[name] = {"host": HOST, "port": layout.emulator_port(name)}
+    cfg: dict = {"emulators": emulators}
+    if "firestore" in FIREBASE_GROUPS[group]:
+        emulators["firestore"]["websocketPort"] = layout.internal_port("firestore_ws")
+        firestore: dict = {}
+        rules = ROOT / "firestore.rules"
+        indexes = ROOT / "firestore.indexes.json"
+        if rules.exists():
+            firestore["rules"] = str(rules)
+        if indexes.exists():
+            firestore["indexes"] = str(indexes)
+        if firestore:
+            cfg["firestore"] = firestore
     return cfg
 
 
-def _start_firebase(layout: Layout, binaries: dict[str, str]) -> procs.Proc:
+def _start_firebase(layout: Layout, binaries: dict[str, str], group: str) -> procs.Proc:
     firebase = tools.firebase_bin()
     if not firebase.exists():
         raise DevCloudError(f"{firebase} not found: run `make setup` (npm ci)")
-    layout.firebase_config.write_text(json.dumps(_firebase_config(layout), indent=2))
+    config = layout.state_dir / f"{group}.json"
+    config.write_text(json.dumps(_firebase_config(layout, group), indent=2))
+    # firebase-tools writes *-debug.log files and a per-project hub locator (in the temp
+    # dir) next to itself: one directory per process keeps stacks and processes apart.
+    workdir = layout.logs_dir / group
+    (workdir / "tmp").mkdir(parents=True, exist_ok=True)
     env = _base_env()
     env.update({k: v for k, v in binaries.items() if k.endswith("_BINARY_PATH")})
     if binaries.get("JAVA_HOME"):
         env["JAVA_HOME"] = binaries["JAVA_HOME"]
         env["PATH"] = f"{binaries['JAVA_HOME']}/bin{os.pathsep}{env.get('PATH', '')}"
     env["NO_UPDATE_NOTIFIER"] = "1"
-    # firebase-tools keeps a per-project hub locator in the temp dir; stacks that share a
-    # project id (dev and test) must not see each other's.
-    env["TMPDIR"] = str(layout.state_dir / "tmp")
-    (layout.state_dir / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(workdir / "tmp")
     cmd = [
-        str(firebase), "emulators:start", "--only", "firestore,pubsub,auth",
-        "--project", layout.project_id, "--config", str(layout.firebase_config),
+        str(firebase), "emulators:start", "--only", ",".join(FIREBASE_GROUPS[group]),
+        "--project", layout.project_id, "--config", str(config),
     ]
-    # firebase-tools writes *-debug.log files to its working directory: keep them with ours.
-    return procs.spawn(cmd, layout.log_file("firebase"), env, cwd=layout.logs_dir)
+    return procs.spawn(cmd, layout.log_file(group), env, cwd=workdir)
 
 
 def _console_script(name: str) -> str:
@@ -307,7 +325,7 @@ def _http_ok(url: str) -> bool:
 
 def _http_answers(url: str) -> bool:
     try:
-        requests.get(url, timeout=1.0)
+        requests.get(url, timeout=3.0)
         return True
     except requests.RequestException:
         return False
@@ -332,29 +350,40 @@ def _checks(layout: Layout) -> dict[str, tuple[str, int, Callable[[], bool]]]:
                       lambda: _http_ok(f"http://{e['firestore']}/")),
         "pubsub": ("firebase", layout.emulator_port("pubsub"),
                    lambda: _http_ok(f"http://{e['pubsub']}/v1/projects/{p}/topics")),
-        "auth": ("firebase", layout.emulator_port("auth"),
+        "auth": ("firebase-auth", layout.emulator_port("auth"),
                  lambda: _http_ok(f"http://{e['auth']}/emulator/v1/projects/{p}/config")),
         "storage": ("storage", layout.emulator_port("storage"),
                     lambda: _http_ok(f"http://{e['storage']}/storage/v1/b?project={p}")),
         "tasks": ("tasks", layout.emulator_port("tasks"), lambda: _tasks_ok(layout)),
     }
-    for f in layout.manifest.functions:
-        url = layout.function_url(f)
-        checks[f"fn-{f}"] = (f"fn-{f}", layout.function_port(f), lambda u=url: _http_answers(u))
+    for f in layout.manifest.functions.values():
+        # Paths functions-framework answers itself (404 / 405) without calling the function,
+        # so probing has no side effects: /robots.txt for HTTP, GET / for CloudEvent targets.
+        probe = "/robots.txt" if f.trigger == "http" else "/"
+        url = layout.function_url(f.name) + probe
+        checks[f"fn-{f.name}"] = (
+            f"fn-{f.name}", layout.function_port(f.name), lambda u=url: _http_answers(u)
+        )
     return checks
 
 
-def _wait_ready(layout: Layout, leaders: dict[str, procs.Proc], timeout: float) -> None:
+def _wait_ready(
+    layout: Layout, leaders: dict[str, procs.Proc], timeout: float, started: float
+) -> dict[str, float]:
+    """Poll every piece until it answers; returns seconds from `started` to each one's answer."""
     pending = _checks(layout)
+    ready: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     while pending:
         for name, (_, port, check) in list(pending.items()):
             if procs.port_open(port) and check():
                 del pending[name]
+                ready[name] = round(time.monotonic() - started, 2)
         if not pending:
-            return
+            return ready
+        dead = procs.dead([leaders[c] for c, _, _ in pending.values()])
         for name, (component, _, _) in pending.items():
-            if not procs.alive(leaders[component]):
+            if leaders[component] in dead:
                 what = f"{component} exited while starting {name}"
                 raise DevCloudError(_failure(layout, component, what))
         if time.monotonic() >= deadline:
@@ -363,6 +392,7 @@ def _wait_ready(layout: Layout, leaders: dict[str, procs.Proc], timeout: float) 
                 _failure(layout, component, f"{name} not ready on port {port} after {timeout:.0f}s")
             )
         time.sleep(0.2)
+    return ready
 
 
 def _failure(layout: Layout, component: str, what: str) -> str:

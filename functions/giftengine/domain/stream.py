@@ -61,8 +61,13 @@ class Viewer:
     streaks: dict[str, Streak] = field(default_factory=dict)
 
     @property
+    def session_dirty(self) -> bool:
+        return (self.coins, self.gifts) != (self.flushed_coins, self.flushed_gifts)
+
+    @property
     def needs_flush(self) -> bool:
-        return bool(self.pending) or (self.coins, self.gifts) != (self.flushed_coins, self.flushed_gifts)
+        flushed = (self.flushed_coins, self.flushed_gifts)
+        return bool(self.pending) or (self.coins, self.gifts) != flushed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,6 +135,7 @@ class StreamState:
     rev: int = 0
     last_rollup_at: float = 0.0
     last_flush_at: float = 0.0
+    last_period_flush_at: float = 0.0
     users: dict[str, Viewer] = field(default_factory=dict)
     # Output of the current batch (not persisted).
     alerts: list[dict] = field(default_factory=list, repr=False)
@@ -186,7 +192,7 @@ class StreamState:
             # Comes once; the event record already deduplicated it, so no streak is kept.
             once = Streak(f"e|{ev.event_id}", g.id, g.name, g.coins, max_count=ev.repeat_count,
                           final_seen=True)
-            self._settle(viewer, once, ev.repeat_count, ev.occurred_at)
+            self._settle(viewer, once, ev.repeat_count, ev.occurred_at, ev.event_id)
             return
         key = f"{g.id}|{ev.group_id}"
         s = viewer.streaks.get(key)
@@ -200,13 +206,15 @@ class StreamState:
         if ev.repeat_end:
             s.final_seen = True
             s.max_count = max(s.max_count, ev.repeat_count)
-            self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at)
+            self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at,
+                         ev.event_id)
             self._combo_touched.pop(key, None)
         elif ev.repeat_count > s.max_count:
             s.max_count = ev.repeat_count
             self._combo_touched[key] = viewer.user_id
 
-    def _settle(self, viewer: Viewer, s: Streak, units: int, at: datetime) -> None:
+    def _settle(self, viewer: Viewer, s: Streak, units: int, at: datetime,
+                event_id: str | None = None) -> None:
         if units <= 0:
             return
         coins = units * s.coins_per_unit
@@ -222,7 +230,7 @@ class StreamState:
             acc[1] += units
         alert = self._user_alert("gift", viewer)
         alert.update(gift_id=s.gift_id, gift_name=s.gift_name, units=units, coins=coins,
-                     streak_count=s.settled_units, occurred_at=utc_iso(at))
+                     streak_count=s.settled_units, occurred_at=utc_iso(at), event_id=event_id)
         self.alerts.append(alert)
 
     def _user_alert(self, kind: str, v: Viewer) -> dict:
@@ -315,24 +323,39 @@ class StreamState:
     def flush_due(self, now: float, interval: float) -> bool:
         return self.status == "ended" or now - self.last_flush_at >= interval
 
-    def take_flush(self, now: float, max_users: int) -> list[FlushItem]:
+    def period_flush_due(self, now: float, interval: float) -> bool:
+        return self.status == "ended" or now - self.last_period_flush_at >= interval
+
+    def take_flush(self, now: float, max_users: int, periods: bool = True) -> list[FlushItem]:
         """Take up to `max_users` users' pending leaderboard writes (the adapter commits
-        them with the state, so they are applied exactly once). The flush clock restarts
-        only when nothing is left pending."""
-        due = [v for v in self.users.values() if v.needs_flush]
+        them with the state, so they are applied exactly once): the session entry when it
+        changed, and, when `periods`, the period-board increments. A flush clock restarts
+        only when nothing of its kind is left pending."""
+        due = [v for v in self.users.values()
+               if v.session_dirty or (periods and v.pending)]
         due.sort(key=lambda v: v.user_id)
         items = []
         for v in due[:max_users]:
-            items.append(FlushItem(v.user_id, v.handle, v.name, v.coins, v.gifts,
-                                   {b: (c, u) for b, (c, u) in v.pending.items()}))
-            v.pending.clear()
+            incs = {b: (c, u) for b, (c, u) in v.pending.items()} if periods else {}
+            items.append(FlushItem(v.user_id, v.handle, v.name, v.coins, v.gifts, incs))
+            if periods:
+                v.pending.clear()
             v.flushed_coins, v.flushed_gifts = v.coins, v.gifts
         if len(due) <= max_users:
             self.last_flush_at = now
+            if periods:
+                self.last_period_flush_at = now
         return items
 
     def pending_flush(self) -> bool:
         return any(v.needs_flush for v in self.users.values())
+
+    def next_flush_at(self, interval: float, period_interval: float) -> float | None:
+        session = any(v.session_dirty for v in self.users.values())
+        period = any(v.pending for v in self.users.values())
+        times = ([self.last_flush_at + interval] if session else []) + (
+            [self.last_period_flush_at + period_interval] if period else [])
+        return min(times) if times else None
 
     # ---- projections -------------------------------------------------------------------
     def top_gifters(self, n: int, ranks: dict[str, int] | None = None) -> list[dict]:

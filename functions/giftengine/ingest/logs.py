@@ -45,3 +45,4 @@ def setup(project_id: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # TikTokLive logs every parse at DEBUG and its own errors at ERROR; keep its errors only.
     logging.getLogger("TikTokLive").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per TikTok request is noise

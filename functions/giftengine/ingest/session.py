@@ -204,7 +204,13 @@ class CreatorSession:
             self.log.info("connected to room %s", room_id,
                           extra={"stream": normalize.stream_id(room_id)})
             up_since = time.monotonic()
-            outcome = await self._wait_or_stop(conn)
+            try:
+                outcome = await self._wait_or_stop(conn)
+            except Failure as f:
+                self._conn = None
+                if not await self._on_failure(f, backoff):
+                    return
+                continue
             self._conn = None
             if outcome == "stopped":
                 return

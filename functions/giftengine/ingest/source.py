@@ -143,6 +143,9 @@ class Connection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a drop: websockets raises ConnectionClosedError
+            failure = classify(exc, self._settings.rate_limit_default_s)
+            if failure.kind == "permanent":  # e.g. the websocket handshake was refused (blocked)
+                raise failure from exc
             log.info("connection to @%s dropped: %s", self.unique_id, type(exc).__name__)
         return "ended" if self.ended else "dropped"
 

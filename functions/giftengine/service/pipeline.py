@@ -68,9 +68,51 @@ def record_engagement(data: bytes, message_id: str, attributes: dict[str, str],
         log.warning("dead-lettered message %s: %s", message_id, reason)
         return Recorded("dead_letter", reason=reason)
     created = deps.store.record_event(event)
-    # Schedule even for a duplicate: the first delivery may have crashed before scheduling.
-    deps.scheduler.schedule_rollup(event.stream_id, deps.clock())
+    # Trigger even for a duplicate: the first delivery may have crashed before it did.
+    _trigger_rollup(event.stream_id, deps)
     return Recorded("recorded" if created else "duplicate", event)
+
+
+class _LeadingEdge:
+    """Which (stream, interval bucket) this process already rolled up inline."""
+
+    def __init__(self, size: int = 10_000):
+        self._last: dict[str, int] = {}
+        self._size = size
+
+    def claim(self, stream_id: str, bucket: int) -> bool:
+        if self._last.get(stream_id, -1) >= bucket:
+            return False
+        if len(self._last) >= self._size:
+            self._last.clear()
+        self._last[stream_id] = bucket
+        return True
+
+
+_leading = _LeadingEdge()
+
+
+def _trigger_rollup(stream_id: str, deps: Deps) -> None:
+    """Leading edge inline, trailing edge by Cloud Tasks. The first event of a stream in an
+    interval is rolled up by the delivery that recorded it (once it is past the store's
+    visibility margin), so a quiet stream's alert does not wait for a task hop; later events
+    of the interval leave it to a task at the start of the next one."""
+    s = deps.settings
+    now = deps.clock()
+    bucket = math.floor(now / s.rollup_min_interval_s)
+    if not s.inline_rollup:
+        deps.scheduler.schedule_rollup(stream_id, now)
+        return
+    if not _leading.claim(stream_id, bucket):
+        deps.scheduler.schedule_rollup(stream_id, (bucket + 1) * s.rollup_min_interval_s,
+                                       trailing=False)
+        return
+    try:
+        time.sleep(getattr(deps.store, "visibility_margin_ms", 0) / 1000 + 0.01)
+        run_rollup(stream_id, deps)
+    except Exception:  # the event is recorded; a task will roll it up
+        log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
+        deps.scheduler.schedule_rollup(stream_id, now)
 
 
 def _reason(exc: Exception) -> str:
@@ -132,7 +174,8 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         alerts = list(st.alerts)
         flush = []
         if st.pending_flush() and st.flush_due(now, s.board_flush_interval_s):
-            flush = st.take_flush(now, s.flush_max_users)
+            flush = st.take_flush(now, s.flush_max_users,
+                                  periods=st.period_flush_due(now, s.period_flush_interval_s))
         if alerts:
             st.alert_seq += 1
         live = st.live_view(s.top_n, ranks)
@@ -163,8 +206,9 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
     deadline = st.next_deadline(s.streak_idle_timeout_s)
     if deadline is not None:
         candidates.append(deadline)
-    if st.pending_flush():
-        candidates.append(st.last_flush_at + s.board_flush_interval_s)
+    flush_at = st.next_flush_at(s.board_flush_interval_s, s.period_flush_interval_s)
+    if flush_at is not None:
+        candidates.append(flush_at)
     next_at = max(min(candidates), now + interval) if candidates else None
     if next_at is not None:
         deps.scheduler.schedule_rollup(stream_id, next_at, trailing=False)

@@ -1,0 +1,334 @@
+"""The benchmark: pipeline figures next to floors measured in the same run.
+
+- floor_latency_ms: bare Pub/Sub push delivery to a functions-framework function that does
+  nothing (the pipeline's own delivery mechanism) plus bare Firestore write -> listener.
+- alert_latency_ms: publish of a gift -> its alert seen by a Firestore listener.
+- sustained_gifts_per_s: gift messages into one hot stream for `seconds`, published at the
+  floor rate, until the live totals are exact; floor_msgs_per_s: the bare push delivery rate.
+- firestore_writes_per_gift / max_doc_writes_per_s: counted from the functions' write logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from google.cloud import firestore, pubsub_v1
+
+from giftengine.adapters import writelog
+from giftengine.adapters.pubsub import EventPublisher
+from giftengine.bench.stats import busiest, percentile, summary_ms
+from giftengine.domain.events import EngagementEvent
+
+LISTENED_PREFIXES = ("streams/{s}", "leaderboards/")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- floors -----------------------------------------------------------------------------------
+class PushFloor:
+    """A no-op functions-framework function fed by its own push subscription."""
+
+    def __init__(self, project: str, emulator_host: str, workdir: Path):
+        self.project, self.host = project, emulator_host
+        self.port = _free_port()
+        self.log = workdir / f"noop-{self.port}.jsonl"
+        self.log.unlink(missing_ok=True)
+        self.topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
+        self.sub = f"{self.topic}-push"
+        env = {**os.environ, "GIFTENGINE_NOOP_LOG": str(self.log)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "functions_framework", "--source",
+             str(Path(__file__).with_name("noop.py")), "--target", "noop",
+             "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/", timeout=0.5)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        base = f"http://{self.host}/v1/projects/{project}"
+        requests.put(f"{base}/topics/{self.topic}", timeout=10).raise_for_status()
+        requests.put(f"{base}/subscriptions/{self.sub}", timeout=10, json={
+            "topic": f"projects/{project}/topics/{self.topic}", "ackDeadlineSeconds": 60,
+            "pushConfig": {"pushEndpoint": f"http://127.0.0.1:{self.port}/projects/{project}"
+                                           f"/topics/{self.topic}"}}).raise_for_status()
+        self.publisher = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01))
+        self.path = self.publisher.topic_path(project, self.topic)
+
+    def _received(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(x) for x in self.log.read_text().splitlines() if x.strip()]
+
+    def latency(self, samples: int) -> list[float]:
+        start = len(self._received())
+        for i in range(samples):
+            self.publisher.publish(self.path, json.dumps(
+                {"i": f"l{i}", "sent": time.time()}).encode()).result(timeout=30)
+            time.sleep(0.1)
+        self._wait(start + samples, 60)
+        return [r["got"] - r["sent"] for r in self._received()[start:]]
+
+    def throughput(self, n: int) -> float:
+        start = len(self._received())
+        t0 = time.time()
+        futs = [self.publisher.publish(self.path, json.dumps(
+            {"i": f"t{i}", "sent": time.time()}).encode()) for i in range(n)]
+        for f in futs:
+            f.result(timeout=120)
+        self._wait(start + n, 180)
+        got = [r["got"] for r in self._received()[start:]]
+        return n / (max(got) - t0)
+
+    def _wait(self, count: int, timeout: float) -> None:
+        deadline = time.time() + timeout
+        while len(self._received()) < count and time.time() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        base = f"http://{self.host}/v1/projects/{self.project}"
+        for what in (f"subscriptions/{self.sub}", f"topics/{self.topic}"):
+            try:
+                requests.delete(f"{base}/{what}", timeout=10)
+            except requests.RequestException:
+                pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.publisher.stop()
+
+
+def firestore_listener_latency(db: firestore.Client, samples: int) -> list[float]:
+    ref = db.collection("bench").document(f"floor-{uuid.uuid4().hex[:8]}")
+    seen: dict[int, float] = {}
+    cond = threading.Condition()
+
+    def on_snap(snaps, changes, read_time):
+        now = time.time()
+        for s in snaps:
+            if s.exists:
+                with cond:
+                    seen.setdefault(s.get("i"), now)
+                    cond.notify_all()
+
+    ref.set({"i": -1})
+    watch = ref.on_snapshot(on_snap)
+    out = []
+    try:
+        time.sleep(0.5)
+        for i in range(samples):
+            t = time.time()
+            ref.set({"i": i})
+            with cond:
+                cond.wait_for(lambda i=i: i in seen, timeout=10)
+            if i in seen:
+                out.append(seen[i] - t)
+            time.sleep(0.05)
+    finally:
+        watch.unsubscribe()
+        ref.delete()
+    return out
+
+
+# ---- pipeline ---------------------------------------------------------------------------------
+def _gift(stream: str, creator: str, user: int, gift: dict, count: int, end: bool, group: str,
+          n: int) -> EngagementEvent:
+    return EngagementEvent.model_validate({
+        "event_id": f"{stream}:{n}", "source": "tiktok", "stream_id": stream,
+        "creator_id": creator, "kind": "gift", "occurred_at": datetime.now(UTC).isoformat(),
+        "user": {"id": f"v{user}", "handle": f"@viewer{user}", "name": f"Viewer {user}"},
+        "gift": gift, "repeat_count": count, "repeat_end": end, "group_id": group})
+
+
+def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed: int = 11):
+    """`total` gift messages from `users` viewers: streaks (running counts, then a final)
+    and single gifts. Returns (messages, expected coins, expected units)."""
+    rnd = random.Random(seed)
+    rose = {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
+    heart = {"id": "5487", "name": "Finger Heart", "coins": 5, "streakable": True}
+    corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+    msgs, coins, units, n = [], 0, 0, 0
+    while len(msgs) < total:
+        u = rnd.randrange(users)
+        g = rnd.choice([rose, rose, heart, corgi])
+        if g["streakable"]:
+            k = min(rnd.choice([1, 3, 5, 10]), total - len(msgs))
+            group = uuid.UUID(int=rnd.getrandbits(128)).hex[:12]
+            for c in range(1, k + 1):
+                n += 1
+                msgs.append(_gift(stream, creator, u, g, c, c == k, group, n))
+            coins, units = coins + k * g["coins"], units + k
+        else:
+            n += 1
+            msgs.append(_gift(stream, creator, u, g, 1, True, f"s{n}", n))
+            coins, units = coins + g["coins"], units + 1
+    return msgs, coins, units
+
+
+def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict:
+    stream = f"bench-hot-{uuid.uuid4().hex[:8]}"
+    creator = f"bench-creator-{uuid.uuid4().hex[:6]}"
+    total = int(seconds * rate)
+    msgs, coins, units = hot_stream_messages(stream, creator, total, users)
+    _log(f"sustained: {len(msgs)} gift messages into {stream} at {rate:.0f}/s")
+    pub = EventPublisher(project)
+    t0 = time.time()
+    futs = []
+    for i, m in enumerate(msgs):
+        delay = t0 + i / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        futs.append(pub.publish(m))
+    for f in futs:
+        f.result(timeout=300)
+    t_published = time.time()
+    ref = db.collection("streams").document(stream)
+    deadline = t_published + max(120.0, seconds * 4)
+    live: dict = {}
+    while time.time() < deadline:
+        snap = ref.get()
+        live = snap.to_dict() or {}
+        if (live.get("totals") or {}).get("gifts", 0) >= units:
+            break
+        time.sleep(0.1)
+    t_done = time.time()
+    pub.close()
+    totals = live.get("totals") or {}
+    # Wait for the leaderboard flush of the last pending users (every 10 s) to be counted.
+    time.sleep(12)
+    return {"stream": stream, "creator": creator, "messages": len(msgs), "t0": t0,
+            "t_published": t_published, "t_done": t_done,
+            "exact": totals.get("coins") == coins and totals.get("gifts") == units,
+            "expected": {"coins": coins, "gifts": units},
+            "got": {"coins": totals.get("coins"), "gifts": totals.get("gifts")},
+            "gifts_per_s": len(msgs) / (t_done - t0), "publish_rate": len(msgs) / (
+                t_published - t0)}
+
+
+def alert_latency(db, project: str, samples: int) -> list[float]:
+    stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
+    q = (db.collection("streams").document(stream).collection("alerts")
+         .order_by("seq", direction=firestore.Query.DESCENDING).limit(10))
+    seen: dict[str, float] = {}
+    cond = threading.Condition()
+
+    def on_snap(snaps, changes, read_time):
+        now = time.time()
+        with cond:
+            for s in snaps:
+                for a in s.get("items") or []:
+                    if a.get("event_id"):
+                        seen.setdefault(a["event_id"], now)
+            cond.notify_all()
+
+    watch = q.on_snapshot(on_snap)
+    pub = EventPublisher(project)
+    out = []
+    corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+    try:
+        time.sleep(0.5)
+        for i in range(samples):
+            ev = _gift(stream, "bench-lat", i % 7, corgi, 1, True, f"x{i}", i)
+            t = time.time()
+            pub.publish(ev).result(timeout=30)
+            with cond:
+                cond.wait_for(lambda: ev.event_id in seen, timeout=30)
+            if ev.event_id in seen:
+                out.append(seen[ev.event_id] - t)
+            time.sleep(1.1)  # a quiet stream: each gift on its own
+    finally:
+        watch.unsubscribe()
+        pub.close()
+    return out
+
+
+def write_figures(writes_dir: str, hot: dict) -> dict:
+    s, c = hot["stream"], hot["creator"]
+    lo, hi = hot["t0"] - 1, hot["t_done"] + 12
+    mine = [w for w in writelog.read(writes_dir) if lo <= w["t"] <= hi and (
+        w["path"].startswith(f"streams/{s}") or w["path"].startswith(f"leaderboards/stream.{s}")
+        or w["path"].startswith(f"leaderboards/creator.{c}.")
+        or w["path"].startswith("leaderboards/global."))]
+    listened = [w for w in mine if w["path"] == f"streams/{s}"
+                or w["path"].startswith(f"streams/{s}/alerts/")
+                or w["path"].startswith("leaderboards/")]
+    path, rate = busiest(listened)
+    by_kind: dict[str, int] = {}
+    for w in mine:
+        key = w["path"].split("/")[2] if w["path"].startswith("streams/") and w[
+            "path"].count("/") >= 2 else w["path"].split("/")[0]
+        by_kind[key] = by_kind.get(key, 0) + 1
+    return {"firestore_writes_per_gift": round(len(mine) / hot["messages"], 3),
+            "firestore_writes": len(mine), "writes_by_collection": by_kind,
+            "max_doc_writes_per_s": round(rate, 2), "busiest_listened_doc": path}
+
+
+def run(status: dict, seconds: float = 30.0, latency_samples: int = 30,
+        floor_messages: int = 3000, users: int = 200, rate: float | None = None) -> dict:
+    os.environ.update(status["env"])
+    project = status["project_id"]
+    db = firestore.Client(project=project)
+    workdir = Path(status["state_dir"])
+    _log("floor: Pub/Sub push -> no-op functions-framework function")
+    floor = PushFloor(project, status["emulators"]["pubsub"], workdir)
+    try:
+        push_lat = floor.latency(latency_samples)
+        floor_rate = floor.throughput(floor_messages)
+    finally:
+        floor.close()
+    _log(f"floor: push delivery {floor_rate:.0f} msg/s; Firestore write -> listener")
+    fs_lat = firestore_listener_latency(db, latency_samples)
+    hot = sustained(db, project, seconds, rate or floor_rate, users)
+    _log(f"sustained: {hot['gifts_per_s']:.0f} gifts/s, exact={hot['exact']}; alert latency")
+    lat = alert_latency(db, project, latency_samples)
+    writes = write_figures(status["writes_dir"], hot)
+    floor_p50 = percentile(push_lat, 50) + percentile(fs_lat, 50)
+    floor_p99 = percentile(push_lat, 99) + percentile(fs_lat, 99)
+    alert = summary_ms(lat)
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count()},
+        "alert_latency_ms": alert,
+        "floor_latency_ms": {"p50": round(floor_p50 * 1000, 1), "p99": round(floor_p99 * 1000, 1),
+                             "push_delivery": summary_ms(push_lat),
+                             "firestore_listener": summary_ms(fs_lat)},
+        "latency_ratio_p50": round(alert["p50"] / (floor_p50 * 1000), 2) if alert["p50"] else None,
+        "sustained_gifts_per_s": round(hot["gifts_per_s"], 1),
+        "sustained_seconds": round(hot["t_done"] - hot["t0"], 1),
+        "sustained_publish_rate": round(hot["publish_rate"], 1),
+        "floor_msgs_per_s": round(floor_rate, 1),
+        "sustained_ratio": round(hot["gifts_per_s"] / floor_rate, 2),
+        **writes,
+        "exact": hot["exact"],
+        "expected_totals": hot["expected"],
+        "final_totals": hot["got"],
+        "gift_messages": hot["messages"],
+        "viewers": users,
+    }
+    return report

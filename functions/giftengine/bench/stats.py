@@ -1,0 +1,46 @@
+"""Small, dependency-free statistics for benchmark reports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    ms = [x * 1000 for x in seconds]
+    return {"p50": _r(percentile(ms, 50)), "p99": _r(percentile(ms, 99)), "n": len(ms)}
+
+
+def max_rate_in_window(times: list[float], window: float = 10.0) -> float:
+    """Highest number of events in any `window`-second interval, per second."""
+    ts = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(ts):
+        while ts[j] < t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best / window
+
+
+def busiest(writes: list[dict], window: float = 10.0) -> tuple[str | None, float]:
+    by_path: dict[str, list[float]] = defaultdict(list)
+    for w in writes:
+        by_path[w["path"]].append(w["t"])
+    best_path, best = None, 0.0
+    for path, ts in by_path.items():
+        r = max_rate_in_window(ts, window)
+        if r > best:
+            best_path, best = path, r
+    return best_path, best
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)

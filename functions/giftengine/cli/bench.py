@@ -1,0 +1,41 @@
+"""`giftengine bench [--json]`: measure the pipeline on the local cloud (BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+
+
+def run(args) -> int:
+    from giftengine.bench import run as bench
+    from giftengine.devcloud import stack
+
+    status = stack.status()
+    started = False
+    if not status["running"]:
+        status = stack.up()
+        started = True
+    try:
+        report = bench.run(status, seconds=args.seconds, latency_samples=args.samples,
+                           floor_messages=args.floor_messages, users=args.viewers,
+                           rate=args.rate)
+    finally:
+        if started and not args.keep:
+            stack.down()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for k, v in report.items():
+            print(f"{k:28} {v}")
+    return 0 if report["exact"] else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmark the gift pipeline on the local cloud")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--seconds", type=float, default=30.0, help="length of the hot-stream run")
+    p.add_argument("--samples", type=int, default=30, help="latency samples")
+    p.add_argument("--floor-messages", type=int, default=3000)
+    p.add_argument("--viewers", type=int, default=200)
+    p.add_argument("--rate", type=float, help="publish rate (default: the measured floor rate)")
+    p.add_argument("--keep", action="store_true", help="leave a stack it started running")
+    p.set_defaults(func=run)

@@ -87,12 +87,21 @@ def test_checkov_would_catch_a_public_bucket(checkov_venv: Path, tmp_path: Path)
 def test_every_suppression_is_justified_and_documented() -> None:
     text = CHECKOV_CONFIG.read_text()
     skips = yaml.safe_load(text)["skip-check"]
-    assert skips, "no suppression: then remove this test's expectations"
     decision = DECISION.read_text()
     for check in skips:
         # A comment naming the check precedes its entry, and the decision record explains it.
         assert re.search(rf"^\s*#.*{check}\b", text, re.M), f"{check} has no justification comment"
         assert check in decision, f"{check} is not in {DECISION.name}"
-    # No inline skips hiding in the Terraform: the file above is the whole list.
-    inline = [p for p in TERRAFORM_DIR.rglob("*.tf") if "checkov:skip" in p.read_text()]
-    assert inline == []
+    # Resource-level skips (one resource, not the whole check) carry a reason and are in the
+    # decision record too.
+    inline = [
+        (path.name, m.group(1), m.group(2).strip())
+        for path in TERRAFORM_DIR.rglob("*.tf")
+        for m in re.finditer(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?", path.read_text())
+    ]
+    # The access-log bucket cannot log into itself; any other resource-level skip is a new
+    # decision, added here and to the record on purpose.
+    assert {(file, check) for file, check, _ in inline} == {("storage.tf", "CKV_GCP_62")}
+    for _, check, reason in inline:
+        assert len(reason) > 20, f"inline skip of {check} without a reason"
+        assert check in decision, f"inline skip of {check} is not in {DECISION.name}"

@@ -31,9 +31,14 @@ MANIFEST_KINDS = {
     "google_cloud_run_v2_service": ("local.services", "${each.value.name}"),
     "google_cloud_scheduler_job": ("local.schedules", "${each.key}"),
 }
-# Deploy plumbing that is not a manifest name (function source zips, access logs), declared
-# under its own for_each so it can never be mistaken for, or collide with, a manifest bucket.
-PLATFORM = {("google_storage_bucket", "platform"): "${local.platform_buckets}"}
+# Deploy plumbing that is not a manifest name: the function source bucket (its own for_each)
+# and the access-log bucket (a single resource, None). Named `PROJECT-gcf-source` and
+# `PROJECT-access-logs`, they cannot collide with a manifest bucket unless the manifest names
+# one `gcf-source` or `access-logs` (test_platform_buckets_do_not_collide).
+PLATFORM = {
+    ("google_storage_bucket", "platform"): "${local.platform_buckets}",
+    ("google_storage_bucket", "access_logs"): None,
+}
 
 LOCALS = [
     "topics",
@@ -70,7 +75,8 @@ def test_each_manifest_kind_is_one_for_each_over_the_manifest(hcl: dict[str, Any
 def test_nothing_of_a_manifest_kind_is_declared_unlisted(hcl: dict[str, Any]) -> None:
     for (rtype, rname), for_each in PLATFORM.items():
         body = next(b for f, t, n, b in resources(hcl) if (t, n) == (rtype, rname))
-        assert one(body["for_each"]) == for_each
+        assert one(body.get("for_each")) == for_each
+        assert "count" not in body
     declared = {(t, n) for f, t, n, b in resources(hcl) if t in MANIFEST_KINDS}
     expected = {
         (t, n)
@@ -260,3 +266,9 @@ def test_manifest_is_deployable_as_terraform_maps_it() -> None:
     for s in m.subscriptions.values():
         if s.dead_letter_topic:  # a dead letter on a topic nobody subscribes to is lost
             assert any(t.topic == s.dead_letter_topic for t in m.subscriptions.values())
+
+
+def test_platform_buckets_do_not_collide_with_manifest_buckets() -> None:
+    assert not {"gcf-source", "access-logs"} & {
+        k.replace("_", "-") for k in manifest_mod.load().buckets
+    }

@@ -1,18 +1,12 @@
-# Cloud Storage. `bucket` holds the manifest's buckets (exports); `platform` holds the two
-# buckets the deploy itself needs (function source zips, access logs). Both: uniform access,
-# public access prevented, versioned, lifecycle-limited.
+# Cloud Storage. `bucket` holds the manifest's buckets (exports); `platform` the buckets the
+# deploy itself needs (function source zips) and `access_logs` the bucket every other bucket
+# logs into. All: uniform access, public access prevented, versioned, lifecycle-limited.
 
 locals {
   platform_buckets = {
     function-source = {
       name           = "${var.project_id}-gcf-source"
       retention_days = 30
-      log            = true
-    }
-    access-logs = {
-      name           = "${var.project_id}-access-logs"
-      retention_days = var.access_log_retention_days
-      log            = false
     }
   }
 }
@@ -33,7 +27,7 @@ resource "google_storage_bucket" "bucket" {
   }
 
   logging {
-    log_bucket        = google_storage_bucket.platform["access-logs"].name
+    log_bucket        = google_storage_bucket.access_logs.name
     log_object_prefix = each.key
   }
 
@@ -73,13 +67,9 @@ resource "google_storage_bucket" "platform" {
     enabled = true
   }
 
-  # The access-log bucket does not log into itself.
-  dynamic "logging" {
-    for_each = each.value.log ? [each.key] : []
-    content {
-      log_bucket        = local.platform_buckets["access-logs"].name
-      log_object_prefix = logging.value
-    }
+  logging {
+    log_bucket        = google_storage_bucket.access_logs.name
+    log_object_prefix = each.key
   }
 
   lifecycle_rule {
@@ -103,9 +93,45 @@ resource "google_storage_bucket" "platform" {
   depends_on = [google_project_service.api]
 }
 
+# The access-log bucket does not log into itself.
+resource "google_storage_bucket" "access_logs" {
+  #checkov:skip=CKV_GCP_62:The bucket that receives access logs cannot log its own access into itself (decision 012).
+  project                     = var.project_id
+  name                        = "${var.project_id}-access-logs"
+  location                    = local.region
+  labels                      = local.labels
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.access_log_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.api]
+}
+
 # Cloud Storage writes access logs as this group.
 resource "google_storage_bucket_iam_member" "access_log_writer" {
-  bucket = google_storage_bucket.platform["access-logs"].name
+  bucket = google_storage_bucket.access_logs.name
   role   = "roles/storage.objectCreator"
   member = "group:cloud-storage-analytics@google.com"
 }

@@ -42,4 +42,6 @@ module "giftengine" {
   deletion_protection = false
   alert_emails        = var.alert_emails
   extra_env           = var.extra_env
+  # Ledger reconciliation walks every wallet (wallet_jobs /reconcile).
+  function_timeouts = { wallet_jobs = 540 }
 }

@@ -69,7 +69,7 @@ resource "google_cloudfunctions2_function" "fn" {
 
   service_config {
     available_memory               = var.function_memory
-    timeout_seconds                = 60
+    timeout_seconds                = lookup(var.function_timeouts, each.key, 60)
     min_instance_count             = 0
     max_instance_count             = var.function_max_instances
     ingress_settings               = each.value.public ? "ALLOW_ALL" : var.private_function_ingress

@@ -54,6 +54,12 @@ variable "function_max_instances" {
   default     = 100
 }
 
+variable "function_timeouts" {
+  description = "Per-function timeout in seconds (manifest key -> seconds, at most 3600 for HTTP functions); others get 60."
+  type        = map(number)
+  default     = {}
+}
+
 variable "private_function_ingress" {
   description = "Ingress of non-public functions. Pub/Sub push, Cloud Tasks and Scheduler of the same project count as internal traffic."
   type        = string

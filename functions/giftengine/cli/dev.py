@@ -111,8 +111,10 @@ def _print(st: dict, as_json: bool) -> None:
     rows += [(name, f["url"], f"function ({f['trigger']})") for name, f in st["functions"].items()]
     rows += [(name, "-", f"service: {what}") for name, what in st["services"].items()]
     width = max(len(r[0]) for r in rows)
+    owner = {"firestore": "firebase", "pubsub": "firebase", "auth": "firebase-auth"}
     for name, where, kind in rows:
-        pid = st["pids"].get(name) or st["pids"].get(f"fn-{name}") or ""
+        pids = st["pids"]
+        pid = pids.get(owner.get(name, name)) or pids.get(f"fn-{name}") or ""
         print(f"  {name:<{width}}  {where:<28} {kind:<20} {pid}")
     if st.get("startup_seconds"):
         print(f"  started in {st['startup_seconds']}s at {st['started_at']}")

@@ -42,7 +42,7 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
-def wait_until(pred, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+def wait_until(pred, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
     """Polls `pred` until it returns a truthy value (bounded; not a timing assertion)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -163,6 +163,12 @@ class WorkerProc:
         except OSError:
             return 0, {}
 
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Startup imports TikTokLive (seconds of CPU); on a loaded 2-core CI box, more."""
+        wait_until(lambda: self.get("/readyz")[0] == 200 or self.proc.poll() is not None,
+                   timeout, 0.2, f"{self.name} ready")
+        assert self.proc.poll() is None, f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
+
     def creators(self) -> list[str]:
         status, body = self.get("/readyz")
         return body.get("creators", []) if status else []
@@ -185,13 +191,17 @@ class WorkerProc:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self._log.close()
 
 
 FAST = {  # short intervals so the suite stays quick
-    "GIFTENGINE_INGEST_LEASE_TTL_S": "2",
+    "GIFTENGINE_INGEST_LEASE_TTL_S": "5",
     "GIFTENGINE_INGEST_HEARTBEAT_S": "0.5",
     "GIFTENGINE_INGEST_SCAN_S": "0.3",
     "GIFTENGINE_INGEST_POLL_S": "0.3",
@@ -200,6 +210,8 @@ FAST = {  # short intervals so the suite stays quick
     "GIFTENGINE_INGEST_STATS_S": "0.5",
     "GIFTENGINE_INGEST_SHUTDOWN_GRACE_S": "8",
     "GIFTENGINE_LOG_LEVEL": "INFO",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONFAULTHANDLER": "1",  # as in the image: log lines reach the file at once
 }
 
 
@@ -207,15 +219,20 @@ FAST = {  # short intervals so the suite stays quick
 def workers(gcp, fake, tmp_path):
     started: list[WorkerProc] = []
 
-    def start(name: str | None = None, **env: str) -> WorkerProc:
+    def start(name: str | None = None, ready: bool = True, **env: str) -> WorkerProc:
         w = WorkerProc(name or f"w{len(started)}-{uuid.uuid4().hex[:6]}",
                        {**FAST, **fake.env(), **env}, tmp_path)
         started.append(w)
+        if ready:
+            w.wait_ready()
         return w
 
     yield start
     for w in started:
         w.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- worker {w.name} log (tail) ---")
+        print("\n".join(w.log_path.read_text().splitlines()[-60:]))
 
 
 _n = itertools.count(1)
@@ -229,5 +246,14 @@ def creator(db):
     n = next(_n)
     cid = f"c{uuid.uuid4().hex[:8]}"
     room = 7_000_000 + int(uuid.uuid4().int % 1_000_000) * 100 + n
-    TargetRepo(db).put(cid, owner_uid=f"uid-{cid}", by="test")
-    return cid, room
+    repo = TargetRepo(db)
+    repo.put(cid, owner_uid=f"uid-{cid}", by="test")
+    yield cid, room
+    cleanup_targets(db, [cid])
+
+
+def cleanup_targets(db, cids) -> None:
+    """Workers of later tests must not find this test's creators."""
+    for cid in cids:
+        db.collection("ingest_targets").document(cid).delete()
+        db.collection("ingest_leases").document(cid).delete()

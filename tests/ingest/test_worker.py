@@ -9,7 +9,7 @@ import collections
 import pytest
 
 from tests.ingest import fake_tiktok as F
-from tests.ingest.conftest import wait_until
+from tests.ingest.conftest import cleanup_targets, wait_until
 
 pytestmark = [pytest.mark.emulator]
 
@@ -116,9 +116,8 @@ def test_rate_limited_sign_request_backs_off(fake, tap, workers, creator, db):
     assert fake.sign_requests == 3
     # The worker waited out each 429's retry hint instead of hammering the sign server.
     assert all(b - a >= fake.sign_retry_after_s for a, b in zip(times, times[1:], strict=False))
-    doc = wait_until(lambda: (d := target(db, cid)).get("ingest", {}).get("stats", {}).get(
-        "rate_limited", 0) >= 2 and d, what="rate-limit counter")
-    assert doc["status"] == "live"
+    wait_until(lambda: (d := target(db, cid)).get("ingest", {}).get("stats", {}).get(
+        "rate_limited", 0) >= 2 and d["status"] == "live", what="rate-limit counter")
 
 
 def test_offline_creator_is_polled_until_live(fake, tap, workers, creator, db):
@@ -170,9 +169,90 @@ def test_permanent_failure_is_recorded_on_the_target(fake, workers, db):
         fake.set_state(cid, state, room_id=9_100_000 + i + (next(F._ids) % 1000) * 10)
         repo.put(cid, owner_uid="u", by="test")
         cids[cid] = cases[state]
-    workers()
-    for cid, code in cids.items():
-        doc = wait_until(lambda c=cid: (d := target(db, c)).get("status") == "failed" and d,
-                         what=f"failure of {cid}")
-        assert doc["error"]["code"] == code and doc["error"]["reason"]
-        assert lease(db, cid).get("holder") == ""  # released: nobody retries a failed target
+    try:
+        workers()
+        for cid, code in cids.items():
+            doc = wait_until(lambda c=cid: (d := target(db, c)).get("status") == "failed" and d,
+                             what=f"failure of {cid}")
+            assert doc["error"]["code"] == code and doc["error"]["reason"]
+            # released, and nobody retries a failed target
+            wait_until(lambda c=cid: lease(db, c).get("holder") == "", what="lease release")
+    finally:
+        cleanup_targets(db, cids)
+
+
+def test_sigterm_mid_stream_flushes_and_releases(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room)
+    w = workers()
+    assert w.get("/healthz")[0] == 200 and w.get("/nope")[0] == 404
+    wait_until(connected(fake, cid), what="connect")
+    stream = f"tiktok-{room}"
+    for batch in range(10):  # a burst, and SIGTERM while it is still being published
+        fake.push(cid, *[F.like(room, 100 + batch * 20 + i, count=1) for i in range(20)])
+    assert w.terminate() == 0
+    final = target(db, cid)
+    assert final["status"] == "stopped"
+    assert lease(db, cid)["holder"] == ""  # released: another instance may take it at once
+    admitted = final["ingest"]["stats"]["events_total"]
+    assert admitted >= 1
+    # Everything the worker took in before SIGTERM reached Pub/Sub (flushed), once.
+    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream]) >= admitted,
+                 what="flushed events")
+    events = tap.for_stream(stream)
+    assert_unique(events)
+    assert len(events) == admitted
+    logs = [rec["message"] for rec in w.logs()]
+    assert any(m.startswith("stopped in") and "1 leases released" in m for m in logs)
+
+
+def test_two_instances_compete_exactly_one_ingests(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room)
+    a, b = workers("compete-a", ready=False), workers("compete-b", ready=False)
+    a.wait_ready()
+    b.wait_ready()
+    wait_until(connected(fake, cid), what="connect")
+    holders = [w for w in (a, b) if cid in w.creators()]
+    assert len(holders) == 1
+    stream = f"tiktok-{room}"
+    for i in range(5):
+        fake.push(cid, F.gift(room, 60 + i, streakable=False, diamonds=10))
+    fake.push(cid, F.comment(room, 1, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    events = tap.for_stream(stream)
+    assert_unique(events)
+    assert [e["kind"] for e in events].count("gift") == 5
+    assert fake.creator(cid).max_concurrent == 1 and fake.creator(cid).connects == 1
+    assert lease(db, cid)["holder"] == holders[0].name
+    assert [w for w in (a, b) if cid in w.creators()] == holders
+
+
+def test_crashed_instance_is_taken_over(fake, tap, workers, creator, db):
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room, replay_last=50)
+    a = workers("crash-a")
+    wait_until(connected(fake, cid), what="first instance connects")
+    b = workers("crash-b")
+    assert cid not in b.creators()  # the lease keeps it away while the holder lives
+    stream = f"tiktok-{room}"
+    before = [F.gift(room, 70, repeat_count=n, repeat_end=False, group_id=5) for n in (1, 2)]
+    fake.push(cid, *before)
+    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream
+                                  and e["kind"] == "gift"]) == 2, what="events before crash")
+    token_a = lease(db, cid)["token"]
+    a.kill()  # SIGKILL: no release, no flush beyond what already landed
+    wait_until(lambda: cid in b.creators(), what="takeover")
+    wait_until(connected(fake, cid), what="second instance connects")
+    after = [F.gift(room, 70, repeat_count=3, repeat_end=True, group_id=5)]
+    fake.push(cid, *after, F.comment(room, 1, "__end__"))
+    tap.wait_for(sentinel_seen(stream), what="sentinel")
+    events = tap.for_stream(stream)
+    gifts = [e for e in events if e["kind"] == "gift"]
+    # b's replayed history repeats a's ids: the same event ids, so downstream records them once.
+    assert sorted({g["event_id"] for g in gifts}) == sorted(
+        f"tiktok:{room}:{F.msg_id_of(m)}" for m in before + after)
+    assert [g["repeat_count"] for g in gifts][-1] == 3 and gifts[-1]["repeat_end"]
+    held = lease(db, cid)
+    assert held["holder"] == "crash-b" and held["token"] == token_a + 1  # fencing token moved on
+    assert fake.creator(cid).max_concurrent == 1

@@ -228,3 +228,37 @@ def test_port_plan_gives_distinct_ports_and_keeps_dev_and_test_stacks_apart():
 @pytest.mark.unit
 def test_bucket_names_are_prefixed_with_the_project():
     assert naming.bucket_name("demo-giftengine", "exports") == "demo-giftengine-exports"
+
+
+@pytest.mark.unit
+def test_function_env_passes_giftengine_vars_through_but_wiring_wins(monkeypatch):
+    monkeypatch.setenv("GIFTENGINE_STREAK_IDLE_TIMEOUT_S", "3")
+    monkeypatch.setenv("GIFTENGINE_STATE_DIR", "/elsewhere")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")
+    layout = Layout("demo-x", Path("/tmp/st"), 9000)
+    env = layout.function_env("rollup", {"GIFTENGINE_TOP_N": "5", "GIFTENGINE_PROJECT": "other"})
+    assert env["GIFTENGINE_STREAK_IDLE_TIMEOUT_S"] == "3"
+    assert env["GIFTENGINE_TOP_N"] == "5"
+    assert "GIFTENGINE_STATE_DIR" not in env
+    assert env["GIFTENGINE_PROJECT"] == "demo-x"
+    assert env["FIRESTORE_EMULATOR_HOST"] == "127.0.0.1:9000"
+    assert env["GIFTENGINE_WRITE_LOG"] == "/tmp/st/writes/rollup.jsonl"
+
+
+@pytest.mark.unit
+def test_firestore_launcher_jar_names_the_main_class_and_the_real_jar(tmp_path, monkeypatch):
+    import zipfile
+
+    from giftengine.devcloud import tools
+
+    monkeypatch.setenv("GIFTENGINE_TOOLS_DIR", str(tmp_path / "tools"))
+    real = tmp_path / "sdk" / "cloud-firestore-emulator.jar"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    (tmp_path / "link.jar").symlink_to(real)
+    jar = tools.launcher_jar(tmp_path / "link.jar")
+    manifest = zipfile.ZipFile(jar).read("META-INF/MANIFEST.MF").decode()
+    assert f"Main-Class: {tools.FIRESTORE_MAIN_CLASS}\r\n" in manifest
+    assert f"Class-Path: {real.resolve().as_uri()}\r\n" in manifest
+    mtime = jar.stat().st_mtime_ns
+    assert tools.launcher_jar(tmp_path / "link.jar") == jar and jar.stat().st_mtime_ns == mtime

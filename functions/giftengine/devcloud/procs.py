@@ -53,9 +53,11 @@ class _Row:
 
 
 def _table() -> dict[int, _Row]:
+    # Fixed locale and zone: start times recorded by `dev up` must compare equal in `dev down`.
+    env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
     out = subprocess.run(
         ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat=,lstart="],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     ).stdout
     rows = {}
     for line in out.splitlines():

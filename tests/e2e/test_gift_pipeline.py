@@ -15,7 +15,7 @@ from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from tests.e2e import sessions
+from giftengine.demo import sessions
 from tests.support import id_token, poll, wait_for_doc, wait_for_query
 
 pytestmark = [pytest.mark.e2e]

@@ -193,3 +193,17 @@ def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, 
     time.sleep(0.1)
     pipeline.run_rollup(stream_id, deps)
     assert coins(deps, stream_id) == 10
+
+
+def test_a_rollup_finding_the_lease_taken_does_nothing_and_comes_back(deps, stream_id):
+    deliver(deps, ev(stream_id, coins=5, streakable=False))
+    lease = deps.store._acquire_lease(stream_id)
+    assert lease is not None and deps.store._acquire_lease(stream_id) is None
+    deps.clock.t += 1
+    result = pipeline.run_rollup(stream_id, deps)
+    assert (result.applied, result.wrote) == (0, False)
+    assert deps.scheduler.calls[-1][1] == result.next_at
+    deps.store._release_lease(lease)
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    assert coins(deps, stream_id) == 5

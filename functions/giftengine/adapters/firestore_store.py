@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -139,12 +140,50 @@ class FirestoreStore:
         return complete, len(snaps) >= limit or len(complete) < len(snaps)
 
     def rollup(self, stream_id: str, limit: int,
-               decide: Callable[[RollupInput], RollupOutput]) -> RollupOutput:
-        """Events are immutable once recorded, so they are read outside the transaction (a
+               decide: Callable[[RollupInput], RollupOutput]) -> RollupOutput | None:
+        """Run one rollup, or return None when another rollup of the stream holds the lease.
+
+        Events are immutable once recorded, so they are read outside the transaction (a
         transactional range read would lock out concurrent event creates); the transaction
         reads the state and proceeds only if the cursor is still where the events were read
-        from, so no event is applied twice or skipped."""
-        state_ref, shard_refs = self._state_refs(stream_id)
+        from, so no event is applied twice or skipped. The lease only keeps rollups of one
+        stream from queueing on each other's locks; correctness never rests on it."""
+        lease = self._acquire_lease(stream_id)
+        if lease is None:
+            return None
+        try:
+            return self._rollup_attempts(stream_id, limit, decide)
+        finally:
+            self._release_lease(lease)
+
+    LEASE_SECONDS = 30.0
+
+    def _acquire_lease(self, stream_id: str):
+        ref = self.stream_ref(stream_id).collection("rollup").document("lease")
+        snap = ref.get()
+        now = time.time()
+        if snap.exists and (snap.get("until") or 0) > now:
+            return None
+        body = {"until": now + self.LEASE_SECONDS}
+        try:
+            if snap.exists:
+                result = ref.update(body, option=self.db.write_option(
+                    last_update_time=snap.update_time))
+            else:
+                result = ref.create(body)
+        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
+            return None
+        return ref, result.update_time
+
+    def _release_lease(self, lease) -> None:
+        ref, update_time = lease
+        try:  # only our own lease: if it expired and another took it, leave theirs alone
+            ref.update({"until": 0}, option=self.db.write_option(last_update_time=update_time))
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            pass
+
+    def _rollup_attempts(self, stream_id: str, limit: int, decide) -> RollupOutput:
+        state_ref, _ = self._state_refs(stream_id)
         for _ in range(20):
             snap = state_ref.get(["_cursor"])
             cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None

@@ -16,6 +16,7 @@ COMMANDS = [
     "state",
     "schema",
     "bench",
+    "demo",
     "wallet",
     "chat",
 ]

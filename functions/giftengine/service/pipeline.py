@@ -26,7 +26,7 @@ class EventStore(Protocol):
     def record_event(self, event: EngagementEvent) -> bool: ...
     def record_dead_letter(self, message_id: str, reason: str, data: bytes,
                            attributes: dict[str, str]) -> bool: ...
-    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput: ...
+    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -198,8 +198,12 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         return out
 
     out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
-    st, more = holder["state"], holder["more"]
     interval = s.rollup_min_interval_s
+    if out is None:  # another rollup of this stream is running: come back next interval
+        next_at = (bucket + 1) * interval
+        deps.scheduler.schedule_rollup(stream_id, next_at, trailing=False)
+        return RollupResult(0, False, next_at)
+    st, more = holder["state"], holder["more"]
     candidates = []
     if more or holder["skipped"]:
         candidates.append(now + interval)

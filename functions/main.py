@@ -42,3 +42,10 @@ def payments_webhook(request: Request):
 @functions_framework.http
 def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
+
+
+@functions_framework.http
+def ingest_targets(request: Request):
+    from giftengine.ingest import targets  # TikTok creators followed by the ingest worker
+
+    return targets.handle(request)

@@ -256,3 +256,33 @@ def test_crashed_instance_is_taken_over(fake, tap, workers, creator, db):
     held = lease(db, cid)
     assert held["holder"] == "crash-b" and held["token"] == token_a + 1  # fencing token moved on
     assert fake.creator(cid).max_concurrent == 1
+
+
+def test_cli_ingests_one_creator_until_live_end(fake, tap, creator, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.ingest.conftest import FAST
+
+    cid, room = creator
+    fake.set_state(cid, "live", room_id=room)
+    out = (tmp_path / "cli.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "giftengine.cli.main", "ingest", f"@{cid.upper()}", "--plain",
+         "--exit-on-end"], env={**os.environ, **FAST, **fake.env()}, stdout=out,
+        stderr=subprocess.STDOUT)
+    try:
+        wait_until(connected(fake, cid), timeout=120, what="cli connects")
+        fake.push(cid, F.gift(room, 9, name="Lion", diamonds=29999, streakable=False),
+                  F.live_end(room))
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = (tmp_path / "cli.out").read_text()
+    assert "Lion x1 (29999 coins each)" in text and "stream_end" in text
+    stream = f"tiktok-{room}"
+    tap.wait_for(lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end"
+                                 for e in evs), what="stream_end")
+    assert [e["kind"] for e in tap.for_stream(stream)] == ["stream_start", "gift", "stream_end"]

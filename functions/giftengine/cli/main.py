@@ -19,6 +19,7 @@ COMMANDS = [
     "demo",
     "wallet",
     "chat",
+    "ingest",
 ]
 
 

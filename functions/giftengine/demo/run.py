@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
@@ -54,15 +55,17 @@ class LiveView:
 
 
 def _alert_line(a: dict) -> str:
-    who = a.get("handle") or a.get("user_id", "")
+    who = escape(a.get("handle") or a.get("user_id", ""))
     rank = f" (#{a['rank']})" if a.get("rank") else ""
     t = a["type"]
     if t == "gift":
-        return f"[bold magenta]{who}[/]{rank} sent {a['units']}x {a['gift_name']} = {a['coins']} coins"
+        return (f"[bold magenta]{who}[/]{rank} sent {a['units']}x {escape(a['gift_name'])}"
+                f" = {a['coins']} coins")
     if t == "combo":
-        return f"[yellow]{who}[/] combo {a['gift_name']} x{a['count']} ..."
+        return f"[yellow]{who}[/] combo {escape(a['gift_name'])} x{a['count']} ..."
     if t == "goal_reached":
-        return f"[bold green]GOAL REACHED[/] {a.get('title') or a['goal_id']}: {a['progress']}/{a['target']}"
+        title = escape(a.get("title") or a["goal_id"])
+        return f"[bold green]GOAL REACHED[/] {title}: {a['progress']}/{a['target']}"
     return f"[cyan]{who}[/] {t}ed"
 
 
@@ -78,15 +81,15 @@ def render(view: LiveView, stream_id: str, progress: Progress) -> Group:
     for col, just in (("#", "right"), ("viewer", "left"), ("coins", "right"), ("gifts", "right")):
         board.add_column(col, justify=just)
     for g in live.get("top_gifters") or []:
-        board.add_row(str(g["rank"]), g.get("handle") or g["user_id"], str(g["coins"]),
+        board.add_row(str(g["rank"]), escape(g.get("handle") or g["user_id"]), str(g["coins"]),
                       str(g.get("gifts", 0)))
     goals = []
     for gid, g in (live.get("goals") or {}).items():
         pct = min(100, int(100 * g["progress"] / max(1, g["target"])))
-        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
-        goals.append(f"{g.get('title') or gid}: [{bar}] {g['progress']}/{g['target']} "
+        bar = "[green]" + "█" * (pct // 4) + "[/][dim]" + "░" * (25 - pct // 4) + "[/]"
+        goals.append(f"{escape(g.get('title') or gid)}: {bar} {pct}%  {g['progress']}/{g['target']} "
                      f"{'[green]reached[/]' if g['reached'] else ''}")
-    combos = [f"{c.get('handle') or c['user_id']} {c['gift_name']} x{c['count']}"
+    combos = [f"{escape(c.get('handle') or c['user_id'])} {escape(c['gift_name'])} x{c['count']}"
               for c in (live.get("combos") or [])[:4]]
     return Group(
         Panel(head),

@@ -7,6 +7,8 @@ one after the other: the second re-reads the debited wallet and is refused (402)
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -53,18 +55,27 @@ class FirestoreStore:
         self.client, self.max_attempts = client, max_attempts
 
     def transact(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn` in a transaction. The client library retries an aborted commit, but a read
+        aborted by a competing transaction (the emulator and production both do this under
+        contention) surfaces as Aborted: retry the whole function with jittered backoff."""
+
         @firestore.transactional
         def run(tx: firestore.Transaction) -> T:
             return fn(_FsTx(self.client, tx))
 
-        try:
-            return run(self.client.transaction(max_attempts=self.max_attempts))
-        except (gexc.Aborted, gexc.Conflict) as exc:
-            raise Contention(f"too many concurrent updates; retry ({exc.message})") from None
-        except ValueError as exc:  # the library's "failed to commit after N attempts"
-            if "attempts" in str(exc):
-                raise Contention("too many concurrent updates; retry") from None
-            raise
+        delay = 0.01
+        for attempt in range(self.max_attempts):
+            try:
+                return run(self.client.transaction(max_attempts=5))
+            except (gexc.Aborted, gexc.Conflict, gexc.DeadlineExceeded):
+                pass
+            except ValueError as exc:  # the library's "failed to commit within N attempts"
+                if "attempts" not in str(exc):
+                    raise
+            if attempt + 1 < self.max_attempts:
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 1.0)
+        raise Contention("too many concurrent updates to this wallet; retry")
 
     def get(self, path: str) -> Doc | None:
         snap = self.client.document(path).get()

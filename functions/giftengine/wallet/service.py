@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +32,7 @@ from giftengine.wallet.store import Doc, Store, Tx
 
 log = logging.getLogger("giftengine.wallet")
 Publish = Callable[[ev.EngagementEvent], None]
+_STRIPES = 64
 
 
 def to_dt(ts: float) -> dt.datetime:
@@ -87,6 +91,22 @@ class WalletService:
     ):
         self.store, self.s, self.catalog = store, settings, catalog
         self._publish_fn, self.clock = publish, clock
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+
+    @contextmanager
+    def _serial(self, *keys: str) -> Iterator[None]:
+        """Serialize this process's transactions on the same wallet or payment. Correctness
+        comes from the store's transactions; this only keeps one instance from making its
+        own requests contend (Firestore resolves contention by aborting or, in the emulator,
+        by lock timeouts of seconds). Stripes are taken in index order: no deadlock."""
+        idx = sorted({zlib.crc32(k.encode()) % _STRIPES for k in keys if k})
+        for i in idx:
+            self._stripes[i].acquire()
+        try:
+            yield
+        finally:
+            for i in reversed(idx):
+                self._stripes[i].release()
 
     # ------------------------------------------------------------------ writing postings
     def _write(self, tx: Tx, t: LedgerTxn, wallets: dict[str, WalletState]) -> None:
@@ -156,7 +176,8 @@ class WalletService:
             tx.set(paths.outbox(tid), outbox)
             return False, t.to_doc(), outbox
 
-        replayed, tdoc, outbox = self.store.transact(work)
+        with self._serial(uid):
+            replayed, tdoc, outbox = self.store.transact(work)
         if outbox and not outbox.get("published"):
             self._publish(tid, outbox["event"])
         t = LedgerTxn.from_doc(tdoc)
@@ -222,7 +243,8 @@ class WalletService:
             })
             return False, t.to_doc()
 
-        replayed, tdoc = self.store.transact(work)
+        with self._serial(uid):
+            replayed, tdoc = self.store.transact(work)
         m = tdoc["meta"]
         return {"txn_id": tid, "replayed": replayed, "level": level, "name": tier.name,
                 "from_level": m["tier_before"], "expires_at": to_dt(m["expires_at"]),
@@ -257,7 +279,8 @@ class WalletService:
                 self._write(tx, r[0], {uid: r[1]})
                 return "credited"
 
-            outcome = self.store.transact(work)
+            with self._serial(uid):
+                outcome = self.store.transact(work)
             credited += outcome == "credited"
             skipped += outcome == "skipped"
             expired += outcome == "expired"
@@ -310,7 +333,11 @@ class WalletService:
             })
             return result
 
-        return self.store.transact(work)
+        # The owner is known from the completion; a refund or dispute names only the payment,
+        # so look the owner up (a hint: the transaction re-reads it) to serialize on the wallet.
+        owner = e.uid or (self.store.get(ps_path) or {}).get("uid") or ""
+        with self._serial(f"pay:{e.provider}:{e.payment_ref}", owner):
+            return self.store.transact(work)
 
     # ------------------------------------------------------------------ admin
     def admin_adjust(
@@ -339,7 +366,8 @@ class WalletService:
             tx.set(paths.audit(tid), entry)
             return {**entry, "replayed": False}
 
-        return self.store.transact(work)
+        with self._serial(uid):
+            return self.store.transact(work)
 
     # ------------------------------------------------------------------ reading
     def wallet_view(self, uid: str) -> dict[str, Any]:

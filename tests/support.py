@@ -26,8 +26,10 @@ def wait_for_doc(doc_ref, predicate: Callable[[dict], bool], timeout: float = 30
     watch = doc_ref.on_snapshot(on_snapshot)
     try:
         if not done.wait(timeout):
-            raise AssertionError(f"timed out after {timeout}s waiting for {doc_ref.path}; "
-                                 f"last seen: {json.dumps(seen.get('last'), default=str)[:2000]}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {doc_ref.path}; "
+                f"last seen: {json.dumps(seen.get('last'), default=str)[:2000]}"
+            )
         return seen["last"]
     finally:
         watch.unsubscribe()
@@ -46,8 +48,10 @@ def wait_for_query(query, predicate: Callable[[list[dict]], bool], timeout: floa
     watch = query.on_snapshot(on_snapshot)
     try:
         if not done.wait(timeout):
-            raise AssertionError(f"timed out after {timeout}s; last seen: "
-                                 f"{json.dumps(seen.get('last'), default=str)[:2000]}")
+            raise AssertionError(
+                f"timed out after {timeout}s; last seen: "
+                f"{json.dumps(seen.get('last'), default=str)[:2000]}"
+            )
         return seen["last"]
     finally:
         watch.unsubscribe()
@@ -83,6 +87,9 @@ def id_token(uid: str, claims: dict | None = None, project_id: str | None = None
     host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
     resp = requests.post(
         f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken"
-        "?key=fake-api-key", json={"token": custom, "returnSecureToken": True}, timeout=10)
+        "?key=fake-api-key",
+        json={"token": custom, "returnSecureToken": True},
+        timeout=10,
+    )
     resp.raise_for_status()
     return resp.json()["idToken"]

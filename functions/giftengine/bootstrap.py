@@ -16,15 +16,22 @@ from giftengine.service.pipeline import Deps
 
 def _logging() -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("GIFTENGINE_LOG_LEVEL", "INFO"),
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=os.environ.get("GIFTENGINE_LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
 
 
 @lru_cache(maxsize=1)
 def deps() -> Deps:
     _logging()
     s = config.load()
-    store = FirestoreStore(firestore_client(s.project_id), shards=s.state_shards,
-                           write_log=s.write_log)
-    return Deps(settings=s, store=store, scheduler=TaskScheduler(s),
-                dead_letters=RawPublisher(s.project_id, "dead_letter"))
+    store = FirestoreStore(
+        firestore_client(s.project_id), shards=s.state_shards, write_log=s.write_log
+    )
+    return Deps(
+        settings=s,
+        store=store,
+        scheduler=TaskScheduler(s),
+        dead_letters=RawPublisher(s.project_id, "dead_letter"),
+    )

@@ -112,7 +112,9 @@ def _check(m: Manifest) -> None:
         if s.topic not in m.topics:
             raise ValueError(f"subscription {s.name}: unknown topic key {s.topic!r}")
         if s.dead_letter_topic and s.dead_letter_topic not in m.topics:
-            raise ValueError(f"subscription {s.name}: unknown dead-letter topic {s.dead_letter_topic!r}")
+            raise ValueError(
+                f"subscription {s.name}: unknown dead-letter topic {s.dead_letter_topic!r}"
+            )
         if s.push_to and s.push_to not in m.functions:
             raise ValueError(f"subscription {s.name}: unknown function {s.push_to!r}")
     for q in m.queues.values():

@@ -11,11 +11,11 @@ import pytest
 import requests
 from giftengine.adapters.pubsub import EventPublisher
 from giftengine.cli import replay as replay_cli
+from giftengine.demo import sessions
 from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from giftengine.demo import sessions
 from tests.support import id_token, poll, wait_for_doc, wait_for_query
 
 pytestmark = [pytest.mark.e2e]
@@ -39,17 +39,32 @@ def publish(publisher, *events: dict) -> None:
     publisher.publish_all([EngagementEvent.model_validate(e) for e in events])
 
 
-def gift(stream_id, event_id, user, gift_id="5655", coins=1, count=1, end=True, group="g",
-         streakable=True):
-    return {"event_id": event_id, "source": "tiktok", "stream_id": stream_id, "kind": "gift",
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "user": {"id": user, "handle": f"@{user}", "name": user.title()},
-            "gift": {"id": gift_id, "name": "Rose", "coins": coins, "streakable": streakable},
-            "repeat_count": count, "repeat_end": end, "group_id": group}
+def gift(
+    stream_id,
+    event_id,
+    user,
+    gift_id="5655",
+    coins=1,
+    count=1,
+    end=True,
+    group="g",
+    streakable=True,
+):
+    return {
+        "event_id": event_id,
+        "source": "tiktok",
+        "stream_id": stream_id,
+        "kind": "gift",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "user": {"id": user, "handle": f"@{user}", "name": user.title()},
+        "gift": {"id": gift_id, "name": "Rose", "coins": coins, "streakable": streakable},
+        "repeat_count": count,
+        "repeat_end": end,
+        "group_id": group,
+    }
 
 
-def test_replay_of_a_messy_session_gives_exactly_the_defined_totals(cloud, db, stream_id,
-                                                                     tmp_path):
+def test_replay_of_a_messy_session_gives_exactly_the_defined_totals(cloud, db, stream_id, tmp_path):
     events, expected = sessions.build(stream_id, viewers=25, streaks=60, seed=3)
     path = tmp_path / "session.jsonl"
     sessions.write_jsonl(events, path)
@@ -64,9 +79,11 @@ def test_replay_of_a_messy_session_gives_exactly_the_defined_totals(cloud, db, s
     assert [s.line for s in skipped] == [len(events) + 1, len(events) + 2]
 
     want = {k: expected.get(k, 0) for k in TOTALS}
-    live = wait_for_doc(db.collection("streams").document(stream_id),
-                        lambda d: {k: d.get("totals", {}).get(k) for k in TOTALS} == want,
-                        timeout=60)
+    live = wait_for_doc(
+        db.collection("streams").document(stream_id),
+        lambda d: {k: d.get("totals", {}).get(k) for k in TOTALS} == want,
+        timeout=60,
+    )
     assert live["totals"]["coins"] == expected["coins"]
     top = [(g["user_id"], g["coins"]) for g in live["top_gifters"]]
     assert top == expected["top"][: len(top)]
@@ -77,33 +94,51 @@ def test_replay_of_a_messy_session_gives_exactly_the_defined_totals(cloud, db, s
     assert {k: again["totals"][k] for k in TOTALS} == want
 
 
-def test_alerts_carry_settled_gift_and_rank_and_session_board_is_complete(cloud, db, stream_id,
-                                                                         publisher):
-    publish(publisher,
-            gift(stream_id, "a1", "ana", coins=5, count=1, end=False, group="s1"),
-            gift(stream_id, "a2", "ana", coins=5, count=3, end=True, group="s1"),
-            gift(stream_id, "b1", "bo", gift_id="lion", coins=500, streakable=False))
-    alerts_q = (db.collection("streams").document(stream_id).collection("alerts")
-                .order_by("seq", direction=firestore.Query.DESCENDING).limit(20))
-    docs = wait_for_query(alerts_q, lambda ds: sum(
-        1 for d in ds for a in d["items"] if a["type"] == "gift") >= 2)
+def test_alerts_carry_settled_gift_and_rank_and_session_board_is_complete(
+    cloud, db, stream_id, publisher
+):
+    publish(
+        publisher,
+        gift(stream_id, "a1", "ana", coins=5, count=1, end=False, group="s1"),
+        gift(stream_id, "a2", "ana", coins=5, count=3, end=True, group="s1"),
+        gift(stream_id, "b1", "bo", gift_id="lion", coins=500, streakable=False),
+    )
+    alerts_q = (
+        db.collection("streams")
+        .document(stream_id)
+        .collection("alerts")
+        .order_by("seq", direction=firestore.Query.DESCENDING)
+        .limit(20)
+    )
+    docs = wait_for_query(
+        alerts_q, lambda ds: sum(1 for d in ds for a in d["items"] if a["type"] == "gift") >= 2
+    )
     gifts = {a["user_id"]: (d["seq"], a) for d in docs for a in d["items"] if a["type"] == "gift"}
     (ana_seq, ana), (bo_seq, bo) = gifts["ana"], gifts["bo"]
     assert ana["units"] == 3 and ana["coins"] == 15
     assert bo["coins"] == 500 and bo["rank"] == 1
     # Ranks are as of the rollup that wrote the alert: behind bo once bo's gift is in.
     assert ana["rank"] == (2 if ana_seq >= bo_seq else 1)
-    entries = (db.collection("leaderboards").document(f"stream.{stream_id}")
-               .collection("entries").order_by("coins", direction=firestore.Query.DESCENDING)
-               .order_by("user_id"))
+    entries = (
+        db.collection("leaderboards")
+        .document(f"stream.{stream_id}")
+        .collection("entries")
+        .order_by("coins", direction=firestore.Query.DESCENDING)
+        .order_by("user_id")
+    )
     wait_for_query(entries, lambda ds: len(ds) == 2)
     rows = [s.to_dict() for s in entries.stream()]  # the server's order for this query
     assert [(r["user_id"], r["coins"]) for r in rows] == [("bo", 500), ("ana", 15)]
 
 
 def test_combo_is_provisional_then_settles_after_idle_timeout(cloud, db, stream_id, publisher):
-    publish(publisher, *[gift(stream_id, f"c{i}", "cy", coins=2, count=i, end=False, group="k")
-                         for i in (1, 2, 4)])
+    publish(
+        publisher,
+        *[
+            gift(stream_id, f"c{i}", "cy", coins=2, count=i, end=False, group="k")
+            for i in (1, 2, 4)
+        ],
+    )
     ref = db.collection("streams").document(stream_id)
     live = wait_for_doc(ref, lambda d: d.get("combos") and d["combos"][0]["count"] == 4)
     assert live["totals"]["coins"] == 0  # provisional only
@@ -118,36 +153,52 @@ def test_combo_is_provisional_then_settles_after_idle_timeout(cloud, db, stream_
 
 
 def test_stream_end_settles_open_streaks(cloud, db, stream_id, publisher):
-    publish(publisher, gift(stream_id, "d1", "dev", coins=10, count=7, end=False, group="q"),
-            {"event_id": "end", "source": "tiktok", "stream_id": stream_id, "kind": "stream_end",
-             "occurred_at": datetime.now(UTC).isoformat()})
-    live = wait_for_doc(db.collection("streams").document(stream_id),
-                        lambda d: d.get("status") == "ended")
+    publish(
+        publisher,
+        gift(stream_id, "d1", "dev", coins=10, count=7, end=False, group="q"),
+        {
+            "event_id": "end",
+            "source": "tiktok",
+            "stream_id": stream_id,
+            "kind": "stream_end",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    live = wait_for_doc(
+        db.collection("streams").document(stream_id), lambda d: d.get("status") == "ended"
+    )
     assert live["totals"]["coins"] == 70 and live["combos"] == []
 
 
-def test_poison_message_is_dead_lettered_with_reason_and_does_not_block(cloud, db, stream_id,
-                                                                         publisher):
+def test_poison_message_is_dead_lettered_with_reason_and_does_not_block(
+    cloud, db, stream_id, publisher
+):
     project = cloud["project_id"]
     client = pubsub_v1.PublisherClient()
     topic = client.topic_path(project, "engagement-events")
-    bad = json.dumps({"event_id": "x", "source": "myspace", "stream_id": stream_id,
-                      "kind": "gift"}).encode()
+    bad = json.dumps(
+        {"event_id": "x", "source": "myspace", "stream_id": stream_id, "kind": "gift"}
+    ).encode()
     message_id = client.publish(topic, bad, stream_id=stream_id).result(timeout=30)
-    rec = poll(lambda: [d.to_dict() for d in db.collection("dead_letters")
-                        .where(filter=FieldFilter("message_id", "==", message_id)).stream()], timeout=30)
+    rec = poll(
+        lambda: [
+            d.to_dict()
+            for d in db.collection("dead_letters")
+            .where(filter=FieldFilter("message_id", "==", message_id))
+            .stream()
+        ],
+        timeout=30,
+    )
     assert "source" in rec[0]["reason"]
     publish(publisher, gift(stream_id, "after-poison", "eli", coins=3, streakable=False))
-    wait_for_doc(db.collection("streams").document(stream_id),
-                 lambda d: d["totals"]["coins"] == 3)
+    wait_for_doc(db.collection("streams").document(stream_id), lambda d: d["totals"]["coins"] == 3)
     sub = pubsub_v1.SubscriberClient()
     path = sub.subscription_path(project, "dead-letter-audit")
 
     def pulled():
         resp = sub.pull(subscription=path, max_messages=50, timeout=5)
         if resp.received_messages:
-            sub.acknowledge(subscription=path,
-                            ack_ids=[m.ack_id for m in resp.received_messages])
+            sub.acknowledge(subscription=path, ack_ids=[m.ack_id for m in resp.received_messages])
         return [m for m in resp.received_messages if m.message.data == bad]
 
     msgs = poll(pulled, timeout=30)
@@ -171,12 +222,18 @@ def test_goal_set_through_the_api_fills_and_completes(cloud, db, stream_id, publ
     ref = db.collection("streams").document(stream_id)
     wait_for_doc(ref, lambda d: d.get("creator_id") == creator)
 
-    body = {"stream_id": stream_id, "goal_id": "mic", "metric": "coins", "target": 100,
-            "title": "New mic"}
+    body = {
+        "stream_id": stream_id,
+        "goal_id": "mic",
+        "metric": "coins",
+        "target": 100,
+        "title": "New mic",
+    }
     assert requests.post(f"{api}/goals", json=body, timeout=10).status_code == 401
     other = id_token("someone-else")
-    r = requests.post(f"{api}/goals", json=body, timeout=10,
-                      headers={"Authorization": f"Bearer {other}"})
+    r = requests.post(
+        f"{api}/goals", json=body, timeout=10, headers={"Authorization": f"Bearer {other}"}
+    )
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
     token = id_token(creator)
     auth = {"Authorization": f"Bearer {token}"}
@@ -186,8 +243,11 @@ def test_goal_set_through_the_api_fills_and_completes(cloud, db, stream_id, publ
     assert r.status_code == 201, r.text
     wait_for_doc(ref, lambda d: d.get("goals", {}).get("mic", {}).get("progress") == 0)
 
-    publish(publisher, gift(stream_id, "g1", "fay", coins=60, streakable=False),
-            gift(stream_id, "g2", "gus", coins=50, streakable=False))
+    publish(
+        publisher,
+        gift(stream_id, "g1", "fay", coins=60, streakable=False),
+        gift(stream_id, "g2", "gus", coins=50, streakable=False),
+    )
     live = wait_for_doc(ref, lambda d: d["goals"]["mic"]["reached"])
     assert live["goals"]["mic"]["progress"] == 110
     alerts = [a for d in ref.collection("alerts").stream() for a in d.to_dict()["items"]]
@@ -198,14 +258,23 @@ def test_creator_timezone_setting_validates_zone(cloud):
     api = cloud["endpoints"]["api"]
     token = id_token("tz-creator")
     auth = {"Authorization": f"Bearer {token}"}
-    r = requests.put(f"{api}/creators/tz-creator/settings", json={"timezone": "Mars/Base"},
-                     headers=auth, timeout=10)
+    r = requests.put(
+        f"{api}/creators/tz-creator/settings",
+        json={"timezone": "Mars/Base"},
+        headers=auth,
+        timeout=10,
+    )
     assert r.status_code == 400 and "time zone" in r.json()["reason"]
-    r = requests.put(f"{api}/creators/tz-creator/settings", json={"timezone": "Asia/Kathmandu"},
-                     headers=auth, timeout=10)
+    r = requests.put(
+        f"{api}/creators/tz-creator/settings",
+        json={"timezone": "Asia/Kathmandu"},
+        headers=auth,
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["timezone"] == "Asia/Kathmandu"
-    r = requests.put(f"{api}/creators/other/settings", json={"timezone": "UTC"}, headers=auth,
-                     timeout=10)
+    r = requests.put(
+        f"{api}/creators/other/settings", json={"timezone": "UTC"}, headers=auth, timeout=10
+    )
     assert r.status_code == 403
 
 
@@ -213,10 +282,21 @@ def test_push_of_a_raw_cloud_event_with_garbage_data_is_acknowledged(cloud, db):
     """A push whose base64 is broken must not crash-loop the function (2xx, dead-lettered)."""
     url = cloud["functions"]["on_engagement"]["url"]
     project = cloud["project_id"]
-    body = {"message": {"data": "%%%not-base64%%%", "messageId": f"garbage-{time.time()}",
-                        "attributes": {}},
-            "subscription": f"projects/{project}/subscriptions/engagement-to-on-engagement"}
+    body = {
+        "message": {
+            "data": "%%%not-base64%%%",
+            "messageId": f"garbage-{time.time()}",
+            "attributes": {},
+        },
+        "subscription": f"projects/{project}/subscriptions/engagement-to-on-engagement",
+    }
     r = requests.post(f"{url}/projects/{project}/topics/engagement-events", json=body, timeout=10)
     assert r.status_code < 300, r.text
     mid = body["message"]["messageId"]
-    poll(lambda: list(db.collection("dead_letters").where(filter=FieldFilter("message_id", "==", mid)).stream()))
+    poll(
+        lambda: list(
+            db.collection("dead_letters")
+            .where(filter=FieldFilter("message_id", "==", mid))
+            .stream()
+        )
+    )

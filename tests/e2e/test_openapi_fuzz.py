@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-
 from giftengine import manifest
+
 from tests.support import id_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -33,11 +33,29 @@ def test_fuzz_finds_no_server_error(cloud, function, tmp_path):
     url = cloud["functions"][function]["url"]
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     token = id_token("fuzz-admin", {"admin": True})
-    cmd = [sys.executable, "-m", "schemathesis.cli", "run", str(SPEC), "--url", origin,
-           "--include-path-regex", f"^/{function}(/|$)", "--checks", "not_a_server_error",
-           "--max-examples", os.environ.get("GIFTENGINE_FUZZ_EXAMPLES", "25"),
-           "--seed", "7", "--request-timeout", "20",
-           "-H", f"Authorization: Bearer {token}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        str(SPEC),
+        "--url",
+        origin,
+        "--include-path-regex",
+        f"^/{function}(/|$)",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        os.environ.get("GIFTENGINE_FUZZ_EXAMPLES", "25"),
+        "--seed",
+        "7",
+        "--request-timeout",
+        "20",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert proc.returncode == 0, f"schemathesis found problems in {function}:\n{proc.stdout[-6000:]}"
+    assert proc.returncode == 0, (
+        f"schemathesis found problems in {function}:\n{proc.stdout[-6000:]}"
+    )
     assert "No operations" not in proc.stdout

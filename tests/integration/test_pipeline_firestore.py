@@ -10,11 +10,11 @@ import threading
 import time
 
 import pytest
-
 from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.firestore_store import FirestoreStore
 from giftengine.config import load
 from giftengine.service import pipeline
+
 from tests.unit.factories import gift
 
 pytestmark = pytest.mark.emulator
@@ -52,10 +52,14 @@ class Crash(Exception):
 @pytest.fixture
 def deps(cloud):
     settings = dataclasses.replace(load(), project_id=cloud["project_id"], inline_rollup=False)
-    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4,
-                           visibility_margin_ms=0)
-    return pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
-                         dead_letters=NoDeadLetters(), clock=Clock())
+    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4, visibility_margin_ms=0)
+    return pipeline.Deps(
+        settings=settings,
+        store=store,
+        scheduler=Recorder(),
+        dead_letters=NoDeadLetters(),
+        clock=Clock(),
+    )
 
 
 def deliver(deps, event):
@@ -64,8 +68,6 @@ def deliver(deps, event):
 
 def ev(stream_id, **kw):
     return gift(**kw).model_copy(update={"stream_id": stream_id})
-
-
 
 
 def coins(deps, stream_id):
@@ -86,9 +88,8 @@ def test_crash_after_recording_then_redelivery_counts_once(deps, stream_id):
     assert coins(deps, stream_id) == 7
 
 
-def test_crash_inside_rollup_before_commit_applies_nothing_then_once(deps, stream_id,
-                                                                      monkeypatch):
-    for i in range(5):
+def test_crash_inside_rollup_before_commit_applies_nothing_then_once(deps, stream_id, monkeypatch):
+    for _i in range(5):
         deliver(deps, ev(stream_id, coins=3, streakable=False))
     real = deps.store._write_rollup
 
@@ -134,15 +135,22 @@ def test_same_interval_rollups_write_once(deps, stream_id):
 
 
 def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id):
-    settings = dataclasses.replace(load(), project_id=cloud["project_id"],
-                                   rollup_min_interval_s=0.001, rollup_max_events=40,
-                                   inline_rollup=False)
+    settings = dataclasses.replace(
+        load(),
+        project_id=cloud["project_id"],
+        rollup_min_interval_s=0.001,
+        rollup_max_events=40,
+        inline_rollup=False,
+    )
     store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4)
-    deps = pipeline.Deps(settings=settings, store=store, scheduler=Recorder(),
-                         dead_letters=NoDeadLetters())
+    deps = pipeline.Deps(
+        settings=settings, store=store, scheduler=Recorder(), dead_letters=NoDeadLetters()
+    )
     rnd = random.Random(5)
-    events = [ev(stream_id, user=f"u{rnd.randrange(30)}", coins=rnd.choice([1, 5, 30]),
-                 streakable=False) for _ in range(400)]
+    events = [
+        ev(stream_id, user=f"u{rnd.randrange(30)}", coins=rnd.choice([1, 5, 30]), streakable=False)
+        for _ in range(400)
+    ]
     expected = sum(e.gift.coins for e in events)
     stop = threading.Event()
     errors: list[BaseException] = []

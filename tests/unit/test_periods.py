@@ -1,19 +1,32 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from giftengine.domain import periods
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("at,tz,day,week,month", [
-    (datetime(2026, 11, 22, 23, 59, tzinfo=UTC), "UTC", "2026-11-22", "2026-11-16", "2026-11"),
-    (datetime(2026, 11, 23, 0, 0, tzinfo=UTC), "UTC", "2026-11-23", "2026-11-23", "2026-11"),
-    (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), "Asia/Tokyo", "2026-12-01", "2026-11-30", "2026-12"),
-    (datetime(2026, 1, 1, 3, 0, tzinfo=UTC), "America/New_York", "2025-12-31", "2025-12-29",
-     "2025-12"),
-])
+@pytest.mark.parametrize(
+    "at,tz,day,week,month",
+    [
+        (datetime(2026, 11, 22, 23, 59, tzinfo=UTC), "UTC", "2026-11-22", "2026-11-16", "2026-11"),
+        (datetime(2026, 11, 23, 0, 0, tzinfo=UTC), "UTC", "2026-11-23", "2026-11-23", "2026-11"),
+        (
+            datetime(2026, 11, 30, 23, 0, tzinfo=UTC),
+            "Asia/Tokyo",
+            "2026-12-01",
+            "2026-11-30",
+            "2026-12",
+        ),
+        (
+            datetime(2026, 1, 1, 3, 0, tzinfo=UTC),
+            "America/New_York",
+            "2025-12-31",
+            "2025-12-29",
+            "2025-12",
+        ),
+    ],
+)
 def test_period_keys(at, tz, day, week, month):
     assert periods.day_key(at, tz) == day
     assert periods.week_key(at, tz) == week

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from giftengine.domain.stream import StreamState
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from giftengine.domain.stream import StreamState
 from tests.unit.factories import gift
 
 pytestmark = pytest.mark.unit
@@ -33,8 +33,9 @@ def deliveries(draw, finals=True):
             msgs += [gift(user, coins=coins, count=c, end=False, group=group) for c in kept]
         has_final = finals or draw(st.booleans())
         if has_final:
-            final = gift(user, coins=coins, count=final_count, end=True, group=group,
-                         streakable=streakable)
+            final = gift(
+                user, coins=coins, count=final_count, end=True, group=group, streakable=streakable
+            )
             msgs.append(final)
             if streakable and draw(st.booleans()):  # re-sent final under a new event id
                 msgs.append(gift(user, coins=coins, count=final_count, end=True, group=group))
@@ -75,7 +76,8 @@ def test_final_count_wins_whatever_the_delivery(d):
     order, cuts, expiries, expected = d
     state = settle(order, cuts, expiries)
     assert {u: v.coins for u, v in state.users.items() if v.coins} == {
-        u: c for u, c in expected.items() if c}
+        u: c for u, c in expected.items() if c
+    }
     assert state.totals.coins == sum(expected.values())
 
 

@@ -1,8 +1,8 @@
 """Streak settlement, counting rules, ranks, goals and flushes of the stream aggregate."""
 
 import pytest
-
 from giftengine.domain.stream import StreamState
+
 from tests.unit.factories import ev, gift
 
 pytestmark = pytest.mark.unit
@@ -19,7 +19,9 @@ def run(events, now=100.0, state=None, timeout=None):
 
 
 def test_streak_settles_once_at_final_with_final_count():
-    st = run([gift(count=1, end=False), gift(count=2, end=False), gift(count=5, end=True)],)
+    st = run(
+        [gift(count=1, end=False), gift(count=2, end=False), gift(count=5, end=True)],
+    )
     assert st.totals.coins == 5 and st.totals.gifts == 5
     assert [a["type"] for a in st.alerts] == ["gift"]
     assert st.alerts[0]["units"] == 5 and st.alerts[0]["rank"] == 1
@@ -57,27 +59,41 @@ def test_stream_end_settles_open_streaks():
 
 
 def test_non_streakable_gifts_count_each_event():
-    st = run([gift(streakable=False, coins=100, group="x"), gift(streakable=False, coins=100,
-                                                                 group="x")])
+    st = run(
+        [gift(streakable=False, coins=100, group="x"), gift(streakable=False, coins=100, group="x")]
+    )
     assert st.totals.coins == 200 and st.totals.gifts == 2
 
 
 def test_likes_follows_shares_comments_viewers():
-    st = run([
-        ev("like", count=15), ev("like", count=5, user="u2"),
-        ev("follow"), ev("follow"), ev("follow", user="u2"),
-        ev("share"), ev("share"), ev("comment", text="hi"), ev("comment", text="yo"),
-        ev("viewers", user=None, viewers=50),
-        ev("viewers", user=None, viewers=80, at=gift(secs=-5).occurred_at),  # older
-    ])
+    st = run(
+        [
+            ev("like", count=15),
+            ev("like", count=5, user="u2"),
+            ev("follow"),
+            ev("follow"),
+            ev("follow", user="u2"),
+            ev("share"),
+            ev("share"),
+            ev("comment", text="hi"),
+            ev("comment", text="yo"),
+            ev("viewers", user=None, viewers=50),
+            ev("viewers", user=None, viewers=80, at=gift(secs=-5).occurred_at),  # older
+        ]
+    )
     t = st.totals
     assert (t.likes, t.follows, t.shares, t.comments) == (20, 2, 2, 2)
     assert st.viewers_current == 50 and st.viewers_peak == 80
 
 
 def test_ranks_break_ties_by_user_id_and_alerts_carry_rank():
-    st = run([gift(user="b", coins=5, group="1"), gift(user="a", coins=5, group="2"),
-              gift(user="c", coins=9, group="3")])
+    st = run(
+        [
+            gift(user="b", coins=5, group="1"),
+            gift(user="a", coins=5, group="2"),
+            gift(user="c", coins=9, group="3"),
+        ]
+    )
     assert [g["user_id"] for g in st.top_gifters(10)] == ["c", "a", "b"]
     assert [g["rank"] for g in st.top_gifters(10)] == [1, 2, 3]
     assert {a["user_id"]: a["rank"] for a in st.alerts} == {"c": 1, "a": 2, "b": 3}
@@ -101,8 +117,10 @@ def test_goal_counts_from_first_sight_and_reaches_once():
 def test_gift_unit_goal_counts_one_gift_only():
     st = StreamState(stream_id="s1")
     st.set_goals([{"goal_id": "roses", "metric": "gift_units", "gift_id": "rose", "target": 3}])
-    run([gift(gift_id="rose", count=2, group="a"), gift(gift_id="lion", count=9, group="b")],
-        state=st)
+    run(
+        [gift(gift_id="rose", count=2, group="a"), gift(gift_id="lion", count=9, group="b")],
+        state=st,
+    )
     assert st.goals["roses"].progress == 2
 
 
@@ -135,7 +153,8 @@ def test_state_roundtrips_through_plain_dicts():
     again = StreamState.from_dicts("s1", st.core_dict(), [v.to_dict() for v in st.users.values()])
     assert again.core_dict() == st.core_dict()
     assert {k: v.to_dict() for k, v in again.users.items()} == {
-        k: v.to_dict() for k, v in st.users.items()}
+        k: v.to_dict() for k, v in st.users.items()
+    }
 
 
 def test_session_entries_flush_often_and_period_boards_on_their_own_clock():

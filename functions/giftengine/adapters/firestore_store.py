@@ -17,6 +17,7 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -64,8 +65,13 @@ class RollupOutput:
 
 
 class FirestoreStore:
-    def __init__(self, client: firestore.Client, shards: int = 8, write_log: str = "",
-                 visibility_margin_ms: int = 50):
+    def __init__(
+        self,
+        client: firestore.Client,
+        shards: int = 8,
+        write_log: str = "",
+        visibility_margin_ms: int = 50,
+    ):
         self.db = client
         self.shards = shards
         self.visibility_margin_ms = visibility_margin_ms
@@ -82,32 +88,47 @@ class FirestoreStore:
     # ---- events -------------------------------------------------------------------------
     def record_event(self, event: EngagementEvent) -> bool:
         """Create the event record; False if it already existed (a redelivery)."""
-        ref = self.stream_ref(event.stream_id).collection("events").document(
-            event_doc_id(event.event_id))
+        ref = (
+            self.stream_ref(event.stream_id)
+            .collection("events")
+            .document(event_doc_id(event.event_id))
+        )
         try:
             # The event is kept as its JSON text: one field to encode and decode instead of
             # a nested map, which is most of a rollup's CPU on a hot stream.
-            ref.create({
-                "event_id": event.event_id,
-                "kind": event.kind,
-                "json": event.model_dump_json(exclude_none=True),
-                "ingested_at": firestore.SERVER_TIMESTAMP,
-            })
+            ref.create(
+                {
+                    "event_id": event.event_id,
+                    "kind": event.kind,
+                    "json": event.model_dump_json(exclude_none=True),
+                    "ingested_at": firestore.SERVER_TIMESTAMP,
+                }
+            )
         except gexc.AlreadyExists:
             return False
         self.writes.record([ref.path], "event")
         return True
 
-    def record_dead_letter(self, message_id: str, reason: str, data: bytes,
-                           attributes: dict[str, str]) -> bool:
+    def record_dead_letter(
+        self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
+    ) -> bool:
         ref = self.db.collection("dead_letters").document(event_doc_id(message_id or reason))
         batch = self.db.batch()
-        batch.create(ref, {"message_id": message_id, "reason": reason[:2000],
-                           "data": data[:10_000].decode("utf-8", "replace"),
-                           "attributes": attributes, "at": firestore.SERVER_TIMESTAMP})
-        batch.set(self.db.collection("ops").document("dead_letters"),
-                  {"count": firestore.Increment(1), "updated_at": firestore.SERVER_TIMESTAMP},
-                  merge=True)
+        batch.create(
+            ref,
+            {
+                "message_id": message_id,
+                "reason": reason[:2000],
+                "data": data[:10_000].decode("utf-8", "replace"),
+                "attributes": attributes,
+                "at": firestore.SERVER_TIMESTAMP,
+            },
+        )
+        batch.set(
+            self.db.collection("ops").document("dead_letters"),
+            {"count": firestore.Increment(1), "updated_at": firestore.SERVER_TIMESTAMP},
+            merge=True,
+        )
         try:
             batch.commit()
         except gexc.AlreadyExists:
@@ -130,8 +151,12 @@ class FirestoreStore:
         events = self.stream_ref(stream_id).collection("events")
         q = events.order_by("ingested_at").order_by(FieldPath.document_id())
         if cursor:
-            q = q.start_after({"ingested_at": cursor["ts"],
-                               FieldPath.document_id(): events.document(cursor["id"])})
+            q = q.start_after(
+                {
+                    "ingested_at": cursor["ts"],
+                    FieldPath.document_id(): events.document(cursor["id"]),
+                }
+            )
         snaps = list(q.limit(limit).stream())
         if not snaps:
             return [], False
@@ -139,8 +164,9 @@ class FirestoreStore:
         complete = [s for s in snaps if s.get("ingested_at") < horizon]
         return complete, len(snaps) >= limit or len(complete) < len(snaps)
 
-    def rollup(self, stream_id: str, limit: int,
-               decide: Callable[[RollupInput], RollupOutput]) -> RollupOutput | None:
+    def rollup(
+        self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
+    ) -> RollupOutput | None:
         """Run one rollup, or return None when another rollup of the stream holds the lease.
 
         Events are immutable once recorded, so they are read outside the transaction (a
@@ -167,8 +193,9 @@ class FirestoreStore:
         body = {"until": now + self.LEASE_SECONDS}
         try:
             if snap.exists:
-                result = ref.update(body, option=self.db.write_option(
-                    last_update_time=snap.update_time))
+                result = ref.update(
+                    body, option=self.db.write_option(last_update_time=snap.update_time)
+                )
             else:
                 result = ref.create(body)
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
@@ -177,10 +204,9 @@ class FirestoreStore:
 
     def _release_lease(self, lease) -> None:
         ref, update_time = lease
-        try:  # only our own lease: if it expired and another took it, leave theirs alone
+        # Only our own lease: if it expired and another rollup took it, leave theirs alone.
+        with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):
             ref.update({"until": 0}, option=self.db.write_option(last_update_time=update_time))
-        except (gexc.FailedPrecondition, gexc.NotFound):
-            pass
 
     def _rollup_attempts(self, stream_id: str, limit: int, decide) -> RollupOutput:
         state_ref, _ = self._state_refs(stream_id)
@@ -189,8 +215,10 @@ class FirestoreStore:
             cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
             ev_snaps, more = self._events_after(stream_id, cursor, limit)
             events = [EngagementEvent.model_validate_json(s.get("json")) for s in ev_snaps]
-            goals = [g.to_dict() | {"goal_id": g.id} for g in
-                     self.stream_ref(stream_id).collection("goals").limit(50).stream()]
+            goals = [
+                g.to_dict() | {"goal_id": g.id}
+                for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
+            ]
             result = self._rollup_tx(stream_id, cursor, ev_snaps, events, goals, more, decide)
             if result is not None:
                 return result
@@ -227,8 +255,9 @@ class FirestoreStore:
             if ev_snaps:
                 last = ev_snaps[-1]
                 new_cursor = {"ts": last.get("ingested_at"), "id": last.id}
-            holder["written"] = self._write_rollup(tx, stream_id, state, before_shards,
-                                                   new_cursor, out)
+            holder["written"] = self._write_rollup(
+                tx, stream_id, state, before_shards, new_cursor, out
+            )
 
         run(self.db.transaction(max_attempts=20))
         if holder.get("stale"):
@@ -237,8 +266,15 @@ class FirestoreStore:
             self.writes.record(holder["written"], "rollup")
         return holder["out"]
 
-    def _write_rollup(self, tx, stream_id: str, state: StreamState, before_shards: list[dict],
-                      cursor: dict | None, out: RollupOutput) -> list[str]:
+    def _write_rollup(
+        self,
+        tx,
+        stream_id: str,
+        state: StreamState,
+        before_shards: list[dict],
+        cursor: dict | None,
+        out: RollupOutput,
+    ) -> list[str]:
         written: list[str] = []
         state_ref, shard_refs = self._state_refs(stream_id)
         new_shards: list[dict] = [{} for _ in range(self.shards)]
@@ -259,8 +295,14 @@ class FirestoreStore:
             written.append(stream_ref.path)
         if out.alerts:
             ref = stream_ref.collection("alerts").document(f"{state.alert_seq:012d}")
-            tx.create(ref, {"seq": state.alert_seq, "items": out.alerts,
-                            "created_at": firestore.SERVER_TIMESTAMP})
+            tx.create(
+                ref,
+                {
+                    "seq": state.alert_seq,
+                    "items": out.alerts,
+                    "created_at": firestore.SERVER_TIMESTAMP,
+                },
+            )
             written.append(ref.path)
         written += self._write_flush(tx, stream_id, out.flush)
         return written
@@ -271,24 +313,44 @@ class FirestoreStore:
         session = periods.session_board(stream_id)
         touched: dict[str, periods.Board] = {}
         for it in items:
-            who = {"user_id": it.user_id, "handle": it.handle, "name": it.name,
-                   "updated_at": firestore.SERVER_TIMESTAMP}
+            who = {
+                "user_id": it.user_id,
+                "handle": it.handle,
+                "name": it.name,
+                "updated_at": firestore.SERVER_TIMESTAMP,
+            }
             ref = boards.document(session.board_id).collection("entries").document(it.user_id)
             tx.set(ref, {**who, "coins": it.session_coins, "gifts": it.session_gifts})
             written.append(ref.path)
             touched[session.board_id] = session
             for board_id, (coins, units) in it.increments.items():
                 ref = boards.document(board_id).collection("entries").document(it.user_id)
-                tx.set(ref, {**who, "coins": firestore.Increment(coins),
-                             "gifts": firestore.Increment(units)}, merge=True)
+                tx.set(
+                    ref,
+                    {
+                        **who,
+                        "coins": firestore.Increment(coins),
+                        "gifts": firestore.Increment(units),
+                    },
+                    merge=True,
+                )
                 written.append(ref.path)
                 touched.setdefault(board_id, periods.board_from_id(board_id))
         for board_id, b in touched.items():
             ref = boards.document(board_id)
-            tx.set(ref, {"board_id": board_id, "scope": b.scope, "period": b.period,
-                         "period_key": b.period_key, "creator_id": b.creator_id,
-                         "stream_id": b.stream_id, "updated_at": firestore.SERVER_TIMESTAMP},
-                   merge=True)
+            tx.set(
+                ref,
+                {
+                    "board_id": board_id,
+                    "scope": b.scope,
+                    "period": b.period,
+                    "period_key": b.period_key,
+                    "creator_id": b.creator_id,
+                    "stream_id": b.stream_id,
+                    "updated_at": firestore.SERVER_TIMESTAMP,
+                },
+                merge=True,
+            )
             written.append(ref.path)
         return written
 
@@ -298,8 +360,13 @@ class FirestoreStore:
         return snap.to_dict() if snap.exists else None
 
     def leaderboard(self, board_id: str, limit: int | None = None, start_after=None) -> list[dict]:
-        q = (self.db.collection("leaderboards").document(board_id).collection("entries")
-             .order_by("coins", direction=firestore.Query.DESCENDING).order_by("user_id"))
+        q = (
+            self.db.collection("leaderboards")
+            .document(board_id)
+            .collection("entries")
+            .order_by("coins", direction=firestore.Query.DESCENDING)
+            .order_by("user_id")
+        )
         if start_after is not None:
             q = q.start_after(start_after)
         if limit:
@@ -307,8 +374,12 @@ class FirestoreStore:
         return [s.to_dict() for s in q.stream()]
 
     def alerts(self, stream_id: str, limit: int = 20) -> list[dict]:
-        q = (self.stream_ref(stream_id).collection("alerts")
-             .order_by("seq", direction=firestore.Query.DESCENDING).limit(limit))
+        q = (
+            self.stream_ref(stream_id)
+            .collection("alerts")
+            .order_by("seq", direction=firestore.Query.DESCENDING)
+            .limit(limit)
+        )
         return [s.to_dict() for s in q.stream()]
 
 
@@ -323,16 +394,25 @@ class SettingsStore:
         return (snap.to_dict() or {}).get("creator_id") if snap.exists else None
 
     def put_goal(self, stream_id: str, goal: dict, uid: str) -> dict:
-        ref = self.db.collection("streams").document(stream_id).collection("goals").document(
-            goal["goal_id"])
-        doc = {**goal, "stream_id": stream_id, "created_by": uid,
-               "created_at": firestore.SERVER_TIMESTAMP}
+        ref = (
+            self.db.collection("streams")
+            .document(stream_id)
+            .collection("goals")
+            .document(goal["goal_id"])
+        )
+        doc = {
+            **goal,
+            "stream_id": stream_id,
+            "created_by": uid,
+            "created_at": firestore.SERVER_TIMESTAMP,
+        }
         ref.set(doc)
         return {k: v for k, v in doc.items() if k != "created_at"}
 
     def delete_goal(self, stream_id: str, goal_id: str) -> bool:
-        ref = self.db.collection("streams").document(stream_id).collection("goals").document(
-            goal_id)
+        ref = (
+            self.db.collection("streams").document(stream_id).collection("goals").document(goal_id)
+        )
         if not ref.get().exists:
             return False
         ref.delete()
@@ -341,5 +421,6 @@ class SettingsStore:
     def put_creator_settings(self, creator_id: str, settings: dict) -> dict:
         doc = {"creator_id": creator_id, **settings}
         self.db.collection("creators").document(creator_id).set(
-            {**doc, "updated_at": firestore.SERVER_TIMESTAMP}, merge=True)
+            {**doc, "updated_at": firestore.SERVER_TIMESTAMP}, merge=True
+        )
         return doc

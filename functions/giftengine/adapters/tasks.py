@@ -9,6 +9,7 @@ one bucket, so correctness never rests on the name check.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections import OrderedDict
@@ -56,12 +57,13 @@ class TaskScheduler:
         }
         if self.settings.tasks_invoker_service_account:
             http_request["oidc_token"] = {
-                "service_account_email": self.settings.tasks_invoker_service_account}
-        try:
-            self.client.create_task(parent=self.parent, task={
-                "name": name, "schedule_time": ts, "http_request": http_request})
-        except gexc.AlreadyExists:
-            pass
+                "service_account_email": self.settings.tasks_invoker_service_account
+            }
+        with contextlib.suppress(gexc.AlreadyExists):
+            self.client.create_task(
+                parent=self.parent,
+                task={"name": name, "schedule_time": ts, "http_request": http_request},
+            )
         self._seen[name] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)

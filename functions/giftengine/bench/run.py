@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -56,11 +57,26 @@ class PushFloor:
         self.sub = f"{self.topic}-push"
         env = {**os.environ, "GIFTENGINE_NOOP_LOG": str(self.log)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "functions_framework", "--source",
-             str(Path(__file__).with_name("noop.py")), "--target", "noop",
-             "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--source",
+                str(Path(__file__).with_name("noop.py")),
+                "--target",
+                "noop",
+                "--signature-type",
+                "cloudevent",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -70,12 +86,21 @@ class PushFloor:
                 time.sleep(0.2)
         base = f"http://{self.host}/v1/projects/{project}"
         requests.put(f"{base}/topics/{self.topic}", timeout=10).raise_for_status()
-        requests.put(f"{base}/subscriptions/{self.sub}", timeout=10, json={
-            "topic": f"projects/{project}/topics/{self.topic}", "ackDeadlineSeconds": 60,
-            "pushConfig": {"pushEndpoint": f"http://127.0.0.1:{self.port}/projects/{project}"
-                                           f"/topics/{self.topic}"}}).raise_for_status()
+        requests.put(
+            f"{base}/subscriptions/{self.sub}",
+            timeout=10,
+            json={
+                "topic": f"projects/{project}/topics/{self.topic}",
+                "ackDeadlineSeconds": 60,
+                "pushConfig": {
+                    "pushEndpoint": f"http://127.0.0.1:{self.port}/projects/{project}"
+                    f"/topics/{self.topic}"
+                },
+            },
+        ).raise_for_status()
         self.publisher = pubsub_v1.PublisherClient(
-            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01))
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
+        )
         self.path = self.publisher.topic_path(project, self.topic)
 
     def _received(self) -> list[dict]:
@@ -86,8 +111,9 @@ class PushFloor:
     def latency(self, samples: int) -> list[float]:
         start = len(self._received())
         for i in range(samples):
-            self.publisher.publish(self.path, json.dumps(
-                {"i": f"l{i}", "sent": time.time()}).encode()).result(timeout=30)
+            self.publisher.publish(
+                self.path, json.dumps({"i": f"l{i}", "sent": time.time()}).encode()
+            ).result(timeout=30)
             time.sleep(0.1)
         self._wait(start + samples, 60)
         return [r["got"] - r["sent"] for r in self._received()[start:]]
@@ -95,8 +121,12 @@ class PushFloor:
     def throughput(self, n: int) -> float:
         start = len(self._received())
         t0 = time.time()
-        futs = [self.publisher.publish(self.path, json.dumps(
-            {"i": f"t{i}", "sent": time.time()}).encode()) for i in range(n)]
+        futs = [
+            self.publisher.publish(
+                self.path, json.dumps({"i": f"t{i}", "sent": time.time()}).encode()
+            )
+            for i in range(n)
+        ]
         for f in futs:
             f.result(timeout=120)
         self._wait(start + n, 180)
@@ -111,10 +141,8 @@ class PushFloor:
     def close(self) -> None:
         base = f"http://{self.host}/v1/projects/{self.project}"
         for what in (f"subscriptions/{self.sub}", f"topics/{self.topic}"):
-            try:
+            with contextlib.suppress(requests.RequestException):
                 requests.delete(f"{base}/{what}", timeout=10)
-            except requests.RequestException:
-                pass
         self.proc.terminate()
         try:
             self.proc.wait(10)
@@ -157,13 +185,24 @@ def firestore_listener_latency(db: firestore.Client, samples: int) -> list[float
 
 
 # ---- pipeline ---------------------------------------------------------------------------------
-def _gift(stream: str, creator: str, user: int, gift: dict, count: int, end: bool, group: str,
-          n: int) -> EngagementEvent:
-    return EngagementEvent.model_validate({
-        "event_id": f"{stream}:{n}", "source": "tiktok", "stream_id": stream,
-        "creator_id": creator, "kind": "gift", "occurred_at": datetime.now(UTC).isoformat(),
-        "user": {"id": f"v{user}", "handle": f"@viewer{user}", "name": f"Viewer {user}"},
-        "gift": gift, "repeat_count": count, "repeat_end": end, "group_id": group})
+def _gift(
+    stream: str, creator: str, user: int, gift: dict, count: int, end: bool, group: str, n: int
+) -> EngagementEvent:
+    return EngagementEvent.model_validate(
+        {
+            "event_id": f"{stream}:{n}",
+            "source": "tiktok",
+            "stream_id": stream,
+            "creator_id": creator,
+            "kind": "gift",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "user": {"id": f"v{user}", "handle": f"@viewer{user}", "name": f"Viewer {user}"},
+            "gift": gift,
+            "repeat_count": count,
+            "repeat_end": end,
+            "group_id": group,
+        }
+    )
 
 
 def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed: int = 11):
@@ -222,19 +261,30 @@ def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict
     totals = live.get("totals") or {}
     # Wait for the leaderboard flush of the last pending users (every 10 s) to be counted.
     time.sleep(12)
-    return {"stream": stream, "creator": creator, "messages": len(msgs), "t0": t0,
-            "t_published": t_published, "t_done": t_done,
-            "exact": totals.get("coins") == coins and totals.get("gifts") == units,
-            "expected": {"coins": coins, "gifts": units},
-            "got": {"coins": totals.get("coins"), "gifts": totals.get("gifts")},
-            "gifts_per_s": len(msgs) / (t_done - t0), "publish_rate": len(msgs) / (
-                t_published - t0)}
+    return {
+        "stream": stream,
+        "creator": creator,
+        "messages": len(msgs),
+        "t0": t0,
+        "t_published": t_published,
+        "t_done": t_done,
+        "exact": totals.get("coins") == coins and totals.get("gifts") == units,
+        "expected": {"coins": coins, "gifts": units},
+        "got": {"coins": totals.get("coins"), "gifts": totals.get("gifts")},
+        "gifts_per_s": len(msgs) / (t_done - t0),
+        "publish_rate": len(msgs) / (t_published - t0),
+    }
 
 
 def alert_latency(db, project: str, samples: int) -> list[float]:
     stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
-    q = (db.collection("streams").document(stream).collection("alerts")
-         .order_by("seq", direction=firestore.Query.DESCENDING).limit(10))
+    q = (
+        db.collection("streams")
+        .document(stream)
+        .collection("alerts")
+        .order_by("seq", direction=firestore.Query.DESCENDING)
+        .limit(10)
+    )
     seen: dict[str, float] = {}
     cond = threading.Condition()
 
@@ -258,7 +308,7 @@ def alert_latency(db, project: str, samples: int) -> list[float]:
             t = time.time()
             pub.publish(ev).result(timeout=30)
             with cond:
-                cond.wait_for(lambda: ev.event_id in seen, timeout=30)
+                cond.wait_for(lambda eid=ev.event_id: eid in seen, timeout=30)
             if ev.event_id in seen:
                 out.append(seen[ev.event_id] - t)
             time.sleep(1.1)  # a quiet stream: each gift on its own
@@ -271,26 +321,50 @@ def alert_latency(db, project: str, samples: int) -> list[float]:
 def write_figures(writes_dir: str, hot: dict) -> dict:
     s, c = hot["stream"], hot["creator"]
     lo, hi = hot["t0"] - 1, hot["t_done"] + 12
-    mine = [w for w in writelog.read(writes_dir) if lo <= w["t"] <= hi and (
-        w["path"].startswith(f"streams/{s}") or w["path"].startswith(f"leaderboards/stream.{s}")
-        or w["path"].startswith(f"leaderboards/creator.{c}.")
-        or w["path"].startswith("leaderboards/global."))]
-    listened = [w for w in mine if w["path"] == f"streams/{s}"
-                or w["path"].startswith(f"streams/{s}/alerts/")
-                or w["path"].startswith("leaderboards/")]
+    mine = [
+        w
+        for w in writelog.read(writes_dir)
+        if lo <= w["t"] <= hi
+        and (
+            w["path"].startswith(f"streams/{s}")
+            or w["path"].startswith(f"leaderboards/stream.{s}")
+            or w["path"].startswith(f"leaderboards/creator.{c}.")
+            or w["path"].startswith("leaderboards/global.")
+        )
+    ]
+    listened = [
+        w
+        for w in mine
+        if w["path"] == f"streams/{s}"
+        or w["path"].startswith(f"streams/{s}/alerts/")
+        or w["path"].startswith("leaderboards/")
+    ]
     path, rate = busiest(listened)
     by_kind: dict[str, int] = {}
     for w in mine:
-        key = w["path"].split("/")[2] if w["path"].startswith("streams/") and w[
-            "path"].count("/") >= 2 else w["path"].split("/")[0]
+        key = (
+            w["path"].split("/")[2]
+            if w["path"].startswith("streams/") and w["path"].count("/") >= 2
+            else w["path"].split("/")[0]
+        )
         by_kind[key] = by_kind.get(key, 0) + 1
-    return {"firestore_writes_per_gift": round(len(mine) / hot["messages"], 3),
-            "firestore_writes": len(mine), "writes_by_collection": by_kind,
-            "max_doc_writes_per_s": round(rate, 2), "busiest_listened_doc": path}
+    return {
+        "firestore_writes_per_gift": round(len(mine) / hot["messages"], 3),
+        "firestore_writes": len(mine),
+        "writes_by_collection": by_kind,
+        "max_doc_writes_per_s": round(rate, 2),
+        "busiest_listened_doc": path,
+    }
 
 
-def run(status: dict, seconds: float = 30.0, latency_samples: int = 30,
-        floor_messages: int = 3000, users: int = 200, rate: float | None = None) -> dict:
+def run(
+    status: dict,
+    seconds: float = 30.0,
+    latency_samples: int = 30,
+    floor_messages: int = 3000,
+    users: int = 200,
+    rate: float | None = None,
+) -> dict:
     os.environ.update(status["env"])
     project = status["project_id"]
     db = firestore.Client(project=project)
@@ -315,9 +389,12 @@ def run(status: dict, seconds: float = 30.0, latency_samples: int = 30,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count()},
         "alert_latency_ms": alert,
-        "floor_latency_ms": {"p50": round(floor_p50 * 1000, 1), "p99": round(floor_p99 * 1000, 1),
-                             "push_delivery": summary_ms(push_lat),
-                             "firestore_listener": summary_ms(fs_lat)},
+        "floor_latency_ms": {
+            "p50": round(floor_p50 * 1000, 1),
+            "p99": round(floor_p99 * 1000, 1),
+            "push_delivery": summary_ms(push_lat),
+            "firestore_listener": summary_ms(fs_lat),
+        },
         "latency_ratio_p50": round(alert["p50"] / (floor_p50 * 1000), 2) if alert["p50"] else None,
         "sustained_gifts_per_s": round(hot["gifts_per_s"], 1),
         "sustained_seconds": round(hot["t_done"] - hot["t0"], 1),

@@ -9,8 +9,11 @@ from giftengine import config
 
 
 def ensure_env() -> config.Settings:
-    if not (os.environ.get("FIRESTORE_EMULATOR_HOST") or os.environ.get("GOOGLE_CLOUD_PROJECT")
-            or os.environ.get("GIFTENGINE_PROJECT")):
+    if not (
+        os.environ.get("FIRESTORE_EMULATOR_HOST")
+        or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        or os.environ.get("GIFTENGINE_PROJECT")
+    ):
         from giftengine.devcloud import stack
 
         st = stack.status()

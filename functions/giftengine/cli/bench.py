@@ -15,9 +15,14 @@ def run(args) -> int:
         status = stack.up()
         started = True
     try:
-        report = bench.run(status, seconds=args.seconds, latency_samples=args.samples,
-                           floor_messages=args.floor_messages, users=args.viewers,
-                           rate=args.rate)
+        report = bench.run(
+            status,
+            seconds=args.seconds,
+            latency_samples=args.samples,
+            floor_messages=args.floor_messages,
+            users=args.viewers,
+            rate=args.rate,
+        )
     finally:
         if started and not args.keep:
             stack.down()

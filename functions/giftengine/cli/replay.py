@@ -39,8 +39,9 @@ def read_events(lines, stream: str | None) -> Iterator[EngagementEvent | Skipped
             yield Skipped(n, f"invalid JSON: {exc}")
 
 
-def replay(path: str, stream: str | None, rate: float | None, publisher, out=sys.stderr,
-           on_published=None) -> tuple[int, list[Skipped]]:
+def replay(
+    path: str, stream: str | None, rate: float | None, publisher, out=sys.stderr, on_published=None
+) -> tuple[int, list[Skipped]]:
     published, skipped, futures = 0, [], []
     started = time.monotonic()
     with open(path) as f:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from giftengine.domain.events import json_schema
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "docs" / "schema" / "engagement_event.schema.json"
+SCHEMA_PATH = (
+    Path(__file__).resolve().parents[3] / "docs" / "schema" / "engagement_event.schema.json"
+)
 
 
 def rendered() -> str:

@@ -21,9 +21,16 @@ def view(live: dict | None, stream_id: str) -> dict:
         "totals": {k: int(totals.get(k, 0)) for k in TOTAL_KEYS},
         "viewers": live.get("viewers") or {"current": 0, "peak": 0},
         "top_gifters": [
-            {"user_id": g["user_id"], "handle": g.get("handle", ""), "name": g.get("name", ""),
-             "coins": g["coins"], "gifts": g.get("gifts", 0), "rank": g["rank"]}
-            for g in live.get("top_gifters") or []],
+            {
+                "user_id": g["user_id"],
+                "handle": g.get("handle", ""),
+                "name": g.get("name", ""),
+                "coins": g["coins"],
+                "gifts": g.get("gifts", 0),
+                "rank": g["rank"],
+            }
+            for g in live.get("top_gifters") or []
+        ],
         "goals": live.get("goals") or {},
         "combos": live.get("combos") or [],
         "rev": live.get("rev", 0),
@@ -38,10 +45,19 @@ def run(args) -> int:
     store = FirestoreStore(firestore_client(s.project_id))
     v = view(store.live(args.stream_id), args.stream_id)
     if args.board:
-        v["board"] = {"board_id": args.board, "entries": [
-            {"rank": i, "user_id": e["user_id"], "handle": e.get("handle", ""),
-             "coins": e["coins"], "gifts": e.get("gifts", 0)}
-            for i, e in enumerate(store.leaderboard(args.board, limit=args.limit), 1)]}
+        v["board"] = {
+            "board_id": args.board,
+            "entries": [
+                {
+                    "rank": i,
+                    "user_id": e["user_id"],
+                    "handle": e.get("handle", ""),
+                    "coins": e["coins"],
+                    "gifts": e.get("gifts", 0),
+                }
+                for i, e in enumerate(store.leaderboard(args.board, limit=args.limit), 1)
+            ],
+        }
     if args.json:
         print(json.dumps(v, indent=2, default=str))
         return 0 if v["exists"] else 1

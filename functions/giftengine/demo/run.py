@@ -59,8 +59,10 @@ def _alert_line(a: dict) -> str:
     rank = f" (#{a['rank']})" if a.get("rank") else ""
     t = a["type"]
     if t == "gift":
-        return (f"[bold magenta]{who}[/]{rank} sent {a['units']}x {escape(a['gift_name'])}"
-                f" = {a['coins']} coins")
+        return (
+            f"[bold magenta]{who}[/]{rank} sent {a['units']}x {escape(a['gift_name'])}"
+            f" = {a['coins']} coins"
+        )
     if t == "combo":
         return f"[yellow]{who}[/] combo {escape(a['gift_name'])} x{a['count']} ..."
     if t == "goal_reached":
@@ -73,24 +75,34 @@ def render(view: LiveView, stream_id: str, progress: Progress) -> Group:
     with view.lock:
         live, alerts = dict(view.live), list(view.alerts)
     t = live.get("totals") or {}
-    head = (f"[b]{stream_id}[/b] [{live.get('status', 'waiting')}]  coins [b]{t.get('coins', 0)}[/]"
-            f"  gifts {t.get('gifts', 0)}  likes {t.get('likes', 0)}  comments "
-            f"{t.get('comments', 0)}  follows {t.get('follows', 0)}  shares {t.get('shares', 0)}"
-            f"  viewers {(live.get('viewers') or {}).get('current', 0)}")
+    head = (
+        f"[b]{stream_id}[/b] [{live.get('status', 'waiting')}]  coins [b]{t.get('coins', 0)}[/]"
+        f"  gifts {t.get('gifts', 0)}  likes {t.get('likes', 0)}  comments "
+        f"{t.get('comments', 0)}  follows {t.get('follows', 0)}  shares {t.get('shares', 0)}"
+        f"  viewers {(live.get('viewers') or {}).get('current', 0)}"
+    )
     board = Table(title="Top gifters (live)", expand=True)
     for col, just in (("#", "right"), ("viewer", "left"), ("coins", "right"), ("gifts", "right")):
         board.add_column(col, justify=just)
     for g in live.get("top_gifters") or []:
-        board.add_row(str(g["rank"]), escape(g.get("handle") or g["user_id"]), str(g["coins"]),
-                      str(g.get("gifts", 0)))
+        board.add_row(
+            str(g["rank"]),
+            escape(g.get("handle") or g["user_id"]),
+            str(g["coins"]),
+            str(g.get("gifts", 0)),
+        )
     goals = []
     for gid, g in (live.get("goals") or {}).items():
         pct = min(100, int(100 * g["progress"] / max(1, g["target"])))
         bar = "[green]" + "█" * (pct // 4) + "[/][dim]" + "░" * (25 - pct // 4) + "[/]"
-        goals.append(f"{escape(g.get('title') or gid)}: {bar} {pct}%  {g['progress']}/{g['target']} "
-                     f"{'[green]reached[/]' if g['reached'] else ''}")
-    combos = [f"{escape(c.get('handle') or c['user_id'])} {escape(c['gift_name'])} x{c['count']}"
-              for c in (live.get("combos") or [])[:4]]
+        goals.append(
+            f"{escape(g.get('title') or gid)}: {bar} {pct}%  {g['progress']}/{g['target']} "
+            f"{'[green]reached[/]' if g['reached'] else ''}"
+        )
+    combos = [
+        f"{escape(c.get('handle') or c['user_id'])} {escape(c['gift_name'])} x{c['count']}"
+        for c in (live.get("combos") or [])[:4]
+    ]
     return Group(
         Panel(head),
         board,
@@ -120,19 +132,29 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
     db = firestore.Client(project=project)
     view = LiveView(db, stream_id)
     publisher = EventPublisher(project)
-    progress = Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed}/"
-                        "{task.total} events"), console=console)
+    progress = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} events"),
+        console=console,
+    )
     task = progress.add_task("replay", total=len(events))
     api = status["endpoints"]["api"]
-    console.print(f"[b]giftengine demo[/b]: stream [b]{stream_id}[/b], {len(events)} events "
-                  f"at {rate:.0f}/s through Pub/Sub -> on_engagement -> rollup -> Firestore")
+    console.print(
+        f"[b]giftengine demo[/b]: stream [b]{stream_id}[/b], {len(events)} events "
+        f"at {rate:.0f}/s through Pub/Sub -> on_engagement -> rollup -> Firestore"
+    )
     for name, url in status["endpoints"].items():
         console.print(f"  endpoint {name:14} {url}")
     goal_set = False
     started = time.monotonic()
     try:
-        with Live(render(view, stream_id, progress), console=console, refresh_per_second=4,
-                  transient=False) as live:
+        with Live(
+            render(view, stream_id, progress),
+            console=console,
+            refresh_per_second=4,
+            transient=False,
+        ) as live:
             for i, ev in enumerate(events):
                 delay = started + i / rate - time.monotonic()
                 if delay > 0:
@@ -141,10 +163,18 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
                 progress.update(task, completed=i + 1)
                 if not goal_set and view.live.get("creator_id") == CREATOR:
                     token = _id_token(CREATOR, project)
-                    r = requests.post(f"{api}/goals", timeout=10, json={
-                        "stream_id": stream_id, "goal_id": "new-mic", "metric": "coins",
-                        "target": int(expected["coins"] * 0.6), "title": "New microphone"},
-                        headers={"Authorization": f"Bearer {token}"})
+                    r = requests.post(
+                        f"{api}/goals",
+                        timeout=10,
+                        json={
+                            "stream_id": stream_id,
+                            "goal_id": "new-mic",
+                            "metric": "coins",
+                            "target": int(expected["coins"] * 0.6),
+                            "title": "New microphone",
+                        },
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                     r.raise_for_status()
                     goal_set = True
                 live.update(render(view, stream_id, progress))
@@ -164,8 +194,11 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
     exact = all(t.get(k) == expected[k] for k in keys)
     console.print(f"final totals {dict((k, t.get(k)) for k in keys)}")
     console.print(f"expected     {dict((k, expected[k]) for k in keys)}")
-    console.print("[bold green]exact: the live state matches the session's defined totals[/]"
-                  if exact else "[bold red]MISMATCH between live state and expected totals[/]")
+    console.print(
+        "[bold green]exact: the live state matches the session's defined totals[/]"
+        if exact
+        else "[bold red]MISMATCH between live state and expected totals[/]"
+    )
     console.print(f"inspect: giftengine state {stream_id} --json")
     return {"stream_id": stream_id, "exact": exact, "totals": t}
 
@@ -187,8 +220,11 @@ def _id_token(uid: str, project: str) -> str:
     import os
 
     host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    r = requests.post(f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:"
-                      "signInWithCustomToken?key=demo-api-key",
-                      json={"token": custom, "returnSecureToken": True}, timeout=10)
+    r = requests.post(
+        f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:"
+        "signInWithCustomToken?key=demo-api-key",
+        json={"token": custom, "returnSecureToken": True},
+        timeout=10,
+    )
     r.raise_for_status()
     return r.json()["idToken"]

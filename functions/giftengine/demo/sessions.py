@@ -22,19 +22,69 @@ GIFTS = [
     {"id": "7934", "name": "Heart Me", "coins": 1, "streakable": True},
     {"id": "5879", "name": "Doughnut", "coins": 30, "streakable": True},
 ]
-NAMES = ["ana", "bo", "cyra", "dev", "eli", "fay", "gus", "hana", "ivo", "jun", "kai", "lea",
-         "mo", "nia", "oto", "pia", "quin", "ria", "sol", "tao", "uma", "vic", "wen", "xia",
-         "yul", "zed", "abi", "ben", "cato", "dora", "ezra", "fern", "gil", "hugo", "iris",
-         "jade", "kofi", "lulu", "milo", "noor"]
+NAMES = [
+    "ana",
+    "bo",
+    "cyra",
+    "dev",
+    "eli",
+    "fay",
+    "gus",
+    "hana",
+    "ivo",
+    "jun",
+    "kai",
+    "lea",
+    "mo",
+    "nia",
+    "oto",
+    "pia",
+    "quin",
+    "ria",
+    "sol",
+    "tao",
+    "uma",
+    "vic",
+    "wen",
+    "xia",
+    "yul",
+    "zed",
+    "abi",
+    "ben",
+    "cato",
+    "dora",
+    "ezra",
+    "fern",
+    "gil",
+    "hugo",
+    "iris",
+    "jade",
+    "kofi",
+    "lulu",
+    "milo",
+    "noor",
+]
 
 
-def build(stream_id: str, viewers: int = 40, streaks: int = 120, seed: int = 7,
-          start: datetime | None = None, messy: bool = True):
+def build(
+    stream_id: str,
+    viewers: int = 40,
+    streaks: int = 120,
+    seed: int = 7,
+    start: datetime | None = None,
+    messy: bool = True,
+):
     """Return (events as dicts in delivery order, expected dict)."""
     rnd = random.Random(seed)
     t = start or datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
-    users = [{"id": f"{7000000 + i}", "handle": f"@{NAMES[i % len(NAMES)]}{i // len(NAMES) or ''}",
-              "name": NAMES[i % len(NAMES)].title()} for i in range(viewers)]
+    users = [
+        {
+            "id": f"{7000000 + i}",
+            "handle": f"@{NAMES[i % len(NAMES)]}{i // len(NAMES) or ''}",
+            "name": NAMES[i % len(NAMES)].title(),
+        }
+        for i in range(viewers)
+    ]
     out, exp = [], defaultdict(int)
     coins_by_user = defaultdict(int)
     seq = 0
@@ -43,8 +93,14 @@ def build(stream_id: str, viewers: int = 40, streaks: int = 120, seed: int = 7,
         nonlocal seq, t
         seq += 1
         t += timedelta(milliseconds=rnd.randint(20, 400))
-        e = {"event_id": f"{stream_id}:{seq}", "source": "tiktok", "stream_id": stream_id,
-             "kind": kind, "occurred_at": t.isoformat().replace("+00:00", "Z"), **fields}
+        e = {
+            "event_id": f"{stream_id}:{seq}",
+            "source": "tiktok",
+            "stream_id": stream_id,
+            "kind": kind,
+            "occurred_at": t.isoformat().replace("+00:00", "Z"),
+            **fields,
+        }
         if user:
             e["user"] = user
         out.append(e)

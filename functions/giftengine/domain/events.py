@@ -37,7 +37,9 @@ class Gift(BaseModel):
 
     id: str = _ID
     name: str = Field(default="", max_length=256)
-    coins: int = Field(ge=0, le=1_000_000, description="Price of one unit in coins (= TikTok diamonds).")
+    coins: int = Field(
+        ge=0, le=1_000_000, description="Price of one unit in coins (= TikTok diamonds)."
+    )
     streakable: bool = False
 
 
@@ -53,8 +55,12 @@ class EngagementEvent(BaseModel):
     occurred_at: AwareDatetime
     user: User | None = None
     creator_id: str | None = Field(
-        default=None, max_length=200, pattern=ID_PATTERN,
-        description="Owner of the stream; recorded on the stream's first event. Defaults to stream_id.",
+        default=None,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description=(
+            "Owner of the stream; recorded on the stream's first event. Defaults to stream_id."
+        ),
     )
     # gift
     gift: Gift | None = None
@@ -93,7 +99,9 @@ def parse_event(data: bytes | str | dict) -> EngagementEvent:
 def json_schema() -> dict:
     schema = EngagementEvent.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/giftengine/giftengine/docs/schema/engagement_event.schema.json"
+    schema["$id"] = (
+        "https://github.com/giftengine/giftengine/docs/schema/engagement_event.schema.json"
+    )
     return schema
 
 

@@ -67,7 +67,7 @@ def board_from_id(board_id: str) -> Board:
     """Inverse of the board ids above (creator ids may contain dots: parse from both ends)."""
     parts = board_id.split(".")
     if parts[0] == "stream" and len(parts) >= 2:
-        sid = board_id[len("stream."):]
+        sid = board_id[len("stream.") :]
         return Board(board_id, "stream", "session", stream_id=sid)
     if parts[0] == "global":
         if parts[1:] == ["alltime"]:
@@ -78,6 +78,7 @@ def board_from_id(board_id: str) -> Board:
         if parts[-1] == "alltime":
             return Board(board_id, "creator", "alltime", creator_id=".".join(parts[1:-1]))
         if len(parts) >= 4 and parts[-2] in ("daily", "weekly", "monthly"):
-            return Board(board_id, "creator", parts[-2], parts[-1],
-                         creator_id=".".join(parts[1:-2]))
+            return Board(
+                board_id, "creator", parts[-2], parts[-1], creator_id=".".join(parts[1:-2])
+            )
     raise ValueError(f"not a board id: {board_id!r}")

@@ -190,8 +190,14 @@ class StreamState:
         g = ev.gift
         if not g.streakable:
             # Comes once; the event record already deduplicated it, so no streak is kept.
-            once = Streak(f"e|{ev.event_id}", g.id, g.name, g.coins, max_count=ev.repeat_count,
-                          final_seen=True)
+            once = Streak(
+                f"e|{ev.event_id}",
+                g.id,
+                g.name,
+                g.coins,
+                max_count=ev.repeat_count,
+                final_seen=True,
+            )
             self._settle(viewer, once, ev.repeat_count, ev.occurred_at, ev.event_id)
             return
         key = f"{g.id}|{ev.group_id}"
@@ -206,15 +212,15 @@ class StreamState:
         if ev.repeat_end:
             s.final_seen = True
             s.max_count = max(s.max_count, ev.repeat_count)
-            self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at,
-                         ev.event_id)
+            self._settle(viewer, s, ev.repeat_count - s.settled_units, ev.occurred_at, ev.event_id)
             self._combo_touched.pop(key, None)
         elif ev.repeat_count > s.max_count:
             s.max_count = ev.repeat_count
             self._combo_touched[key] = viewer.user_id
 
-    def _settle(self, viewer: Viewer, s: Streak, units: int, at: datetime,
-                event_id: str | None = None) -> None:
+    def _settle(
+        self, viewer: Viewer, s: Streak, units: int, at: datetime, event_id: str | None = None
+    ) -> None:
         if units <= 0:
             return
         coins = units * s.coins_per_unit
@@ -229,13 +235,25 @@ class StreamState:
             acc[0] += coins
             acc[1] += units
         alert = self._user_alert("gift", viewer)
-        alert.update(gift_id=s.gift_id, gift_name=s.gift_name, units=units, coins=coins,
-                     streak_count=s.settled_units, occurred_at=utc_iso(at), event_id=event_id)
+        alert.update(
+            gift_id=s.gift_id,
+            gift_name=s.gift_name,
+            units=units,
+            coins=coins,
+            streak_count=s.settled_units,
+            occurred_at=utc_iso(at),
+            event_id=event_id,
+        )
         self.alerts.append(alert)
 
     def _user_alert(self, kind: str, v: Viewer) -> dict:
-        return {"type": kind, "user_id": v.user_id, "handle": v.handle, "name": v.name,
-                "rank": None}
+        return {
+            "type": kind,
+            "user_id": v.user_id,
+            "handle": v.handle,
+            "name": v.name,
+            "rank": None,
+        }
 
     # ---- time ------------------------------------------------------------------------
     def expire(self, now: float, timeout: float) -> None:
@@ -251,13 +269,15 @@ class StreamState:
         """Forget settled streaks after `retention` s; a re-sent final older than that
         would count again, so retention must exceed any redelivery horizon."""
         for v in self.users.values():
-            for key in [k for k, s in v.streaks.items()
-                        if not s.open and now - s.last_seen > retention]:
+            for key in [
+                k for k, s in v.streaks.items() if not s.open and now - s.last_seen > retention
+            ]:
                 del v.streaks[key]
 
     def next_deadline(self, timeout: float) -> float | None:
-        deadlines = [s.last_seen + timeout for v in self.users.values()
-                     for s in v.streaks.values() if s.open]
+        deadlines = [
+            s.last_seen + timeout for v in self.users.values() for s in v.streaks.values() if s.open
+        ]
         return min(deadlines) if deadlines else None
 
     # ---- closing a batch ---------------------------------------------------------------
@@ -272,8 +292,13 @@ class StreamState:
             s = v.streaks.get(key)
             if s is not None and s.open:
                 alert = self._user_alert("combo", v)
-                alert.update(gift_id=s.gift_id, gift_name=s.gift_name, count=s.max_count,
-                             coins=s.max_count * s.coins_per_unit, occurred_at=s.last_occurred_at)
+                alert.update(
+                    gift_id=s.gift_id,
+                    gift_name=s.gift_name,
+                    count=s.max_count,
+                    coins=s.max_count * s.coins_per_unit,
+                    occurred_at=s.last_occurred_at,
+                )
                 self.alerts.append(alert)
         self._combo_touched.clear()
         for a in self.alerts:
@@ -301,9 +326,14 @@ class StreamState:
             seen.add(gid)
             g = self.goals.get(gid)
             if g is None or (g.metric, g.gift_id) != (c["metric"], c.get("gift_id")):
-                g = self.goals[gid] = GoalState(gid, c["metric"], int(c["target"]), c.get("gift_id"),
-                                                c.get("title", ""),
-                                                baseline=self.metric(c["metric"], c.get("gift_id")))
+                g = self.goals[gid] = GoalState(
+                    gid,
+                    c["metric"],
+                    int(c["target"]),
+                    c.get("gift_id"),
+                    c.get("title", ""),
+                    baseline=self.metric(c["metric"], c.get("gift_id")),
+                )
             if g.target != int(c["target"]):
                 g.target, g.reached = int(c["target"]), False
             g.title = c.get("title", g.title)
@@ -315,9 +345,16 @@ class StreamState:
             g.progress = self.metric(g.metric, g.gift_id) - g.baseline
             if not g.reached and g.progress >= g.target:
                 g.reached = True
-                self.alerts.append({"type": "goal_reached", "goal_id": g.goal_id,
-                                    "metric": g.metric, "target": g.target,
-                                    "progress": g.progress, "title": g.title})
+                self.alerts.append(
+                    {
+                        "type": "goal_reached",
+                        "goal_id": g.goal_id,
+                        "metric": g.metric,
+                        "target": g.target,
+                        "progress": g.progress,
+                        "title": g.title,
+                    }
+                )
 
     # ---- leaderboard flush -------------------------------------------------------------
     def flush_due(self, now: float, interval: float) -> bool:
@@ -331,8 +368,7 @@ class StreamState:
         them with the state, so they are applied exactly once): the session entry when it
         changed, and, when `periods`, the period-board increments. A flush clock restarts
         only when nothing of its kind is left pending."""
-        due = [v for v in self.users.values()
-               if v.session_dirty or (periods and v.pending)]
+        due = [v for v in self.users.values() if v.session_dirty or (periods and v.pending)]
         due.sort(key=lambda v: v.user_id)
         items = []
         for v in due[:max_users]:
@@ -354,26 +390,44 @@ class StreamState:
         session = any(v.session_dirty for v in self.users.values())
         period = any(v.pending for v in self.users.values())
         times = ([self.last_flush_at + interval] if session else []) + (
-            [self.last_period_flush_at + period_interval] if period else [])
+            [self.last_period_flush_at + period_interval] if period else []
+        )
         return min(times) if times else None
 
     # ---- projections -------------------------------------------------------------------
     def top_gifters(self, n: int, ranks: dict[str, int] | None = None) -> list[dict]:
         ranks = ranks if ranks is not None else self.ranks()
         top = sorted(((r, uid) for uid, r in ranks.items() if r <= n))
-        return [{"rank": r, "user_id": uid, "handle": self.users[uid].handle,
-                 "name": self.users[uid].name, "coins": self.users[uid].coins,
-                 "gifts": self.users[uid].gifts} for r, uid in top]
+        return [
+            {
+                "rank": r,
+                "user_id": uid,
+                "handle": self.users[uid].handle,
+                "name": self.users[uid].name,
+                "coins": self.users[uid].coins,
+                "gifts": self.users[uid].gifts,
+            }
+            for r, uid in top
+        ]
 
     def combos(self) -> list[dict]:
         out = []
         for v in self.users.values():
             for s in v.streaks.values():
                 if s.open:
-                    out.append({"key": f"{v.user_id}|{s.key}", "user_id": v.user_id,
-                                "handle": v.handle, "name": v.name, "gift_id": s.gift_id,
-                                "gift_name": s.gift_name, "coins_per_unit": s.coins_per_unit,
-                                "count": s.max_count, "coins": s.max_count * s.coins_per_unit})
+                    out.append(
+                        {
+                            "key": f"{v.user_id}|{s.key}",
+                            "user_id": v.user_id,
+                            "handle": v.handle,
+                            "name": v.name,
+                            "gift_id": s.gift_id,
+                            "gift_name": s.gift_name,
+                            "coins_per_unit": s.coins_per_unit,
+                            "count": s.max_count,
+                            "coins": s.max_count * s.coins_per_unit,
+                        }
+                    )
         return sorted(out, key=lambda c: (-c["coins"], c["key"]))
 
     def live_view(self, top_n: int, ranks: dict[str, int] | None = None) -> dict:
@@ -389,9 +443,17 @@ class StreamState:
             "viewers": {"current": self.viewers_current, "peak": self.viewers_peak},
             "top_gifters": self.top_gifters(top_n, ranks),
             "combos": self.combos()[:20],
-            "goals": {g.goal_id: {"metric": g.metric, "gift_id": g.gift_id, "target": g.target,
-                                  "progress": g.progress, "reached": g.reached, "title": g.title}
-                      for g in self.goals.values()},
+            "goals": {
+                g.goal_id: {
+                    "metric": g.metric,
+                    "gift_id": g.gift_id,
+                    "target": g.target,
+                    "progress": g.progress,
+                    "reached": g.reached,
+                    "title": g.title,
+                }
+                for g in self.goals.values()
+            },
             "alert_seq": self.alert_seq,
             "rev": self.rev,
         }

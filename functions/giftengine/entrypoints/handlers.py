@@ -48,17 +48,29 @@ def rollup(request: Request):
     if not stream_id:
         body = request.get_json(silent=True)
         stream_id = (body or {}).get("stream_id", "") if isinstance(body, dict) else ""
-    if not isinstance(stream_id, str) or not re.fullmatch(ID_PATTERN, stream_id) or len(
-            stream_id) > 200:
-        return error_response(400, "invalid_request", "stream_id (query or JSON body) is "
-                              "required and must be a valid stream id")
+    if (
+        not isinstance(stream_id, str)
+        or not re.fullmatch(ID_PATTERN, stream_id)
+        or len(stream_id) > 200
+    ):
+        return error_response(
+            400,
+            "invalid_request",
+            "stream_id (query or JSON body) is required and must be a valid stream id",
+        )
     try:
         result = pipeline.run_rollup(stream_id, deps())
     except Exception:
         log.exception("rollup of %s failed", stream_id)
         return error_response(500, "internal", "rollup failed; the task will be retried")
-    return json_response({"stream_id": stream_id, "applied": result.applied,
-                          "wrote": bool(result.wrote), "next_at": result.next_at})
+    return json_response(
+        {
+            "stream_id": stream_id,
+            "applied": result.applied,
+            "wrote": bool(result.wrote),
+            "next_at": result.next_at,
+        }
+    )
 
 
 # ---- api: public HTTPS API ---------------------------------------------------------------------

@@ -32,8 +32,9 @@ class ApiError(Exception):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, default=str), status=status, headers=headers,
-                    mimetype="application/json")
+    return Response(
+        json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json"
+    )
 
 
 def error_response(status: int, code: str, reason: str, headers: dict[str, str] | None = None):
@@ -95,7 +96,7 @@ class Router:
     def dispatch(self, request: Request) -> Response:
         path = request.path
         if path == self.prefix or path.startswith(self.prefix + "/"):
-            path = path[len(self.prefix):] or "/"
+            path = path[len(self.prefix) :] or "/"
         allowed = []
         for r in self.routes:
             m = r.pattern.match(path)
@@ -106,8 +107,12 @@ class Router:
                 continue
             return _call(r.handler, request, m.groupdict())
         if allowed:
-            return error_response(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}",
-                                  {"Allow": ", ".join(sorted(set(allowed)))})
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"use {', '.join(sorted(set(allowed)))}",
+                {"Allow": ", ".join(sorted(set(allowed)))},
+            )
         return error_response(404, "not_found", f"no route for {request.method} {path}")
 
 

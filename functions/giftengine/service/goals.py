@@ -39,8 +39,6 @@ class GoalRequest(BaseModel):
         return self
 
 
-
-
 class CreatorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,8 +77,9 @@ def delete_goal(stream_id: str, goal_id: str, who: Principal, settings_store, sc
     scheduler.schedule_rollup(stream_id, time.time())
 
 
-def set_creator_settings(creator_id: str, body: CreatorSettings, who: Principal,
-                         settings_store) -> dict:
+def set_creator_settings(
+    creator_id: str, body: CreatorSettings, who: Principal, settings_store
+) -> dict:
     if not (who.is_admin or who.uid == creator_id):
         raise Forbidden("only the creator or an admin may change these settings")
     return settings_store.put_creator_settings(creator_id, body.model_dump())

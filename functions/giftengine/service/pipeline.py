@@ -24,8 +24,9 @@ log = logging.getLogger("giftengine.pipeline")
 
 class EventStore(Protocol):
     def record_event(self, event: EngagementEvent) -> bool: ...
-    def record_dead_letter(self, message_id: str, reason: str, data: bytes,
-                           attributes: dict[str, str]) -> bool: ...
+    def record_dead_letter(
+        self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
+    ) -> bool: ...
     def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
@@ -54,8 +55,9 @@ class Recorded:
     reason: str = ""
 
 
-def record_engagement(data: bytes, message_id: str, attributes: dict[str, str],
-                      deps: Deps) -> Recorded:
+def record_engagement(
+    data: bytes, message_id: str, attributes: dict[str, str], deps: Deps
+) -> Recorded:
     """Record one delivered message exactly once. A poison message is dead-lettered with its
     reason (and acknowledged); a transient failure raises so Pub/Sub redelivers."""
     try:
@@ -63,8 +65,12 @@ def record_engagement(data: bytes, message_id: str, attributes: dict[str, str],
     except (ValidationError, ValueError) as exc:
         reason = _reason(exc)
         if deps.store.record_dead_letter(message_id, reason, data, attributes):
-            deps.dead_letters.publish(data, reason=reason[:1000], message_id=message_id,
-                                      **{k: v for k, v in attributes.items() if k != "reason"})
+            deps.dead_letters.publish(
+                data,
+                reason=reason[:1000],
+                message_id=message_id,
+                **{k: v for k, v in attributes.items() if k != "reason"},
+            )
         log.warning("dead-lettered message %s: %s", message_id, reason)
         return Recorded("dead_letter", reason=reason)
     created = deps.store.record_event(event)
@@ -104,8 +110,9 @@ def _trigger_rollup(stream_id: str, deps: Deps) -> None:
         deps.scheduler.schedule_rollup(stream_id, now)
         return
     if not _leading.claim(stream_id, bucket):
-        deps.scheduler.schedule_rollup(stream_id, (bucket + 1) * s.rollup_min_interval_s,
-                                       trailing=False)
+        deps.scheduler.schedule_rollup(
+            stream_id, (bucket + 1) * s.rollup_min_interval_s, trailing=False
+        )
         return
     try:
         time.sleep(getattr(deps.store, "visibility_margin_ms", 0) / 1000 + 0.01)
@@ -174,8 +181,9 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         alerts = list(st.alerts)
         flush = []
         if st.pending_flush() and st.flush_due(now, s.board_flush_interval_s):
-            flush = st.take_flush(now, s.flush_max_users,
-                                  periods=st.period_flush_due(now, s.period_flush_interval_s))
+            flush = st.take_flush(
+                now, s.flush_max_users, periods=st.period_flush_due(now, s.period_flush_interval_s)
+            )
         if alerts:
             st.alert_seq += 1
         live = st.live_view(s.top_n, ranks)

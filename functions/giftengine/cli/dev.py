@@ -107,6 +107,8 @@ def _print(st: dict, as_json: bool) -> None:
     print(f"local cloud: {state}   project {st['project_id']}   state {st['state_dir']}")
     if st.get("dead_components"):
         print(f"  dead: {', '.join(st['dead_components'])}")
+    if st.get("closed_ports"):
+        print(f"  not answering: {', '.join(st['closed_ports'])}")
     rows = [(name, addr, "emulator") for name, addr in st["emulators"].items()]
     rows += [(name, f["url"], f"function ({f['trigger']})") for name, f in st["functions"].items()]
     rows += [(name, "-", f"service: {what}") for name, what in st["services"].items()]

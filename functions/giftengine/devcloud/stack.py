@@ -75,11 +75,19 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
     leaders = {c: procs.from_json([p])[0] for c, p in (record or {}).get("leaders", {}).items()}
     gone = procs.dead(leaders.values())
     dead = [c for c, p in leaders.items() if p in gone]
+    # A live leader is not enough (firebase-tools outlives a crashed Java emulator): every
+    # emulator and function port must also accept connections.
+    closed = []
+    if leaders and not dead:
+        served = {**layout.emulators(), **{f"fn-{f}": f"{HOST}:{layout.function_port(f)}"
+                                           for f in layout.manifest.functions}}
+        closed = [n for n, hp in served.items() if not procs.port_open(int(hp.rsplit(":", 1)[1]))]
     m = layout.manifest
     return {
         "project_id": layout.project_id,
-        "running": bool(leaders) and not dead,
+        "running": bool(leaders) and not dead and not closed,
         "dead_components": dead,
+        "closed_ports": closed,
         "state_dir": str(layout.state_dir),
         "port_base": layout.port_base,
         "emulators": layout.emulators(),
@@ -136,8 +144,8 @@ def up(
         log(f"giftengine: local cloud already running ({layout.state_dir})")
         return current
     if current["pids"]:
-        dead = ", ".join(current["dead_components"])
-        log(f"giftengine: stopping a half-running stack ({dead} died)")
+        broken = ", ".join(current["dead_components"] + current["closed_ports"])
+        log(f"giftengine: stopping a half-running stack ({broken} not running)")
         down(layout.state_dir)
 
     busy = {c: p for c, p in layout.all_ports().items() if procs.port_open(p)}

@@ -215,3 +215,22 @@ def test_a_rollup_finding_the_lease_taken_does_nothing_and_comes_back(deps, stre
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 1
     assert coins(deps, stream_id) == 5
+
+
+def test_events_newer_than_the_horizon_are_applied_ahead_once(deps, stream_id):
+    deps.store.visibility_margin_ms = 1500  # everything just recorded is "recent"
+    for c in (2, 3, 4):
+        deliver(deps, ev(stream_id, coins=c, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 3  # applied ahead of the cursor
+    assert coins(deps, stream_id) == 9
+    state_ref = deps.store._state_refs(stream_id)[0]
+    assert len(state_ref.get().get("_ahead")) == 3 and state_ref.get().get("_cursor") is None
+    deliver(deps, ev(stream_id, coins=10, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1  # only the new one
+    time.sleep(1.6)  # all four are complete now: the cursor passes them, nothing reapplied
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    assert coins(deps, stream_id) == 19
+    assert state_ref.get().get("_ahead") == [] and state_ref.get().get("_cursor") is not None

@@ -53,6 +53,7 @@ class RollupInput:
     goals: list[dict]
     more: bool  # the batch hit the limit: more events are waiting
     last_bucket: int
+    cursor_moves: bool = False  # the cursor or the applied-ahead set changes
 
 
 @dataclass
@@ -142,12 +143,12 @@ class FirestoreStore:
 
     # ---- the rollup transaction -------------------------------------------------------------
     def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
-        """Events after the cursor that are complete: older than the read time minus the
-        visibility margin. `ingested_at` has millisecond precision and many events share a
-        millisecond, so an event committing after this read may carry the same (or, on the
-        emulator, a slightly older) timestamp as one just read; holding back the newest
-        margin keeps every such late committer behind the next cursor, never before it.
-        Returns (complete events, whether more are waiting)."""
+        """The events after the cursor, split at the visibility horizon (read time minus a
+        margin). `ingested_at` has millisecond precision and many events share one, so an
+        event committing after this read may sort at or before an event just read: the
+        cursor therefore only moves through events older than the horizon ("complete"),
+        and newer ones ("recent") are applied ahead of it and remembered by id until the
+        cursor passes them. Returns (complete, recent, limit_reached)."""
         events = self.stream_ref(stream_id).collection("events")
         q = events.order_by("ingested_at").order_by(FieldPath.document_id())
         if cursor:
@@ -159,10 +160,10 @@ class FirestoreStore:
             )
         snaps = list(q.limit(limit).stream())
         if not snaps:
-            return [], False
+            return [], [], False
         horizon = snaps[0].read_time - timedelta(milliseconds=self.visibility_margin_ms)
-        complete = [s for s in snaps if s.get("ingested_at") < horizon]
-        return complete, len(snaps) >= limit or len(complete) < len(snaps)
+        complete = [s for s in snaps if s.get("ingested_at") < horizon]  # a prefix: sorted
+        return complete, snaps[len(complete) :], len(snaps) >= limit
 
     def rollup(
         self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
@@ -213,18 +214,17 @@ class FirestoreStore:
         for _ in range(20):
             snap = state_ref.get(["_cursor"])
             cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
-            ev_snaps, more = self._events_after(stream_id, cursor, limit)
-            events = [EngagementEvent.model_validate_json(s.get("json")) for s in ev_snaps]
+            complete, recent, more = self._events_after(stream_id, cursor, limit)
             goals = [
                 g.to_dict() | {"goal_id": g.id}
                 for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
             ]
-            result = self._rollup_tx(stream_id, cursor, ev_snaps, events, goals, more, decide)
+            result = self._rollup_tx(stream_id, cursor, complete, recent, goals, more, decide)
             if result is not None:
                 return result
         raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
 
-    def _rollup_tx(self, stream_id, cursor, ev_snaps, events, goals, more, decide):
+    def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
         state_ref, shard_refs = self._state_refs(stream_id)
         holder: dict[str, Any] = {}
 
@@ -240,6 +240,14 @@ class FirestoreStore:
             core = dict(core or {})
             core.pop("_cursor", None)
             last_bucket = int(core.pop("_bucket", -1))
+            ahead = set(core.pop("_ahead", None) or [])
+            to_apply = [s for s in complete + recent if s.id not in ahead]
+            # The cursor passes every complete event; those applied ahead earlier are done.
+            new_ahead = sorted((ahead - {s.id for s in complete}) | {s.id for s in recent})
+            new_cursor = cursor
+            if complete:
+                new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
+            events = [EngagementEvent.model_validate_json(s.get("json")) for s in to_apply]
             shard_docs = []
             for ref in shard_refs:
                 snap = snaps.get(ref.path)
@@ -247,16 +255,21 @@ class FirestoreStore:
             users = [u for d in shard_docs for u in (d.get("users") or {}).values()]
             state = StreamState.from_dicts(stream_id, core or None, users)
             before_shards = [d.get("users") or {} for d in shard_docs]
-            out = decide(RollupInput(state, events, goals, more=more, last_bucket=last_bucket))
+            out = decide(
+                RollupInput(
+                    state,
+                    events,
+                    goals,
+                    more=more,
+                    last_bucket=last_bucket,
+                    cursor_moves=new_cursor != cursor or new_ahead != sorted(ahead),
+                )
+            )
             holder["out"] = out
             if not out.write:
                 return
-            new_cursor = cursor
-            if ev_snaps:
-                last = ev_snaps[-1]
-                new_cursor = {"ts": last.get("ingested_at"), "id": last.id}
             holder["written"] = self._write_rollup(
-                tx, stream_id, state, before_shards, new_cursor, out
+                tx, stream_id, state, before_shards, new_cursor, new_ahead, out
             )
 
         run(self.db.transaction(max_attempts=20))
@@ -273,6 +286,7 @@ class FirestoreStore:
         state: StreamState,
         before_shards: list[dict],
         cursor: dict | None,
+        ahead: list[str],
         out: RollupOutput,
     ) -> list[str]:
         written: list[str] = []
@@ -286,6 +300,7 @@ class FirestoreStore:
                 written.append(ref.path)
         core = state.core_dict()
         core["_cursor"] = cursor
+        core["_ahead"] = ahead
         core["_bucket"] = out.bucket
         tx.set(state_ref, core)
         written.append(state_ref.path)

@@ -100,8 +100,8 @@ _leading = _LeadingEdge()
 
 def _trigger_rollup(stream_id: str, deps: Deps) -> None:
     """Leading edge inline, trailing edge by Cloud Tasks. The first event of a stream in an
-    interval is rolled up by the delivery that recorded it (once it is past the store's
-    visibility margin), so a quiet stream's alert does not wait for a task hop; later events
+    interval is rolled up by the delivery that recorded it, so a quiet stream's alert does
+    not wait for a task hop; later events
     of the interval leave it to a task at the start of the next one."""
     s = deps.settings
     now = deps.clock()
@@ -115,7 +115,6 @@ def _trigger_rollup(stream_id: str, deps: Deps) -> None:
         )
         return
     try:
-        time.sleep(getattr(deps.store, "visibility_margin_ms", 0) / 1000 + 0.01)
         run_rollup(stream_id, deps)
     except Exception:  # the event is recorded; a task will roll it up
         log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
@@ -158,13 +157,18 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
     applied = 0
+    holder: dict = {}
 
     def decide(inp: RollupInput) -> RollupOutput:
         nonlocal applied
         st = inp.state
         applied = 0
-        if inp.last_bucket >= bucket:  # already rolled up in this interval: come back later
+        # The live documents are written at most once per interval: a rollup too soon after
+        # the last one leaves the work to its follow-up.
+        if inp.last_bucket >= bucket or now - st.last_rollup_at < s.rollup_min_interval_s:
+            holder["skipped"] = True
             return RollupOutput(False, [], [], None, inp.last_bucket)
+        holder["skipped"] = False
         before = st.live_view(s.top_n)
         before_core = st.core_dict()
         if not st.creator_id and inp.events:
@@ -188,7 +192,14 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
             st.alert_seq += 1
         live = st.live_view(s.top_n, ranks)
         live_changed = {**live, "rev": 0} != {**before, "rev": 0}
-        changed = applied or alerts or flush or live_changed or st.core_dict() != before_core
+        changed = (
+            applied
+            or alerts
+            or flush
+            or live_changed
+            or inp.cursor_moves
+            or st.core_dict() != before_core
+        )
         if not changed:
             return RollupOutput(False, [], [], None, inp.last_bucket)
         st.last_rollup_at = now
@@ -197,12 +208,9 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
             live = st.live_view(s.top_n, ranks)
         return RollupOutput(True, alerts, flush, live if live_changed else None, bucket)
 
-    holder: dict = {}
-
     def decide_and_keep(inp: RollupInput) -> RollupOutput:
         out = decide(inp)
         holder["state"], holder["more"] = inp.state, inp.more
-        holder["skipped"] = inp.last_bucket >= bucket
         return out
 
     out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
@@ -213,7 +221,9 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         return RollupResult(0, False, next_at)
     st, more = holder["state"], holder["more"]
     candidates = []
-    if more or holder["skipped"]:
+    if holder["skipped"]:
+        candidates.append(max(now, st.last_rollup_at) + interval)
+    elif more:
         candidates.append(now + interval)
     deadline = st.next_deadline(s.streak_idle_timeout_s)
     if deadline is not None:

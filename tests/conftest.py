@@ -12,7 +12,9 @@ Tests marked `emulator` or `e2e` get the stack even without asking for `cloud`; 
 of unit tests only never starts it.
 
 Knobs: GIFTENGINE_TEST_REUSE=1 reuses a test stack that is already running (and leaves it
-running); GIFTENGINE_TEST_PORT_BASE / GIFTENGINE_TEST_STATE_DIR move the test stack.
+running); GIFTENGINE_TEST_PORT_BASE / GIFTENGINE_TEST_STATE_DIR move the test stack. A test
+stack held by another live pytest session (a lock file) is never touched: the fixture waits up
+to GIFTENGINE_TEST_WAIT_S (900) for that session to end, then fails with a clear message.
 
 Sub-folder conftest.py files add their own fixtures on top of `cloud` / `stream_id`.
 """
@@ -20,14 +22,16 @@ Sub-folder conftest.py files add their own fixtures on top of `cloud` / `stream_
 from __future__ import annotations
 
 import atexit
-import json
+import fcntl
 import os
 import signal
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
-from giftengine.devcloud import procs, stack
+from giftengine.devcloud import stack
 from giftengine.devcloud.layout import ROOT
 
 TEST_STATE_DIR = Path(
@@ -36,30 +40,41 @@ TEST_STATE_DIR = Path(
 TEST_PORT_BASE = int(os.environ.get("GIFTENGINE_TEST_PORT_BASE") or 9400)
 # Function env of the test stack (tests that depend on these values read them from here).
 TEST_FUNCTION_ENV = {"GIFTENGINE_STREAK_IDLE_TIMEOUT_S": "2"}
-OWNER_FILE = TEST_STATE_DIR / "session.json"
+LOCK_FILE = TEST_STATE_DIR / "session.lock"
 
 
-def _owner_alive() -> int | None:
-    """pid of another live pytest session that owns the running test stack, if any."""
-    try:
-        owner = json.loads(OWNER_FILE.read_text())
-        proc = procs.Proc(int(owner["pid"]), str(owner["start"]))
-    except (OSError, ValueError, KeyError):
-        return None
-    return proc.pid if proc.pid != os.getpid() and procs.alive(proc) else None
+def _lock_test_stack():
+    """Hold the test stack for this session (an flock, released even if pytest is killed).
 
-
-def _claim() -> None:
-    me = procs.identify(os.getpid())
-    OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    OWNER_FILE.write_text(json.dumps({"pid": os.getpid(), "start": me.start if me else ""}))
+    Another live pytest session holding it is waited for, up to GIFTENGINE_TEST_WAIT_S;
+    returns the open lock file, or None on timeout.
+    """
+    TEST_STATE_DIR.mkdir(parents=True, exist_ok=True)
+    lock = open(LOCK_FILE, "a+")  # noqa: SIM115 - held open for the whole session
+    deadline = time.monotonic() + float(os.environ.get("GIFTENGINE_TEST_WAIT_S") or 900)
+    announced = False
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                lock.close()
+                return None
+            if not announced:
+                lock.seek(0)
+                print(f"\nwaiting for pytest session {lock.read().strip() or '?'} to release "
+                      f"{TEST_STATE_DIR}", file=sys.stderr)
+                announced = True
+            time.sleep(2)
+            continue
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        return lock
 
 
 def _stop_test_stack() -> None:
-    try:
-        stack.down(TEST_STATE_DIR)
-    finally:
-        OWNER_FILE.unlink(missing_ok=True)
+    stack.down(TEST_STATE_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -70,16 +85,15 @@ def cloud():
     if reuse and current["running"]:
         status = current
     else:
-        other = _owner_alive()
-        if other and current["running"]:
+        lock = _lock_test_stack()
+        if lock is None:
             pytest.fail(
-                f"the test stack in {TEST_STATE_DIR} belongs to another pytest session (pid "
-                f"{other}); set GIFTENGINE_TEST_REUSE=1 to share it, or GIFTENGINE_TEST_PORT_BASE "
-                "and GIFTENGINE_TEST_STATE_DIR to start another one"
+                f"the test stack in {TEST_STATE_DIR} is held by another pytest session; set "
+                "GIFTENGINE_TEST_REUSE=1 to share it, or GIFTENGINE_TEST_PORT_BASE and "
+                "GIFTENGINE_TEST_STATE_DIR to start another one"
             )
-        if current["pids"]:
+        if stack.status(TEST_STATE_DIR)["pids"]:
             stack.down(TEST_STATE_DIR)  # left behind by a session that was killed
-        _claim()
         owned = True
         atexit.register(_stop_test_stack)  # backstop if teardown never runs
         previous = _sigterm_as_interrupt()
@@ -101,9 +115,12 @@ def cloud():
             else:
                 os.environ[k] = v
         if owned:
-            _stop_test_stack()
-            atexit.unregister(_stop_test_stack)
-            signal.signal(signal.SIGTERM, previous)
+            try:
+                _stop_test_stack()
+            finally:
+                atexit.unregister(_stop_test_stack)
+                signal.signal(signal.SIGTERM, previous)
+                lock.close()
 
 
 def _sigterm_as_interrupt():

@@ -31,6 +31,9 @@ class Recorder:
             raise ConnectionError("tasks unavailable")
         self.calls.append((stream_id, at))
 
+    def schedule_followup(self, stream_id, at):
+        self.schedule_rollup(stream_id, at)
+
 
 class NoDeadLetters:
     def publish(self, data, **attributes):

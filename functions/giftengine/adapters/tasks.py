@@ -33,19 +33,25 @@ class TaskScheduler:
         self._seen: OrderedDict[str, None] = OrderedDict()
 
     def schedule_rollup(self, stream_id: str, at: float, trailing: bool = True) -> None:
-        """Leading and trailing edge debounce: a task at `at` for the interval bucket that
-        holds it (so the first gift of a quiet stream is rolled up at once), and one at the
-        start of the next bucket (so whatever arrives after the leading rollup is picked
+        """Event-driven trigger, leading and trailing edge: a task at `at` for the interval
+        bucket that holds it (the first gift of a quiet stream is rolled up at once), and one
+        at the start of the next bucket (whatever arrives after the leading rollup is picked
         up within one interval). Either may already exist; that is the point."""
         interval = self.settings.rollup_min_interval_s
         bucket = math.floor(at / interval)
-        self._create(stream_id, bucket, at)
+        self._create(stream_id, "e", bucket, at)
         if trailing:
-            self._create(stream_id, bucket + 1, (bucket + 1) * interval)
+            self._create(stream_id, "e", bucket + 1, (bucket + 1) * interval)
 
-    def _create(self, stream_id: str, bucket: int, at: float) -> None:
+    def schedule_followup(self, stream_id: str, at: float) -> None:
+        """A rollup asking to run again at `at` (always in a later bucket than any that
+        already ran). Its own name space: an event-driven task of that bucket may already
+        have run, and a task name stays taken after its task ran."""
+        self._create(stream_id, "f", math.floor(at / self.settings.rollup_min_interval_s), at)
+
+    def _create(self, stream_id: str, kind: str, bucket: int, at: float) -> None:
         digest = hashlib.sha1(stream_id.encode()).hexdigest()[:20]
-        name = f"{self.parent}/tasks/rollup-{digest}-{bucket}"
+        name = f"{self.parent}/tasks/rollup-{digest}-{kind}{bucket}"
         if name in self._seen:
             return
         ts = timestamp_pb2.Timestamp()

@@ -33,6 +33,7 @@ class EventStore(Protocol):
 
 class RollupScheduler(Protocol):
     def schedule_rollup(self, stream_id: str, at: float, trailing: bool = True) -> None: ...
+    def schedule_followup(self, stream_id: str, at: float) -> None: ...
 
 
 class DeadLetterSink(Protocol):
@@ -217,7 +218,7 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
     interval = s.rollup_min_interval_s
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * interval
-        deps.scheduler.schedule_rollup(stream_id, next_at, trailing=False)
+        deps.scheduler.schedule_followup(stream_id, next_at)
         return RollupResult(0, False, next_at)
     st, more = holder["state"], holder["more"]
     candidates = []
@@ -233,5 +234,5 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         candidates.append(flush_at)
     next_at = max(min(candidates), now + interval) if candidates else None
     if next_at is not None:
-        deps.scheduler.schedule_rollup(stream_id, next_at, trailing=False)
+        deps.scheduler.schedule_followup(stream_id, next_at)
     return RollupResult(applied, out.write, next_at)

@@ -12,6 +12,7 @@ from flask import Request
 
 from giftengine.entrypoints import handlers
 from giftengine.wallet import routes as wallet
+from giftengine.moderation import http as chat
 
 
 @functions_framework.cloud_event
@@ -27,6 +28,16 @@ def rollup(request: Request):
 @functions_framework.http
 def api(request: Request):
     return handlers.api(request)
+
+
+@functions_framework.http
+def chat_api(request: Request):
+    return chat.chat_api(request)
+
+
+@functions_framework.cloud_event
+def on_comment(cloud_event: CloudEvent) -> None:
+    chat.on_comment(cloud_event)
 
 
 @functions_framework.http

@@ -3,6 +3,7 @@ service dependencies with a controllable clock."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import pytest
@@ -57,3 +58,85 @@ def stream(chat_db) -> str:
     chat_db.collection("streams").document(stream_id).set(
         {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
     return stream_id
+
+
+# ---- end-to-end helpers: real users on the Auth emulator, calls through chat_api ----------
+
+
+class ChatClient:
+    """Calls the local cloud's chat_api as one signed-in user from one IP."""
+
+    def __init__(self, base: str, token: str | None, ip: str):
+        self.base, self.token, self.ip = base, token, ip
+
+    def headers(self) -> dict:
+        h = {"X-Forwarded-For": self.ip}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        return h
+
+    def call(self, method: str, path: str, json=None, params=None, ip: str | None = None):
+        import requests
+
+        headers = self.headers()
+        if ip:
+            headers["X-Forwarded-For"] = ip
+        return requests.request(method, self.base + path, json=json, params=params,
+                                headers=headers, timeout=30)
+
+    def send(self, stream: str, text: str, **body):
+        return self.call("POST", f"/streams/{stream}/messages", json={"text": text, **body})
+
+
+def random_ip() -> str:
+    # A documentation-prefix IPv6 address: only ever a header value, never a destination.
+    h = uuid.uuid4().hex
+    return f"2001:db8::{h[:4]}:{h[4:8]}:{h[8:12]}"
+
+
+@pytest.fixture(scope="session")
+def auth_app(cloud):
+    import firebase_admin
+
+    name = "moderation-tests"
+    try:
+        return firebase_admin.get_app(name)
+    except ValueError:
+        return firebase_admin.initialize_app(options={"projectId": cloud["project_id"]},
+                                             name=name)
+
+
+@pytest.fixture(scope="session")
+def sign_in(cloud, auth_app):
+    """sign_in(uid, **claims) -> ID token of a real Auth-emulator user with those claims."""
+    import requests
+    from firebase_admin import auth
+
+    host = cloud["emulators"]["auth"]
+
+    def make(uid: str, **claims) -> str:
+        email = f"{uid}@example.test"
+        with contextlib.suppress(auth.UidAlreadyExistsError):
+            auth.create_user(uid=uid, email=email, password="secret-pass", app=auth_app)
+        auth.set_custom_user_claims(uid, claims or None, app=auth_app)
+        r = requests.post(
+            f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword",
+            params={"key": "fake-api-key"},
+            json={"email": email, "password": "secret-pass", "returnSecureToken": True},
+            timeout=30)
+        r.raise_for_status()
+        return r.json()["idToken"]
+
+    return make
+
+
+@pytest.fixture
+def chat(cloud, sign_in):
+    """chat(uid, **claims) -> ChatClient for that user, each with its own client IP."""
+    base = cloud["endpoints"]["chat_api"]
+
+    def make(uid: str | None, **claims) -> ChatClient:
+        token = sign_in(uid, **claims) if uid else None
+        return ChatClient(base, token, random_ip())
+
+    return make

@@ -11,12 +11,19 @@
   rate_limits/{hmac(ip)}                   per-IP API limiter (no raw IPs stored)
 
 Contention: a user's bucket lives on that user's own document, so a flood from one user only
-contends there; the stream-wide limit is spread over `stream_shards` documents.
+contends there; the stream-wide limit is spread over `stream_shards` documents. Each function
+instance also keeps a `Gate`: requests for one bucket take their transaction one at a time,
+and a bucket this instance saw empty is refused from memory until time refills it. That
+refusal is sound across instances, because other instances only ever take tokens: the state
+an instance last saw, refilled by elapsed time, bounds the true state from above.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +32,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from giftengine.moderation.bucket import BucketSpec, BucketState, Take, take
+
+log = logging.getLogger("giftengine.chat")
 
 
 def ts(epoch: float) -> datetime:
@@ -45,9 +54,48 @@ def _state(raw: dict | None) -> BucketState | None:
     return BucketState(tokens=float(raw["tokens"]), at=float(raw["at"]))
 
 
+# A transaction that cannot get its document (lock wait, contention) means the same bucket is
+# being hammered: answer "slow down" instead of an error.
+_CONTENDED = (gexc.Aborted, gexc.Conflict, gexc.DeadlineExceeded, ValueError)
+CONTENDED_RETRY_S = 1.0
+
+
+class Gate:
+    """Per-instance lock and last-seen state of each bucket (bounded LRU)."""
+
+    def __init__(self, max_keys: int = 20_000, wait_s: float = 2.0):
+        self._mu = threading.Lock()
+        self._entries: OrderedDict[str, tuple[threading.Lock, BucketState | None]] = (
+            OrderedDict())
+        self.max_keys, self.wait_s = max_keys, wait_s
+
+    def lock(self, key: str) -> threading.Lock:
+        with self._mu:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = (threading.Lock(), None)
+                self._entries[key] = entry
+                while len(self._entries) > self.max_keys:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def seen(self, key: str) -> BucketState | None:
+        with self._mu:
+            entry = self._entries.get(key)
+            return entry[1] if entry else None
+
+    def remember(self, key: str, state: BucketState) -> None:
+        with self._mu:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries[key] = (entry[0], state)
+
+
 class ChatRepo:
-    def __init__(self, db: firestore.Client):
+    def __init__(self, db: firestore.Client, gate: Gate | None = None):
         self.db = db
+        self.gate = gate or Gate()
 
     # ---- references ---------------------------------------------------------------------
     def stream(self, stream_id: str):
@@ -130,7 +178,34 @@ class ChatRepo:
                               "updated_at": ts(now)}, merge=True)
             return result
 
-        return run(self.db.transaction())
+        return self._gated(ref.path, spec, now, lambda: run(self.db.transaction(max_attempts=2)))
+
+    def _gated(self, key: str, spec: BucketSpec, now: float, txn_take):
+        """Refuse from memory when this instance knows the bucket is empty; otherwise run the
+        transaction, one per bucket at a time in this instance."""
+        seen = self.gate.seen(key)
+        if seen is not None:
+            estimate = take(spec, seen, now)
+            if not estimate.allowed:
+                return estimate
+        lock = self.gate.lock(key)
+        if not lock.acquire(timeout=self.gate.wait_s):
+            return Take(False, seen or BucketState(0.0, now), CONTENDED_RETRY_S)
+        try:
+            seen = self.gate.seen(key)  # another thread may have learned it while we waited
+            if seen is not None and not (estimate := take(spec, seen, now)).allowed:
+                return estimate
+            try:
+                result = txn_take()
+            except _CONTENDED as exc:
+                log.warning("bucket %s contended (%s): answering 429", key, type(exc).__name__)
+                return Take(False, seen or BucketState(0.0, now), CONTENDED_RETRY_S)
+            taken = result[0] if isinstance(result, tuple) else result
+            if taken is not None:
+                self.gate.remember(key, taken.state)
+            return result
+        finally:
+            lock.release()
 
     def take_user(self, stream_id: str, uid: str, spec: BucketSpec,
                   now: float) -> tuple[Take | None, float | None]:
@@ -151,7 +226,9 @@ class ChatRepo:
                               "bucket": {"tokens": result.state.tokens, "at": now}}, merge=True)
             return result, until
 
-        return run(self.db.transaction())
+        out = self._gated(ref.path, spec, now,
+                          lambda: run(self.db.transaction(max_attempts=2)))
+        return out if isinstance(out, tuple) else (out, None)
 
     # ---- bans ---------------------------------------------------------------------------
     def ban(self, stream_id: str, uid: str, now: float, duration_for, reason: str,

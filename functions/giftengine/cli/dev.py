@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("up", help="start the stack in the background and wait until ready")
     common(p)
-    p.add_argument("--timeout", type=float, help="readiness timeout in seconds (default 180)")
+    p.add_argument("--timeout", type=float, help="readiness timeout in seconds (default 300)")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=_up)
 
@@ -86,6 +86,8 @@ def _down(args) -> int:
         return 1
     if result["was_running"]:
         print(f"stopped {', '.join(result['stopped'])} ({result['state_dir']})")
+        for proc in result["needed_sigkill"]:
+            print(f"  needed SIGKILL: {proc}")
     else:
         print(f"no stack recorded in {result['state_dir']}")
     return 0

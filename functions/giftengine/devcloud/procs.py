@@ -135,22 +135,35 @@ def _wait_gone(procs: list[Proc], timeout: float) -> list[Proc]:
         time.sleep(0.1)
 
 
-def stop(roots: Iterable[Proc], known: Iterable[Proc] = (), grace: float = 10.0) -> list[Proc]:
+@dataclass
+class Stopped:
+    left: list[Proc]  # still alive after SIGKILL (empty on success)
+    killed: list[str]  # "pid command" of the processes that ignored SIGTERM for `grace` s
+
+
+def stop(roots: Iterable[Proc], known: Iterable[Proc] = (), grace: float = 10.0) -> Stopped:
     """SIGTERM every process under `roots` (plus `known` ones recorded earlier), wait,
-    then SIGKILL what is left. Returns the processes still alive (empty on success)."""
+    then SIGKILL what is left."""
     roots = list(roots)
     procs = {p.pid: p for p in [*descendants(roots), *descendants(known)]}
     targets = list(procs.values())
     if not targets:
-        return []
+        return Stopped([], [])
     _signal(targets, signal.SIGTERM)
     left = _wait_gone(targets, grace)
+    killed: list[str] = []
     if left:
         # Children spawned after the first snapshot are picked up again here.
         left = list({p.pid: p for p in [*left, *descendants(left)]}.values())
+        killed = [f"{p.pid} {_command(p.pid)}" for p in left]
         _signal(left, signal.SIGKILL)
         left = _wait_gone(left, 5.0)
-    return left
+    return Stopped(left, killed)
+
+
+def _command(pid: int) -> str:
+    out = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True)
+    return out.stdout.strip()[:120]
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bool:

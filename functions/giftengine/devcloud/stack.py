@@ -30,7 +30,7 @@ import requests
 from giftengine.devcloud import procs, resources, tools
 from giftengine.devcloud.layout import HOST, ROOT, Layout
 
-DEFAULT_TIMEOUT_S = 180.0
+DEFAULT_TIMEOUT_S = 300.0
 EMULATOR_HOST_VARS = (
     "FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
     "STORAGE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "FIREBASE_STORAGE_EMULATOR_HOST",
@@ -422,9 +422,10 @@ def down(state_dir=None, project=None, port_base=None, grace: float = 10.0) -> d
     layout = Layout(record["project_id"], layout.state_dir, record["port_base"])
     leaders = procs.from_json(record.get("leaders", {}).values())
     known = procs.from_json(record.get("children", []))
-    left = procs.stop(leaders, known, grace=grace)
-    if left:
-        raise DevCloudError(f"processes still alive after SIGKILL: {[p.pid for p in left]}")
+    stopped = procs.stop(leaders, known, grace=grace)
+    if stopped.left:
+        pids = [p.pid for p in stopped.left]
+        raise DevCloudError(f"processes still alive after SIGKILL: {pids}")
     ports = record.get("ports") or layout.all_ports()
     busy = procs.wait_ports_free(ports.values())
     if busy:
@@ -435,4 +436,5 @@ def down(state_dir=None, project=None, port_base=None, grace: float = 10.0) -> d
         "stopped": sorted(record.get("leaders", {})),
         "state_dir": str(layout.state_dir),
         "was_running": True,
+        "needed_sigkill": stopped.killed,
     }

@@ -17,6 +17,10 @@ TIMEOUT = 10
 
 def create_all(layout: Layout) -> dict[str, list[str]]:
     notes: list[str] = []
+    pushed = {s.push_to for s in layout.manifest.subscriptions.values()}
+    for f in layout.manifest.functions.values():
+        if f.trigger == "pubsub" and f.name not in pushed:
+            notes.append(f"function {f.name} has no push subscription: nothing delivers to it")
     made = {
         "topics": create_topics(layout),
         "subscriptions": create_subscriptions(layout, notes),
@@ -55,6 +59,11 @@ def create_subscriptions(layout: Layout, notes: list[str]) -> list[str]:
         if sub.push_to:
             endpoint = layout.push_endpoint(sub.push_to, m.topic(sub.topic))
             body["pushConfig"] = {"pushEndpoint": endpoint}
+        # Optional manifest fields, passed through when the manifest has them.
+        if getattr(sub, "filter", None):
+            body["filter"] = sub.filter
+        if getattr(sub, "enable_message_ordering", None):
+            body["enableMessageOrdering"] = True
         if sub.dead_letter_topic:
             dead_letter = m.topic(sub.dead_letter_topic)
             body["deadLetterPolicy"] = {

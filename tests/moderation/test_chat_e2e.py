@@ -86,7 +86,7 @@ def test_ban_expires_by_itself(chat, stream, chat_db):
     time.sleep(max(0.0, until - time.time()) + 0.5)
     assert viewer.send(stream, "back again").status_code == 201  # lifted by time alone
     assert mod.call("GET", f"/streams/{stream}/bans").json()["bans"] == []
-    audit = [d.to_dict() for d in chat_db.collection("audit_log")
+    audit = [d.to_dict() for d in chat_db.collection("moderation_audit")
              .where(filter=FieldFilter("stream_id", "==", stream)).stream()]
     assert [(a["action"], a["actor_uid"], a["actor_role"]) for a in audit] == [
         ("ban", "e2e-mod", "moderator")]
@@ -123,7 +123,7 @@ def test_report_review_resolve(chat, stream, chat_db):
     assert r.status_code == 200
     assert admin.call("POST", "/flags/nope/resolve", json={}).status_code == 404
     audit = sorted((a.to_dict()["action"], a.to_dict()["actor_role"]) for a in chat_db.collection(
-        "audit_log").where(filter=FieldFilter("stream_id", "==", stream)).stream())
+        "moderation_audit").where(filter=FieldFilter("stream_id", "==", stream)).stream())
     assert audit == [("flag_override_hide", "creator"), ("flag_resolved", "admin")]
 
 

@@ -25,7 +25,7 @@ def send(deps, stream, text, actor=VIEWER, client_id=None):
 
 
 def audit_actions(db, stream):
-    return sorted(d.to_dict()["action"] for d in db.collection("audit_log")
+    return sorted(d.to_dict()["action"] for d in db.collection("moderation_audit")
                   .where(filter=FieldFilter("stream_id", "==", stream)).stream())
 
 

@@ -7,7 +7,7 @@
   streams/{s}/chat_flood/{k}               stream-wide flood-control shards
   streams/{s}/chat_config/keywords         the creator's keyword filter
   moderation_flags/{flag_id}               review queue
-  audit_log/{id}                           append-only record of moderator/admin actions
+  moderation_audit/{id}                    append-only record of moderator/admin actions
   rate_limits/{hmac(ip)}                   per-IP API limiter (no raw IPs stored)
 
 Contention: a user's bucket lives on that user's own document, so a flood from one user only
@@ -319,6 +319,6 @@ class ChatRepo:
     def audit(self, entry: dict) -> str:
         """Append-only: each entry is a new document created with a precondition."""
         audit_id = entry.get("audit_id") or uuid.uuid4().hex
-        self.db.collection("audit_log").document(audit_id).create({**entry,
+        self.db.collection("moderation_audit").document(audit_id).create({**entry,
                                                                    "audit_id": audit_id})
         return audit_id

@@ -259,3 +259,34 @@ def test_esewa_payment_round_trip(urls, svc, uid):
     assert ok.status_code == 200 and ok.json()["credited"] == 500, ok.text
     assert requests.get(url, params={"data": encoded}, timeout=30).json()["duplicate"] is True
     assert svc.wallet_view(uid)["balance"] == 500
+
+
+def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc, uid):
+    """Checkout Session created with the stripe library against the stand-in, the user "pays"
+    on its hosted page, the stand-in delivers the signed webhook to payments_webhook, and the
+    wallet is credited once; a refund from the stand-in claws it back."""
+    from giftengine.wallet import stripe_fake
+    from giftengine.wallet.checkout import PaymentFlows
+    from giftengine.wallet.gateways import Esewa, Khalti
+    from giftengine.wallet.stripe_gateway import StripeGateway
+
+    port = 9847  # this engineer's port range (9800-9849)
+    hook = f"{urls['payments_webhook']}/payments_webhook/stripe"
+    server = stripe_fake.serve(port, webhook_url=hook, webhook_secret=se.SECRET)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        flows = PaymentFlows(svc, stripe_gw=StripeGateway("sk_test_local", se.SECRET, base),
+                             esewa=Esewa("", "EPAYTEST", ""), khalti=Khalti("", base))
+        session = flows.stripe_checkout(uid, "coins-1400", "e2e-0000001")
+        assert svc.store.get(f"customers/{uid}/checkout_sessions/{session['sessionId']}")
+        paid = requests.post(session["url"], allow_redirects=False, timeout=30)
+        assert paid.status_code == 303, paid.text
+        assert svc.wallet_view(uid)["balance"] == 1400
+        pi = server.RequestHandlerClass.state.sessions[session["sessionId"]]["payment_intent"]
+        assert svc.store.get(f"customers/{uid}/payments/{pi}")["status"] == "succeeded"
+        requests.post(f"{base}/_fake/refund/{session['sessionId']}", timeout=30)
+        assert svc.wallet_view(uid)["balance"] == 0
+        assert svc.store.get(f"customers/{uid}/payments/{pi}")["status"] == "refunded"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -264,3 +264,73 @@ def test_firestore_launcher_jar_names_the_main_class_and_the_real_jar(tmp_path, 
     assert f"Class-Path: {real.resolve().as_uri()}\r\n" in manifest
     mtime = jar.stat().st_mtime_ns
     assert tools.launcher_jar(tmp_path / "link.jar") == jar and jar.stat().st_mtime_ns == mtime
+
+
+_ECHO_FUNCTION = textwrap.dedent(
+    """
+    import base64, json, os
+    import functions_framework
+
+    @functions_framework.cloud_event
+    def echo(cloud_event):
+        data = base64.b64decode(cloud_event.data["message"]["data"]).decode()
+        record = {"source": cloud_event["source"], "type": cloud_event["type"], "data": data}
+        with open(os.environ["ECHO_OUT"], "a") as out:
+            out.write(json.dumps(record) + "\\n")
+    """
+)
+
+
+@pytest.mark.emulator
+def test_a_push_url_with_the_topic_path_gives_the_cloudevent_the_topic_as_source(
+    cloud, tmp_path, stream_id
+):
+    """The convention dev up uses for push subscriptions, checked end to end: Pub/Sub emulator
+    push -> functions-framework -> a CloudEvent whose source is the topic (as from Eventarc)."""
+    import contextlib
+    import os
+    import socket
+
+    from google.api_core.exceptions import NotFound
+    from google.cloud import pubsub_v1
+
+    (tmp_path / "main.py").write_text(_ECHO_FUNCTION)
+    out = tmp_path / "events.jsonl"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "functions_framework", "--source", str(tmp_path / "main.py"),
+           "--target", "echo", "--signature-type", "cloudevent", "--host", "127.0.0.1",
+           "--port", str(port)]
+    server = procs.spawn(cmd, tmp_path / "echo.log", env={**os.environ, "ECHO_OUT": str(out)})
+    project = cloud["project_id"]
+    topic = f"projects/{project}/topics/selftest-{stream_id}"
+    sub = f"projects/{project}/subscriptions/selftest-{stream_id}"
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    try:
+        deadline = time.monotonic() + 60
+        while not procs.port_open(port):
+            assert time.monotonic() < deadline, procs.tail(tmp_path / "echo.log")
+            time.sleep(0.1)
+        publisher.create_topic(name=topic)
+        endpoint = f"http://127.0.0.1:{port}/{topic}"
+        subscriber.create_subscription(
+            name=sub, topic=topic, push_config=pubsub_v1.types.PushConfig(push_endpoint=endpoint)
+        )
+        publisher.publish(topic, stream_id.encode()).result(timeout=30)
+        while not out.exists() or not out.read_text().strip():
+            assert time.monotonic() < deadline, procs.tail(tmp_path / "echo.log")
+            time.sleep(0.1)
+        event = json.loads(out.read_text().splitlines()[0])
+        assert event == {
+            "source": f"//pubsub.googleapis.com/{topic}",
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "data": stream_id,
+        }
+    finally:
+        with contextlib.suppress(NotFound):
+            subscriber.delete_subscription(subscription=sub)
+        with contextlib.suppress(NotFound):
+            publisher.delete_topic(topic=topic)
+        subscriber.close()
+        assert procs.stop([server], grace=5).left == []

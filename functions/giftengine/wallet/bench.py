@@ -95,6 +95,7 @@ def _fund(svc: WalletService, uid: str, coins: int) -> None:
 
 def run(n: int, threads: int) -> dict[str, Any]:
     cfg = ensure_env()
+    svc_limits = settings_mod.load()
     run_id = uuid.uuid4().hex[:6]
     out: dict[str, Any] = {"n": n, "threads": threads}
     svc = _service(cfg.project_id)
@@ -136,9 +137,10 @@ def run(n: int, threads: int) -> dict[str, Any]:
         if r.status_code != 200:
             raise RuntimeError(f"HTTP {r.status_code}")
 
-    # One wallet over HTTP stays under the function's velocity limit (120 spends a minute).
+    # One wallet over HTTP stays under the function's velocity limit (spends a minute).
+    cap = max(1, svc_limits.spends_per_minute - 5)
     out["http_one_wallet_threads"] = _timed(
-        post_gift, [(many[0], f"h1-{i:06d}") for i in range(min(n, 100))], threads)
+        post_gift, [(many[0], f"h1-{i:06d}") for i in range(min(n, cap))], threads)
     out["http_many_wallets_threads"] = _timed(
         post_gift, [(many[1 + i % threads], f"hm-{i:06d}") for i in range(n)], threads)
 

@@ -17,7 +17,7 @@ class WalletSettings:
     creator_share_bps: int = 5000
     # Velocity limits per spender (anti-fraud): coins and spends per rolling clock minute.
     spend_coins_per_minute: int = 100_000
-    spends_per_minute: int = 120
+    spends_per_minute: int = 60
     # eSewa / Khalti conversion: `npr_block` rupees buy `coins_per_npr_block` coins.
     npr_block: int = 10
     coins_per_npr_block: int = 500
@@ -74,7 +74,7 @@ def load() -> WalletSettings:
     return WalletSettings(
         creator_share_bps=int(_env("GIFTENGINE_WALLET_CREATOR_SHARE_BPS", "5000")),
         spend_coins_per_minute=int(_env("GIFTENGINE_WALLET_SPEND_COINS_PER_MINUTE", "100000")),
-        spends_per_minute=int(_env("GIFTENGINE_WALLET_SPENDS_PER_MINUTE", "120")),
+        spends_per_minute=int(_env("GIFTENGINE_WALLET_SPENDS_PER_MINUTE", "60")),
         npr_block=int(_env("GIFTENGINE_WALLET_NPR_BLOCK", "10")),
         coins_per_npr_block=int(_env("GIFTENGINE_WALLET_COINS_PER_NPR_BLOCK", "500")),
         stripe_tolerance_s=int(_env("GIFTENGINE_WALLET_STRIPE_TOLERANCE_S", "300")),

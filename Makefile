@@ -15,10 +15,12 @@ PIP_HASH := $(call hash,requirements-dev.txt functions/requirements.txt pyprojec
 NPM_HASH := $(call hash,package.json package-lock.json)
 PIP_STAMP := $(STAMPS)/pip-$(PIP_HASH)
 NPM_STAMP := $(STAMPS)/npm-$(NPM_HASH)
+WEB_NPM_HASH := $(call hash,web/package.json web/package-lock.json)
+WEB_NPM_STAMP := $(STAMPS)/web-npm-$(WEB_NPM_HASH)
 
-.PHONY: setup test demo down lint dev-up dev-status clean-stamps
+.PHONY: setup test demo down lint dev-up dev-status clean-stamps chromium
 
-setup: $(PIP_STAMP) $(NPM_STAMP)
+setup: $(PIP_STAMP) $(NPM_STAMP) $(WEB_NPM_STAMP) chromium
 	@$(VENV)/bin/giftengine dev setup
 
 $(VPY):
@@ -33,6 +35,21 @@ $(PIP_STAMP): | $(VPY)
 $(NPM_STAMP):
 	npm ci --no-audit --no-fund
 	@mkdir -p $(STAMPS) && rm -f $(STAMPS)/npm-* && touch $@
+
+# The web clients (web/: overlay and dashboard) have their own packages; `dev up` builds them.
+$(WEB_NPM_STAMP):
+	cd web && npm ci --no-audit --no-fund
+	@mkdir -p $(STAMPS) && rm -f $(STAMPS)/web-npm-* && touch $@
+
+# Headless Chromium for the browser tests (tests/web). Installed only when missing, and only
+# where apt-get can run as root; elsewhere those tests skip and say why.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || echo "chromium could not be installed: browser tests will skip"; \
+	  else echo "chromium missing (needs root + apt-get): browser tests will skip"; fi; \
+	fi
 
 # The `cloud` session fixture (tests/conftest.py) starts the local cloud on port base 9400
 # and stops it when the session ends.

@@ -1,0 +1,69 @@
+"""The web clients as a component of a local stack: settings files and server processes.
+
+`giftengine dev up` calls `start()`; tests that run without it call `settings()` and serve the
+apps in threads. Each app's server gets a settings file in the state dir holding its
+/config.json (emulator hosts, project id, which functions the browser may call).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from giftengine.webclients import build
+from giftengine.webclients.server import APPS, public_config
+
+# Functions the browser apps call. One is offered only when it is running AND documented in
+# docs/openapi.yaml: an undocumented contract is shown as "not available" rather than guessed.
+BROWSER_FUNCTIONS = ("api", "wallet_api", "ingest_targets", "chat_api")
+
+
+def documented_functions(openapi: Path) -> set[str]:
+    try:
+        spec = yaml.safe_load(openapi.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    return {path.strip("/").split("/", 1)[0] for path in spec.get("paths") or {}}
+
+
+def settings(
+    app: str,
+    host: str,
+    port: int,
+    *,
+    project_id: str,
+    emulators: dict[str, str],
+    endpoints: dict[str, str],
+    urls: dict[str, str],
+    openapi: Path,
+    dist: Path = build.DIST,
+) -> dict:
+    """The settings of one app's server (`python -m giftengine.webclients serve`)."""
+    documented = documented_functions(openapi)
+    upstreams = {
+        name: url for name, url in endpoints.items()
+        if name in BROWSER_FUNCTIONS and name in documented
+    }
+    browser_emulators = {k: emulators[k] for k in ("firestore", "auth") if k in emulators}
+    config = public_config(
+        project_id, browser_emulators, upstreams, urls.get("overlay"), urls.get("dashboard")
+    )
+    return {"app": app, "host": host, "port": port, "dist": str(dist), "config": config,
+            "upstreams": upstreams}
+
+
+def command(settings_file: Path) -> list[str]:
+    return [sys.executable, "-m", "giftengine.webclients", "serve", "--settings",
+            str(settings_file)]
+
+
+def write_settings(state_dir: Path, all_settings: dict[str, dict]) -> dict[str, Path]:
+    files = {}
+    for app in APPS:
+        path = state_dir / f"web-{app}.json"
+        path.write_text(json.dumps(all_settings[app], indent=2))
+        files[app] = path
+    return files

@@ -1,0 +1,210 @@
+"""The OBS overlay in headless Chromium against the local cloud: gifts published as
+EngagementEvents travel Pub/Sub -> on_engagement -> rollup -> Firestore -> the overlay's
+listeners, and the overlay's DOM is asserted (screenshots in artifacts/web/)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from giftengine.adapters.pubsub import EventPublisher
+from giftengine.domain.events import EngagementEvent
+from google.cloud import firestore
+
+from tests.support import id_token, wait_for_doc
+
+pytestmark = [pytest.mark.e2e]
+
+PAGE = "overlay"
+
+
+@pytest.fixture
+def publish(cloud):
+    p = EventPublisher(cloud["project_id"])
+
+    def send(*events: dict) -> None:
+        p.publish_all([EngagementEvent.model_validate(e) for e in events])
+
+    yield send
+    p.close()
+
+
+@pytest.fixture
+def db(cloud):
+    return firestore.Client(project=cloud["project_id"])
+
+
+def event(stream_id, event_id, user, name=None, kind="gift", creator=None, **gift_args):
+    e = {
+        "event_id": event_id,
+        "source": "tiktok",
+        "stream_id": stream_id,
+        "kind": kind,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "user": {"id": user, "handle": f"@{user}", "name": name or user.title()},
+    }
+    if creator:
+        e["creator_id"] = creator
+    if kind == "gift":
+        e["gift"] = {
+            "id": gift_args.get("gift_id", "5655"),
+            "name": gift_args.get("gift_name", "Rose"),
+            "coins": gift_args.get("coins", 1),
+            "streakable": gift_args.get("streakable", False),
+        }
+        e["repeat_count"] = gift_args.get("count", 1)
+        e["repeat_end"] = gift_args.get("end", True)
+        e["group_id"] = gift_args.get("group", "")
+    return e
+
+
+def open_overlay(browser, web, stream_id, **params) -> None:
+    query = {"stream": stream_id, "alert_ms": 2500, **params}
+    browser.open(PAGE, f"{web['overlay']}?{urlencode(query)}", width=1280, height=720)
+    # Listeners attached and the alert baseline taken: what is published next is "new".
+    browser.wait_for(PAGE, "() => document.getElementById('overlay').dataset.alertsReady === '1'")
+
+
+def alert_of(browser, user: str, timeout=30.0) -> dict:
+    return browser.wait_for(
+        PAGE,
+        """(user) => {
+          const a = document.querySelector(`.alert[data-user="${user}"]`);
+          return a && {text: a.innerText, fx: a.dataset.fx || null,
+                       big: a.classList.contains('big'), coins: a.dataset.coins};
+        }""",
+        user,
+        timeout=timeout,
+    )
+
+
+def top_order(browser) -> list[str]:
+    return browser.eval(
+        PAGE, "() => [...document.querySelectorAll('#w-top li')].map(li => li.dataset.user)"
+    )
+
+
+def test_overlay_shows_alerts_combo_leaderboard_and_goal(
+    cloud, web, browser, artifacts, publish, db, stream_id
+):
+    creator = f"creator-{stream_id}"
+    publish(event(stream_id, "join", "ana", kind="join", creator=creator))
+    ref = db.collection("streams").document(stream_id)
+    wait_for_doc(ref, lambda d: d.get("creator_id") == creator)
+    auth = {"Authorization": f"Bearer {id_token(creator)}"}
+    goal = {"stream_id": stream_id, "goal_id": "mic", "metric": "coins", "target": 1000,
+            "title": "New mic"}
+    r = requests.post(f"{cloud['endpoints']['api']}/goals", json=goal, headers=auth, timeout=10)
+    assert r.status_code == 201, r.text
+    wait_for_doc(ref, lambda d: "mic" in d.get("goals", {}))
+
+    open_overlay(browser, web, stream_id)
+    publish(
+        event(stream_id, "g-ana", "ana", coins=50),
+        event(stream_id, "g-bo", "bo", coins=20),
+    )
+    ana = alert_of(browser, "ana")
+    assert "Ana" in ana["text"] and "sent Rose" in ana["text"] and ana["big"] is False
+    browser.wait_for(PAGE, "() => document.querySelectorAll('#w-top li').length === 2")
+    assert top_order(browser) == ["ana", "bo"]
+    browser.screenshot(PAGE, artifacts / "overlay-1-first-alert.png")
+
+    # A streak in progress: the meter counts up live, then the streak settles (the test stack's
+    # idle timeout, 2 s) and the meter shows the settled total.
+    publish(*[
+        event(stream_id, f"c{i}", "cy", coins=2, count=i, end=False, group="k1", streakable=True)
+        for i in (1, 2, 4)
+    ])
+    live = browser.wait_for(
+        PAGE,
+        """() => { const c = document.querySelector('.combo[data-user="cy"]');
+                   return c && c.dataset.count === '4' && !c.classList.contains('settled')
+                     && {shown: c.dataset.shown, text: c.innerText}; }""",
+    )
+    assert "Cy" in live["text"]
+    browser.screenshot(PAGE, artifacts / "overlay-2-combo-live.png")
+    settled = browser.wait_for(
+        PAGE,
+        """() => { const c = document.querySelector('.combo.settled[data-user="cy"]');
+                   return c && c.dataset.shown === c.dataset.settledUnits
+                     && {units: c.dataset.settledUnits, coins: c.dataset.settledCoins,
+                         text: c.innerText}; }""",
+    )
+    assert settled["units"] == "4" and settled["coins"] == "8" and "x4" in settled["text"]
+    browser.screenshot(PAGE, artifacts / "overlay-3-combo-settled.png")
+
+    # A big gift: the 3D effect (WebGL works in headless Chromium here) and bo overtakes ana.
+    publish(event(stream_id, "g-bo-lion", "bo", gift_id="lion", gift_name="Lion", coins=500))
+    big = browser.wait_for(
+        PAGE,
+        """() => { const a = document.querySelector('.alert.big[data-user="bo"]');
+                   return a && a.dataset.fx && {fx: a.dataset.fx, text: a.innerText}; }""",
+    )
+    browser.screenshot(PAGE, artifacts / "overlay-4-big-gift-3d.png")
+    assert big["fx"] == "3d" and "Lion" in big["text"]
+    assert browser.eval(PAGE, "() => document.querySelector('#fx')?.tagName") == "CANVAS"
+    browser.wait_for(
+        PAGE,
+        "() => [...document.querySelectorAll('#w-top li')].map(li => li.dataset.user).join()"
+        " === 'bo,ana,cy'",
+    )
+    ranks = browser.eval(
+        PAGE,
+        "() => [...document.querySelectorAll('#w-top li')].map(li => [li.dataset.user,"
+        " li.dataset.rank, li.dataset.coins])",
+    )
+    assert ranks == [["bo", "1", "520"], ["ana", "2", "50"], ["cy", "3", "8"]]
+
+    # Goal progress counts every coin since the goal was set: 50 + 20 + 8 + 500.
+    g = browser.wait_for(
+        PAGE,
+        """() => { const g = document.querySelector('.goal[data-goal-id="mic"]');
+                   return g && g.dataset.progress === '578' && {
+                     text: g.innerText, width: g.querySelector('.fill').style.width}; }""",
+    )
+    assert g["width"] == "57.8%" and "New mic" in g["text"] and "578 / 1,000" in g["text"]
+    browser.screenshot(PAGE, artifacts / "overlay-5-final.png")
+    # The page stays transparent for OBS.
+    assert browser.eval(PAGE, "() => getComputedStyle(document.body).backgroundColor") in (
+        "rgba(0, 0, 0, 0)", "transparent",
+    )
+
+
+def test_big_gift_falls_back_to_2d_without_webgl(web, browser, publish, stream_id, artifacts):
+    open_overlay(browser, web, stream_id, fx="2d", widgets="alerts")
+    publish(event(stream_id, "g-big", "dee", gift_name="Universe", coins=3000))
+    a = browser.wait_for(
+        PAGE,
+        """() => { const a = document.querySelector('.alert.big[data-user="dee"]');
+                   return a && a.dataset.fx && {fx: a.dataset.fx,
+                     burst: !!document.querySelector('.burst2d')}; }""",
+    )
+    assert a == {"fx": "2d", "burst": True}
+    browser.screenshot(PAGE, artifacts / "overlay-6-big-gift-2d.png")
+
+
+def test_user_text_with_markup_renders_as_text(web, browser, publish, stream_id, artifacts):
+    name = '<img src=x onerror="window.__xss=1"><b>Eve</b>'
+    open_overlay(browser, web, stream_id)
+    publish(event(stream_id, "g-eve", "eve", name=name, gift_name="<i>Rose</i>", coins=5))
+    a = alert_of(browser, "eve")
+    assert name in a["text"] and "<i>Rose</i>" in a["text"]
+    row = browser.wait_for(
+        PAGE, "() => document.querySelector('#w-top li[data-user=\"eve\"] .name')?.textContent"
+    )
+    assert row == name
+    injected = browser.eval(
+        PAGE,
+        "() => ({tags: document.querySelectorAll('#overlay img, #overlay b, #overlay i').length,"
+        " xss: window.__xss ?? null})",
+    )
+    assert injected == {"tags": 0, "xss": None}
+    browser.screenshot(PAGE, artifacts / "overlay-7-markup-as-text.png")
+
+
+def test_missing_stream_parameter_is_explained_on_the_page(web, browser):
+    browser.open(PAGE, web["overlay"])
+    text = browser.wait_for(PAGE, "() => document.querySelector('.error')?.textContent")
+    assert "stream" in text

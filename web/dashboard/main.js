@@ -1,0 +1,322 @@
+// The creator dashboard: Firebase Auth sign-in, the creator's streams, live totals and
+// leaderboards through Firestore listeners; goals, ingest and wallet through the HTTPS API
+// (docs/openapi.yaml) with the signed-in user's ID token.
+//
+// Endpoints come from /config.json `functions` (name -> base URL). A function missing there
+// (not deployed, or not documented yet) is shown as "not available" instead of failing.
+import {
+  connectAuthEmulator, createUserWithEmailAndPassword, getAuth, onAuthStateChanged,
+  signInWithEmailAndPassword, signOut,
+} from "firebase/auth";
+import {
+  collection, doc, getDoc, limit, onSnapshot, orderBy, query, where,
+} from "firebase/firestore";
+import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+
+const $ = (id) => document.getElementById(id);
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
+const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
+const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
+window.giftDashboard = state; // for tests
+
+function status(node, text, kind = "") {
+  node.textContent = text;
+  node.className = `status ${kind}`;
+}
+
+function unavailable(what) {
+  return el("p", { class: "unavailable", "data-available": "false" }, `${what}: not available`);
+}
+
+// ----------------------------------------------------------------------------------- API
+async function api(fn, path, { method = "GET", body } = {}) {
+  const base = state.config.functions?.[fn];
+  if (!base) throw new Error(`${fn} is not available`);
+  const headers = { Authorization: `Bearer ${await state.user.getIdToken()}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(`${base}${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await resp.json(); } catch { data = null; }
+  if (!resp.ok) {
+    const why = data && data.reason ? `${data.error}: ${data.reason}` : `HTTP ${resp.status}`;
+    const err = new Error(why);
+    err.status = resp.status;
+    throw err;
+  }
+  return data;
+}
+
+// ------------------------------------------------------------------------------- periods
+// Period keys as the backend computes them (docs/firestore.md): calendar day / Monday-started
+// week / month in the creator's time zone.
+function periodKey(period, tz) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
+  }).formatToParts(new Date()).map((p) => [p.type, p.value]));
+  const ymd = `${parts.year}-${parts.month}-${parts.day}`;
+  if (period === "daily") return ymd;
+  if (period === "monthly") return `${parts.year}-${parts.month}`;
+  const back = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(parts.weekday);
+  const d = new Date(`${ymd}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - back);
+  return d.toISOString().slice(0, 10);
+}
+
+function boardId(period, stream, tz) {
+  if (period === "session") return `stream.${stream.stream_id}`;
+  const creator = stream.creator_id;
+  if (period === "alltime") return `creator.${creator}.alltime`;
+  return `creator.${creator}.${period}.${periodKey(period, tz)}`;
+}
+
+// ------------------------------------------------------------------------------- streams
+function listenStreams() {
+  const q = query(collection(state.db, "streams"), where("creator_id", "==", state.user.uid), limit(50));
+  state.unsub.push(onSnapshot(q, (snap) => {
+    const rows = snap.docs.map((s) => s.data())
+      .sort((a, b) => (b.started_at?.seconds || 0) - (a.started_at?.seconds || 0));
+    $("streams-empty").classList.toggle("hidden", rows.length > 0);
+    $("streams").replaceChildren(...rows.map((s) => el("li", {
+      "data-stream": s.stream_id, class: state.stream === s.stream_id ? "selected" : "",
+    },
+    el("button", { type: "button", onclick: () => selectStream(s.stream_id) }, "Open"),
+    el("span", { class: "mono" }, s.stream_id),
+    el("span", { class: "badge" }, s.status || "?"),
+    el("span", {}, `${fmt(s.totals?.coins)} coins`))));
+    if (!state.stream && rows.length) selectStream(rows[0].stream_id);
+  }, (e) => status($("signin-status"), `streams: ${e.code || e.message}`, "error")));
+}
+
+let streamUnsub = [];
+let currentStream = null;
+let creatorTz = "UTC";
+
+async function selectStream(id) {
+  streamUnsub.forEach((u) => u());
+  streamUnsub = [];
+  state.stream = id;
+  for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
+  $("stream-card").classList.remove("hidden");
+  $("stream-title").textContent = id;
+  try {
+    const c = await getDoc(doc(state.db, "creators", state.user.uid));
+    creatorTz = c.data()?.timezone || "UTC";
+  } catch { creatorTz = "UTC"; }
+  streamUnsub.push(onSnapshot(doc(state.db, "streams", id), (snap) => {
+    const s = snap.data() || { stream_id: id, creator_id: state.user.uid };
+    currentStream = s;
+    $("stream-status").textContent = s.status || "";
+    $("totals").replaceChildren(...TOTALS.map((k) => el("div", { "data-k": k },
+      el("dt", {}, k), el("dd", {}, fmt(s.totals?.[k])))));
+    renderGoals(s.goals || {});
+    if (!$("board").dataset.board) listenBoard();
+  }));
+  $("board").dataset.board = "";
+  renderOverlayUrl();
+}
+
+function renderGoals(goals) {
+  const items = Object.entries(goals).sort(([a], [b]) => a.localeCompare(b));
+  $("goals").replaceChildren(...items.map(([id, g]) => {
+    const pct = g.target ? Math.min(100, (100 * (g.progress || 0)) / g.target) : 0;
+    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target },
+      el("span", { class: "mono" }, id),
+      el("span", {}, g.title || g.metric),
+      el("span", {}, `${fmt(g.progress)} / ${fmt(g.target)} ${g.metric}`),
+      el("div", { class: "bar wide" }, el("div", { style: { width: `${pct}%` } })),
+      g.reached ? el("span", { class: "badge" }, "reached") : null);
+  }));
+  if (!items.length) $("goals").append(el("li", { class: "muted" }, "No goals yet."));
+}
+
+let boardUnsub = null;
+function listenBoard() {
+  if (boardUnsub) boardUnsub();
+  if (!currentStream) return;
+  const id = boardId($("period").value, currentStream, creatorTz);
+  $("board").dataset.board = id;
+  $("board-id").textContent = id;
+  const q = query(collection(state.db, "leaderboards", id, "entries"),
+    orderBy("coins", "desc"), orderBy("user_id", "asc"), limit(20));
+  boardUnsub = onSnapshot(q, (snap) => {
+    const rows = snap.docs.map((s) => s.data());
+    $("board").querySelector("tbody").replaceChildren(...rows.map((r, i) => el("tr", { "data-user": r.user_id },
+      el("td", {}, `${i + 1}`), el("td", {}, r.name || r.handle || r.user_id),
+      el("td", {}, fmt(r.coins)), el("td", {}, fmt(r.gifts)))));
+  });
+  streamUnsub.push(() => boardUnsub && boardUnsub());
+}
+
+async function submitGoal(ev) {
+  ev.preventDefault();
+  const body = {
+    stream_id: state.stream,
+    metric: $("goal-metric").value,
+    target: Number.parseInt($("goal-target").value, 10),
+  };
+  const title = $("goal-title").value.trim();
+  const goalId = $("goal-id").value.trim();
+  if (title) body.title = title;
+  if (goalId) body.goal_id = goalId;
+  if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
+  $("goal-submit").disabled = true;
+  try {
+    const goal = await api("api", "/goals", { method: "POST", body });
+    status($("goal-status"), `Goal ${goal.goal_id} set: the overlay shows it from the next update.`, "ok");
+  } catch (e) {
+    status($("goal-status"), `Goal not set: ${e.message}`, "error");
+  } finally {
+    $("goal-submit").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------- overlay
+function renderOverlayUrl() {
+  const base = state.config.overlayUrl;
+  if (!base) {
+    $("overlay-url").value = "overlay: not available";
+    return;
+  }
+  const widgets = WIDGETS.filter((w) => $(`w-${w}`).checked);
+  const u = new URL(base);
+  u.searchParams.set("stream", state.stream || "");
+  u.searchParams.set("widgets", widgets.join(","));
+  u.searchParams.set("theme", $("overlay-theme").value);
+  u.searchParams.set("width", $("overlay-width").value);
+  u.searchParams.set("height", $("overlay-height").value);
+  $("overlay-url").value = u.toString();
+  $("overlay-open").href = u.toString();
+}
+
+async function copyOverlayUrl() {
+  const input = $("overlay-url");
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand("copy"); // older browser sources / insecure origins
+  }
+  $("overlay-copy").textContent = "Copied";
+  setTimeout(() => { $("overlay-copy").textContent = "Copy"; }, 1500);
+}
+
+// -------------------------------------------------------------------------------- ingest
+function renderIngest() {
+  const body = $("ingest-body");
+  if (!state.config.functions?.ingest_targets) return body.replaceChildren(unavailable("TikTok ingest"));
+  const handle = el("input", { id: "ingest-handle", placeholder: "@your.tiktok", value: state.claims.creator_id || "" });
+  const out = el("p", { id: "ingest-status", class: "status" });
+  const call = async (method) => {
+    const h = handle.value.trim().replace(/^@/, "");
+    if (!h) return status(out, "Enter your TikTok handle.", "error");
+    try {
+      const t = await api("ingest_targets", `/${encodeURIComponent(h)}`, { method });
+      if (method === "DELETE") status(out, `Stopped following @${h}.`, "ok");
+      else status(out, `@${t.creator_id}: ${t.status}${t.error ? ` (${t.error.code}: ${t.error.reason})` : ""}`, "ok");
+    } catch (e) {
+      status(out, e.status === 404 ? `@${h}: not followed` : e.message, e.status === 404 ? "" : "error");
+    }
+  };
+  body.replaceChildren(el("div", { class: "row" }, handle,
+    el("button", { type: "button", id: "ingest-start", onclick: () => call("PUT") }, "Start"),
+    el("button", { type: "button", id: "ingest-stop", class: "secondary", onclick: () => call("DELETE") }, "Stop"),
+    el("button", { type: "button", id: "ingest-refresh", class: "secondary", onclick: () => call("GET") }, "Status")), out);
+}
+
+// -------------------------------------------------------------------------------- wallet
+async function renderWallet() {
+  const body = $("wallet-body");
+  if (!state.config.functions?.wallet_api) return body.replaceChildren(unavailable("Wallet"));
+  try {
+    const w = await api("wallet_api", "/wallet");
+    body.replaceChildren(el("dl", { class: "totals", id: "wallet" },
+      ...[["balance", w.balance], ["bonus", w.bonus_balance], ["earnings", w.earnings],
+        ["total earned", w.total_earned], ["total spent", w.total_spent]]
+        .map(([k, v]) => el("div", { "data-k": k }, el("dt", {}, k), el("dd", {}, fmt(v))))),
+    w.locked ? el("p", { class: "status error" }, `Wallet locked: ${w.lock_reason || ""}`) : null,
+    w.tier?.name ? el("p", {}, `Tier: ${w.tier.name}`) : null);
+  } catch (e) {
+    body.replaceChildren(el("p", { class: "status error" }, `Wallet: ${e.message}`));
+  }
+}
+
+function renderReview() {
+  const mod = state.claims.moderator === true || state.claims.admin === true;
+  $("review-card").classList.toggle("hidden", !mod);
+  if (!mod) return;
+  // chat_api's review queue is not in docs/openapi.yaml yet: show that instead of guessing.
+  if (!state.config.functions?.chat_api) return $("review-body").replaceChildren(unavailable("Review queue"));
+  $("review-body").replaceChildren(el("p", {}, "Review queue: see chat_api /flags."));
+}
+
+// ---------------------------------------------------------------------------------- auth
+async function onUser(user) {
+  state.unsub.forEach((u) => u());
+  state.unsub = [];
+  state.user = user;
+  $("signin").classList.toggle("hidden", !!user);
+  $("app").classList.toggle("hidden", !user);
+  $("signout").classList.toggle("hidden", !user);
+  document.body.dataset.signedIn = user ? "1" : "0";
+  if (!user) {
+    $("who").textContent = "";
+    return;
+  }
+  state.claims = (await user.getIdTokenResult()).claims;
+  $("who").textContent = `${user.email || user.uid} (uid ${user.uid})`;
+  listenStreams();
+  renderIngest();
+  renderWallet();
+  renderReview();
+}
+
+async function main() {
+  try {
+    state.config = await loadConfig();
+  } catch (e) {
+    document.body.append(el("p", { class: "status error" }, `dashboard: cannot load configuration (${e.message})`));
+    return;
+  }
+  const { app, db } = initFirebase(state.config);
+  state.db = db;
+  state.auth = getAuth(app);
+  const emu = authEmulatorUrl(state.config);
+  if (emu) {
+    connectAuthEmulator(state.auth, emu, { disableWarnings: true });
+    $("signup-btn").classList.remove("hidden");
+  }
+  $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
+    el("input", { type: "checkbox", id: `w-${w}`, checked: w !== "chat" ? "" : null }), w)));
+  for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
+    $(id).addEventListener("change", renderOverlayUrl);
+  }
+  $("overlay-copy").addEventListener("click", copyOverlayUrl);
+  $("period").addEventListener("change", listenBoard);
+  $("goal-metric").addEventListener("change", () =>
+    $("goal-gift-label").classList.toggle("hidden", $("goal-metric").value !== "gift_units"));
+  $("goal-form").addEventListener("submit", submitGoal);
+  $("signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    status($("signin-status"), "Signing in…");
+    try {
+      await signInWithEmailAndPassword(state.auth, $("email").value, $("password").value);
+      status($("signin-status"), "");
+    } catch (e) {
+      status($("signin-status"), `Sign-in failed: ${e.code || e.message}`, "error");
+    }
+  });
+  $("signup-btn").addEventListener("click", async () => {
+    try {
+      await createUserWithEmailAndPassword(state.auth, $("email").value, $("password").value);
+    } catch (e) {
+      status($("signin-status"), `Sign-up failed: ${e.code || e.message}`, "error");
+    }
+  });
+  $("signout").addEventListener("click", () => signOut(state.auth));
+  onAuthStateChanged(state.auth, onUser);
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -8,12 +8,14 @@ Screenshots go to artifacts/web/.
 
 from __future__ import annotations
 
-import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from giftengine.adapters.pubsub import EventPublisher
 from giftengine.devcloud.layout import HOST, ROOT
-from giftengine.webclients import build, component, server
+from giftengine.domain.events import EngagementEvent
+from giftengine.webclients import build, component
 from giftengine.webclients.browser import Browser, unavailable_reason
 
 ARTIFACTS = ROOT / "artifacts" / "web"
@@ -28,21 +30,9 @@ def web(cloud) -> dict[str, str]:
         yield {"overlay": eps["overlay"], "dashboard": eps["dashboard"]}
         return
     try:
-        dist = build.ensure_built()
+        urls, servers = component.serve_in_threads(cloud, HOST, FALLBACK_PORTS)
     except build.BuildError as e:
         pytest.fail(f"the web clients do not build: {e}")
-    urls = {app: f"http://{HOST}:{port}/" for app, port in FALLBACK_PORTS.items()}
-    servers = []
-    for app, port in FALLBACK_PORTS.items():
-        s = component.settings(
-            app, HOST, port, project_id=cloud["project_id"], emulators=cloud["emulators"],
-            endpoints=eps, urls=urls, openapi=Path(cloud["openapi"]), dist=dist,
-        )
-        httpd = server.ThreadingHTTPServer(
-            (HOST, port), server.make_handler(app, dist, s["config"], s["upstreams"])
-        )
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
     yield urls
     for httpd in servers:
         httpd.shutdown()
@@ -63,3 +53,38 @@ def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / ".gitignore").write_text("*\n")  # test output, never committed
     return ARTIFACTS
+
+
+@pytest.fixture
+def publish(cloud):
+    p = EventPublisher(cloud["project_id"])
+
+    def send(*events: dict) -> None:
+        p.publish_all([EngagementEvent.model_validate(e) for e in events])
+
+    yield send
+    p.close()
+
+
+def event(stream_id, event_id, user, name=None, kind="gift", creator=None, **gift_args):
+    e = {
+        "event_id": event_id,
+        "source": "tiktok",
+        "stream_id": stream_id,
+        "kind": kind,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "user": {"id": user, "handle": f"@{user}", "name": name or user.title()},
+    }
+    if creator:
+        e["creator_id"] = creator
+    if kind == "gift":
+        e["gift"] = {
+            "id": gift_args.get("gift_id", "5655"),
+            "name": gift_args.get("gift_name", "Rose"),
+            "coins": gift_args.get("coins", 1),
+            "streakable": gift_args.get("streakable", False),
+        }
+        e["repeat_count"] = gift_args.get("count", 1)
+        e["repeat_end"] = gift_args.get("end", True)
+        e["group_id"] = gift_args.get("group", "")
+    return e

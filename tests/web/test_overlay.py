@@ -4,16 +4,14 @@ listeners, and the overlay's DOM is asserted (screenshots in artifacts/web/)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 import requests
-from giftengine.adapters.pubsub import EventPublisher
-from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore
 
 from tests.support import id_token, wait_for_doc
+from tests.web.conftest import event
 
 pytestmark = [pytest.mark.e2e]
 
@@ -21,43 +19,9 @@ PAGE = "overlay"
 
 
 @pytest.fixture
-def publish(cloud):
-    p = EventPublisher(cloud["project_id"])
-
-    def send(*events: dict) -> None:
-        p.publish_all([EngagementEvent.model_validate(e) for e in events])
-
-    yield send
-    p.close()
-
-
-@pytest.fixture
 def db(cloud):
     return firestore.Client(project=cloud["project_id"])
 
-
-def event(stream_id, event_id, user, name=None, kind="gift", creator=None, **gift_args):
-    e = {
-        "event_id": event_id,
-        "source": "tiktok",
-        "stream_id": stream_id,
-        "kind": kind,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "user": {"id": user, "handle": f"@{user}", "name": name or user.title()},
-    }
-    if creator:
-        e["creator_id"] = creator
-    if kind == "gift":
-        e["gift"] = {
-            "id": gift_args.get("gift_id", "5655"),
-            "name": gift_args.get("gift_name", "Rose"),
-            "coins": gift_args.get("coins", 1),
-            "streakable": gift_args.get("streakable", False),
-        }
-        e["repeat_count"] = gift_args.get("count", 1)
-        e["repeat_end"] = gift_args.get("end", True)
-        e["group_id"] = gift_args.get("group", "")
-    return e
 
 
 def open_overlay(browser, web, stream_id, **params) -> None:

@@ -231,12 +231,12 @@ async function renderWallet() {
   if (!state.config.functions?.wallet_api) return body.replaceChildren(unavailable("Wallet"));
   try {
     const w = await api("wallet_api", "/wallet");
-    body.replaceChildren(el("dl", { class: "totals", id: "wallet" },
+    body.replaceChildren(...[el("dl", { class: "totals", id: "wallet" },
       ...[["balance", w.balance], ["bonus", w.bonus_balance], ["earnings", w.earnings],
         ["total earned", w.total_earned], ["total spent", w.total_spent]]
         .map(([k, v]) => el("div", { "data-k": k }, el("dt", {}, k), el("dd", {}, fmt(v))))),
     w.locked ? el("p", { class: "status error" }, `Wallet locked: ${w.lock_reason || ""}`) : null,
-    w.tier?.name ? el("p", {}, `Tier: ${w.tier.name}`) : null);
+    w.tier?.name ? el("p", {}, `Tier: ${w.tier.name}`) : null].filter(Boolean));
   } catch (e) {
     body.replaceChildren(el("p", { class: "status error" }, `Wallet: ${e.message}`));
   }

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import yaml
 
 from giftengine.webclients import build
-from giftengine.webclients.server import APPS, public_config
+from giftengine.webclients.server import APPS, ThreadingHTTPServer, make_handler, public_config
 
 # Functions the browser apps call. One is offered only when it is running AND documented in
 # docs/openapi.yaml: an undocumented contract is shown as "not available" rather than guessed.
@@ -67,3 +68,24 @@ def write_settings(state_dir: Path, all_settings: dict[str, dict]) -> dict[str, 
         path.write_text(json.dumps(all_settings[app], indent=2))
         files[app] = path
     return files
+
+
+def serve_in_threads(status: dict, host: str, ports: dict[str, int]) -> tuple[dict, list]:
+    """Serve both apps for the stack `status` (a `dev status` dict) from this process.
+
+    For stacks started without the web component. Returns ({app: url}, servers); call
+    `shutdown()` and `server_close()` on each server when done."""
+    dist = build.ensure_built()
+    urls = {app: f"http://{host}:{port}/" for app, port in ports.items()}
+    servers = []
+    for app, port in ports.items():
+        s = settings(
+            app, host, port, project_id=status["project_id"], emulators=status["emulators"],
+            endpoints=status["endpoints"], urls=urls, openapi=Path(status["openapi"]), dist=dist,
+        )
+        httpd = ThreadingHTTPServer((host, port), make_handler(app, dist, s["config"],
+                                                               s["upstreams"]))
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+    return urls, servers

@@ -290,3 +290,25 @@ def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc,
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_checkout_offline_through_the_functions(urls, svc, uid):
+    """On the local cloud the functions use the payments stand-in by themselves: Stripe
+    checkout -> hosted page -> signed webhook -> coins; Khalti initiate -> pay -> lookup."""
+    api = f"{urls['wallet_api']}/wallet_api"
+    r = requests.post(f"{api}/checkout/stripe", headers=auth(uid), timeout=30,
+                      json={"pack_id": "coins-70", "idempotency_key": "offline-0001"})
+    assert r.status_code == 200, r.text
+    assert requests.post(r.json()["url"], allow_redirects=False, timeout=30).status_code == 303
+    assert svc.wallet_view(uid)["balance"] == 70
+
+    r = requests.post(f"{api}/checkout/khalti", headers=auth(uid), timeout=30,
+                      json={"amount_npr": 10, "idempotency_key": "offline-0002"})
+    assert r.status_code == 200, r.text
+    start = r.json()
+    back = requests.get(start["payment_url"], allow_redirects=False, timeout=30)
+    assert back.status_code == 303 and f"pidx={start['pidx']}" in back.headers["Location"]
+    hook = f"{urls['payments_webhook']}/payments_webhook/khalti"
+    done = requests.get(hook, params={"pidx": start["pidx"]}, timeout=30)
+    assert done.status_code == 200 and done.json()["credited"] == 500, done.text
+    assert svc.wallet_view(uid)["balance"] == 570

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from functools import lru_cache
 
 from giftengine import config
@@ -48,14 +50,38 @@ def wallet_service() -> WalletService:
     )
 
 
+# On the local cloud the payment providers cannot be reached: unless STRIPE_API_BASE /
+# KHALTI_API_BASE say otherwise, the wallet functions use the local stand-in
+# (giftengine.wallet.stripe_fake) on the Firestore emulator's port + STAND_IN_PORT_OFFSET,
+# started by whichever function process needs it first (the others find it listening).
+STAND_IN_PORT_OFFSET = 48
+
+
+def local_stand_in(webhook_secret: str) -> str:
+    from giftengine.wallet import stripe_fake
+
+    port = int(os.environ["FIRESTORE_EMULATOR_HOST"].rsplit(":", 1)[1]) + STAND_IN_PORT_OFFSET
+    hook = os.environ.get("GIFTENGINE_URL_PAYMENTS_WEBHOOK", "")
+    with contextlib.suppress(OSError):  # another function process serves it already
+        stripe_fake.serve(port, webhook_url=f"{hook}/payments_webhook/stripe" if hook else "",
+                          webhook_secret=webhook_secret)
+    return f"http://127.0.0.1:{port}"
+
+
 @lru_cache(maxsize=1)
 def payment_flows() -> PaymentFlows:
     w = wallet_service()
     s = w.s
+    stripe_base, khalti_base = s.stripe_api_base, s.khalti_api_base
+    if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        if not os.environ.get("STRIPE_API_BASE"):
+            stripe_base = local_stand_in(s.stripe_webhook_secret)
+        if not os.environ.get("KHALTI_API_BASE"):
+            khalti_base = local_stand_in(s.stripe_webhook_secret)
     return PaymentFlows(
         w,
-        stripe_gw=StripeGateway(s.stripe_secret_key, s.stripe_webhook_secret,
-                                s.stripe_api_base, s.stripe_tolerance_s),
+        stripe_gw=StripeGateway(s.stripe_secret_key, s.stripe_webhook_secret, stripe_base,
+                                s.stripe_tolerance_s),
         esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, s.esewa_form_url),
-        khalti=Khalti(s.khalti_secret_key, s.khalti_api_base),
+        khalti=Khalti(s.khalti_secret_key, khalti_base),
     )

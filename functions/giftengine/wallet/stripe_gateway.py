@@ -68,7 +68,11 @@ class StripeGateway:
         if not self.webhook_secret:
             raise RuntimeError("STRIPE_WEBHOOK_SECRET is not set")
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("webhook body is not UTF-8 JSON") from None
+        try:
+            stripe.WebhookSignature.verify_header(text, signature, self.webhook_secret,
                                                   tolerance=self.tolerance_s)
         except stripe.SignatureVerificationError as exc:
             if "tolerance" in str(exc):
@@ -79,7 +83,7 @@ class StripeGateway:
         if stamp > (now or time.time()) + self.tolerance_s:
             raise StaleCallback("Stripe-Signature timestamp is in the future")
         try:
-            event = json.loads(payload)
+            event = json.loads(text)
         except ValueError:
             raise InvalidRequest("webhook body is not JSON") from None
         if not isinstance(event, dict) or not event.get("id") or not event.get("type"):

@@ -127,7 +127,7 @@ def daily_bonus(
         return None
     day = day_key(day_start)
     t = L.txn(
-        txn_id("bonus", w.uid, day), L.BONUS, day_start,
+        txn_id("bonus", w.uid, day), L.BONUS, at,
         [(L.SYS_BONUS, -amount), (L.user_account(w.uid, "bonus"), amount)], tier=level, day=day,
     )
     return t, w.apply(t)

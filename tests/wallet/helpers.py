@@ -36,29 +36,59 @@ def make_service(store=None, **settings) -> tuple[WalletService, MemoryStore, Cl
     store = store if store is not None else MemoryStore()
     clock, published = Clock(), Published()
     svc = WalletService(
-        store, settings=WalletSettings(**settings), catalog=catalog_mod.parse(
-            catalog_mod.DEFAULT_CATALOG), publish=published, clock=clock,
+        store,
+        settings=WalletSettings(**settings),
+        catalog=catalog_mod.parse(catalog_mod.DEFAULT_CATALOG),
+        publish=published,
+        clock=clock,
     )
     return svc, store, clock, published
 
 
-def completed(ref: str, uid: str, coins: int, amount: int, event_id: str | None = None,
-              provider: str = "stripe") -> PaymentEvent:
-    return PaymentEvent(provider=provider, event_id=event_id or f"evt_c_{ref}", payment_ref=ref,
-                        kind="completed", at=T0, uid=uid, coins=coins, amount=amount,
-                        currency="usd")
+def completed(
+    ref: str,
+    uid: str,
+    coins: int,
+    amount: int,
+    event_id: str | None = None,
+    provider: str = "stripe",
+) -> PaymentEvent:
+    return PaymentEvent(
+        provider=provider,
+        event_id=event_id or f"evt_c_{ref}",
+        payment_ref=ref,
+        kind="completed",
+        at=T0,
+        uid=uid,
+        coins=coins,
+        amount=amount,
+        currency="usd",
+    )
 
 
 def refunded(ref: str, refunded_amount: int, event_id: str | None = None) -> PaymentEvent:
-    return PaymentEvent(provider="stripe", event_id=event_id or f"evt_r_{ref}_{refunded_amount}",
-                        payment_ref=ref, kind="refunded", at=T0, refunded=refunded_amount)
+    return PaymentEvent(
+        provider="stripe",
+        event_id=event_id or f"evt_r_{ref}_{refunded_amount}",
+        payment_ref=ref,
+        kind="refunded",
+        at=T0,
+        refunded=refunded_amount,
+    )
 
 
 def disputed(ref: str, amount: int, event_id: str | None = None) -> PaymentEvent:
-    return PaymentEvent(provider="stripe", event_id=event_id or f"evt_d_{ref}_{amount}",
-                        payment_ref=ref, kind="disputed", at=T0, disputed=amount)
+    return PaymentEvent(
+        provider="stripe",
+        event_id=event_id or f"evt_d_{ref}_{amount}",
+        payment_ref=ref,
+        kind="disputed",
+        at=T0,
+        disputed=amount,
+    )
 
 
 def gift(stream="s1", creator="creator-1", gift_id="rose", count=1, key="k-00000001") -> GiftSpend:
-    return GiftSpend(stream_id=stream, creator_id=creator, gift_id=gift_id, count=count,
-                     idempotency_key=key)
+    return GiftSpend(
+        stream_id=stream, creator_id=creator, gift_id=gift_id, count=count, idempotency_key=key
+    )

@@ -11,28 +11,65 @@ SECRET = "whsec_giftengine_local"  # settings.LOCAL_SECRETS: what the local clou
 
 
 def event(evt_id: str, etype: str, obj: dict, created: int | None = None) -> dict:
-    return {"id": evt_id, "object": "event", "type": etype, "api_version": "2025-01-27",
-            "created": created or int(time.time()), "livemode": False, "data": {"object": obj}}
+    return {
+        "id": evt_id,
+        "object": "event",
+        "type": etype,
+        "api_version": "2025-01-27",
+        "created": created or int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
 
 
 def session_completed(evt_id: str, uid: str, pi: str, coins: int, amount: int) -> dict:
-    return event(evt_id, "checkout.session.completed", {
-        "id": f"cs_test_{pi}", "object": "checkout.session", "mode": "payment",
-        "payment_status": "paid", "status": "complete", "payment_intent": pi,
-        "amount_total": amount, "currency": "usd", "client_reference_id": uid,
-        "metadata": {"uid": uid, "pack_id": f"coins-{coins}", "coins": str(coins)}})
+    return event(
+        evt_id,
+        "checkout.session.completed",
+        {
+            "id": f"cs_test_{pi}",
+            "object": "checkout.session",
+            "mode": "payment",
+            "payment_status": "paid",
+            "status": "complete",
+            "payment_intent": pi,
+            "amount_total": amount,
+            "currency": "usd",
+            "client_reference_id": uid,
+            "metadata": {"uid": uid, "pack_id": f"coins-{coins}", "coins": str(coins)},
+        },
+    )
 
 
 def charge_refunded(evt_id: str, pi: str, amount: int, refunded: int) -> dict:
-    return event(evt_id, "charge.refunded", {
-        "id": f"ch_{pi}", "object": "charge", "payment_intent": pi, "amount": amount,
-        "amount_refunded": refunded, "refunded": refunded >= amount})
+    return event(
+        evt_id,
+        "charge.refunded",
+        {
+            "id": f"ch_{pi}",
+            "object": "charge",
+            "payment_intent": pi,
+            "amount": amount,
+            "amount_refunded": refunded,
+            "refunded": refunded >= amount,
+        },
+    )
 
 
 def dispute_created(evt_id: str, pi: str, amount: int) -> dict:
-    return event(evt_id, "charge.dispute.created", {
-        "id": f"dp_{pi}", "object": "dispute", "charge": f"ch_{pi}", "payment_intent": pi,
-        "amount": amount, "reason": "fraudulent", "status": "needs_response"})
+    return event(
+        evt_id,
+        "charge.dispute.created",
+        {
+            "id": f"dp_{pi}",
+            "object": "dispute",
+            "charge": f"ch_{pi}",
+            "payment_intent": pi,
+            "amount": amount,
+            "reason": "fraudulent",
+            "status": "needs_response",
+        },
+    )
 
 
 def signed(evt: dict, secret: str = SECRET, timestamp: int | None = None) -> tuple[bytes, str]:

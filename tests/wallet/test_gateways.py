@@ -39,9 +39,11 @@ def flows(fake):
     svc, store, clock, published = make_service()
     clock.now = time.time()
     f = PaymentFlows(
-        svc, stripe_gw=StripeGateway("sk_test_x", se.SECRET, base),
+        svc,
+        stripe_gw=StripeGateway("sk_test_x", se.SECRET, base),
         esewa=Esewa(ESEWA_KEY, "EPAYTEST", "http://esewa.invalid/form"),
-        khalti=Khalti("test_secret_key_x", base))
+        khalti=Khalti("test_secret_key_x", base),
+    )
     return f, svc, store, clock
 
 
@@ -133,9 +135,15 @@ def test_esewa_form_signature_and_callback(flows):
     form = start["form"]["fields"]
     assert start["coins"] == 5000  # NPR 10 = 500 coins
     assert form["signature"] == esewa_signature(
-        ESEWA_KEY, form, ["total_amount", "transaction_uuid", "product_code"])
-    ok = {"transaction_code": "000AWEO", "status": "COMPLETE", "total_amount": "100.0",
-          "transaction_uuid": start["transaction_uuid"], "product_code": "EPAYTEST"}
+        ESEWA_KEY, form, ["total_amount", "transaction_uuid", "product_code"]
+    )
+    ok = {
+        "transaction_code": "000AWEO",
+        "status": "COMPLETE",
+        "total_amount": "100.0",
+        "transaction_uuid": start["transaction_uuid"],
+        "product_code": "EPAYTEST",
+    }
     with pytest.raises(BadSignature):
         f.esewa_callback(esewa_callback(ok, key="wrong"))
     with pytest.raises(BadSignature):  # signed correctly, but not the amount we asked for

@@ -28,13 +28,22 @@ op = st.one_of(
     st.tuples(st.just("buy"), st.integers(0, 2), st.sampled_from(VIEWERS), st.sampled_from(PACKS)),
     st.tuples(st.just("refund"), st.integers(0, 2), st.sampled_from([1, 50, 100])),
     st.tuples(st.just("dispute"), st.integers(0, 2)),
-    st.tuples(st.just("spend"), st.sampled_from(VIEWERS), st.sampled_from(GIFTS),
-              st.integers(1, 5), st.integers(0, 9)),
+    st.tuples(
+        st.just("spend"),
+        st.sampled_from(VIEWERS),
+        st.sampled_from(GIFTS),
+        st.integers(1, 5),
+        st.integers(0, 9),
+    ),
     st.tuples(st.just("tier"), st.sampled_from(VIEWERS), st.integers(1, 2), st.integers(0, 3)),
     st.tuples(st.just("day"), st.integers(0, 2)),
-    st.tuples(st.just("adjust"), st.sampled_from(VIEWERS + [CREATOR]),
-              st.sampled_from(["balance", "bonus_balance"]), st.integers(-50, 50),
-              st.integers(0, 3)),
+    st.tuples(
+        st.just("adjust"),
+        st.sampled_from(VIEWERS + [CREATOR]),
+        st.sampled_from(["balance", "bonus_balance"]),
+        st.integers(-50, 50),
+        st.integers(0, 3),
+    ),
     st.tuples(st.just("retry"), st.integers(0, 40)),
 )
 
@@ -46,12 +55,14 @@ def ledger_txns(store) -> list[LedgerTxn]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=5, max_size=50))
 def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
-    svc, store, clock, published = make_service(spend_coins_per_minute=10**9,
-                                                spends_per_minute=10**6)
+    svc, store, clock, published = make_service(
+        spend_coins_per_minute=10**9, spends_per_minute=10**6
+    )
     # The test's own model of each payment: who, coins, amount, completed, refunded, disputed.
     pay_owner: dict[int, tuple[str, int, int]] = {}
-    pay_model: dict[int, dict] = defaultdict(lambda: {"completed": False, "refunded": 0,
-                                                       "disputed": 0})
+    pay_model: dict[int, dict] = defaultdict(
+        lambda: {"completed": False, "refunded": 0, "disputed": 0}
+    )
     ok_gift_keys: set[tuple[str, int]] = set()
     done: list[tuple] = []
 
@@ -73,8 +84,15 @@ def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
                 pay_model[n]["disputed"] = max(pay_model[n]["disputed"], amount)
             elif kind == "spend":
                 _, uid, gift_id, count, k = o
-                svc.spend_gift(uid, gift(creator=CREATOR, gift_id=gift_id, count=count,
-                                         key=f"key-{gift_id}-{count}-{k}"))
+                svc.spend_gift(
+                    uid,
+                    gift(
+                        creator=CREATOR,
+                        gift_id=gift_id,
+                        count=count,
+                        key=f"key-{gift_id}-{count}-{k}",
+                    ),
+                )
                 ok_gift_keys.add((uid, f"key-{gift_id}-{count}-{k}"))
             elif kind == "tier":
                 _, uid, level, k = o
@@ -85,8 +103,14 @@ def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
                 svc.run_daily_bonus()  # a second run the same day changes nothing
             elif kind == "adjust":
                 _, uid, account, amount, k = o
-                svc.admin_adjust("admin-1", uid, account=account, amount=amount,
-                                 reason="property test", key=f"adj-{account}-{amount}-{k}")
+                svc.admin_adjust(
+                    "admin-1",
+                    uid,
+                    account=account,
+                    amount=amount,
+                    reason="property test",
+                    key=f"adj-{account}-{amount}-{k}",
+                )
         except WalletError:
             return False  # refused (funds, lock, tier, conflict): changes nothing (checked)
         return True
@@ -103,8 +127,11 @@ def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
         else:
             if o[0] in ("refund", "dispute"):  # concrete amounts, so a retry is the same event
                 amount = pay_owner.get(o[1], (None, 0, 1000))[2]
-                o = (o[0], o[1], amount * o[2] // 100 or 1) if o[0] == "refund" else (
-                    o[0], o[1], amount)
+                o = (
+                    (o[0], o[1], amount * o[2] // 100 or 1)
+                    if o[0] == "refund"
+                    else (o[0], o[1], amount)
+                )
             before_docs = dict(store.docs)
             succeeded = run(o)
             if not succeeded:  # a refused request leaves every document as it was
@@ -124,9 +151,11 @@ def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
             for leg in t.legs:
                 parsed = L.parse_user_account(leg.account)
                 if parsed and parsed[1] == "bonus":
-                    assert (leg.amount < 0 and t.kind == L.GIFT) or (
-                        leg.amount > 0 and t.kind in (L.BONUS, L.ADJUST)) or (
-                        leg.amount < 0 and t.kind == L.ADJUST), t
+                    assert (
+                        (leg.amount < 0 and t.kind == L.GIFT)
+                        or (leg.amount > 0 and t.kind in (L.BONUS, L.ADJUST))
+                        or (leg.amount < 0 and t.kind == L.ADJUST)
+                    ), t
         # 4. Each effect applied once: one gift transaction per successful key.
         gifts = [t for t in txns if t.kind == L.GIFT]
         assert len(gifts) == len({t.txn_id for t in gifts}) == len(ok_gift_keys)
@@ -146,8 +175,11 @@ def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
             reversed_amount = min(amount, m["refunded"] + m["disputed"])
             expected = coins - (-(-coins * reversed_amount // amount))
             assert state["credited"] == expected
-            posted = sum(t.user_legs(owner[0]).get("coins", 0) for t in txns
-                         if t.meta.get("payment_ref") == f"pi_{n}")
+            posted = sum(
+                t.user_legs(owner[0]).get("coins", 0)
+                for t in txns
+                if t.meta.get("payment_ref") == f"pi_{n}"
+            )
             assert posted == expected
     # Every committed gift published its event exactly under its deterministic id.
     ids = {e.event_id for e in published.events}

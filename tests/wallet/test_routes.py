@@ -21,16 +21,21 @@ pytestmark = pytest.mark.unit
 def flows(monkeypatch):
     svc, store, clock, _ = make_service()
     clock.now = time.time()
-    f = PaymentFlows(svc, stripe_gw=StripeGateway("sk_test_x", se.SECRET),
-                     esewa=Esewa("k", "EPAYTEST", ""), khalti=Khalti("k", "http://127.0.0.1:9"))
+    f = PaymentFlows(
+        svc,
+        stripe_gw=StripeGateway("sk_test_x", se.SECRET),
+        esewa=Esewa("k", "EPAYTEST", ""),
+        khalti=Khalti("k", "http://127.0.0.1:9"),
+    )
     monkeypatch.setattr(bootstrap, "payment_flows", lambda: f)
     return f, svc, store
 
 
 def deliver(body: bytes, header: str):
     app = Flask(__name__)
-    with app.test_request_context("/payments_webhook/stripe", method="POST", data=body,
-                                  headers={"Stripe-Signature": header}):
+    with app.test_request_context(
+        "/payments_webhook/stripe", method="POST", data=body, headers={"Stripe-Signature": header}
+    ):
         from flask import request
 
         return routes.payments_webhook(request)

@@ -41,7 +41,11 @@ def test_gift_spends_bonus_first_credits_creator_share_and_publishes_once():
     assert svc.wallet_view("u1")["total_spent"] == 60
     [event] = published.events
     assert (event.event_id, event.source, event.kind, event.repeat_count) == (
-        "app:u1:key-0001", "app", "gift", 2)
+        "app:u1:key-0001",
+        "app",
+        "gift",
+        2,
+    )
     assert event.gift.coins == 30 and event.creator_id == "creator-1"
     assert store.get("wallet_outbox/gift:u1:key-0001")["published"] is True
 
@@ -52,7 +56,8 @@ def test_retry_with_the_same_key_replays_and_does_not_debit_twice():
     again = svc.spend_gift("u1", gift(gift_id="donut", key="key-0002"))
     assert again["replayed"] and not first["replayed"]
     assert {k: v for k, v in again.items() if k != "replayed"} == {
-        k: v for k, v in first.items() if k != "replayed"}
+        k: v for k, v in first.items() if k != "replayed"
+    }
     assert svc.wallet_view("u1")["balance"] == 70
     with pytest.raises(Conflict):
         svc.spend_gift("u1", gift(gift_id="rose", key="key-0002"))
@@ -148,10 +153,12 @@ def test_refund_after_coins_are_spent_goes_negative_and_locks():
     with pytest.raises(AccountLocked):
         svc.spend_gift("u1", gift(key="key-r0002"))
     with pytest.raises(Conflict):
-        svc.admin_adjust("admin", "u1", account="balance", amount=0, reason="review",
-                         key="adj-1", unlock=True)
-    svc.admin_adjust("admin", "u1", account="balance", amount=297, reason="written off",
-                     key="adj-2", unlock=True)
+        svc.admin_adjust(
+            "admin", "u1", account="balance", amount=0, reason="review", key="adj-1", unlock=True
+        )
+    svc.admin_adjust(
+        "admin", "u1", account="balance", amount=297, reason="written off", key="adj-2", unlock=True
+    )
     assert not svc.wallet_view("u1")["locked"]
     assert store.get("audit_log/adjust:u1:adj-2")["reason"] == "written off"
     assert svc.reconcile()["ok"]
@@ -198,5 +205,6 @@ def test_admin_adjust_cannot_make_a_balance_negative_and_needs_a_reason():
         svc.admin_adjust("admin", "u1", account="balance", amount=5, reason=" ", key="a-2")
     r = svc.admin_adjust("admin", "u1", account="balance", amount=-10, reason="fix", key="a-3")
     assert r["balance"] == 0 and r["actor"] == "admin"
-    assert svc.admin_adjust("admin", "u1", account="balance", amount=-10, reason="fix",
-                            key="a-3")["replayed"]
+    assert svc.admin_adjust("admin", "u1", account="balance", amount=-10, reason="fix", key="a-3")[
+        "replayed"
+    ]

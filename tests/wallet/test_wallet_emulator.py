@@ -38,8 +38,11 @@ def uid() -> str:
 
 @pytest.fixture
 def svc(cloud) -> WalletService:
-    return WalletService(FirestoreStore(firestore_client(cloud["project_id"])),
-                         settings=WalletSettings(), catalog=catalog_mod.load())
+    return WalletService(
+        FirestoreStore(firestore_client(cloud["project_id"])),
+        settings=WalletSettings(),
+        catalog=catalog_mod.load(),
+    )
 
 
 @pytest.fixture
@@ -53,9 +56,12 @@ def auth(uid: str, **claims) -> dict[str, str]:
 
 def stripe_post(urls, evt: dict, **kw) -> requests.Response:
     body, header = se.signed(evt, **kw)
-    return requests.post(f"{urls['payments_webhook']}/payments_webhook/stripe", data=body,
-                         headers={"Stripe-Signature": header,
-                                  "Content-Type": "application/json"}, timeout=30)
+    return requests.post(
+        f"{urls['payments_webhook']}/payments_webhook/stripe",
+        data=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=30,
+    )
 
 
 def fund(urls, uid: str, coins: int, amount: int | None = None) -> str:
@@ -74,12 +80,16 @@ def test_parallel_spends_of_the_last_coins_one_wins(cloud, svc, uid):
     barrier = threading.Barrier(n)
 
     def spend(i: int) -> None:
-        instance = WalletService(FirestoreStore(firestore.Client(project=cloud["project_id"])),
-                                 settings=WalletSettings(), catalog=catalog_mod.load())
+        instance = WalletService(
+            FirestoreStore(firestore.Client(project=cloud["project_id"])),
+            settings=WalletSettings(),
+            catalog=catalog_mod.load(),
+        )
         barrier.wait()
         try:
-            instance.spend_gift(uid, GiftSpend("s-race", "creator-race", "donut", 2,
-                                               f"race-{i:04d}"))
+            instance.spend_gift(
+                uid, GiftSpend("s-race", "creator-race", "donut", 2, f"race-{i:04d}")
+            )
             outcomes.append("ok")
         except InsufficientFunds:
             outcomes.append("402")
@@ -102,9 +112,18 @@ def test_two_devices_spend_the_last_coins_over_http(urls, uid):
 
     def device(key: str) -> requests.Response:
         barrier.wait()
-        return requests.post(f"{urls['wallet_api']}/wallet_api/gifts", headers=headers, json={
-            "stream_id": "s-devices", "creator_id": "creator-d", "gift_id": "donut", "count": 3,
-            "idempotency_key": key}, timeout=30)
+        return requests.post(
+            f"{urls['wallet_api']}/wallet_api/gifts",
+            headers=headers,
+            json={
+                "stream_id": "s-devices",
+                "creator_id": "creator-d",
+                "gift_id": "donut",
+                "count": 3,
+                "idempotency_key": key,
+            },
+            timeout=30,
+        )
 
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(device, ["phone-0001", "tablet-0001"])
@@ -115,9 +134,18 @@ def test_two_devices_spend_the_last_coins_over_http(urls, uid):
     assert winner.json()["balance"] == 10
     # A retry of the winner replays; a retry of the loser is still refused.
     key = "phone-0001" if winner is a else "tablet-0001"
-    again = requests.post(f"{urls['wallet_api']}/wallet_api/gifts", headers=headers, json={
-        "stream_id": "s-devices", "creator_id": "creator-d", "gift_id": "donut", "count": 3,
-        "idempotency_key": key}, timeout=30)
+    again = requests.post(
+        f"{urls['wallet_api']}/wallet_api/gifts",
+        headers=headers,
+        json={
+            "stream_id": "s-devices",
+            "creator_id": "creator-d",
+            "gift_id": "donut",
+            "count": 3,
+            "idempotency_key": key,
+        },
+        timeout=30,
+    )
     assert again.status_code == 200 and again.json()["replayed"] is True
 
 
@@ -126,8 +154,17 @@ def test_gift_requires_a_token_and_a_valid_body(urls, uid):
     assert requests.post(url, json={}, timeout=10).status_code == 401
     r = requests.post(url, headers=auth(uid), json={"gift_id": "rose"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
-    r = requests.post(url, headers=auth(uid), timeout=10, json={
-        "stream_id": "s", "creator_id": "c", "gift_id": "nope", "idempotency_key": "k-000001"})
+    r = requests.post(
+        url,
+        headers=auth(uid),
+        timeout=10,
+        json={
+            "stream_id": "s",
+            "creator_id": "c",
+            "gift_id": "nope",
+            "idempotency_key": "k-000001",
+        },
+    )
     assert r.status_code == 404
 
 
@@ -140,9 +177,18 @@ def test_in_app_gift_publishes_its_engagement_event(cloud, urls, uid):
     sub.create_subscription(name=sub_path, topic=topic)
     try:
         fund(urls, uid, 100)
-        r = requests.post(f"{urls['wallet_api']}/wallet_api/gifts", headers=auth(uid), json={
-            "stream_id": f"s-{uid}", "creator_id": "creator-e", "gift_id": "heart", "count": 4,
-            "idempotency_key": "pub-00000001"}, timeout=30)
+        r = requests.post(
+            f"{urls['wallet_api']}/wallet_api/gifts",
+            headers=auth(uid),
+            json={
+                "stream_id": f"s-{uid}",
+                "creator_id": "creator-e",
+                "gift_id": "heart",
+                "count": 4,
+                "idempotency_key": "pub-00000001",
+            },
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         deadline, found = time.monotonic() + 30, None
         while found is None and time.monotonic() < deadline:
@@ -164,8 +210,7 @@ def test_webhook_rejects_bad_signatures_and_stale_timestamps(urls, uid):
     assert r.status_code == 400 and r.json()["error"] == "bad_signature"
     r = stripe_post(urls, evt, timestamp=int(time.time()) - 600)
     assert r.status_code == 400 and r.json()["error"] == "stale_callback"
-    r = requests.post(f"{urls['payments_webhook']}/payments_webhook/stripe", data=b"{}",
-                      timeout=10)
+    r = requests.post(f"{urls['payments_webhook']}/payments_webhook/stripe", data=b"{}", timeout=10)
     assert r.status_code == 400
     assert stripe_post(urls, evt).json()["credited"] == 350
     assert stripe_post(urls, evt).json()["duplicate"] is True
@@ -187,8 +232,9 @@ def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
     users = [f"{uid}-{k}" for k in range(3)]
     events, expected = [], dict.fromkeys(users, 0)
     for i in range(12):
-        events.append(se.session_completed(f"evt_{uid}_c{i}", users[i % 3], f"pi_{uid}_{i}",
-                                           1400, 2000))
+        events.append(
+            se.session_completed(f"evt_{uid}_c{i}", users[i % 3], f"pi_{uid}_{i}", 1400, 2000)
+        )
         expected[users[i % 3]] += 1400
     for i in range(6):  # a quarter refunded: ceil(1400 * 500 / 2000) = 350
         events.append(se.charge_refunded(f"evt_{uid}_r{i}", f"pi_{uid}_{i}", 2000, 500))
@@ -203,8 +249,13 @@ def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
         codes = list(pool.map(lambda e: stripe_post(urls, e).status_code, deliveries))
     assert codes == [200] * 200
     for u in users:
-        out = subprocess.run([sys.executable, "-m", "giftengine.cli.main", "wallet", u, "--json"],
-                             capture_output=True, text=True, check=True, timeout=60).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "giftengine.cli.main", "wallet", u, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
         w = json.loads(out)
         assert w["balance"] == expected[u], (u, w)
         assert {"balance", "bonus_balance", "total_earned", "total_spent"} <= set(w)
@@ -213,17 +264,29 @@ def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
 def test_tiers_daily_bonus_and_jobs_over_http(urls, svc, uid):
     fund(urls, uid, 3000)
     api = f"{urls['wallet_api']}/wallet_api"
-    r = requests.post(f"{api}/tiers/1/purchase", headers=auth(uid),
-                      json={"idempotency_key": "tier-0000001"}, timeout=30)
+    r = requests.post(
+        f"{api}/tiers/1/purchase",
+        headers=auth(uid),
+        json={"idempotency_key": "tier-0000001"},
+        timeout=30,
+    )
     assert r.status_code == 200 and r.json()["daily_bonus"] == 60, r.text
     jobs = f"{urls['wallet_jobs']}/wallet_jobs"
     for _ in range(2):  # the scheduler fired twice
         assert requests.post(f"{jobs}/daily-bonus", timeout=120).status_code == 200
     w = svc.wallet_view(uid)
     assert (w["balance"], w["bonus_balance"], w["tier"]["level"]) == (0, 60, 1)
-    r = requests.post(f"{api}/gifts", headers=auth(uid), timeout=30, json={
-        "stream_id": "s-og", "creator_id": "creator-og", "gift_id": "og-crown",
-        "idempotency_key": "og-0000001"})
+    r = requests.post(
+        f"{api}/gifts",
+        headers=auth(uid),
+        timeout=30,
+        json={
+            "stream_id": "s-og",
+            "creator_id": "creator-og",
+            "gift_id": "og-crown",
+            "idempotency_key": "og-0000001",
+        },
+    )
     assert r.status_code == 402  # 60 bonus coins < 100: the tier gate passed, funds did not
     report = requests.post(f"{jobs}/reconcile", timeout=300).json()
     assert report["ok"], report["problems"]
@@ -231,8 +294,13 @@ def test_tiers_daily_bonus_and_jobs_over_http(urls, svc, uid):
 
 def test_admin_adjust_is_admin_only_and_audited(urls, svc, uid):
     api = f"{urls['wallet_api']}/wallet_api/admin/adjust"
-    body = {"uid": uid, "account": "balance", "amount": 25, "reason": "goodwill credit",
-            "idempotency_key": "adj-0000001"}
+    body = {
+        "uid": uid,
+        "account": "balance",
+        "amount": 25,
+        "reason": "goodwill credit",
+        "idempotency_key": "adj-0000001",
+    }
     assert requests.post(api, headers=auth(uid), json=body, timeout=30).status_code == 403
     r = requests.post(api, headers=auth("admin-w", admin=True), json=body, timeout=30)
     assert r.status_code == 200 and r.json()["balance"] == 25, r.text
@@ -241,15 +309,24 @@ def test_admin_adjust_is_admin_only_and_audited(urls, svc, uid):
 
 
 def test_esewa_payment_round_trip(urls, svc, uid):
-    r = requests.post(f"{urls['wallet_api']}/wallet_api/checkout/esewa", headers=auth(uid),
-                      json={"amount_npr": 10, "idempotency_key": "esewa-00001"}, timeout=30)
+    r = requests.post(
+        f"{urls['wallet_api']}/wallet_api/checkout/esewa",
+        headers=auth(uid),
+        json={"amount_npr": 10, "idempotency_key": "esewa-00001"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     start = r.json()
     assert start["coins"] == 500
     names = "transaction_code,status,total_amount,transaction_uuid,product_code,signed_field_names"
-    data = {"transaction_code": "000AWEO", "status": "COMPLETE", "total_amount": "10.0",
-            "transaction_uuid": start["transaction_uuid"], "product_code": "EPAYTEST",
-            "signed_field_names": names}
+    data = {
+        "transaction_code": "000AWEO",
+        "status": "COMPLETE",
+        "total_amount": "10.0",
+        "transaction_uuid": start["transaction_uuid"],
+        "product_code": "EPAYTEST",
+        "signed_field_names": names,
+    }
     data["signature"] = esewa_signature("8gBm/:&EnhH.1/q", data, names.split(","))
     encoded = base64.b64encode(json.dumps(data).encode()).decode()
     url = f"{urls['payments_webhook']}/payments_webhook/esewa"
@@ -275,8 +352,12 @@ def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc,
     server = stripe_fake.serve(port, webhook_url=hook, webhook_secret=se.SECRET)
     try:
         base = f"http://127.0.0.1:{port}"
-        flows = PaymentFlows(svc, stripe_gw=StripeGateway("sk_test_local", se.SECRET, base),
-                             esewa=Esewa("", "EPAYTEST", ""), khalti=Khalti("", base))
+        flows = PaymentFlows(
+            svc,
+            stripe_gw=StripeGateway("sk_test_local", se.SECRET, base),
+            esewa=Esewa("", "EPAYTEST", ""),
+            khalti=Khalti("", base),
+        )
         session = flows.stripe_checkout(uid, "coins-1400", "e2e-0000001")
         assert svc.store.get(f"customers/{uid}/checkout_sessions/{session['sessionId']}")
         paid = requests.post(session["url"], allow_redirects=False, timeout=30)
@@ -296,14 +377,22 @@ def test_checkout_offline_through_the_functions(urls, svc, uid):
     """On the local cloud the functions use the payments stand-in by themselves: Stripe
     checkout -> hosted page -> signed webhook -> coins; Khalti initiate -> pay -> lookup."""
     api = f"{urls['wallet_api']}/wallet_api"
-    r = requests.post(f"{api}/checkout/stripe", headers=auth(uid), timeout=30,
-                      json={"pack_id": "coins-70", "idempotency_key": "offline-0001"})
+    r = requests.post(
+        f"{api}/checkout/stripe",
+        headers=auth(uid),
+        timeout=30,
+        json={"pack_id": "coins-70", "idempotency_key": "offline-0001"},
+    )
     assert r.status_code == 200, r.text
     assert requests.post(r.json()["url"], allow_redirects=False, timeout=30).status_code == 303
     assert svc.wallet_view(uid)["balance"] == 70
 
-    r = requests.post(f"{api}/checkout/khalti", headers=auth(uid), timeout=30,
-                      json={"amount_npr": 10, "idempotency_key": "offline-0002"})
+    r = requests.post(
+        f"{api}/checkout/khalti",
+        headers=auth(uid),
+        timeout=30,
+        json={"amount_npr": 10, "idempotency_key": "offline-0002"},
+    )
     assert r.status_code == 200, r.text
     start = r.json()
     back = requests.get(start["payment_url"], allow_redirects=False, timeout=30)

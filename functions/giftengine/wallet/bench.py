@@ -35,9 +35,13 @@ from giftengine.wallet.service import GiftSpend, WalletService
 
 def _stats(latencies: list[float], wall: float) -> dict[str, Any]:
     lat = sorted(latencies)
-    return {"n": len(lat), "wall_s": round(wall, 3), "per_s": round(len(lat) / wall, 1),
-            "p50_ms": round(statistics.median(lat) * 1000, 1),
-            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)}
+    return {
+        "n": len(lat),
+        "wall_s": round(wall, 3),
+        "per_s": round(len(lat) / wall, 1),
+        "p50_ms": round(statistics.median(lat) * 1000, 1),
+        "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
+    }
 
 
 def _timed(fn, items, threads: int) -> dict[str, Any]:
@@ -54,17 +58,22 @@ def _timed(fn, items, threads: int) -> dict[str, Any]:
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         lat = list(pool.map(one, items))
-    return {**_stats(lat, time.perf_counter() - start), "failed": len(failed),
-            "failures": sorted(set(failed))}
+    return {
+        **_stats(lat, time.perf_counter() - start),
+        "failed": len(failed),
+        "failures": sorted(set(failed)),
+    }
 
 
 def _service(project: str, unlimited: bool = True) -> WalletService:
     s = settings_mod.load()
     if unlimited:
         from dataclasses import replace
+
         s = replace(s, spend_coins_per_minute=10**12, spends_per_minute=10**9)
-    return WalletService(FirestoreStore(firestore_client(project)), settings=s,
-                         catalog=catalog_mod.load())
+    return WalletService(
+        FirestoreStore(firestore_client(project)), settings=s, catalog=catalog_mod.load()
+    )
 
 
 def _id_token(uid: str, project: str) -> str:
@@ -80,17 +89,29 @@ def _id_token(uid: str, project: str) -> str:
         app = firebase_admin.initialize_app(options={"projectId": project}, name="bench")
     custom = auth.create_custom_token(uid, app=app).decode()
     host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    r = requests.post(f"http://{host}/identitytoolkit.googleapis.com/v1/"
-                      "accounts:signInWithCustomToken?key=fake-api-key",
-                      json={"token": custom, "returnSecureToken": True}, timeout=10)
+    r = requests.post(
+        f"http://{host}/identitytoolkit.googleapis.com/v1/"
+        "accounts:signInWithCustomToken?key=fake-api-key",
+        json={"token": custom, "returnSecureToken": True},
+        timeout=10,
+    )
     r.raise_for_status()
     return r.json()["idToken"]
 
 
 def _fund(svc: WalletService, uid: str, coins: int) -> None:
-    svc.apply_payment(PaymentEvent(provider="stripe", event_id=f"bench-{uid}",
-                                   payment_ref=f"bench-{uid}", kind="completed",
-                                   at=time.time(), uid=uid, coins=coins, amount=coins))
+    svc.apply_payment(
+        PaymentEvent(
+            provider="stripe",
+            event_id=f"bench-{uid}",
+            payment_ref=f"bench-{uid}",
+            kind="completed",
+            at=time.time(),
+            uid=uid,
+            coins=coins,
+            amount=coins,
+        )
+    )
 
 
 def run(n: int, threads: int) -> dict[str, Any]:
@@ -104,58 +125,95 @@ def run(n: int, threads: int) -> dict[str, Any]:
     _fund(svc, one, 10 * n)
     out["service_one_wallet_sequential"] = _timed(
         lambda i: svc.spend_gift(one, GiftSpend("bench", "bench-creator", "rose", 1, f"s-{i:06d}")),
-        range(n), 1)
+        range(n),
+        1,
+    )
     # One instance, several threads: the instance serializes its own transactions per wallet.
     out["service_one_wallet_threads_one_instance"] = _timed(
-        lambda i: svc.spend_gift(one, GiftSpend("bench", "bench-creator", "rose", 1,
-                                                f"t-{i:06d}")), range(n), threads)
+        lambda i: svc.spend_gift(one, GiftSpend("bench", "bench-creator", "rose", 1, f"t-{i:06d}")),
+        range(n),
+        threads,
+    )
     # Two instances sharing nothing (as two function instances): real cross-transaction
     # contention on one document, which the emulator resolves by lock timeouts.
     pair = [_service(cfg.project_id) for _ in range(2)]
     out["service_one_wallet_two_instances"] = _timed(
         lambda i: pair[i % 2].spend_gift(
-            one, GiftSpend("bench", "bench-creator", "rose", 1, f"p-{i:06d}")),
-        range(min(n, 40)), 2)
+            one, GiftSpend("bench", "bench-creator", "rose", 1, f"p-{i:06d}")
+        ),
+        range(min(n, 40)),
+        2,
+    )
     many = [f"bench-{run_id}-m{k}" for k in range(threads * 4)]
     for uid in many:
         _fund(svc, uid, 10 * n)
     out["service_many_wallets_threads"] = _timed(
-        lambda i: svc.spend_gift(many[i % len(many)], GiftSpend(
-            "bench", "bench-creator", "rose", 1, f"m-{i:06d}")), range(n), threads)
+        lambda i: svc.spend_gift(
+            many[i % len(many)], GiftSpend("bench", "bench-creator", "rose", 1, f"m-{i:06d}")
+        ),
+        range(n),
+        threads,
+    )
 
     # Over HTTP, through the functions.
     api = cfg.endpoint("wallet_api") + "/wallet_api/gifts"
-    tokens = {uid: _id_token(uid, cfg.project_id) for uid in many[:threads + 1]}
+    tokens = {uid: _id_token(uid, cfg.project_id) for uid in many[: threads + 1]}
     http = requests.Session()
     http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads * 2))
 
     def post_gift(args):
         uid, key = args
-        r = http.post(api, json={"stream_id": "bench", "creator_id": "bench-creator",
-                                 "gift_id": "rose", "idempotency_key": key}, timeout=60,
-                      headers={"Authorization": f"Bearer {tokens[uid]}"})
+        r = http.post(
+            api,
+            json={
+                "stream_id": "bench",
+                "creator_id": "bench-creator",
+                "gift_id": "rose",
+                "idempotency_key": key,
+            },
+            timeout=60,
+            headers={"Authorization": f"Bearer {tokens[uid]}"},
+        )
         if r.status_code != 200:
             raise RuntimeError(f"HTTP {r.status_code}")
 
     # One wallet over HTTP stays under the function's velocity limit (spends a minute).
     cap = max(1, svc_limits.spends_per_minute - 5)
     out["http_one_wallet_threads"] = _timed(
-        post_gift, [(many[0], f"h1-{i:06d}") for i in range(min(n, cap))], threads)
+        post_gift, [(many[0], f"h1-{i:06d}") for i in range(min(n, cap))], threads
+    )
     out["http_many_wallets_threads"] = _timed(
-        post_gift, [(many[1 + i % threads], f"hm-{i:06d}") for i in range(n)], threads)
+        post_gift, [(many[1 + i % threads], f"hm-{i:06d}") for i in range(n)], threads
+    )
 
     hook = cfg.endpoint("payments_webhook") + "/payments_webhook/stripe"
     secret = svc.s.stripe_webhook_secret
     events = []
     for i in range(n):
         uid = many[i % len(many)]
-        events.append(json.dumps({
-            "id": f"evt_bench_{run_id}_{i}", "object": "event", "created": int(time.time()),
-            "type": "checkout.session.completed", "data": {"object": {
-                "id": f"cs_{run_id}_{i}", "object": "checkout.session", "mode": "payment",
-                "payment_status": "paid", "payment_intent": f"pi_{run_id}_{i}",
-                "amount_total": 99, "currency": "usd", "client_reference_id": uid,
-                "metadata": {"uid": uid, "pack_id": "coins-70", "coins": "70"}}}}))
+        events.append(
+            json.dumps(
+                {
+                    "id": f"evt_bench_{run_id}_{i}",
+                    "object": "event",
+                    "created": int(time.time()),
+                    "type": "checkout.session.completed",
+                    "data": {
+                        "object": {
+                            "id": f"cs_{run_id}_{i}",
+                            "object": "checkout.session",
+                            "mode": "payment",
+                            "payment_status": "paid",
+                            "payment_intent": f"pi_{run_id}_{i}",
+                            "amount_total": 99,
+                            "currency": "usd",
+                            "client_reference_id": uid,
+                            "metadata": {"uid": uid, "pack_id": "coins-70", "coins": "70"},
+                        }
+                    },
+                }
+            )
+        )
 
     def deliver(body: str):
         sig = stripe.WebhookSignature.generate_signature_header(body, secret)
@@ -166,8 +224,11 @@ def run(n: int, threads: int) -> dict[str, Any]:
     out["http_webhook_new_events_threads"] = _timed(deliver, events, threads)
     out["http_webhook_duplicate_events_threads"] = _timed(deliver, events, threads)
     report = svc.reconcile()
-    out["reconcile"] = {"ok": report["ok"], "transactions": report["transactions"],
-                        "wallets": report["wallets"]}
+    out["reconcile"] = {
+        "ok": report["ok"],
+        "transactions": report["transactions"],
+        "wallets": report["wallets"],
+    }
     return out
 
 

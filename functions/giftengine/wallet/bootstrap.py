@@ -45,8 +45,10 @@ def project_id() -> str:
 def wallet_service() -> WalletService:
     pid = project_id()
     return WalletService(
-        FirestoreStore(clients.firestore_client(pid)), settings=settings_mod.load(),
-        catalog=catalog_mod.load(), publish=_Publisher(pid),
+        FirestoreStore(clients.firestore_client(pid)),
+        settings=settings_mod.load(),
+        catalog=catalog_mod.load(),
+        publish=_Publisher(pid),
     )
 
 
@@ -63,8 +65,11 @@ def local_stand_in(webhook_secret: str) -> str:
     port = int(os.environ["FIRESTORE_EMULATOR_HOST"].rsplit(":", 1)[1]) + STAND_IN_PORT_OFFSET
     hook = os.environ.get("GIFTENGINE_URL_PAYMENTS_WEBHOOK", "")
     with contextlib.suppress(OSError):  # another function process serves it already
-        stripe_fake.serve(port, webhook_url=f"{hook}/payments_webhook/stripe" if hook else "",
-                          webhook_secret=webhook_secret)
+        stripe_fake.serve(
+            port,
+            webhook_url=f"{hook}/payments_webhook/stripe" if hook else "",
+            webhook_secret=webhook_secret,
+        )
     return f"http://127.0.0.1:{port}"
 
 
@@ -80,8 +85,9 @@ def payment_flows() -> PaymentFlows:
             khalti_base = local_stand_in(s.stripe_webhook_secret)
     return PaymentFlows(
         w,
-        stripe_gw=StripeGateway(s.stripe_secret_key, s.stripe_webhook_secret, stripe_base,
-                                s.stripe_tolerance_s),
+        stripe_gw=StripeGateway(
+            s.stripe_secret_key, s.stripe_webhook_secret, stripe_base, s.stripe_tolerance_s
+        ),
         esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, s.esewa_form_url),
         khalti=Khalti(s.khalti_secret_key, khalti_base),
     )

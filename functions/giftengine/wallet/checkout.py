@@ -21,8 +21,9 @@ from giftengine.wallet.stripe_gateway import StripeGateway, to_payment_event
 
 
 class PaymentFlows:
-    def __init__(self, wallets: WalletService, *, stripe_gw: StripeGateway, esewa: Esewa,
-                 khalti: Khalti):
+    def __init__(
+        self, wallets: WalletService, *, stripe_gw: StripeGateway, esewa: Esewa, khalti: Khalti
+    ):
         self.w, self.stripe, self.esewa, self.khalti = wallets, stripe_gw, esewa, khalti
 
     @property
@@ -41,11 +42,22 @@ class PaymentFlows:
         if pack is None:
             raise NotFound(f"no coin pack {pack_id!r}")
         session = self.stripe.create_checkout_session(
-            uid=uid, pack=pack, success_url=self.s.checkout_success_url,
-            cancel_url=self.s.checkout_cancel_url, idempotency_key=key)
-        doc = {"sessionId": session["id"], "url": session["url"], "pack_id": pack.id,
-               "coins": pack.coins, "amount": pack.amount, "currency": pack.currency,
-               "mode": "payment", "created": to_dt(self.w.clock())}
+            uid=uid,
+            pack=pack,
+            success_url=self.s.checkout_success_url,
+            cancel_url=self.s.checkout_cancel_url,
+            idempotency_key=key,
+        )
+        doc = {
+            "sessionId": session["id"],
+            "url": session["url"],
+            "pack_id": pack.id,
+            "coins": pack.coins,
+            "amount": pack.amount,
+            "currency": pack.currency,
+            "mode": "payment",
+            "created": to_dt(self.w.clock()),
+        }
         self.w.store.set(paths.checkout_session(uid, session["id"]), doc)
         return {**doc, "created": doc["created"]}
 
@@ -60,14 +72,22 @@ class PaymentFlows:
     def _npr_amount(self, amount_npr: int) -> int:
         s = self.s
         if not (s.min_npr <= amount_npr <= s.max_npr) or amount_npr % s.npr_block:
-            raise InvalidRequest(f"amount_npr must be a multiple of {s.npr_block} between "
-                                 f"{s.min_npr} and {s.max_npr}")
+            raise InvalidRequest(
+                f"amount_npr must be a multiple of {s.npr_block} between "
+                f"{s.min_npr} and {s.max_npr}"
+            )
         return amount_npr * 100
 
     def _record_intent(self, provider: str, intent_id: str, uid: str, paisa: int) -> dict:
-        doc = {"provider": provider, "intent_id": intent_id, "uid": uid, "amount": paisa,
-               "coins": self.s.npr_to_coins(paisa), "currency": "npr",
-               "created_at": to_dt(self.w.clock())}
+        doc = {
+            "provider": provider,
+            "intent_id": intent_id,
+            "uid": uid,
+            "amount": paisa,
+            "coins": self.s.npr_to_coins(paisa),
+            "currency": "npr",
+            "created_at": to_dt(self.w.clock()),
+        }
         self.w.store.set(paths.intent(provider, intent_id), doc)
         return doc
 
@@ -76,17 +96,22 @@ class PaymentFlows:
         if intent is None:
             raise BadSignature(f"no {provider} payment {intent_id!r} was started here")
         if to_ts(intent["created_at"]) + self.s.callback_window_s < self.w.clock():
-            raise StaleCallback(f"{provider} payment {intent_id!r} was started more than "
-                                f"{self.s.callback_window_s // 3600} h ago")
+            raise StaleCallback(
+                f"{provider} payment {intent_id!r} was started more than "
+                f"{self.s.callback_window_s // 3600} h ago"
+            )
         return intent
 
     def esewa_start(self, uid: str, amount_npr: int, key: str) -> dict[str, Any]:
         paisa = self._npr_amount(amount_npr)
         tx_uuid = P.txn_id("esewa", uid, key).replace(":", "-")
         intent = self._record_intent("esewa", tx_uuid, uid, paisa)
-        form = self.esewa.payment_form(transaction_uuid=tx_uuid, amount_npr=amount_npr,
-                                       success_url=self.s.esewa_success_url,
-                                       failure_url=self.s.esewa_failure_url)
+        form = self.esewa.payment_form(
+            transaction_uuid=tx_uuid,
+            amount_npr=amount_npr,
+            success_url=self.s.esewa_success_url,
+            failure_url=self.s.esewa_failure_url,
+        )
         return {"transaction_uuid": tx_uuid, "coins": intent["coins"], "form": form}
 
     def esewa_callback(self, data_b64: str) -> dict[str, Any]:
@@ -97,23 +122,42 @@ class PaymentFlows:
             raise BadSignature("eSewa total_amount differs from the payment we started")
         if data["status"] != "COMPLETE":
             return {"received": True, "status": data["status"], "credited": 0}
-        return {"received": True, **self.w.apply_payment(PaymentEvent(
-            provider="esewa", event_id=f"{tx_uuid}:COMPLETE", payment_ref=tx_uuid,
-            kind="completed", at=self.w.clock(), uid=intent["uid"], coins=intent["coins"],
-            amount=intent["amount"], currency="npr",
-            meta={"transaction_code": data.get("transaction_code")}))}
+        return {
+            "received": True,
+            **self.w.apply_payment(
+                PaymentEvent(
+                    provider="esewa",
+                    event_id=f"{tx_uuid}:COMPLETE",
+                    payment_ref=tx_uuid,
+                    kind="completed",
+                    at=self.w.clock(),
+                    uid=intent["uid"],
+                    coins=intent["coins"],
+                    amount=intent["amount"],
+                    currency="npr",
+                    meta={"transaction_code": data.get("transaction_code")},
+                )
+            ),
+        }
 
     def khalti_start(self, uid: str, amount_npr: int, key: str) -> dict[str, Any]:
         paisa = self._npr_amount(amount_npr)
         order_id = P.txn_id("khalti", uid, key).replace(":", "-")
         res = self.khalti.initiate(
-            amount_paisa=paisa, purchase_order_id=order_id,
+            amount_paisa=paisa,
+            purchase_order_id=order_id,
             purchase_order_name=f"{self.s.npr_to_coins(paisa)} coins",
-            return_url=self.s.khalti_return_url, website_url=self.s.website_url)
+            return_url=self.s.khalti_return_url,
+            website_url=self.s.website_url,
+        )
         pidx = str(res["pidx"])
         intent = self._record_intent("khalti", pidx, uid, paisa)
-        return {"pidx": pidx, "payment_url": res.get("payment_url"), "coins": intent["coins"],
-                "purchase_order_id": order_id}
+        return {
+            "pidx": pidx,
+            "payment_url": res.get("payment_url"),
+            "coins": intent["coins"],
+            "purchase_order_id": order_id,
+        }
 
     def khalti_callback(self, pidx: str) -> dict[str, Any]:
         if not pidx or "/" in pidx:
@@ -127,16 +171,31 @@ class PaymentFlows:
         if status in ("Completed", "Refunded", "Partially Refunded"):
             if total != intent["amount"]:
                 raise BadSignature("Khalti total_amount differs from the payment we started")
-            result = self.w.apply_payment(PaymentEvent(
-                provider="khalti", event_id=f"{pidx}:Completed", payment_ref=pidx,
-                kind="completed", at=self.w.clock(), uid=intent["uid"], coins=intent["coins"],
-                amount=intent["amount"], currency="npr",
-                meta={"transaction_id": info.get("transaction_id")}))
+            result = self.w.apply_payment(
+                PaymentEvent(
+                    provider="khalti",
+                    event_id=f"{pidx}:Completed",
+                    payment_ref=pidx,
+                    kind="completed",
+                    at=self.w.clock(),
+                    uid=intent["uid"],
+                    coins=intent["coins"],
+                    amount=intent["amount"],
+                    currency="npr",
+                    meta={"transaction_id": info.get("transaction_id")},
+                )
+            )
             if status != "Completed":
-                refunded = total if status == "Refunded" else int(info.get("refunded_amount")
-                                                                  or 0)
-                result = self.w.apply_payment(PaymentEvent(
-                    provider="khalti", event_id=f"{pidx}:{status}:{refunded}", payment_ref=pidx,
-                    kind="refunded", at=self.w.clock(), refunded=refunded))
+                refunded = total if status == "Refunded" else int(info.get("refunded_amount") or 0)
+                result = self.w.apply_payment(
+                    PaymentEvent(
+                        provider="khalti",
+                        event_id=f"{pidx}:{status}:{refunded}",
+                        payment_ref=pidx,
+                        kind="refunded",
+                        at=self.w.clock(),
+                        refunded=refunded,
+                    )
+                )
             return {"received": True, "status": status, **result}
         return {"received": True, "status": status, "credited": 0}

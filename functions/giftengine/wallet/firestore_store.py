@@ -46,8 +46,11 @@ class _FsTx:
         self._tx.set(self._c.document(path), data, merge=merge)
 
     def increment(self, path: str, deltas: dict[str, int]) -> None:
-        self._tx.set(self._c.document(path),
-                     {k: firestore.Increment(v) for k, v in deltas.items()}, merge=True)
+        self._tx.set(
+            self._c.document(path),
+            {k: firestore.Increment(v) for k, v in deltas.items()},
+            merge=True,
+        )
 
 
 class FirestoreStore:
@@ -89,7 +92,6 @@ class FirestoreStore:
             yield snap.id, snap.to_dict()
 
     def where(self, collection: str, field: str, op: str, value: Any) -> Iterator[tuple[str, Doc]]:
-        q = self.client.collection(collection).where(
-            filter=firestore.FieldFilter(field, op, value))
+        q = self.client.collection(collection).where(filter=firestore.FieldFilter(field, op, value))
         for snap in q.stream():
             yield snap.id, snap.to_dict()

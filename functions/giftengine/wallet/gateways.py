@@ -47,16 +47,22 @@ class Esewa:
     def __init__(self, secret_key: str, product_code: str, form_url: str):
         self.secret_key, self.product_code, self.form_url = secret_key, product_code, form_url
 
-    def payment_form(self, *, transaction_uuid: str, amount_npr: int, success_url: str,
-                     failure_url: str) -> dict[str, Any]:
+    def payment_form(
+        self, *, transaction_uuid: str, amount_npr: int, success_url: str, failure_url: str
+    ) -> dict[str, Any]:
         """The fields the app posts to eSewa's form URL (amounts in rupees)."""
         if not self.secret_key:
             raise RuntimeError("ESEWA_SECRET_KEY is not set")
         fields: dict[str, Any] = {
-            "amount": str(amount_npr), "tax_amount": "0", "total_amount": str(amount_npr),
-            "transaction_uuid": transaction_uuid, "product_code": self.product_code,
-            "product_service_charge": "0", "product_delivery_charge": "0",
-            "success_url": success_url, "failure_url": failure_url,
+            "amount": str(amount_npr),
+            "tax_amount": "0",
+            "total_amount": str(amount_npr),
+            "transaction_uuid": transaction_uuid,
+            "product_code": self.product_code,
+            "product_service_charge": "0",
+            "product_delivery_charge": "0",
+            "success_url": success_url,
+            "failure_url": failure_url,
             "signed_field_names": ",".join(ESEWA_REQUEST_FIELDS),
         }
         fields["signature"] = esewa_signature(self.secret_key, fields, ESEWA_REQUEST_FIELDS)
@@ -75,8 +81,10 @@ class Esewa:
         names = [n for n in str(data.get("signed_field_names", "")).split(",") if n]
         required = {"transaction_uuid", "total_amount", "product_code", "status"}
         if not required <= set(names) or any(n not in data for n in names):
-            raise BadSignature("signed_field_names must cover transaction_uuid, total_amount, "
-                               "product_code and status")
+            raise BadSignature(
+                "signed_field_names must cover transaction_uuid, total_amount, "
+                "product_code and status"
+            )
         expected = esewa_signature(self.secret_key, data, names)
         if not hmac.compare_digest(expected, str(data.get("signature", ""))):
             raise BadSignature("eSewa signature does not verify")
@@ -93,8 +101,12 @@ class Khalti:
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if not self.secret_key:
             raise RuntimeError("KHALTI_SECRET_KEY is not set")
-        r = self._http.post(f"{self.api_base}{path}", json=body, timeout=self.timeout_s,
-                            headers={"Authorization": f"Key {self.secret_key}"})
+        r = self._http.post(
+            f"{self.api_base}{path}",
+            json=body,
+            timeout=self.timeout_s,
+            headers={"Authorization": f"Key {self.secret_key}"},
+        )
         if r.status_code == 404 and path.startswith("/epayment/lookup"):
             raise BadSignature("Khalti does not know this pidx")
         if r.status_code >= 400:
@@ -102,12 +114,25 @@ class Khalti:
             raise RuntimeError(f"Khalti {path} answered {r.status_code}: {r.text[:300]}")
         return r.json()
 
-    def initiate(self, *, amount_paisa: int, purchase_order_id: str, purchase_order_name: str,
-                 return_url: str, website_url: str) -> dict[str, Any]:
-        return self._post("/epayment/initiate/", {
-            "return_url": return_url, "website_url": website_url, "amount": amount_paisa,
-            "purchase_order_id": purchase_order_id, "purchase_order_name": purchase_order_name,
-        })
+    def initiate(
+        self,
+        *,
+        amount_paisa: int,
+        purchase_order_id: str,
+        purchase_order_name: str,
+        return_url: str,
+        website_url: str,
+    ) -> dict[str, Any]:
+        return self._post(
+            "/epayment/initiate/",
+            {
+                "return_url": return_url,
+                "website_url": website_url,
+                "amount": amount_paisa,
+                "purchase_order_id": purchase_order_id,
+                "purchase_order_name": purchase_order_name,
+            },
+        )
 
     def lookup(self, pidx: str) -> dict[str, Any]:
         return self._post("/epayment/lookup/", {"pidx": pidx})

@@ -28,7 +28,12 @@ PROVIDERS = ("stripe", "esewa", "khalti")
 
 # Transaction kinds. Spending kinds count towards a wallet's total_spent.
 GIFT, TIER, PURCHASE, REVERSAL, BONUS, ADJUST = (
-    "gift", "tier", "purchase", "reversal", "bonus", "adjust",
+    "gift",
+    "tier",
+    "purchase",
+    "reversal",
+    "bonus",
+    "adjust",
 )
 KINDS = (GIFT, TIER, PURCHASE, REVERSAL, BONUS, ADJUST)
 SPEND_KINDS = frozenset({GIFT, TIER})
@@ -108,7 +113,9 @@ class LedgerTxn:
 
     def to_doc(self) -> dict[str, Any]:
         return {
-            "txn_id": self.txn_id, "kind": self.kind, "at": self.at,
+            "txn_id": self.txn_id,
+            "kind": self.kind,
+            "at": self.at,
             "legs": [{"account": leg.account, "amount": leg.amount} for leg in self.legs],
             "meta": dict(self.meta),
         }
@@ -116,7 +123,9 @@ class LedgerTxn:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> LedgerTxn:
         return cls(
-            txn_id=doc["txn_id"], kind=doc["kind"], at=float(doc["at"]),
+            txn_id=doc["txn_id"],
+            kind=doc["kind"],
+            at=float(doc["at"]),
             legs=tuple(Leg(x["account"], int(x["amount"])) for x in doc["legs"]),
             meta=dict(doc.get("meta") or {}),
         )
@@ -139,7 +148,8 @@ def wallet_deltas(t: LedgerTxn, uid: str) -> dict[str, int]:
         "total_earned": max(legs.get("earnings", 0), 0) if t.kind == GIFT else 0,
         "total_spent": (
             -(min(legs.get("coins", 0), 0) + min(legs.get("bonus", 0), 0))
-            if t.kind in SPEND_KINDS else 0
+            if t.kind in SPEND_KINDS
+            else 0
         ),
     }
     return {k: v for k, v in d.items() if v}

@@ -71,8 +71,14 @@ def fold(state: PaymentState | None, e: PaymentEvent) -> PaymentState:
     if e.kind == "completed":
         if s.completed and (s.uid, s.coins, s.amount) != (e.uid, e.coins, e.amount):
             raise ValueError(f"payment {e.payment_ref}: conflicting completion events")
-        return replace(s, uid=e.uid, coins=int(e.coins or 0), amount=int(e.amount or 0),
-                       currency=e.currency, completed=True)
+        return replace(
+            s,
+            uid=e.uid,
+            coins=int(e.coins or 0),
+            amount=int(e.amount or 0),
+            currency=e.currency,
+            completed=True,
+        )
     if e.kind == "refunded":
         return replace(s, refunded=max(s.refunded, int(e.refunded)))
     if e.kind == "disputed":

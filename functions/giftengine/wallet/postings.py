@@ -44,13 +44,21 @@ def check_velocity(w: WalletState, coins: int, at: float, s: WalletSettings) -> 
             f"coins per minute); retry later",
             retry_after_s=max(1, 60 - int(at % 60)),
         )
-    return replace(w, velocity_minute=minute, velocity_coins=spent + coins,
-                   velocity_count=count + 1)
+    return replace(
+        w, velocity_minute=minute, velocity_coins=spent + coins, velocity_count=count + 1
+    )
 
 
 def gift_spend(
-    w: WalletState, *, gift: Gift, count: int, creator_uid: str, key: str, at: float,
-    s: WalletSettings, meta: dict | None = None,
+    w: WalletState,
+    *,
+    gift: Gift,
+    count: int,
+    creator_uid: str,
+    key: str,
+    at: float,
+    s: WalletSettings,
+    meta: dict | None = None,
 ) -> tuple[LedgerTxn, WalletState]:
     """A viewer spends `gift.coins x count` on a creator: bonus coins first, then purchased
     coins; the creator earns `creator_share_bps` of the value; the platform keeps the rest."""
@@ -61,28 +69,38 @@ def gift_spend(
     _check_unlocked(w)
     have = w.tier_active(at)
     if gift.min_tier and have < gift.min_tier:
-        raise TierRequired(f"gift {gift.id!r} needs OG tier {gift.min_tier} (you have {have})",
-                           min_tier=gift.min_tier)
+        raise TierRequired(
+            f"gift {gift.id!r} needs OG tier {gift.min_tier} (you have {have})",
+            min_tier=gift.min_tier,
+        )
     price = gift.coins * count
     available = w.balance + w.bonus_balance
     if available < price:
         raise InsufficientFunds(
             f"gift costs {price} coins; wallet has {w.balance} coins + {w.bonus_balance} bonus",
-            needed=price, available=available,
+            needed=price,
+            available=available,
         )
     w = check_velocity(w, price, at, s)
     from_bonus = min(w.bonus_balance, price)
     from_coins = price - from_bonus
     earn = price * s.creator_share_bps // 10_000
     t = L.txn(
-        txn_id("gift", w.uid, key), L.GIFT, at,
+        txn_id("gift", w.uid, key),
+        L.GIFT,
+        at,
         [
             (L.user_account(w.uid, "coins"), -from_coins),
             (L.user_account(w.uid, "bonus"), -from_bonus),
             (L.user_account(creator_uid, "earnings"), earn),
             (L.SYS_REVENUE, price - earn),
         ],
-        gift_id=gift.id, count=count, price=price, creator_id=creator_uid, sender_id=w.uid, key=key,
+        gift_id=gift.id,
+        count=count,
+        price=price,
+        creator_id=creator_uid,
+        sender_id=w.uid,
+        key=key,
         **(meta or {}),
     )
     return t, w.apply(t)
@@ -101,13 +119,18 @@ def tier_purchase(
     if w.balance < tier.price_coins:
         raise InsufficientFunds(
             f"OG {tier.level} costs {tier.price_coins} coins; wallet has {w.balance} "
-            "(bonus coins cannot buy tiers)", needed=tier.price_coins, available=w.balance,
+            "(bonus coins cannot buy tiers)",
+            needed=tier.price_coins,
+            available=w.balance,
         )
     start = w.tier_expires_at if current == tier.level else at
     t = L.txn(
-        txn_id("tier", w.uid, key), L.TIER, at,
+        txn_id("tier", w.uid, key),
+        L.TIER,
+        at,
         [(L.user_account(w.uid, "coins"), -tier.price_coins), (L.SYS_REVENUE, tier.price_coins)],
-        tier=tier.level, key=key,
+        tier=tier.level,
+        key=key,
     )
     w2 = replace(w.apply(t), tier_level=tier.level, tier_expires_at=start + tier.duration_s)
     return t, w2, (current, tier.level)
@@ -127,8 +150,12 @@ def daily_bonus(
         return None
     day = day_key(day_start)
     t = L.txn(
-        txn_id("bonus", w.uid, day), L.BONUS, at,
-        [(L.SYS_BONUS, -amount), (L.user_account(w.uid, "bonus"), amount)], tier=level, day=day,
+        txn_id("bonus", w.uid, day),
+        L.BONUS,
+        at,
+        [(L.SYS_BONUS, -amount), (L.user_account(w.uid, "bonus"), amount)],
+        tier=level,
+        day=day,
     )
     return t, w.apply(t)
 
@@ -144,7 +171,13 @@ def day_start(ts: float) -> float:
 
 
 def payment_delta(
-    w: WalletState, *, provider: str, delta: int, txn_key: str, at: float, lock_reason: str = "",
+    w: WalletState,
+    *,
+    provider: str,
+    delta: int,
+    txn_key: str,
+    at: float,
+    lock_reason: str = "",
     meta: dict | None = None,
 ) -> tuple[LedgerTxn | None, WalletState]:
     """Move a wallet's purchased coins by `delta` for a payment (credit > 0, claw-back < 0).
@@ -156,9 +189,12 @@ def payment_delta(
     if delta:
         kind = L.PURCHASE if delta > 0 else L.REVERSAL
         t = L.txn(
-            txn_id("pay", provider, txn_key), kind, at,
+            txn_id("pay", provider, txn_key),
+            kind,
+            at,
             [(L.ext_account(provider), -delta), (L.user_account(w.uid, "coins"), delta)],
-            provider=provider, **(meta or {}),
+            provider=provider,
+            **(meta or {}),
         )
         w = w.apply(t)
     if lock_reason or w.balance < 0:
@@ -168,7 +204,14 @@ def payment_delta(
 
 
 def admin_adjust(
-    w: WalletState, *, account: str, amount: int, reason: str, key: str, actor: str, at: float,
+    w: WalletState,
+    *,
+    account: str,
+    amount: int,
+    reason: str,
+    key: str,
+    actor: str,
+    at: float,
     unlock: bool = False,
 ) -> tuple[LedgerTxn | None, WalletState]:
     """An admin correction: a posting against sys:adjustments, with a reason. It cannot drive
@@ -181,9 +224,13 @@ def admin_adjust(
     t = None
     if amount:
         t = L.txn(
-            txn_id("adjust", w.uid, key), L.ADJUST, at,
+            txn_id("adjust", w.uid, key),
+            L.ADJUST,
+            at,
             [(L.SYS_ADJUST, -amount), (L.user_account(w.uid, kinds[account]), amount)],
-            reason=reason, actor=actor, key=key,
+            reason=reason,
+            actor=actor,
+            key=key,
         )
         after = w.apply(t)
         if getattr(after, account) < 0 and amount < 0:

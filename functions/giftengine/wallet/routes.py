@@ -16,8 +16,12 @@ from giftengine.wallet.errors import VelocityExceeded, WalletError
 from giftengine.wallet.service import GiftSpend
 
 _ID = r"^(?!\.\.?$)(?!__.*__$)[^/]+$"
-_KEY = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$",
-             description="Client-chosen idempotency key: a retry with the same key is a replay.")
+_KEY = Field(
+    min_length=8,
+    max_length=100,
+    pattern=r"^[A-Za-z0-9_.:-]+$",
+    description="Client-chosen idempotency key: a retry with the same key is a replay.",
+)
 
 
 class _Body(BaseModel):
@@ -63,8 +67,9 @@ def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except VelocityExceeded as exc:
-            raise ApiError(exc.status, exc.code, exc.reason,
-                           {"Retry-After": str(exc.retry_after_s)}) from None
+            raise ApiError(
+                exc.status, exc.code, exc.reason, {"Retry-After": str(exc.retry_after_s)}
+            ) from None
         except WalletError as exc:
             raise ApiError(exc.status, exc.code, exc.reason) from None
 
@@ -96,8 +101,10 @@ def post_gift(request: Request):
     user = _user(request)
     b = parse_body(request, GiftBody)
     return bootstrap.wallet_service().spend_gift(
-        user.uid, GiftSpend(b.stream_id, b.creator_id, b.gift_id, b.count, b.idempotency_key),
-        user_name=str(user.claims.get("name") or ""))
+        user.uid,
+        GiftSpend(b.stream_id, b.creator_id, b.gift_id, b.count, b.idempotency_key),
+        user_name=str(user.claims.get("name") or ""),
+    )
 
 
 @api.route("POST", "/tiers/{level}/purchase")
@@ -142,8 +149,14 @@ def post_admin_adjust(request: Request):
         raise ApiError(403, "forbidden", "only admins adjust balances")
     b = parse_body(request, AdjustBody)
     return bootstrap.wallet_service().admin_adjust(
-        user.uid, b.uid, account=b.account, amount=b.amount, reason=b.reason,
-        key=b.idempotency_key, unlock=b.unlock)
+        user.uid,
+        b.uid,
+        account=b.account,
+        amount=b.amount,
+        reason=b.reason,
+        key=b.idempotency_key,
+        unlock=b.unlock,
+    )
 
 
 # ---------------------------------------------------------------------- payments_webhook

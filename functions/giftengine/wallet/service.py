@@ -51,11 +51,17 @@ def wallet_from_doc(uid: str, doc: Doc | None) -> WalletState:
     d = doc or {}
     tier, vel = d.get("tier") or {}, d.get("velocity") or {}
     return WalletState(
-        uid=uid, balance=int(d.get("balance", 0)), bonus_balance=int(d.get("bonus_balance", 0)),
-        total_spent=int(d.get("total_spent", 0)), locked=bool(d.get("locked", False)),
-        lock_reason=str(d.get("lock_reason", "")), tier_level=int(tier.get("level", 0)),
-        tier_expires_at=to_ts(tier.get("expires_at")), velocity_minute=int(vel.get("minute", 0)),
-        velocity_coins=int(vel.get("coins", 0)), velocity_count=int(vel.get("count", 0)),
+        uid=uid,
+        balance=int(d.get("balance", 0)),
+        bonus_balance=int(d.get("bonus_balance", 0)),
+        total_spent=int(d.get("total_spent", 0)),
+        locked=bool(d.get("locked", False)),
+        lock_reason=str(d.get("lock_reason", "")),
+        tier_level=int(tier.get("level", 0)),
+        tier_expires_at=to_ts(tier.get("expires_at")),
+        velocity_minute=int(vel.get("minute", 0)),
+        velocity_coins=int(vel.get("coins", 0)),
+        velocity_count=int(vel.get("count", 0)),
     )
 
 
@@ -63,14 +69,22 @@ def wallet_doc(w: WalletState, at: float, catalog: catalog_mod.Catalog) -> Doc:
     """The wallet document. Earnings live in earnings shards (hot creators), not here."""
     tier = catalog.tiers.get(w.tier_level)
     return {
-        "uid": w.uid, "balance": w.balance, "bonus_balance": w.bonus_balance,
-        "total_spent": w.total_spent, "locked": w.locked, "lock_reason": w.lock_reason,
+        "uid": w.uid,
+        "balance": w.balance,
+        "bonus_balance": w.bonus_balance,
+        "total_spent": w.total_spent,
+        "locked": w.locked,
+        "lock_reason": w.lock_reason,
         "tier": {
-            "level": w.tier_level, "name": tier.name if tier else "",
+            "level": w.tier_level,
+            "name": tier.name if tier else "",
             "expires_at": to_dt(w.tier_expires_at) if w.tier_level else None,
         },
-        "velocity": {"minute": w.velocity_minute, "coins": w.velocity_coins,
-                     "count": w.velocity_count},
+        "velocity": {
+            "minute": w.velocity_minute,
+            "coins": w.velocity_coins,
+            "count": w.velocity_count,
+        },
         "updated_at": to_dt(at),
     }
 
@@ -86,8 +100,13 @@ class GiftSpend:
 
 class WalletService:
     def __init__(
-        self, store: Store, *, settings: WalletSettings, catalog: catalog_mod.Catalog,
-        publish: Publish | None = None, clock: Callable[[], float] = time.time,
+        self,
+        store: Store,
+        *,
+        settings: WalletSettings,
+        catalog: catalog_mod.Catalog,
+        publish: Publish | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.store, self.s, self.catalog = store, settings, catalog
         self._publish_fn, self.clock = publish, clock
@@ -115,12 +134,18 @@ class WalletService:
         tx.set(paths.ledger(t.txn_id), {**t.to_doc(), "created_at": to_dt(t.at)})
         for uid in t.uids():
             legs = t.user_legs(uid)
-            tx.set(paths.posting(uid, t.txn_id), {
-                "posting_id": t.txn_id, "kind": t.kind, "at": to_dt(t.at),
-                "coins": legs.get("coins", 0), "bonus": legs.get("bonus", 0),
-                "earnings": legs.get("earnings", 0),
-                **{k: v for k, v in t.meta.items() if k in _POSTING_META},
-            })
+            tx.set(
+                paths.posting(uid, t.txn_id),
+                {
+                    "posting_id": t.txn_id,
+                    "kind": t.kind,
+                    "at": to_dt(t.at),
+                    "coins": legs.get("coins", 0),
+                    "bonus": legs.get("bonus", 0),
+                    "earnings": legs.get("earnings", 0),
+                    **{k: v for k, v in t.meta.items() if k in _POSTING_META},
+                },
+            )
             deltas = L.wallet_deltas(t, uid)
             earn = {k: deltas.pop(k) for k in ("earnings", "total_earned") if k in deltas}
             if earn:
@@ -140,13 +165,23 @@ class WalletService:
         event_id = f"app:{uid}:{req.idempotency_key}"
 
         def work(tx: Tx) -> tuple[bool, Doc, Doc | None]:
-            docs = tx.get_all([paths.ledger(tid), paths.wallet(uid),
-                               f"streams/{req.stream_id}", paths.outbox(tid)])
+            docs = tx.get_all(
+                [
+                    paths.ledger(tid),
+                    paths.wallet(uid),
+                    f"streams/{req.stream_id}",
+                    paths.outbox(tid),
+                ]
+            )
             done = docs[paths.ledger(tid)]
             if done:
                 m = done.get("meta", {})
                 if (m.get("gift_id"), m.get("count"), m.get("stream_id"), m.get("creator_id")) != (
-                        req.gift_id, req.count, req.stream_id, req.creator_id):
+                    req.gift_id,
+                    req.count,
+                    req.stream_id,
+                    req.creator_id,
+                ):
                     raise Conflict("idempotency_key was already used for a different gift")
                 return True, done, docs[paths.outbox(tid)]
             stream = docs[f"streams/{req.stream_id}"] or {}
@@ -156,22 +191,38 @@ class WalletService:
                 raise InvalidRequest(f"stream {req.stream_id} belongs to another creator")
             w = wallet_from_doc(uid, docs[paths.wallet(uid)])
             t, w2 = P.gift_spend(
-                w, gift=gift, count=req.count, creator_uid=req.creator_id,
-                key=req.idempotency_key, at=at, s=self.s,
+                w,
+                gift=gift,
+                count=req.count,
+                creator_uid=req.creator_id,
+                key=req.idempotency_key,
+                at=at,
+                s=self.s,
                 meta={"stream_id": req.stream_id, "event_id": event_id},
             )
-            t = replace(t, meta={**t.meta, "balance_after": w2.balance,
-                                 "bonus_after": w2.bonus_balance})
-            event = ev.EngagementEvent(
-                event_id=event_id, source="app", stream_id=req.stream_id, kind="gift",
-                occurred_at=to_dt(at), user=ev.User(id=uid, name=user_name[:256]),
-                creator_id=req.creator_id,
-                gift=ev.Gift(id=gift.id, name=gift.name, coins=gift.coins,
-                             streakable=gift.streakable),
-                repeat_count=req.count, repeat_end=True,
+            t = replace(
+                t, meta={**t.meta, "balance_after": w2.balance, "bonus_after": w2.bonus_balance}
             )
-            outbox = {"txn_id": tid, "event": event.model_dump(mode="json", exclude_none=True),
-                      "published": False, "created_at": to_dt(at)}
+            event = ev.EngagementEvent(
+                event_id=event_id,
+                source="app",
+                stream_id=req.stream_id,
+                kind="gift",
+                occurred_at=to_dt(at),
+                user=ev.User(id=uid, name=user_name[:256]),
+                creator_id=req.creator_id,
+                gift=ev.Gift(
+                    id=gift.id, name=gift.name, coins=gift.coins, streakable=gift.streakable
+                ),
+                repeat_count=req.count,
+                repeat_end=True,
+            )
+            outbox = {
+                "txn_id": tid,
+                "event": event.model_dump(mode="json", exclude_none=True),
+                "published": False,
+                "created_at": to_dt(at),
+            }
             self._write(tx, t, {uid: w2})
             tx.set(paths.outbox(tid), outbox)
             return False, t.to_doc(), outbox
@@ -183,12 +234,17 @@ class WalletService:
         t = LedgerTxn.from_doc(tdoc)
         legs = t.user_legs(uid)
         return {
-            "txn_id": t.txn_id, "event_id": event_id, "replayed": replayed,
-            "gift_id": t.meta["gift_id"], "count": t.meta["count"], "price": t.meta["price"],
+            "txn_id": t.txn_id,
+            "event_id": event_id,
+            "replayed": replayed,
+            "gift_id": t.meta["gift_id"],
+            "count": t.meta["count"],
+            "price": t.meta["price"],
             "paid": {"coins": -legs.get("coins", 0), "bonus": -legs.get("bonus", 0)},
             "creator_id": t.meta["creator_id"],
             "creator_earned": t.user_legs(t.meta["creator_id"]).get("earnings", 0),
-            "balance": t.meta["balance_after"], "bonus_balance": t.meta["bonus_after"],
+            "balance": t.meta["balance_after"],
+            "bonus_balance": t.meta["bonus_after"],
         }
 
     def _publish(self, tid: str, event: Doc) -> bool:
@@ -200,8 +256,9 @@ class WalletService:
         except Exception:
             log.exception("publish of %s failed; the outbox job will retry", tid)
             return False
-        self.store.set(paths.outbox(tid), {"published": True, "published_at": to_dt(self.clock())},
-                       merge=True)
+        self.store.set(
+            paths.outbox(tid), {"published": True, "published_at": to_dt(self.clock())}, merge=True
+        )
         return True
 
     def flush_outbox(self) -> dict[str, int]:
@@ -234,21 +291,42 @@ class WalletService:
                 return True, done
             w = wallet_from_doc(uid, docs[paths.wallet(uid)])
             t, w2, (before, after) = P.tier_purchase(w, tier=tier, key=key, at=at)
-            t = replace(t, meta={**t.meta, "tier_before": before,
-                                 "expires_at": w2.tier_expires_at, "balance_after": w2.balance})
+            t = replace(
+                t,
+                meta={
+                    **t.meta,
+                    "tier_before": before,
+                    "expires_at": w2.tier_expires_at,
+                    "balance_after": w2.balance,
+                },
+            )
             self._write(tx, t, {uid: w2})
-            tx.set(paths.tier_event(uid, tid), {
-                "event_id": tid, "reason": "purchase", "from_level": before, "to_level": after,
-                "expires_at": to_dt(w2.tier_expires_at), "at": to_dt(at),
-            })
+            tx.set(
+                paths.tier_event(uid, tid),
+                {
+                    "event_id": tid,
+                    "reason": "purchase",
+                    "from_level": before,
+                    "to_level": after,
+                    "expires_at": to_dt(w2.tier_expires_at),
+                    "at": to_dt(at),
+                },
+            )
             return False, t.to_doc()
 
         with self._serial(uid):
             replayed, tdoc = self.store.transact(work)
         m = tdoc["meta"]
-        return {"txn_id": tid, "replayed": replayed, "level": level, "name": tier.name,
-                "from_level": m["tier_before"], "expires_at": to_dt(m["expires_at"]),
-                "balance": m["balance_after"], "daily_bonus": tier.daily_bonus}
+        return {
+            "txn_id": tid,
+            "replayed": replayed,
+            "level": level,
+            "name": tier.name,
+            "from_level": m["tier_before"],
+            "expires_at": to_dt(m["expires_at"]),
+            "balance": m["balance_after"],
+            "daily_bonus": tier.daily_bonus,
+        }
 
     def run_daily_bonus(self) -> dict[str, int]:
         """Credit today's OG bonus to every wallet with an active tier, once per user per UTC
@@ -265,11 +343,25 @@ class WalletService:
                 if w.tier_level and not w.tier_active(now):
                     # Expired: record the change once (id keyed by the expiry instant).
                     eid = P.txn_id("expire", uid, str(int(w.tier_expires_at)))
-                    tx.set(paths.wallet(uid), {"tier": {"level": 0, "name": "", "expires_at": None},
-                                               "updated_at": to_dt(now)}, merge=True)
-                    tx.set(paths.tier_event(uid, eid), {
-                        "event_id": eid, "reason": "expired", "from_level": w.tier_level,
-                        "to_level": 0, "expires_at": to_dt(w.tier_expires_at), "at": to_dt(now)})
+                    tx.set(
+                        paths.wallet(uid),
+                        {
+                            "tier": {"level": 0, "name": "", "expires_at": None},
+                            "updated_at": to_dt(now),
+                        },
+                        merge=True,
+                    )
+                    tx.set(
+                        paths.tier_event(uid, eid),
+                        {
+                            "event_id": eid,
+                            "reason": "expired",
+                            "from_level": w.tier_level,
+                            "to_level": 0,
+                            "expires_at": to_dt(w.tier_expires_at),
+                            "at": to_dt(now),
+                        },
+                    )
                     return "expired"
                 if docs[paths.ledger(tid)]:
                     return "skipped"
@@ -284,8 +376,12 @@ class WalletService:
             credited += outcome == "credited"
             skipped += outcome == "skipped"
             expired += outcome == "expired"
-        return {"day": P.day_key(day0), "credited": credited, "skipped": skipped,
-                "expired": expired}
+        return {
+            "day": P.day_key(day0),
+            "credited": credited,
+            "skipped": skipped,
+            "expired": expired,
+        }
 
     # ------------------------------------------------------------------ payments
     def apply_payment(self, e: PaymentEvent) -> dict[str, Any]:
@@ -301,13 +397,21 @@ class WalletService:
             before = PaymentState.from_doc(docs[ps_path]) if docs[ps_path] else None
             state = fold(before, e)
             target = target_coins(state)
-            result: dict[str, Any] = {"duplicate": False, "event_id": e.event_id,
-                                      "payment_ref": e.payment_ref, "status": state.status}
+            result: dict[str, Any] = {
+                "duplicate": False,
+                "event_id": e.event_id,
+                "payment_ref": e.payment_ref,
+                "status": state.status,
+            }
             if state.uid:
                 w = wallet_from_doc(state.uid, tx.get(paths.wallet(state.uid)))
                 t, w2 = P.payment_delta(
-                    w, provider=e.provider, delta=target - state.credited, txn_key=e.event_id,
-                    at=at, lock_reason="dispute" if state.disputed else "",
+                    w,
+                    provider=e.provider,
+                    delta=target - state.credited,
+                    txn_key=e.event_id,
+                    at=at,
+                    lock_reason="dispute" if state.disputed else "",
                     meta={"payment_ref": e.payment_ref, "event_kind": e.kind},
                 )
                 if t is not None:
@@ -315,22 +419,42 @@ class WalletService:
                 elif w2 != w:
                     tx.set(paths.wallet(state.uid), wallet_doc(w2, at, self.catalog), merge=True)
                 state = replace(state, credited=target)
-                tx.set(paths.customer_payment(state.uid, e.payment_ref), {
-                    "id": e.payment_ref, "provider": e.provider, "amount": state.amount,
-                    "currency": state.currency, "coins": state.coins, "credited": state.credited,
-                    "amount_refunded": state.refunded, "status": state.status,
-                    "updated_at": to_dt(at),
-                }, merge=True)
-                result.update(uid=state.uid, credited=state.credited, delta=t.legs[1].amount
-                              if t else 0, balance=w2.balance, locked=w2.locked)
+                tx.set(
+                    paths.customer_payment(state.uid, e.payment_ref),
+                    {
+                        "id": e.payment_ref,
+                        "provider": e.provider,
+                        "amount": state.amount,
+                        "currency": state.currency,
+                        "coins": state.coins,
+                        "credited": state.credited,
+                        "amount_refunded": state.refunded,
+                        "status": state.status,
+                        "updated_at": to_dt(at),
+                    },
+                    merge=True,
+                )
+                result.update(
+                    uid=state.uid,
+                    credited=state.credited,
+                    delta=t.legs[1].amount if t else 0,
+                    balance=w2.balance,
+                    locked=w2.locked,
+                )
             tx.set(ps_path, {**state.to_doc(), "updated_at": to_dt(at)})
-            tx.set(evt_path, {
-                "provider": e.provider, "event_id": e.event_id, "kind": e.kind,
-                "payment_ref": e.payment_ref, "processed_at": to_dt(at),
-                # Firestore TTL policy on `expire_at` deletes these after the replay window;
-                # the payment state keeps later replays harmless.
-                "expire_at": to_dt(at + self.s.callback_window_s),
-            })
+            tx.set(
+                evt_path,
+                {
+                    "provider": e.provider,
+                    "event_id": e.event_id,
+                    "kind": e.kind,
+                    "payment_ref": e.payment_ref,
+                    "processed_at": to_dt(at),
+                    # Firestore TTL policy on `expire_at` deletes these after the replay window;
+                    # the payment state keeps later replays harmless.
+                    "expire_at": to_dt(at + self.s.callback_window_s),
+                },
+            )
             return result
 
         # The owner is known from the completion; a refund or dispute names only the payment,
@@ -341,7 +465,14 @@ class WalletService:
 
     # ------------------------------------------------------------------ admin
     def admin_adjust(
-        self, actor: str, uid: str, *, account: str, amount: int, reason: str, key: str,
+        self,
+        actor: str,
+        uid: str,
+        *,
+        account: str,
+        amount: int,
+        reason: str,
+        key: str,
         unlock: bool = False,
     ) -> dict[str, Any]:
         at = self.clock()
@@ -352,17 +483,35 @@ class WalletService:
             if docs[paths.audit(tid)]:
                 return {**docs[paths.audit(tid)], "replayed": True}
             w = wallet_from_doc(uid, docs[paths.wallet(uid)])
-            t, w2 = P.admin_adjust(w, account=account, amount=amount, reason=reason, key=key,
-                                   actor=actor, at=at, unlock=unlock)
+            t, w2 = P.admin_adjust(
+                w,
+                account=account,
+                amount=amount,
+                reason=reason,
+                key=key,
+                actor=actor,
+                at=at,
+                unlock=unlock,
+            )
             if t is not None:
                 self._write(tx, t, {uid: w2})
             else:
                 tx.set(paths.wallet(uid), wallet_doc(w2, at, self.catalog), merge=True)
-            entry = {"entry_id": tid, "action": "wallet.adjust", "actor": actor, "uid": uid,
-                     "account": account, "amount": amount, "reason": reason, "unlock": unlock,
-                     "txn_id": t.txn_id if t else None, "at": to_dt(at),
-                     "balance": w2.balance, "bonus_balance": w2.bonus_balance,
-                     "locked": w2.locked}
+            entry = {
+                "entry_id": tid,
+                "action": "wallet.adjust",
+                "actor": actor,
+                "uid": uid,
+                "account": account,
+                "amount": amount,
+                "reason": reason,
+                "unlock": unlock,
+                "txn_id": t.txn_id if t else None,
+                "at": to_dt(at),
+                "balance": w2.balance,
+                "bonus_balance": w2.bonus_balance,
+                "locked": w2.locked,
+            }
             tx.set(paths.audit(tid), entry)
             return {**entry, "replayed": False}
 
@@ -381,11 +530,19 @@ class WalletService:
             total_earned += int(shard.get("total_earned", 0))
         tier = self.catalog.tiers.get(w.tier_level)
         return {
-            "uid": uid, "balance": w.balance, "bonus_balance": w.bonus_balance,
-            "earnings": earnings, "total_earned": total_earned, "total_spent": w.total_spent,
-            "locked": w.locked, "lock_reason": w.lock_reason,
-            "tier": {"level": w.tier_level, "name": tier.name if tier else "",
-                     "expires_at": to_dt(w.tier_expires_at) if w.tier_level else None},
+            "uid": uid,
+            "balance": w.balance,
+            "bonus_balance": w.bonus_balance,
+            "earnings": earnings,
+            "total_earned": total_earned,
+            "total_spent": w.total_spent,
+            "locked": w.locked,
+            "lock_reason": w.lock_reason,
+            "tier": {
+                "level": w.tier_level,
+                "name": tier.name if tier else "",
+                "expires_at": to_dt(w.tier_expires_at) if w.tier_level else None,
+            },
             "updated_at": doc.get("updated_at"),
         }
 
@@ -417,21 +574,46 @@ class WalletService:
         for uid in uids:
             view = self.wallet_view(uid)
             expected = derived.get(uid, dict.fromkeys(L.LEDGER_FIELDS, 0))
-            diff = {k: {"wallet": view[k], "ledger": expected[k]}
-                    for k in L.LEDGER_FIELDS if view[k] != expected[k]}
+            diff = {
+                k: {"wallet": view[k], "ledger": expected[k]}
+                for k in L.LEDGER_FIELDS
+                if view[k] != expected[k]
+            }
             if diff:
                 problems.append({"uid": uid, "problem": "balance mismatch", "fields": diff})
         run_id = f"{P.day_key(at)}-{uuid.uuid4().hex[:12]}"
-        report = {"run_id": run_id, "at": to_dt(at), "transactions": txns,
-                  "wallets": len(uids), "mismatches": len(problems), "ok": not problems,
-                  "problems": problems[:200]}
+        report = {
+            "run_id": run_id,
+            "at": to_dt(at),
+            "transactions": txns,
+            "wallets": len(uids),
+            "mismatches": len(problems),
+            "ok": not problems,
+            "problems": problems[:200],
+        }
         self.store.set(paths.reconciliation_run(run_id), report)
         if problems:
             # Severity ERROR with a stable message: the log-based alert policy matches it.
-            log.error("ALERT wallet reconciliation found %d mismatches (run %s): %s",
-                      len(problems), run_id, problems[:5])
+            log.error(
+                "ALERT wallet reconciliation found %d mismatches (run %s): %s",
+                len(problems),
+                run_id,
+                problems[:5],
+            )
         return report
 
 
-_POSTING_META = ("gift_id", "count", "price", "creator_id", "sender_id", "stream_id", "tier",
-                 "provider", "payment_ref", "event_kind", "reason", "day")
+_POSTING_META = (
+    "gift_id",
+    "count",
+    "price",
+    "creator_id",
+    "sender_id",
+    "stream_id",
+    "tier",
+    "provider",
+    "payment_ref",
+    "event_kind",
+    "reason",
+    "day",
+)

@@ -50,8 +50,11 @@ def _merge(old: Doc, new: Doc) -> Doc:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
 }
 
 
@@ -132,7 +135,8 @@ class MemoryStore:
         depth = collection.count("/") + 1
         with self._lock:
             items = [
-                (p.rsplit("/", 1)[1], copy.deepcopy(d)) for p, d in sorted(self.docs.items())
+                (p.rsplit("/", 1)[1], copy.deepcopy(d))
+                for p, d in sorted(self.docs.items())
                 if p.startswith(collection + "/") and p.count("/") == depth
             ]
         yield from items

@@ -65,30 +65,45 @@ class FakeState:
     def create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         sid = "cs_test_" + secrets.token_hex(12)
         items = params.get("line_items") or []
-        amount = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1))
-                     for i in items)
+        amount = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
         session = {
-            "id": sid, "object": "checkout.session", "mode": params.get("mode", "payment"),
+            "id": sid,
+            "object": "checkout.session",
+            "mode": params.get("mode", "payment"),
             "amount_total": amount,
             "currency": (items[0]["price_data"]["currency"] if items else "usd"),
             "client_reference_id": params.get("client_reference_id"),
-            "metadata": params.get("metadata") or {}, "payment_status": "unpaid",
-            "status": "open", "payment_intent": None, "success_url": params.get("success_url"),
-            "cancel_url": params.get("cancel_url"), "created": int(time.time()),
-            "livemode": False, "url": f"{self.base_url}/pay/{sid}",
+            "metadata": params.get("metadata") or {},
+            "payment_status": "unpaid",
+            "status": "open",
+            "payment_intent": None,
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
+            "created": int(time.time()),
+            "livemode": False,
+            "url": f"{self.base_url}/pay/{sid}",
         }
         self.sessions[sid] = session
         return session
 
     def send(self, etype: str, obj: dict[str, Any]) -> int:
-        event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "type": etype,
-                 "created": int(time.time()), "livemode": False, "api_version": "2025-01-27",
-                 "data": {"object": obj}}
+        event = {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "type": etype,
+            "created": int(time.time()),
+            "livemode": False,
+            "api_version": "2025-01-27",
+            "data": {"object": obj},
+        }
         body = json.dumps(event)
         header = stripe.WebhookSignature.generate_signature_header(body, self.webhook_secret)
-        r = requests.post(self.webhook_url, data=body.encode(), timeout=30,
-                          headers={"Stripe-Signature": header,
-                                   "Content-Type": "application/json"})
+        r = requests.post(
+            self.webhook_url,
+            data=body.encode(),
+            timeout=30,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        )
         return r.status_code
 
 
@@ -130,8 +145,10 @@ class Handler(BaseHTTPRequestHandler):
             s = st.sessions.get(m[1])
             if not s:
                 return self._error(404, "no such session")
-            html = (f"<html><body><h1>Pay {s['amount_total']} {s['currency']}</h1>"
-                    f"<form method=post><button>Pay</button></form></body></html>").encode()
+            html = (
+                f"<html><body><h1>Pay {s['amount_total']} {s['currency']}</h1>"
+                f"<form method=post><button>Pay</button></form></body></html>"
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(html)))
@@ -143,8 +160,14 @@ class Handler(BaseHTTPRequestHandler):
             if not p:
                 return self._error(404, "no such pidx")
             p["status"], p["transaction_id"] = "Completed", "KT" + secrets.token_hex(6)
-            q = urlencode({"pidx": m[1], "status": "Completed", "amount": p["total_amount"],
-                           "purchase_order_id": p["purchase_order_id"]})
+            q = urlencode(
+                {
+                    "pidx": m[1],
+                    "status": "Completed",
+                    "amount": p["total_amount"],
+                    "purchase_order_id": p["purchase_order_id"],
+                }
+            )
             return self._redirect(f"{p['return_url']}?{q}")
         return self._error(404, f"Unrecognized request URL (GET: {path})")
 
@@ -170,8 +193,11 @@ class Handler(BaseHTTPRequestHandler):
             if not s:
                 return self._error(404, "no such session")
             if s["payment_status"] != "paid":
-                s.update(payment_status="paid", status="complete",
-                         payment_intent="pi_" + secrets.token_hex(12))
+                s.update(
+                    payment_status="paid",
+                    status="complete",
+                    payment_intent="pi_" + secrets.token_hex(12),
+                )
             code = st.send("checkout.session.completed", s)
             if code >= 300:
                 return self._error(502, f"webhook answered {code}", "api_error")
@@ -180,14 +206,21 @@ class Handler(BaseHTTPRequestHandler):
             s = st.sessions.get(m[1])
             if not s or not s.get("payment_intent"):
                 return self._error(404, "no paid session")
-            charge = {"id": "ch_" + s["payment_intent"][3:], "object": "charge",
-                      "payment_intent": s["payment_intent"], "amount": s["amount_total"],
-                      "amount_refunded": s["amount_total"], "refunded": True}
+            charge = {
+                "id": "ch_" + s["payment_intent"][3:],
+                "object": "charge",
+                "payment_intent": s["payment_intent"],
+                "amount": s["amount_total"],
+                "amount_refunded": s["amount_total"],
+                "refunded": True,
+            }
             return self._json({"webhook_status": st.send("charge.refunded", charge)})
         if path in ("/epayment/initiate/", "/epayment/lookup/"):
             if not (self.headers.get("Authorization") or "").startswith("Key "):
-                return self._json({"detail": "Authentication credentials were not provided.",
-                                   "status_code": 401}, 401)
+                return self._json(
+                    {"detail": "Authentication credentials were not provided.", "status_code": 401},
+                    401,
+                )
             try:
                 body = json.loads(self._body() or b"{}")
             except ValueError:
@@ -204,23 +237,49 @@ class Handler(BaseHTTPRequestHandler):
     def _khalti(self, path: str, body: dict[str, Any]) -> None:
         st = self.state
         if path == "/epayment/initiate/":
-            missing = [k for k in ("return_url", "website_url", "amount", "purchase_order_id",
-                                   "purchase_order_name") if not body.get(k)]
+            missing = [
+                k
+                for k in (
+                    "return_url",
+                    "website_url",
+                    "amount",
+                    "purchase_order_id",
+                    "purchase_order_name",
+                )
+                if not body.get(k)
+            ]
             if missing:
-                return self._json({k: ["This field is required."] for k in missing}
-                                  | {"error_key": "validation_error"}, 400)
+                return self._json(
+                    {k: ["This field is required."] for k in missing}
+                    | {"error_key": "validation_error"},
+                    400,
+                )
             pidx = secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")
-            st.khalti[pidx] = {"pidx": pidx, "total_amount": int(body["amount"]),
-                               "status": "Initiated", "transaction_id": None, "fee": 0,
-                               "refunded": False, "return_url": body["return_url"],
-                               "purchase_order_id": body["purchase_order_id"]}
-            return self._json({"pidx": pidx, "payment_url": f"{st.base_url}/khalti/pay/{pidx}",
-                               "expires_at": "", "expires_in": 1800})
+            st.khalti[pidx] = {
+                "pidx": pidx,
+                "total_amount": int(body["amount"]),
+                "status": "Initiated",
+                "transaction_id": None,
+                "fee": 0,
+                "refunded": False,
+                "return_url": body["return_url"],
+                "purchase_order_id": body["purchase_order_id"],
+            }
+            return self._json(
+                {
+                    "pidx": pidx,
+                    "payment_url": f"{st.base_url}/khalti/pay/{pidx}",
+                    "expires_at": "",
+                    "expires_in": 1800,
+                }
+            )
         p = st.khalti.get(str(body.get("pidx")))
         if not p:
             return self._json({"detail": "Not found.", "error_key": "validation_error"}, 404)
-        return self._json({k: p[k] for k in ("pidx", "total_amount", "status", "transaction_id",
-                                             "fee")} | {"refunded": p["status"] == "Refunded"})
+        return self._json(
+            {k: p[k] for k in ("pidx", "total_amount", "status", "transaction_id", "fee")}
+            | {"refunded": p["status"] == "Refunded"}
+        )
 
     def _stripe_auth(self) -> bool:
         auth = self.headers.get("Authorization") or ""
@@ -230,8 +289,9 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
 
-def serve(port: int, webhook_url: str = "", webhook_secret: str = "",
-          host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def serve(
+    port: int, webhook_url: str = "", webhook_secret: str = "", host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
     """Start the fake in a background thread; returns the server (call .shutdown())."""
     state = FakeState(f"http://{host}:{port}", webhook_url, webhook_secret)
     handler = type("BoundHandler", (Handler,), {"state": state})

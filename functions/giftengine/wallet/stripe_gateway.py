@@ -23,8 +23,9 @@ HANDLED_TYPES = (*COMPLETION_TYPES, "charge.refunded", "charge.dispute.created")
 
 
 class StripeGateway:
-    def __init__(self, secret_key: str, webhook_secret: str, api_base: str = "",
-                 tolerance_s: int = 300):
+    def __init__(
+        self, secret_key: str, webhook_secret: str, api_base: str = "", tolerance_s: int = 300
+    ):
         self.webhook_secret, self.tolerance_s = webhook_secret, tolerance_s
         self._secret_key, self._api_base = secret_key, api_base
         self._client: stripe.StripeClient | None = None
@@ -35,23 +36,35 @@ class StripeGateway:
             if not self._secret_key:
                 raise RuntimeError("STRIPE_SECRET_KEY is not set")
             self._client = stripe.StripeClient(
-                self._secret_key, max_network_retries=2,
+                self._secret_key,
+                max_network_retries=2,
                 base_addresses={"api": self._api_base} if self._api_base else None,
             )
         return self._client
 
     def create_checkout_session(
-        self, *, uid: str, pack: CoinPack, success_url: str, cancel_url: str,
+        self,
+        *,
+        uid: str,
+        pack: CoinPack,
+        success_url: str,
+        cancel_url: str,
         idempotency_key: str,
     ) -> dict[str, Any]:
         metadata = {"uid": uid, "pack_id": pack.id, "coins": str(pack.coins)}
         session = self.client.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
-                "line_items": [{"quantity": 1, "price_data": {
-                    "currency": pack.currency, "unit_amount": pack.amount,
-                    "product_data": {"name": pack.name or f"{pack.coins} coins"},
-                }}],
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": pack.currency,
+                            "unit_amount": pack.amount,
+                            "product_data": {"name": pack.name or f"{pack.coins} coins"},
+                        },
+                    }
+                ],
                 "client_reference_id": uid,
                 "metadata": metadata,
                 "payment_intent_data": {"metadata": metadata},
@@ -60,8 +73,12 @@ class StripeGateway:
             },
             options={"idempotency_key": f"checkout:{uid}:{idempotency_key}"},
         )
-        return {"id": session.id, "url": session.url, "amount_total": session.amount_total,
-                "currency": session.currency}
+        return {
+            "id": session.id,
+            "url": session.url,
+            "amount_total": session.amount_total,
+            "currency": session.currency,
+        }
 
     def verify(self, payload: bytes, signature: str | None, now: float | None = None) -> dict:
         """Check the signature and timestamp on the raw body; return the event JSON."""
@@ -72,12 +89,15 @@ class StripeGateway:
         except UnicodeDecodeError:
             raise InvalidRequest("webhook body is not UTF-8 JSON") from None
         try:
-            stripe.WebhookSignature.verify_header(text, signature, self.webhook_secret,
-                                                  tolerance=self.tolerance_s)
+            stripe.WebhookSignature.verify_header(
+                text, signature, self.webhook_secret, tolerance=self.tolerance_s
+            )
         except stripe.SignatureVerificationError as exc:
             if "tolerance" in str(exc):
-                raise StaleCallback(f"Stripe-Signature timestamp is older than "
-                                    f"{self.tolerance_s} s (replayed or delayed)") from None
+                raise StaleCallback(
+                    f"Stripe-Signature timestamp is older than "
+                    f"{self.tolerance_s} s (replayed or delayed)"
+                ) from None
             raise BadSignature(f"Stripe-Signature does not verify: {exc}") from None
         stamp = _timestamp(signature or "")
         if stamp > (now or time.time()) + self.tolerance_s:
@@ -115,20 +135,38 @@ def to_payment_event(event: dict) -> PaymentEvent | None:
         if not uid or coins <= 0:
             raise InvalidRequest(f"session {obj.get('id')} has no uid or coins")
         return PaymentEvent(
-            provider="stripe", event_id=event["id"], payment_ref=_ref(obj), kind="completed",
-            at=at, uid=uid, coins=coins, amount=int(obj.get("amount_total") or 0),
+            provider="stripe",
+            event_id=event["id"],
+            payment_ref=_ref(obj),
+            kind="completed",
+            at=at,
+            uid=uid,
+            coins=coins,
+            amount=int(obj.get("amount_total") or 0),
             currency=str(obj.get("currency") or ""),
             meta={"session_id": obj.get("id"), "pack_id": meta.get("pack_id")},
         )
     if etype == "charge.refunded":
-        return PaymentEvent(provider="stripe", event_id=event["id"], payment_ref=_ref(obj),
-                            kind="refunded", at=at, refunded=int(obj.get("amount_refunded") or 0))
+        return PaymentEvent(
+            provider="stripe",
+            event_id=event["id"],
+            payment_ref=_ref(obj),
+            kind="refunded",
+            at=at,
+            refunded=int(obj.get("amount_refunded") or 0),
+        )
     if etype == "charge.dispute.created":
         ref = obj.get("payment_intent") or obj.get("charge")
         if not ref:
             raise InvalidRequest("dispute names no payment_intent or charge")
-        return PaymentEvent(provider="stripe", event_id=event["id"], payment_ref=str(ref),
-                            kind="disputed", at=at, disputed=int(obj.get("amount") or 0))
+        return PaymentEvent(
+            provider="stripe",
+            event_id=event["id"],
+            payment_ref=str(ref),
+            kind="disputed",
+            at=at,
+            disputed=int(obj.get("amount") or 0),
+        )
     return None
 
 

@@ -34,7 +34,7 @@ class IngestSettings:
     rate_limit_default_s: float = 60.0  # when the sign server gives no retry hint
     stable_after_s: float = 30.0  # a connection up this long resets the backoff
     # Exactly once: message ids remembered per creator across reconnects
-    dedupe_window: int = 20_000
+    dedupe_window: int = 5_000
     # Observability and shutdown
     stats_interval_s: float = 5.0
     shutdown_grace_s: float = 8.0  # Cloud Run sends SIGKILL 10 s after SIGTERM
@@ -62,7 +62,7 @@ def load() -> IngestSettings:
         backoff_max_s=f(_env("GIFTENGINE_INGEST_BACKOFF_MAX_S", "300")),
         rate_limit_default_s=f(_env("GIFTENGINE_INGEST_RATE_LIMIT_S", "60")),
         stable_after_s=f(_env("GIFTENGINE_INGEST_STABLE_AFTER_S", "30")),
-        dedupe_window=int(_env("GIFTENGINE_INGEST_DEDUPE_WINDOW", "20000")),
+        dedupe_window=int(_env("GIFTENGINE_INGEST_DEDUPE_WINDOW", "5000")),
         stats_interval_s=f(_env("GIFTENGINE_INGEST_STATS_S", "5")),
         shutdown_grace_s=f(_env("GIFTENGINE_INGEST_SHUTDOWN_GRACE_S", "8")),
         publish_batch=int(_env("GIFTENGINE_INGEST_PUBLISH_BATCH", "500")),

@@ -87,6 +87,21 @@ def configure_endpoints(settings: IngestSettings) -> None:
 
 EventSink = Callable[[Any, int], None]  # (TikTokLive event, room_id)
 
+# One TLS context for every creator's HTTP client: httpx would build (and load the CA bundle
+# into) a new one per client, about half of a followed creator's memory.
+_TLS = None
+
+
+def _tls_context():
+    global _TLS
+    if _TLS is None:
+        import ssl
+
+        import certifi
+
+        _TLS = ssl.create_default_context(cafile=certifi.where())
+    return _TLS
+
 
 class Connection:
     """One TikTokLive client for one connection attempt (the library allows one connect per
@@ -102,7 +117,7 @@ class Connection:
         self.client = TikTokLiveClient(
             unique_id,
             web_kwargs={
-                "httpx_kwargs": {"timeout": httpx.Timeout(15.0)},
+                "httpx_kwargs": {"timeout": httpx.Timeout(15.0), "verify": _tls_context()},
                 "signer_kwargs": {"sign_api_key": settings.sign_api_key,
                                   "sign_api_base": settings.sign_api_url},
             },

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import threading
 import time
@@ -137,28 +138,32 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
         app = firebase_admin.get_app("bench-chat")
     except ValueError:
         app = firebase_admin.initialize_app(options={"projectId": s.project_id}, name="bench-chat")
-    n_users = max(1, n // 4)  # each user stays inside their burst of 5
+    n_users = max(1, n // 4) + 1  # each user stays inside their burst of 5
     tokens = [_sign_in(auth_host, app, f"bench-chat-{i}") for i in range(n_users)]
     stream = "bench-chat-" + uuid.uuid4().hex[:8]
     db.document(f"streams/{stream}").set({"stream_id": stream, "creator_id": "bench-creator"})
     session = requests.Session()
 
-    # Firestore floor: direct writes -> listener, same client, same kind of collection.
+    # Warm up the function instance (model load, first token verification) off the clock.
+    for i in range(3):
+        session.post(f"{base}/streams/{stream}-warm/messages", json={"text": f"warm {i}"},
+                     headers={"Authorization": f"Bearer {tokens[-1]}",
+                              "X-Forwarded-For": "2001:db8::bench:warm"}, timeout=60)
+
+    # Interleaved, so the chat path and its Firestore floor see the same machine load: each
+    # round writes one floor document directly (-> its listener) and sends one chat message
+    # through chat_api (-> the chat listener).
     floor_coll = db.collection(f"streams/{stream}/floor")
-    floor = _Listener(floor_coll)
+    floor, chat = _Listener(floor_coll), _Listener(db.collection(f"streams/{stream}/chat"))
+    floor_sent: dict[str, float] = {}
     sent: dict[str, float] = {}
+    http_ms: list[float] = []
+    statuses: dict[int, int] = {}
     for i in range(n):
         doc_id = f"f{i:05d}"
-        sent[doc_id] = time.perf_counter()
+        floor_sent[doc_id] = time.perf_counter()
         floor_coll.document(doc_id).set({"text": "floor", "i": i})
-        time.sleep(gap_s)
-    floor.wait_for(list(sent))
-    floor.close()
-    floor_ms = [(floor.seen[k] - t) * 1000 for k, t in sent.items() if k in floor.seen]
-
-    chat = _Listener(db.collection(f"streams/{stream}/chat"))
-    sent, http_ms, statuses = {}, [], {}
-    for i in range(n):
+        time.sleep(gap_s / 2)
         t0 = time.perf_counter()
         r = session.post(f"{base}/streams/{stream}/messages",
                          json={"text": f"hello number {i} from the bench"},
@@ -168,9 +173,12 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
         if r.status_code == 201:
             sent[r.json()["message_id"]] = t0
-        time.sleep(gap_s)
+        time.sleep(gap_s / 2)
+    floor.wait_for(list(floor_sent))
     chat.wait_for(list(sent))
+    floor.close()
     chat.close()
+    floor_ms = [(floor.seen[k] - t) * 1000 for k, t in floor_sent.items() if k in floor.seen]
     chat_ms = [(chat.seen[k] - t) * 1000 for k, t in sent.items() if k in chat.seen]
     return {
         "messages": n, "statuses": statuses, "gap_s": gap_s,
@@ -181,13 +189,15 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
         "firestore_floor_ms": {"p50": round(pct(floor_ms, 50), 1),
                                "p99": round(pct(floor_ms, 99), 1), "n": len(floor_ms)},
         "mean_send_to_listener_ms": round(statistics.mean(chat_ms), 1) if chat_ms else None,
+        "mean_floor_ms": round(statistics.mean(floor_ms), 1) if floor_ms else None,
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=200)
-    p.add_argument("--gap", type=float, default=0.05, help="seconds between sends")
+    p.add_argument("--gap", type=float, default=0.1, help="seconds between rounds")
     p.add_argument("--offline", action="store_true", help="skip the local-cloud latency run")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)

@@ -8,11 +8,12 @@ import base64
 import binascii
 import logging
 import os
+import re
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from giftengine.adapters.clients import firestore_client
 from giftengine.domain.events import ID_PATTERN, parse_event
@@ -88,6 +89,18 @@ def chat_api(request: Request):
 
 
 # ---- bodies -------------------------------------------------------------------------------
+def _storable(value: str) -> str:
+    """Firestore stores UTF-8: lone surrogates (valid in JSON escapes) cannot be stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
@@ -103,39 +116,37 @@ class ReportBody(_Body):
     stream_id: str = _ID
     target_type: Literal["user", "stream", "message"]
     target_id: str = _ID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ResolveBody(_Body):
     status: Literal["reviewed", "resolved"] = "resolved"
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class OverrideBody(_Body):
     action: Literal["restore", "hide", "ban", "unban"]
     duration_s: int | None = Field(default=None, ge=1, le=service.MAX_BAN_S)
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class KeywordsBody(_Body):
-    keywords: list[str] = Field(max_length=5000)
+    keywords: list[Text] = Field(max_length=5000)
 
 
 class BanBody(_Body):
     uid: str = _ID
     duration_s: int | None = Field(default=None, ge=1, le=service.MAX_BAN_S)
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)
 
 
-def _stream(stream_id: str) -> str:
-    try:
-        return SendPath(stream_id=stream_id).stream_id
-    except ValidationError:
-        raise ApiError(400, "invalid_request", "invalid stream id") from None
+def _valid_id(value: str, what: str = "stream id") -> str:
+    if not (0 < len(value) <= 200 and re.fullmatch(ID_PATTERN, value)):
+        raise ApiError(400, "invalid_request", f"invalid {what}")
+    return value
 
 
-class SendPath(_Body):
-    stream_id: str = _ID
+_stream = _valid_id
 
 
 def _display_name(claims: dict, body_name: str | None, uid: str) -> str:
@@ -206,6 +217,7 @@ def list_flags(request: Request):
 
 @router.route("POST", "/flags/{flag_id}/resolve")
 def resolve_flag(request: Request, flag_id: str):
+    _valid_id(flag_id, "flag id")
     actor, _ = _actor(request)
     body = parse_body(request, ResolveBody)
     return _call(service.resolve_flag, deps(), actor, flag_id, body.status, body.note)
@@ -213,6 +225,7 @@ def resolve_flag(request: Request, flag_id: str):
 
 @router.route("POST", "/flags/{flag_id}/override")
 def override_flag(request: Request, flag_id: str):
+    _valid_id(flag_id, "flag id")
     actor, _ = _actor(request)
     body = parse_body(request, OverrideBody)
     return _call(service.override_flag, deps(), actor, flag_id, body.action, body.duration_s,
@@ -249,7 +262,7 @@ def post_ban(request: Request, stream_id: str):
 @router.route("DELETE", "/streams/{stream_id}/bans/{uid}")
 def delete_ban(request: Request, stream_id: str, uid: str):
     actor, _ = _actor(request)
-    return _call(service.unban_user, deps(), actor, _stream(stream_id), uid)
+    return _call(service.unban_user, deps(), actor, _stream(stream_id), _valid_id(uid, "uid"))
 
 
 # ---- on_comment: Pub/Sub push of EngagementEvents ----------------------------------------

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -375,7 +376,8 @@ def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc,
 
 def test_checkout_offline_through_the_functions(urls, svc, uid):
     """On the local cloud the functions use the payments stand-in by themselves: Stripe
-    checkout -> hosted page -> signed webhook -> coins; Khalti initiate -> pay -> lookup."""
+    checkout -> hosted page -> signed webhook -> coins; Khalti initiate -> pay -> lookup;
+    eSewa signed form -> signed success data -> coins."""
     api = f"{urls['wallet_api']}/wallet_api"
     r = requests.post(
         f"{api}/checkout/stripe",
@@ -401,3 +403,19 @@ def test_checkout_offline_through_the_functions(urls, svc, uid):
     done = requests.get(hook, params={"pidx": start["pidx"]}, timeout=30)
     assert done.status_code == 200 and done.json()["credited"] == 500, done.text
     assert svc.wallet_view(uid)["balance"] == 570
+
+    r = requests.post(
+        f"{api}/checkout/esewa",
+        headers=auth(uid),
+        timeout=30,
+        json={"amount_npr": 20, "idempotency_key": "offline-0003"},
+    )
+    assert r.status_code == 200, r.text
+    form = r.json()["form"]
+    paid = requests.post(form["url"], data=form["fields"], allow_redirects=False, timeout=30)
+    assert paid.status_code == 303, paid.text
+    data = dict(parse_qsl(urlsplit(paid.headers["Location"]).query))["data"]
+    hook = f"{urls['payments_webhook']}/payments_webhook/esewa"
+    done = requests.get(hook, params={"data": data}, timeout=30)
+    assert done.status_code == 200 and done.json()["credited"] == 1000, done.text
+    assert svc.wallet_view(uid)["balance"] == 1570

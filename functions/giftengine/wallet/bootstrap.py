@@ -53,7 +53,7 @@ def wallet_service() -> WalletService:
 
 
 # On the local cloud the payment providers cannot be reached: unless STRIPE_API_BASE /
-# KHALTI_API_BASE say otherwise, the wallet functions use the local stand-in
+# KHALTI_API_BASE / ESEWA_FORM_URL say otherwise, the wallet functions use the local stand-in
 # (giftengine.wallet.stripe_fake) on the Firestore emulator's port + STAND_IN_PORT_OFFSET,
 # started by whichever function process needs it first (the others find it listening).
 STAND_IN_PORT_OFFSET = 48
@@ -69,6 +69,7 @@ def local_stand_in(webhook_secret: str) -> str:
             port,
             webhook_url=f"{hook}/payments_webhook/stripe" if hook else "",
             webhook_secret=webhook_secret,
+            esewa_secret=settings_mod.load().esewa_secret_key,
         )
     return f"http://127.0.0.1:{port}"
 
@@ -77,17 +78,19 @@ def local_stand_in(webhook_secret: str) -> str:
 def payment_flows() -> PaymentFlows:
     w = wallet_service()
     s = w.s
-    stripe_base, khalti_base = s.stripe_api_base, s.khalti_api_base
+    stripe_base, khalti_base, esewa_form = s.stripe_api_base, s.khalti_api_base, s.esewa_form_url
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
         if not os.environ.get("STRIPE_API_BASE"):
             stripe_base = local_stand_in(s.stripe_webhook_secret)
         if not os.environ.get("KHALTI_API_BASE"):
             khalti_base = local_stand_in(s.stripe_webhook_secret)
+        if not os.environ.get("ESEWA_FORM_URL"):
+            esewa_form = local_stand_in(s.stripe_webhook_secret) + "/esewa/form"
     return PaymentFlows(
         w,
         stripe_gw=StripeGateway(
             s.stripe_secret_key, s.stripe_webhook_secret, stripe_base, s.stripe_tolerance_s
         ),
-        esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, s.esewa_form_url),
+        esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, esewa_form),
         khalti=Khalti(s.khalti_secret_key, khalti_base),
     )

@@ -15,12 +15,16 @@ Khalti (KHALTI_API_BASE=http://127.0.0.1:9845):
 - POST /epayment/initiate/, POST /epayment/lookup/ (`Authorization: Key ...`)
 - GET  /khalti/pay/{pidx}          completes the payment and redirects to return_url.
 - POST /_fake/khalti/{pidx}?status=Refunded   sets a payment's status.
+eSewa (ESEWA_FORM_URL=http://127.0.0.1:9845/esewa/form):
+- POST /esewa/form                 the ePay v2 form: checks the request signature, pays, and
+                                   redirects to success_url?data=<signed base64 JSON>.
 Error bodies follow Stripe's `{"error": {"type", "message"}}` shape.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import secrets
@@ -55,8 +59,9 @@ def _lists(node: Any) -> Any:
 
 
 class FakeState:
-    def __init__(self, base_url: str, webhook_url: str, webhook_secret: str):
+    def __init__(self, base_url: str, webhook_url: str, webhook_secret: str, esewa_secret: str):
         self.base_url, self.webhook_url, self.webhook_secret = base_url, webhook_url, webhook_secret
+        self.esewa_secret = esewa_secret
         self.sessions: dict[str, dict] = {}
         self.idempotency: dict[str, dict] = {}
         self.khalti: dict[str, dict] = {}
@@ -226,6 +231,8 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 return self._json({"detail": "bad json"}, 400)
             return self._khalti(path, body)
+        if path == "/esewa/form":
+            return self._esewa_form(dict(parse_qsl(self._body().decode(), keep_blank_values=True)))
         if m := re.fullmatch(r"/_fake/khalti/([\w-]+)", path):
             p = st.khalti.get(m[1])
             if not p:
@@ -281,6 +288,32 @@ class Handler(BaseHTTPRequestHandler):
             | {"refunded": p["status"] == "Refunded"}
         )
 
+    def _esewa_form(self, form: dict[str, str]) -> None:
+        """eSewa's ePay v2 form: check the request signature, "pay", and redirect to the
+        success URL with `data` = base64 JSON signed over its signed_field_names."""
+        from giftengine.wallet.gateways import ESEWA_REQUEST_FIELDS, esewa_signature
+
+        key = self.state.esewa_secret
+        if any(f not in form for f in (*ESEWA_REQUEST_FIELDS, "signature", "success_url")):
+            return self._json({"error": "missing form fields"}, 400)
+        if esewa_signature(key, form, ESEWA_REQUEST_FIELDS) != form["signature"]:
+            return self._json({"error": "invalid signature"}, 400)
+        names = (
+            "transaction_code,status,total_amount,transaction_uuid,product_code,signed_field_names"
+        )
+        data = {
+            "transaction_code": secrets.token_hex(4).upper(),
+            "status": "COMPLETE",
+            "total_amount": f"{float(form['total_amount']):.1f}",
+            "transaction_uuid": form["transaction_uuid"],
+            "product_code": form["product_code"],
+            "signed_field_names": names,
+        }
+        data["signature"] = esewa_signature(key, data, names.split(","))
+        encoded = base64.b64encode(json.dumps(data).encode()).decode()
+        sep = "&" if "?" in form["success_url"] else "?"
+        return self._redirect(f"{form['success_url']}{sep}{urlencode({'data': encoded})}")
+
     def _stripe_auth(self) -> bool:
         auth = self.headers.get("Authorization") or ""
         if not auth.startswith("Bearer sk_"):
@@ -290,10 +323,14 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(
-    port: int, webhook_url: str = "", webhook_secret: str = "", host: str = "127.0.0.1"
+    port: int,
+    webhook_url: str = "",
+    webhook_secret: str = "",
+    host: str = "127.0.0.1",
+    esewa_secret: str = "8gBm/:&EnhH.1/q",
 ) -> ThreadingHTTPServer:
     """Start the fake in a background thread; returns the server (call .shutdown())."""
-    state = FakeState(f"http://{host}:{port}", webhook_url, webhook_secret)
+    state = FakeState(f"http://{host}:{port}", webhook_url, webhook_secret, esewa_secret)
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -309,8 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=int(os.environ.get("STRIPE_FAKE_PORT", "12111")))
     ap.add_argument("--webhook-url", default=os.environ.get("STRIPE_FAKE_WEBHOOK_URL", ""))
     ap.add_argument("--webhook-secret", default=os.environ.get("STRIPE_WEBHOOK_SECRET", ""))
+    ap.add_argument("--esewa-secret", default=os.environ.get("ESEWA_SECRET_KEY", "8gBm/:&EnhH.1/q"))
     args = ap.parse_args(argv)
-    server = serve(args.port, args.webhook_url, args.webhook_secret, args.host)
+    server = serve(args.port, args.webhook_url, args.webhook_secret, args.host, args.esewa_secret)
     print(f"stripe-fake listening on http://{args.host}:{args.port}", flush=True)
     try:
         threading.Event().wait()

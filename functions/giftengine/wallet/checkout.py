@@ -117,6 +117,8 @@ class PaymentFlows:
     def esewa_callback(self, data_b64: str) -> dict[str, Any]:
         data = self.esewa.verify_callback(data_b64)
         tx_uuid = str(data["transaction_uuid"])
+        if not tx_uuid or "/" in tx_uuid or len(tx_uuid) > 200:
+            raise InvalidRequest("bad transaction_uuid")
         intent = self._intent("esewa", tx_uuid)
         if npr_to_paisa(data["total_amount"]) != intent["amount"]:
             raise BadSignature("eSewa total_amount differs from the payment we started")

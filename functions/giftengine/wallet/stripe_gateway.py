@@ -132,8 +132,8 @@ def to_payment_event(event: dict) -> PaymentEvent | None:
             coins = int(meta["coins"])
         except (KeyError, ValueError):
             raise InvalidRequest(f"session {obj.get('id')} has no coins metadata") from None
-        if not uid or coins <= 0:
-            raise InvalidRequest(f"session {obj.get('id')} has no uid or coins")
+        if not _doc_id_ok(uid) or coins <= 0:
+            raise InvalidRequest(f"session {obj.get('id')} has no valid uid or coins")
         return PaymentEvent(
             provider="stripe",
             event_id=event["id"],
@@ -157,7 +157,7 @@ def to_payment_event(event: dict) -> PaymentEvent | None:
         )
     if etype == "charge.dispute.created":
         ref = obj.get("payment_intent") or obj.get("charge")
-        if not ref:
+        if not _doc_id_ok(ref):
             raise InvalidRequest("dispute names no payment_intent or charge")
         return PaymentEvent(
             provider="stripe",
@@ -170,12 +170,22 @@ def to_payment_event(event: dict) -> PaymentEvent | None:
     return None
 
 
+def _doc_id_ok(value: object) -> bool:
+    """Ids become Firestore document ids (paths): no "/", not "." or "..", bounded."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 200
+        and "/" not in value
+        and (value not in (".", ".."))
+    )
+
+
 def _ref(obj: dict) -> str:
     """Payments are keyed by PaymentIntent: the session and its charge both name it."""
     ref = obj.get("payment_intent")
     if isinstance(ref, dict):
         ref = ref.get("id")
     ref = ref or obj.get("id")
-    if not ref:
-        raise InvalidRequest("event object names no payment_intent")
+    if not _doc_id_ok(ref):
+        raise InvalidRequest("event object names no valid payment_intent")
     return str(ref)

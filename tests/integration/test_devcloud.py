@@ -38,7 +38,10 @@ def test_status_json_lists_every_emulator_and_http_endpoint_and_they_answer(clou
     assert status["running"] is True
     assert status["project_id"] == cloud["project_id"]
     assert set(status["emulators"]) == set(EMULATORS)
-    assert set(status["endpoints"]) == {f.name for f in M.http_functions()}
+    # Every HTTP function, plus the web clients (giftengine.webclients, served by dev up).
+    assert set(status["endpoints"]) == {f.name for f in M.http_functions()} | {
+        "overlay", "dashboard",
+    }
     assert Path(status["openapi"]).is_absolute()
     for name, hostport in status["emulators"].items():
         host, port = hostport.rsplit(":", 1)
@@ -220,7 +223,8 @@ def test_port_plan_gives_distinct_ports_and_keeps_dev_and_test_stacks_apart():
     for layout in (dev, test):
         ports = list(layout.all_ports().values())
         assert len(ports) == len(set(ports))
-        assert min(ports) == layout.port_base and max(ports) < layout.port_base + 30
+        # +0..+29 emulators and functions, +30/+31 the web clients.
+        assert min(ports) == layout.port_base and max(ports) < layout.port_base + 32
     assert not set(dev.all_ports().values()) & set(test.all_ports().values())
     names = list(M.functions)
     assert [dev.function_port(n) for n in names] == list(range(8710, 8710 + len(names)))

@@ -55,6 +55,17 @@ function resize() {
   ctx.camera.updateProjectionMatrix();
 }
 
+/** Builds the scene and renders one empty frame: shaders compile now, not on the first gift. */
+export function warm() {
+  if (ctx) return;
+  setup();
+  resize();
+  ctx.renderer.compile(ctx.scene, ctx.camera);
+  ctx.box.scale.setScalar(0.0001);
+  ctx.renderer.render(ctx.scene, ctx.camera);
+  ctx.renderer.clear();
+}
+
 export function play() {
   if (!ctx) setup();
   resize();

@@ -18,6 +18,21 @@ export function hasWebGL() {
   return webgl;
 }
 
+/** Loads three.js and compiles the effect's shaders while the page is idle, so the first big
+ * gift does not stall a frame (software WebGL compiles for hundreds of ms). */
+export function warmUp(mode) {
+  if (mode === "2d" || !hasWebGL()) return;
+  const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 200));
+  idle(async () => {
+    try {
+      three = three || (await import("./effect3d.js"));
+      three.warm();
+    } catch (e) {
+      console.warn("3D effect unavailable", e);
+    }
+  });
+}
+
 /** Plays the effect for one alert; resolves to "3d" or "2d" (what was played). */
 export async function playBigEffect(alert, mode) {
   if (mode !== "2d" && hasWebGL()) {

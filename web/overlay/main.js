@@ -17,7 +17,7 @@ import {
   collection, doc, limit, onSnapshot, orderBy, query,
 } from "firebase/firestore";
 import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
-import { playBigEffect } from "./effects.js";
+import { playBigEffect, warmUp } from "./effects.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
 const params = new URLSearchParams(location.search);
@@ -344,6 +344,7 @@ async function main() {
   // Alerts: the newest 20 documents; only those written after the page loaded are played
   // (an OBS source reloading must not replay old alerts).
   const queue = new AlertQueue(alertsBox);
+  if (on("alerts")) warmUp(opts.fx);
   let lastSeq = null;
   const alertsQuery = query(collection(streamRef, "alerts"), orderBy("seq", "desc"), limit(20));
   onSnapshot(alertsQuery, (snap) => {

@@ -8,6 +8,7 @@ Port plan, relative to the base:
   +5 emulator hub  +6 emulator logging  +7 firestore websocket   (firebase-tools, Firestore
   +8 emulator hub  +9 emulator logging                            and Pub/Sub | Auth)
   +10 .. +29  one per manifest function, in manifest order
+  +30 overlay  +31 dashboard                                      (web clients, web/)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ EMULATOR_OFFSETS = {"firestore": 0, "pubsub": 1, "auth": 2, "storage": 3, "tasks
 FIREBASE_INTERNAL_OFFSETS = {
     "hub": 5, "logging": 6, "firestore_ws": 7, "auth_hub": 8, "auth_logging": 9,
 }
+WEB_OFFSETS = {"overlay": 30, "dashboard": 31}
 
 # Repo root: functions/giftengine/devcloud/layout.py -> parents[3] (editable install).
 ROOT = Path(__file__).resolve().parents[3]
@@ -92,7 +94,15 @@ class Layout:
         ports = {name: self.emulator_port(name) for name in EMULATOR_OFFSETS}
         ports.update({f"firebase-{k}": self.internal_port(k) for k in FIREBASE_INTERNAL_OFFSETS})
         ports.update({f"fn-{f}": self.function_port(f) for f in self.manifest.functions})
+        ports.update({f"web-{app}": self.web_port(app) for app in WEB_OFFSETS})
         return ports
+
+    def web_port(self, app: str) -> int:
+        return self.port_base + WEB_OFFSETS[app]
+
+    def web_urls(self) -> dict[str, str]:
+        """The overlay and dashboard (served by `dev up`, docs/web-clients.md)."""
+        return {app: f"http://{HOST}:{self.web_port(app)}/" for app in WEB_OFFSETS}
 
     def emulators(self) -> dict[str, str]:
         return {name: f"{HOST}:{self.emulator_port(name)}" for name in EMULATOR_OFFSETS}
@@ -101,8 +111,9 @@ class Layout:
         return f"http://{HOST}:{self.function_port(function)}"
 
     def endpoints(self) -> dict[str, str]:
-        """Base URL of every HTTP function."""
-        return {f.name: self.function_url(f.name) for f in self.manifest.http_functions()}
+        """Base URL of every HTTP function, then of the web clients ("overlay", "dashboard")."""
+        eps = {f.name: self.function_url(f.name) for f in self.manifest.http_functions()}
+        return {**eps, **self.web_urls()}
 
     def push_endpoint(self, function: str, topic: str) -> str:
         # The topic path in the URL path makes functions-framework set the CloudEvent

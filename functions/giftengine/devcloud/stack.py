@@ -13,6 +13,8 @@ Components (one process group each, logs in <state dir>/logs/<component>.log):
   storage    gcp-storage-emulator (in memory)
   tasks      gcloud-tasks-emulator, in its own venv
   fn-<name>  functions-framework serving one manifest function (gunicorn, threaded)
+  web-overlay, web-dashboard  the web clients (built with Vite when web/ changed), each on
+             its own port with a /config.json pointing at this stack (giftengine.webclients)
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from pathlib import Path
 import requests
 
 from giftengine.devcloud import procs, resources, tools
-from giftengine.devcloud.layout import HOST, ROOT, Layout
+from giftengine.devcloud.layout import HOST, ROOT, WEB_OFFSETS, Layout
+from giftengine.webclients import build as web_build
+from giftengine.webclients import component as web_component
 
 DEFAULT_TIMEOUT_S = 300.0
 EMULATOR_HOST_VARS = (
@@ -117,7 +121,8 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
 
 
 def _components(layout: Layout) -> list[str]:
-    return [*FIREBASE_GROUPS, "storage", "tasks", *(f"fn-{f}" for f in layout.manifest.functions)]
+    return [*FIREBASE_GROUPS, "storage", "tasks", *(f"fn-{f}" for f in layout.manifest.functions),
+            *(f"web-{app}" for app in WEB_OFFSETS)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,6 +173,7 @@ def up(
         leaders["tasks"] = _start_tasks(layout)
         for f in layout.manifest.functions.values():
             leaders[f"fn-{f.name}"] = _start_function(layout, f, extra)
+        leaders.update(_start_web(layout, log))  # builds while the emulators boot
         _write_record(layout, leaders, extra, binaries)
         ready = _wait_ready(layout, leaders, timeout or _default_timeout(), started)
         made = resources.create_all(layout)
@@ -319,6 +325,31 @@ def _start_function(layout: Layout, fn, extra: dict[str, str]) -> procs.Proc:
     return procs.spawn(cmd, layout.log_file(f"fn-{fn.name}"), env, cwd=ROOT / "functions")
 
 
+def _start_web(layout: Layout, log: Callable[[str], None]) -> dict[str, procs.Proc]:
+    """Serve the overlay and dashboard. When they cannot be built (no npm) the backend still
+    comes up, with a note saying why the web clients are missing."""
+    try:
+        dist = web_build.ensure_built(log=log)
+    except web_build.BuildError as e:
+        log(f"giftengine: note: web clients not served: {e}")
+        return {}
+    urls = layout.web_urls()
+    settings = {
+        app: web_component.settings(
+            app, HOST, layout.web_port(app), project_id=layout.project_id,
+            emulators=layout.emulators(), endpoints=layout.endpoints(), urls=urls,
+            openapi=layout.openapi, dist=dist,
+        )
+        for app in WEB_OFFSETS
+    }
+    files = web_component.write_settings(layout.state_dir, settings)
+    return {
+        f"web-{app}": procs.spawn(web_component.command(files[app]),
+                                  layout.log_file(f"web-{app}"), _base_env(), cwd=ROOT)
+        for app in WEB_OFFSETS
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # readiness
 # ---------------------------------------------------------------------------------------------
@@ -372,6 +403,10 @@ def _checks(layout: Layout) -> dict[str, tuple[str, int, Callable[[], bool]]]:
         checks[f"fn-{f.name}"] = (
             f"fn-{f.name}", layout.function_port(f.name), lambda u=url: _http_answers(u)
         )
+    for app, url in layout.web_urls().items():
+        checks[f"web-{app}"] = (
+            f"web-{app}", layout.web_port(app), lambda u=f"{url}config.json": _http_ok(u)
+        )
     return checks
 
 
@@ -379,7 +414,8 @@ def _wait_ready(
     layout: Layout, leaders: dict[str, procs.Proc], timeout: float, started: float
 ) -> dict[str, float]:
     """Poll every piece until it answers; returns seconds from `started` to each one's answer."""
-    pending = _checks(layout)
+    # Only what was started (the web clients are skipped when they cannot be built).
+    pending = {n: c for n, c in _checks(layout).items() if c[0] in leaders}
     ready: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     while pending:

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 APPS = ("overlay", "dashboard")
 MAX_BODY = 1_000_000
@@ -77,7 +77,7 @@ def make_handler(app: str, dist: Path, config: dict, upstreams: dict[str, str]):
 
         # ---- static
         def _static(self) -> None:
-            path = urlsplit(self.path).path
+            path = unquote(urlsplit(self.path).path)
             if path == "/config.json":
                 return self._send(200, config_body, "application/json",
                                   {"Cache-Control": "no-store"})

@@ -208,3 +208,33 @@ def test_admin_adjust_cannot_make_a_balance_negative_and_needs_a_reason():
     assert svc.admin_adjust("admin", "u1", account="balance", amount=-10, reason="fix", key="a-3")[
         "replayed"
     ]
+
+
+def test_reconcile_is_not_fooled_by_a_spend_during_the_scan():
+    svc, store, *_ = funded(100)
+    real_list = store.list
+
+    def list_then_spend(collection):
+        yield from real_list(collection)
+        if collection == "ledger":  # a spend commits after the ledger was read
+            svc.spend_gift("u1", gift(key="key-during-scan"))
+
+    store.list = list_then_spend
+    report = svc.reconcile()
+    assert report["ok"], report["problems"]
+    store.list = real_list
+    assert svc.wallet_view("u1")["balance"] == 99 and svc.reconcile()["ok"]
+
+
+def test_reconcile_reports_a_tampered_ledger_entry():
+    svc, store, *_ = funded(100)
+    svc.spend_gift("u1", gift(gift_id="donut", key="key-tamper"))
+    entry = store.get("ledger/gift:u1:key-tamper")
+    entry["legs"] = [
+        {"account": "user:u1:coins", "amount": -1},
+        {"account": "sys:revenue", "amount": 1},
+    ]
+    store.set("ledger/gift:u1:key-tamper", entry)
+    problems = {p["uid"]: p for p in svc.reconcile()["problems"]}
+    assert problems["u1"]["postings_not_matching_ledger"] == ["gift:u1:key-tamper"]
+    assert problems["u1"]["fields"]["balance"] == {"wallet": 70, "ledger": 99}

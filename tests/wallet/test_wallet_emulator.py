@@ -419,3 +419,16 @@ def test_checkout_offline_through_the_functions(urls, svc, uid):
     done = requests.get(hook, params={"data": data}, timeout=30)
     assert done.status_code == 200 and done.json()["credited"] == 1000, done.text
     assert svc.wallet_view(uid)["balance"] == 1570
+
+
+def test_recheck_reads_one_wallet_on_a_consistent_snapshot(svc, uid):
+    svc.apply_payment(completed(f"pi_{uid}", uid, 100, 100, event_id=f"evt_{uid}"))
+    svc.spend_gift(uid, GiftSpend("s-rc", "creator-rc", "donut", 1, "recheck-0001"))
+    assert svc._recheck(uid) is None
+    svc.store.set(f"wallets/{uid}", {"balance": 5}, merge=True)  # tamper
+    try:
+        found = svc._recheck(uid)
+        assert found["fields"]["balance"] == {"wallet": 5, "ledger": 70}
+    finally:
+        svc.store.set(f"wallets/{uid}", {"balance": 70}, merge=True)
+    assert svc._recheck(uid) is None

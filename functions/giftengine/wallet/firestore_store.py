@@ -42,6 +42,10 @@ class _FsTx:
             out[snap.reference.path] = snap.to_dict() if snap.exists else None
         return out
 
+    def list(self, collection: str) -> list[tuple[str, Doc]]:
+        snaps = self._c.collection(collection).get(transaction=self._tx)
+        return [(snap.id, snap.to_dict()) for snap in snaps]
+
     def set(self, path: str, data: Doc, merge: bool = False) -> None:
         self._tx.set(self._c.document(path), data, merge=merge)
 

@@ -552,6 +552,50 @@ class WalletService:
         return items[:limit]
 
     # ------------------------------------------------------------------ reconciliation
+    def _recheck(self, uid: str) -> dict[str, Any] | None:
+        """One wallet on a consistent snapshot (one read-only transaction): its document and
+        earnings shards against the ledger entries its postings name, and each posting
+        against its ledger entry. None when they agree."""
+
+        def work(tx: Tx) -> dict[str, Any] | None:
+            shards = tx.list(paths.earnings_shards(uid))
+            postings = tx.list(paths.postings(uid))
+            docs = tx.get_all([paths.wallet(uid)] + [paths.ledger(pid) for pid, _ in postings])
+            w = wallet_from_doc(uid, docs[paths.wallet(uid)])
+            view = {**w.ledger_fields(), "earnings": 0, "total_earned": 0}
+            for _, shard in shards:
+                view["earnings"] += int(shard.get("earnings", 0))
+                view["total_earned"] += int(shard.get("total_earned", 0))
+            expected = dict.fromkeys(L.LEDGER_FIELDS, 0)
+            bad_postings = []
+            for pid, posting in postings:
+                tdoc = docs[paths.ledger(pid)]
+                if tdoc is None:
+                    bad_postings.append(pid)
+                    continue
+                t = LedgerTxn.from_doc(tdoc)
+                legs = t.user_legs(uid)
+                mine = {k: int(posting.get(k, 0)) for k in ("coins", "bonus", "earnings")}
+                if mine != {k: legs.get(k, 0) for k in ("coins", "bonus", "earnings")}:
+                    bad_postings.append(pid)
+                for k, v in L.wallet_deltas(t, uid).items():
+                    expected[k] += v
+            diff = {
+                k: {"wallet": view[k], "ledger": expected[k]}
+                for k in L.LEDGER_FIELDS
+                if view[k] != expected[k]
+            }
+            if not diff and not bad_postings:
+                return None
+            return {
+                "uid": uid,
+                "problem": "balance mismatch",
+                "fields": diff,
+                "postings_not_matching_ledger": bad_postings[:20],
+            }
+
+        return self.store.transact(work)
+
     def reconcile(self) -> dict[str, Any]:
         """Recompute every wallet from the ledger and compare with the stored wallets."""
         at = self.clock()
@@ -580,7 +624,11 @@ class WalletService:
                 if view[k] != expected[k]
             }
             if diff:
-                problems.append({"uid": uid, "problem": "balance mismatch", "fields": diff})
+                # The scan is not a snapshot: a spend committed between reading the ledger and
+                # reading this wallet looks like a mismatch. Confirm on a consistent snapshot.
+                confirmed = self._recheck(uid)
+                if confirmed:
+                    problems.append(confirmed)
         run_id = f"{P.day_key(at)}-{uuid.uuid4().hex[:12]}"
         report = {
             "run_id": run_id,

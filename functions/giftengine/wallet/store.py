@@ -23,6 +23,7 @@ class Tx(Protocol):
     def get_all(self, paths: list[str]) -> dict[str, Doc | None]: ...
     def set(self, path: str, data: Doc, merge: bool = False) -> None: ...
     def increment(self, path: str, deltas: dict[str, int]) -> None: ...
+    def list(self, collection: str) -> list[tuple[str, Doc]]: ...
 
 
 class Store(Protocol):
@@ -83,6 +84,16 @@ class _MemTx:
 
     def get_all(self, paths: list[str]) -> dict[str, Doc | None]:
         return {p: self._read(p) for p in paths}
+
+    def list(self, collection: str) -> list[tuple[str, Doc]]:
+        if self._writes:
+            raise ReadAfterWrite(f"list of {collection} after a write in the same transaction")
+        depth = collection.count("/") + 1
+        return [
+            (p.rsplit("/", 1)[1], copy.deepcopy(d))
+            for p, d in sorted(self._docs.items())
+            if p.startswith(collection + "/") and p.count("/") == depth
+        ]
 
     def set(self, path: str, data: Doc, merge: bool = False) -> None:
         self._writes.append(("merge" if merge else "set", path, copy.deepcopy(data)))

@@ -229,3 +229,26 @@ def test_flood_from_one_user_is_held_by_its_bucket_and_others_still_get_through(
     texts = {m["text"] for m in feed(calm, stream)["messages"] if m["uid"] == "e2e-calm"}
     assert texts == {f"calm {i}" for i in range(5)}
     print(json.dumps({"flood_elapsed_s": round(elapsed, 2), "flood_accepted": accepted}))
+
+
+def test_cli_prints_the_feed_as_clients_read_it(chat, stream, capsys):
+    from giftengine.cli.main import main
+
+    viewer = chat("e2e-cli")
+    assert viewer.send(stream, "hello <i>cli</i>").status_code == 201
+    assert chat("e2e-cli-troll").send(stream, "fuck off").json()["action"] == "block"
+    capsys.readouterr()
+    assert main(["chat", stream, "--json"]) == 0
+    public = json.loads(capsys.readouterr().out)
+    assert [m["text"] for m in public["messages"]] == ["hello cli"]
+    assert "held" not in public and "score" not in public["messages"][0]
+    assert main(["chat", stream, "--json", "--held"]) == 0
+    moderator_view = json.loads(capsys.readouterr().out)
+    assert moderator_view["messages"] == public["messages"]
+    [held] = moderator_view["held"]
+    assert (held["text"], held["action"]) == ("fuck off", "block") and held["score"] >= 0.9
+
+
+def test_chat_api_is_in_dev_status(cloud):
+    assert cloud["endpoints"]["chat_api"].startswith("http://127.0.0.1:")
+    assert "on_comment" in cloud["functions"]

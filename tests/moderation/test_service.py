@@ -115,6 +115,15 @@ def test_stream_flood_control(make_deps, stream):
     assert limited.value.scope == "stream"
 
 
+def test_stream_flood_control_tries_a_second_shard(make_deps, stream):
+    deps = make_deps(stream_rate=2.0, stream_burst=2, stream_shards=2)  # 1 token per shard
+    assert send(deps, stream, "a", actor=Actor("fan-a"))["visible"]  # shard 0
+    assert send(deps, stream, "b", actor=Actor("fan-b"))["visible"]  # shard 0 empty -> 1
+    with pytest.raises(service.RateLimited) as limited:
+        send(deps, stream, "c", actor=Actor("fan-c"))
+    assert limited.value.scope == "stream"
+
+
 def test_client_id_makes_a_retry_idempotent(make_deps, stream):
     deps = make_deps()
     first, created = service.send(deps, VIEWER, stream, "hello", "c-1", "V")

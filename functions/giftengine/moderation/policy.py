@@ -30,10 +30,11 @@ class ChatSettings:
     # Per user per stream: a burst of `user_burst`, then `user_rate` messages per second.
     user_burst: int = 5
     user_rate: float = 0.5
-    # Per stream, whole chat: `stream_rate` messages per second over `stream_shards` documents.
+    # Per stream, whole chat: `stream_rate` messages per second over `stream_shards` documents
+    # (30 shards: each shard document is written at most about once a second).
     stream_rate: float = 30.0
     stream_burst: int = 60
-    stream_shards: int = 10
+    stream_shards: int = 30
     # Per client IP (hashed), every chat_api request: the seed's 100 per 15 minutes.
     ip_requests: int = 100
     ip_window_s: float = 900.0
@@ -46,6 +47,8 @@ class ChatSettings:
             raise ValueError("need 0 < warn_threshold <= block_threshold <= 1")
         if not self.ban_ladder_s or min(self.ban_ladder_s) <= 0:
             raise ValueError("ban_ladder_s needs positive durations")
+        if min(self.user_burst, self.stream_burst, self.stream_shards, self.ip_requests) < 1:
+            raise ValueError("bursts, shards and request counts must be at least 1")
         if self.max_keywords < 200:
             raise ValueError("max_keywords must be at least 200 (TikTok's own limit)")
 

@@ -33,10 +33,17 @@ def feed(client, stream, held=False):
     return r.json()
 
 
-def test_clean_send_appears_in_the_feed_and_bad_requests_are_4xx(chat, stream):
+def test_clean_send_appears_in_the_feed_and_bad_requests_are_4xx(chat, stream, chat_db):
     viewer = chat("e2e-viewer")
+    seen: dict[str, dict] = {}
+    watch = chat_db.collection(f"streams/{stream}/chat").on_snapshot(
+        lambda docs, changes, read_time: seen.update({d.id: d.to_dict() for d in docs}))
     r = viewer.send(stream, "hello everyone", client_id="c1")
     assert r.status_code == 201 and r.json()["visible"] is True
+    message_id = r.json()["message_id"]
+    assert wait_for(lambda: message_id in seen), "a listener on the chat feed sees the message"
+    watch.unsubscribe()
+    assert seen[message_id]["text"] == "hello everyone" and seen[message_id]["uid"] == "e2e-viewer"
     assert viewer.send(stream, "hello everyone", client_id="c1").status_code == 200  # retry
     assert [m["text"] for m in feed(viewer, stream)["messages"]] == ["hello everyone"]
     assert chat(None).send(stream, "hi").status_code == 401

@@ -166,3 +166,15 @@ def test_session_entries_flush_often_and_period_boards_on_their_own_clock():
     second = st.take_flush(now=200.0, max_users=10, periods=True)
     assert second[0].increments["global.alltime"] == (2, 1)
     assert not st.pending_flush() and st.next_flush_at(10.0, 60.0) is None
+
+
+def test_a_flush_round_spanning_several_commits_flushes_each_user_once():
+    st = run([gift(user=f"u{i}", coins=1, group=str(i)) for i in range(5)])
+    first = st.take_flush(now=100.0, max_users=2)
+    # u0 gifts again before the round finishes: it waits for the next round.
+    run([gift(user="u0", coins=1, group="again")], state=st)
+    second = st.take_flush(now=101.0, max_users=2)
+    third = st.take_flush(now=102.0, max_users=2)
+    flushed = [i.user_id for i in first + second + third]
+    assert flushed == ["u0", "u1", "u2", "u3", "u4"] and st.last_flush_at == 102.0
+    assert [i.user_id for i in st.take_flush(now=103.0, max_users=2)] == ["u0"]

@@ -57,6 +57,7 @@ class Viewer:
     followed: bool = False
     flushed_coins: int = 0  # what the session leaderboard entry holds
     flushed_gifts: int = 0
+    flushed_at: float = 0.0  # when this user's entries were last flushed
     pending: dict[str, list[int]] = field(default_factory=dict)  # board -> [coins, units]
     streaks: dict[str, Streak] = field(default_factory=dict)
 
@@ -368,7 +369,13 @@ class StreamState:
         them with the state, so they are applied exactly once): the session entry when it
         changed, and, when `periods`, the period-board increments. A flush clock restarts
         only when nothing of its kind is left pending."""
-        due = [v for v in self.users.values() if v.session_dirty or (periods and v.pending)]
+        # A round may span several rollups (max_users per commit); users already flushed in
+        # the current round wait for the next one, so a round always finishes.
+        due = [
+            v
+            for v in self.users.values()
+            if (v.session_dirty or (periods and v.pending)) and v.flushed_at <= self.last_flush_at
+        ]
         due.sort(key=lambda v: v.user_id)
         items = []
         for v in due[:max_users]:
@@ -377,6 +384,7 @@ class StreamState:
             if periods:
                 v.pending.clear()
             v.flushed_coins, v.flushed_gifts = v.coins, v.gifts
+            v.flushed_at = now
         if len(due) <= max_users:
             self.last_flush_at = now
             if periods:

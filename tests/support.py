@@ -8,8 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import requests
-
 
 def wait_for_doc(doc_ref, predicate: Callable[[dict], bool], timeout: float = 30.0) -> dict:
     """Block until the document, as a Firestore listener sees it, satisfies `predicate`."""
@@ -70,26 +68,6 @@ def poll(fn: Callable[[], object], timeout: float = 20.0, every: float = 0.2):
 
 def id_token(uid: str, claims: dict | None = None, project_id: str | None = None) -> str:
     """A real ID token from the Auth emulator for `uid` (created on demand) with `claims`."""
-    import firebase_admin
-    from firebase_admin import auth
+    from giftengine.devcloud.tokens import emulator_id_token
 
-    project_id = project_id or os.environ["GIFTENGINE_PROJECT"]
-    try:
-        app = firebase_admin.get_app("tests")
-    except ValueError:
-        app = firebase_admin.initialize_app(options={"projectId": project_id}, name="tests")
-    try:
-        auth.get_user(uid, app=app)
-    except auth.UserNotFoundError:
-        auth.create_user(uid=uid, app=app)
-    auth.set_custom_user_claims(uid, claims or {}, app=app)
-    custom = auth.create_custom_token(uid, app=app).decode()
-    host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    resp = requests.post(
-        f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken"
-        "?key=fake-api-key",
-        json={"token": custom, "returnSecureToken": True},
-        timeout=10,
-    )
-    resp.raise_for_status()
-    return resp.json()["idToken"]
+    return emulator_id_token(uid, project_id or os.environ["GIFTENGINE_PROJECT"], claims or {})

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from giftengine.devcloud.tokens import emulator_id_token
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 SESSION = DATA / "demo_session.jsonl"
 EXPECTED = DATA / "demo_session.expected.json"
@@ -162,7 +164,7 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
                 publisher.publish(ev)
                 progress.update(task, completed=i + 1)
                 if not goal_set and view.live.get("creator_id") == CREATOR:
-                    token = _id_token(CREATOR, project)
+                    token = emulator_id_token(CREATOR, project, display_name="Demo Creator")
                     r = requests.post(
                         f"{api}/goals",
                         timeout=10,
@@ -201,30 +203,3 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
     )
     console.print(f"inspect: giftengine state {stream_id} --json")
     return {"stream_id": stream_id, "exact": exact, "totals": t}
-
-
-def _id_token(uid: str, project: str) -> str:
-    """An ID token for `uid` from the Auth emulator (the demo signs in as the creator)."""
-    import firebase_admin
-    from firebase_admin import auth
-
-    try:
-        app = firebase_admin.get_app("demo")
-    except ValueError:
-        app = firebase_admin.initialize_app(options={"projectId": project}, name="demo")
-    try:
-        auth.get_user(uid, app=app)
-    except auth.UserNotFoundError:
-        auth.create_user(uid=uid, display_name="Demo Creator", app=app)
-    custom = auth.create_custom_token(uid, app=app).decode()
-    import os
-
-    host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    r = requests.post(
-        f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:"
-        "signInWithCustomToken?key=demo-api-key",
-        json={"token": custom, "returnSecureToken": True},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return r.json()["idToken"]

@@ -26,6 +26,7 @@ import stripe
 
 from giftengine.adapters.clients import firestore_client
 from giftengine.cli._cloud import ensure_env
+from giftengine.devcloud.tokens import emulator_id_token
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet import settings as settings_mod
 from giftengine.wallet.firestore_store import FirestoreStore
@@ -74,29 +75,6 @@ def _service(project: str, unlimited: bool = True) -> WalletService:
     return WalletService(
         FirestoreStore(firestore_client(project)), settings=s, catalog=catalog_mod.load()
     )
-
-
-def _id_token(uid: str, project: str) -> str:
-    """A real ID token from the Auth emulator (custom token exchanged for an ID token)."""
-    import os
-
-    import firebase_admin
-    from firebase_admin import auth
-
-    try:
-        app = firebase_admin.get_app("bench")
-    except ValueError:
-        app = firebase_admin.initialize_app(options={"projectId": project}, name="bench")
-    custom = auth.create_custom_token(uid, app=app).decode()
-    host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
-    r = requests.post(
-        f"http://{host}/identitytoolkit.googleapis.com/v1/"
-        "accounts:signInWithCustomToken?key=fake-api-key",
-        json={"token": custom, "returnSecureToken": True},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return r.json()["idToken"]
 
 
 def _fund(svc: WalletService, uid: str, coins: int) -> None:
@@ -157,7 +135,7 @@ def run(n: int, threads: int) -> dict[str, Any]:
 
     # Over HTTP, through the functions.
     api = cfg.endpoint("wallet_api") + "/wallet_api/gifts"
-    tokens = {uid: _id_token(uid, cfg.project_id) for uid in many[: threads + 1]}
+    tokens = {uid: emulator_id_token(uid, cfg.project_id) for uid in many[: threads + 1]}
     http = requests.Session()
     http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads * 2))
 

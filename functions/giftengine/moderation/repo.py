@@ -142,16 +142,16 @@ class ChatRepo:
     def list_messages(self, stream_id: str, held: bool, limit: int) -> list[dict]:
         coll = self.stream(stream_id).collection("chat_held" if held else "chat")
         q = coll.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
-        return [d.to_dict() for d in q.stream()]
+        return [d.to_dict() or {} for d in q.stream()]
 
     def list_flags(self, status: str | None, stream_id: str | None, limit: int) -> list[dict]:
         # Equality filters only (served by single-field indexes); newest first in memory.
-        q = self.db.collection("moderation_flags")
+        q: Any = self.db.collection("moderation_flags")
         if status:
             q = q.where(filter=firestore.FieldFilter("status", "==", status))
         if stream_id:
             q = q.where(filter=firestore.FieldFilter("stream_id", "==", stream_id))
-        rows = [d.to_dict() for d in q.limit(1000).stream()]
+        rows = [d.to_dict() or {} for d in q.limit(1000).stream()]
         rows.sort(key=lambda r: (epoch(r.get("created_at")) or 0.0, r["flag_id"]), reverse=True)
         return rows[:limit]
 

@@ -196,6 +196,11 @@ def test_tiktok_comments_are_scored_hidden_and_flagged_never_banned(make_deps, s
     assert len(feed["held"]) == 1 and feed["held"][0]["source"] == "tiktok"
     assert deps.repo.get_flag(feed["held"][0]["flag_id"])["action"] == "hide"
     assert service.is_banned(deps, stream, "tiktok:tt-1") is None
+    service.set_keywords(deps, MOD, stream, ["giveaway scam"])
+    held_kw = service.ingest_comment(deps, _comment(stream, "c4", "GIVEAWAY   scam here"))
+    assert held_kw["action"] == "hide"
+    flag = deps.repo.get_flag("auto-" + held_kw["message_id"])
+    assert flag["keyword"] == "giveaway scam" and flag["status"] == "pending"
 
 
 def test_ip_limit_is_per_ip_and_stores_no_raw_ip(make_deps, chat_db):

@@ -199,11 +199,10 @@ def ingest_comment(deps: Deps, event) -> dict | None:
     if not verdict.visible:
         message.update(score=verdict.score, reason=verdict.reason, keyword=verdict.keyword,
                        action="hide")
-        if verdict.action == "block":
-            flag = _flag(f"auto-{message_id}", event.stream_id, "system", "message",
-                         message_id, verdict.reason, verdict.score, "hide", now,
-                         target_uid=uid, text=clean.text, source="tiktok")
-            message["flag_id"] = flag["flag_id"]
+        flag = _flag(f"auto-{message_id}", event.stream_id, "system", "message", message_id,
+                     verdict.reason, verdict.score, "hide", now, target_uid=uid,
+                     text=clean.text, source="tiktok", keyword=verdict.keyword)
+        message["flag_id"] = flag["flag_id"]
     deps.repo.record(event.stream_id, message_id, verdict.visible, message, None, flag)
     return {"message_id": message_id, "visible": verdict.visible, "action": message["action"]}
 

@@ -57,6 +57,7 @@ class Subscription:
     ack_deadline_seconds: int = 60
     dead_letter_topic: str | None = None
     max_delivery_attempts: int | None = None
+    filter: str | None = None  # Pub/Sub subscription filter on message attributes
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ def test_streak_final_carries_a_streak_key_and_non_streakable_is_final():
     final = normalize.normalize(decode(F.gift(ROOM, 1, repeat_count=4, group_id=5), GiftEvent),
                                 ROOM, "ana")
     assert final.event.repeat_end and final.keys[1] == "final:1:5655:5:4"
+    ungrouped = normalize.normalize(decode(F.gift(ROOM, 1, repeat_count=1), GiftEvent), ROOM, "a")
+    assert len(ungrouped.keys) == 1  # two separate single gifts are not one re-sent final
     single = normalize.normalize(decode(F.gift(ROOM, 1, streakable=False, repeat_end=False),
                                         GiftEvent), ROOM, "ana")
     assert single.event.repeat_end and not single.event.gift.streakable

@@ -130,7 +130,7 @@ def normalize(ev: Any, room_id: int, creator_id: str,
         repeat_end = bool(ev.repeat_end) or not streakable
         group_id = str(ev.group_id) if ev.group_id else ""
         count = max(1, int(ev.repeat_count or 1))
-        if streakable and repeat_end:
+        if streakable and repeat_end and group_id:  # without a group id, finals are not tied
             keys = (key, f"final:{user['id']}:{gift_id}:{group_id}:{count}")
         payload = {
             **base, "kind": "gift", "user": user,

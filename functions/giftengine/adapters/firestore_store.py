@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -72,10 +72,12 @@ class FirestoreStore:
         shards: int = 8,
         write_log: str = "",
         visibility_margin_ms: int = 50,
+        event_retention_days: int = 7,
     ):
         self.db = client
         self.shards = shards
         self.visibility_margin_ms = visibility_margin_ms
+        self.event_retention_days = event_retention_days
         self.writes = WriteLog(write_log)
 
     # ---- refs ---------------------------------------------------------------------------
@@ -103,6 +105,9 @@ class FirestoreStore:
                     "kind": event.kind,
                     "json": event.model_dump_json(exclude_none=True),
                     "ingested_at": firestore.SERVER_TIMESTAMP,
+                    # TTL (firestore.indexes.json): the record is the dedupe key for
+                    # redeliveries, kept well past any Pub/Sub retry or replay horizon.
+                    "expire_at": datetime.now(UTC) + timedelta(days=self.event_retention_days),
                 }
             )
         except gexc.AlreadyExists:

@@ -56,14 +56,18 @@ class TaskScheduler:
             return
         ts = timestamp_pb2.Timestamp()
         ts.FromNanoseconds(int(at * 1e9))
+        base = self.settings.endpoint(self.target)
         http_request = {
             "http_method": "POST",
-            "url": f"{self.settings.endpoint(self.target)}?stream_id={quote(stream_id, safe='')}",
+            "url": f"{base}?stream_id={quote(stream_id, safe='')}",
             "headers": {"Content-Type": "application/json"},
         }
         if self.settings.tasks_invoker_service_account:
+            # The audience is the function's URL without the query string, which is what
+            # the receiving function checks.
             http_request["oidc_token"] = {
-                "service_account_email": self.settings.tasks_invoker_service_account
+                "service_account_email": self.settings.tasks_invoker_service_account,
+                "audience": base,
             }
         with contextlib.suppress(gexc.AlreadyExists):
             self.client.create_task(

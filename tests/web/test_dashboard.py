@@ -4,6 +4,8 @@ overlay then shows, start and stop TikTok ingest, see the wallet."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from google.cloud import firestore
 
@@ -18,11 +20,11 @@ PASSWORD = "correct-horse-42"
 
 def create_creator(uid: str, email: str) -> None:
     """An email/password user in the Auth emulator whose uid is the stream's creator_id."""
-    import firebase_admin
     from firebase_admin import auth
+    from giftengine.devcloud.tokens import admin_app
 
-    id_token(uid)  # initialises the "tests" admin app and creates the user
-    app = firebase_admin.get_app("tests")
+    id_token(uid)  # creates the user in the Auth emulator
+    app = admin_app(os.environ["GIFTENGINE_PROJECT"])
     auth.update_user(uid, email=email, password=PASSWORD, app=app)
 
 

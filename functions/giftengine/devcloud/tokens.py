@@ -12,10 +12,20 @@ import os
 import requests
 
 
+def admin_app(project_id: str):
+    """The firebase-admin app these helpers use for `project_id` (created once)."""
+    import firebase_admin
+
+    name = f"emulator-tokens-{project_id}"
+    try:
+        return firebase_admin.get_app(name)
+    except ValueError:
+        return firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
+
+
 def emulator_id_token(
     uid: str, project_id: str, claims: dict | None = None, display_name: str | None = None
 ) -> str:
-    import firebase_admin
     from firebase_admin import auth
 
     host = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
@@ -24,11 +34,7 @@ def emulator_id_token(
             "FIREBASE_AUTH_EMULATOR_HOST is not set: this helper is for the "
             "local cloud's Auth emulator only"
         )
-    name = f"emulator-tokens-{project_id}"
-    try:
-        app = firebase_admin.get_app(name)
-    except ValueError:
-        app = firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
+    app = admin_app(project_id)
     try:
         auth.get_user(uid, app=app)
     except auth.UserNotFoundError:

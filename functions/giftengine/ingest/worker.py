@@ -48,6 +48,7 @@ class Worker:
         self.running: dict[str, Running] = {}
         self.ready = False
         self.draining = False
+        self.released_while_draining = 0
         self._stop = asyncio.Event()
         self.log = logging.LoggerAdapter(log, {"instance": settings.instance_id})
 
@@ -161,6 +162,8 @@ class Worker:
                                     self._fields(r.session, status))
         if release:
             await asyncio.to_thread(self.leases.release, r.lease)
+            if self.draining:  # the reaper may end a session after SIGTERM, before shutdown
+                self.released_while_draining += 1
 
     # ---- shutdown --------------------------------------------------------------------------------
     async def shutdown(self) -> None:
@@ -184,4 +187,5 @@ class Worker:
             except Exception:
                 self.log.warning("could not release @%s", r.session.creator_id, exc_info=True)
         self.running.clear()
-        self.log.info("stopped in %.2fs; %d leases released", time.monotonic() - t0, len(runs))
+        released = len(runs) + self.released_while_draining
+        self.log.info("stopped in %.2fs; %d leases released", time.monotonic() - t0, released)

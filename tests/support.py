@@ -9,23 +9,22 @@ import time
 from collections.abc import Callable
 
 
-def wait_for_doc(doc_ref, predicate: Callable[[dict], bool], timeout: float = 30.0) -> dict:
-    """Block until the document, as a Firestore listener sees it, satisfies `predicate`."""
+def _wait_listener(watchable, view: Callable, predicate: Callable, timeout: float, what: str):
+    """Listen to `watchable` until `predicate(view(snapshots))` holds; return that view."""
     seen: dict = {}
     done = threading.Event()
 
     def on_snapshot(snaps, changes, read_time):
-        for snap in snaps:
-            data = snap.to_dict() or {}
-            seen["last"] = data
-            if snap.exists and predicate(data):
-                done.set()
+        value = view(snaps)
+        seen["last"] = value
+        if value is not None and predicate(value):
+            done.set()
 
-    watch = doc_ref.on_snapshot(on_snapshot)
+    watch = watchable.on_snapshot(on_snapshot)
     try:
         if not done.wait(timeout):
             raise AssertionError(
-                f"timed out after {timeout}s waiting for {doc_ref.path}; "
+                f"timed out after {timeout}s waiting for {what}; "
                 f"last seen: {json.dumps(seen.get('last'), default=str)[:2000]}"
             )
         return seen["last"]
@@ -33,26 +32,21 @@ def wait_for_doc(doc_ref, predicate: Callable[[dict], bool], timeout: float = 30
         watch.unsubscribe()
 
 
+def wait_for_doc(doc_ref, predicate: Callable[[dict], bool], timeout: float = 30.0) -> dict:
+    """Block until the document, as a Firestore listener sees it, satisfies `predicate`."""
+
+    def view(snaps):
+        snap = snaps[-1] if snaps else None
+        return snap.to_dict() if snap is not None and snap.exists else None
+
+    return _wait_listener(doc_ref, view, predicate, timeout, doc_ref.path)
+
+
 def wait_for_query(query, predicate: Callable[[list[dict]], bool], timeout: float = 30.0):
-    seen: dict = {}
-    done = threading.Event()
-
-    def on_snapshot(snaps, changes, read_time):
-        docs = [s.to_dict() for s in snaps]
-        seen["last"] = docs
-        if predicate(docs):
-            done.set()
-
-    watch = query.on_snapshot(on_snapshot)
-    try:
-        if not done.wait(timeout):
-            raise AssertionError(
-                f"timed out after {timeout}s; last seen: "
-                f"{json.dumps(seen.get('last'), default=str)[:2000]}"
-            )
-        return seen["last"]
-    finally:
-        watch.unsubscribe()
+    """Block until the query's documents, as a listener sees them, satisfy `predicate`."""
+    return _wait_listener(
+        query, lambda snaps: [s.to_dict() for s in snaps], predicate, timeout, "a query"
+    )
 
 
 def poll(fn: Callable[[], object], timeout: float = 20.0, every: float = 0.2):

@@ -9,10 +9,9 @@ from __future__ import annotations
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
-
 from giftengine.entrypoints import handlers
-from giftengine.wallet import routes as wallet
 from giftengine.moderation import http as chat
+from giftengine.wallet import routes as wallet
 
 
 @functions_framework.cloud_event

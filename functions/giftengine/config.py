@@ -29,6 +29,9 @@ class Settings:
     rollup_min_interval_s: float = 1.0
     board_flush_interval_s: float = 10.0  # stream session leaderboard entries
     period_flush_interval_s: float = 60.0  # creator/global period leaderboard entries
+    # Follow-up tasks are named per tick (Cloud Tasks keeps a name taken after its task
+    # ran); a rollup asks for its follow-up at least one tick later than itself.
+    followup_tick_s: float = 0.1
     rollup_max_events: int = 400
     inline_rollup: bool = True  # leading-edge rollup in the delivery that recorded the event
     flush_max_users: int = 30

@@ -137,6 +137,40 @@ def test_same_interval_rollups_write_once(deps, stream_id):
     assert coins(deps, stream_id) == 2
 
 
+def test_a_rollup_writing_nothing_clients_listen_to_does_not_delay_the_next_alert(deps, stream_id):
+    deliver(deps, ev(stream_id, coins=1, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).wrote  # first gift; its board entry flushed
+    deliver(deps, ev(stream_id, coins=2, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).wrote  # live write; board entry pending
+    live_before = deps.store.live(stream_id)
+    deps.clock.t += deps.settings.board_flush_interval_s
+    flush = pipeline.run_rollup(stream_id, deps)  # the board flush alone
+    assert flush.wrote and flush.applied == 0
+    assert deps.store.live(stream_id)["rev"] == live_before["rev"]  # live doc untouched
+    board = deps.store.db.document(f"leaderboards/stream.{stream_id}/entries/u1").get()
+    assert board.get("coins") == 3
+    deliver(deps, ev(stream_id, coins=4, streakable=False))
+    deps.clock.t += 0.2  # well inside one interval of the flush, not of the last live write
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    assert coins(deps, stream_id) == 7
+
+
+def test_a_rollup_too_soon_after_a_live_write_leaves_the_events_to_its_follow_up(deps, stream_id):
+    deliver(deps, ev(stream_id, coins=1, streakable=False))
+    deps.clock.t += 1
+    first = pipeline.run_rollup(stream_id, deps)
+    deliver(deps, ev(stream_id, coins=2, streakable=False))
+    deps.clock.t += 0.5
+    second = pipeline.run_rollup(stream_id, deps)
+    assert first.wrote and (second.applied, second.wrote) == (0, False)
+    assert second.next_at == pytest.approx(deps.clock.t + 0.5)  # exactly one interval after
+    deps.clock.t = second.next_at
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    assert coins(deps, stream_id) == 3
+
+
 def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id):
     settings = dataclasses.replace(
         load(),

@@ -44,10 +44,11 @@ class TaskScheduler:
             self._create(stream_id, "e", bucket + 1, (bucket + 1) * interval)
 
     def schedule_followup(self, stream_id: str, at: float) -> None:
-        """A rollup asking to run again at `at` (always in a later bucket than any that
-        already ran). Its own name space: an event-driven task of that bucket may already
-        have run, and a task name stays taken after its task ran."""
-        self._create(stream_id, "f", math.floor(at / self.settings.rollup_min_interval_s), at)
+        """A rollup asking to run again at `at`, named by its tick (`followup_tick_s`):
+        the rollup asks at least one tick ahead of itself, so the name was never used by a
+        task that already ran. Its own name space: an event-driven task of that second may
+        already have run, and a task name stays taken after its task ran."""
+        self._create(stream_id, "f", math.floor(at / self.settings.followup_tick_s), at)
 
     def _create(self, stream_id: str, kind: str, bucket: int, at: float) -> None:
         digest = hashlib.sha1(stream_id.encode()).hexdigest()[:20]

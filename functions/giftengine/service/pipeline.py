@@ -27,7 +27,9 @@ class EventStore(Protocol):
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
-    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
+    def rollup(
+        self, stream_id: str, limit: int, decide, lease: bool = True
+    ) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -116,7 +118,10 @@ def _trigger_rollup(stream_id: str, deps: Deps) -> None:
         )
         return
     try:
-        run_rollup(stream_id, deps)
+        # No lease: it only spares queued tasks from waiting on each other's locks, and the
+        # leading edge is one rollup per process and interval; its two round trips are a
+        # quiet stream's alert latency.
+        run_rollup(stream_id, deps, lease=False)
     except Exception:  # the event is recorded; a task will roll it up
         log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
         deps.scheduler.schedule_rollup(stream_id, now)
@@ -153,7 +158,7 @@ class _TimezoneCache:
 _tz_cache = _TimezoneCache()
 
 
-def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
+def run_rollup(stream_id: str, deps: Deps, lease: bool = True) -> RollupResult:
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
@@ -164,11 +169,13 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         nonlocal applied
         st = inp.state
         applied = 0
-        # The live documents are written at most once per interval: a rollup too soon after
-        # the last one leaves the work to its follow-up.
-        if inp.last_bucket >= bucket or now - st.last_rollup_at < s.rollup_min_interval_s:
-            holder["skipped"] = True
-            return RollupOutput(False, [], [], None, inp.last_bucket)
+        # The documents clients listen to (live doc, alert feed) are written at most once
+        # per interval: a rollup too soon after the last such write leaves the work to its
+        # follow-up. A rollup that changes none of them (a leaderboard flush, the cursor
+        # passing events applied ahead) may run in between and does not delay the next one.
+        too_soon = inp.last_bucket >= bucket or now - st.last_rollup_at < s.rollup_min_interval_s
+        if too_soon and inp.events:
+            return skip(inp)
         holder["skipped"] = False
         before = st.live_view(s.top_n)
         before_core = st.core_dict()
@@ -203,36 +210,47 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         )
         if not changed:
             return RollupOutput(False, [], [], None, inp.last_bucket)
+        if not (alerts or live_changed):  # nothing clients listen to: spacing unchanged
+            return RollupOutput(True, [], flush, None, inp.last_bucket)
+        if too_soon:  # e.g. an idle streak settling: it waits for its turn like an event
+            return skip(inp)
         st.last_rollup_at = now
         if live_changed:
             st.rev += 1
             live = st.live_view(s.top_n, ranks)
         return RollupOutput(True, alerts, flush, live if live_changed else None, bucket)
 
+    def skip(inp: RollupInput) -> RollupOutput:
+        holder["skipped"] = True
+        return RollupOutput(False, [], [], None, inp.last_bucket)
+
     def decide_and_keep(inp: RollupInput) -> RollupOutput:
         out = decide(inp)
         holder["state"], holder["more"] = inp.state, inp.more
         return out
 
-    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
+    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep, lease=lease)
     interval = s.rollup_min_interval_s
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * interval
         deps.scheduler.schedule_followup(stream_id, next_at)
         return RollupResult(0, False, next_at)
     st, more = holder["state"], holder["more"]
+    # Work that writes the live documents can run one interval after the last such write;
+    # a leaderboard flush whenever it is due.
+    live_ok = st.last_rollup_at + interval
     candidates = []
     if holder["skipped"]:
-        candidates.append(max(now, st.last_rollup_at) + interval)
+        candidates.append(live_ok)
     elif more:
         candidates.append(now + interval)
     deadline = st.next_deadline(s.streak_idle_timeout_s)
     if deadline is not None:
-        candidates.append(deadline)
+        candidates.append(max(deadline, live_ok))
     flush_at = st.next_flush_at(s.board_flush_interval_s, s.period_flush_interval_s)
     if flush_at is not None:
         candidates.append(flush_at)
-    next_at = max(min(candidates), now + interval) if candidates else None
+    next_at = max(min(candidates), now + s.followup_tick_s) if candidates else None
     if next_at is not None:
         deps.scheduler.schedule_followup(stream_id, next_at)
     return RollupResult(applied, out.write, next_at)

@@ -171,11 +171,7 @@ class FirestoreStore:
         return complete, snaps[len(complete) :], len(snaps) >= limit
 
     def rollup(
-        self,
-        stream_id: str,
-        limit: int,
-        decide: Callable[[RollupInput], RollupOutput],
-        lease: bool = True,
+        self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
     ) -> RollupOutput | None:
         """Run one rollup, or return None when another rollup of the stream holds the lease.
 
@@ -183,17 +179,14 @@ class FirestoreStore:
         transactional range read would lock out concurrent event creates); the transaction
         reads the state and proceeds only if the cursor is still where the events were read
         from, so no event is applied twice or skipped. The lease only keeps rollups of one
-        stream from queueing on each other's locks (`lease=False` skips it); correctness
-        never rests on it."""
-        if not lease:
-            return self._rollup_attempts(stream_id, limit, decide)
-        held = self._acquire_lease(stream_id)
-        if held is None:
+        stream from queueing on each other's locks; correctness never rests on it."""
+        lease = self._acquire_lease(stream_id)
+        if lease is None:
             return None
         try:
             return self._rollup_attempts(stream_id, limit, decide)
         finally:
-            self._release_lease(held)
+            self._release_lease(lease)
 
     LEASE_SECONDS = 30.0
 

@@ -27,9 +27,7 @@ class EventStore(Protocol):
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
-    def rollup(
-        self, stream_id: str, limit: int, decide, lease: bool = True
-    ) -> RollupOutput | None: ...
+    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -118,10 +116,7 @@ def _trigger_rollup(stream_id: str, deps: Deps) -> None:
         )
         return
     try:
-        # No lease: it only spares queued tasks from waiting on each other's locks, and the
-        # leading edge is one rollup per process and interval; its two round trips are a
-        # quiet stream's alert latency.
-        run_rollup(stream_id, deps, lease=False)
+        run_rollup(stream_id, deps)
     except Exception:  # the event is recorded; a task will roll it up
         log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
         deps.scheduler.schedule_rollup(stream_id, now)
@@ -158,7 +153,7 @@ class _TimezoneCache:
 _tz_cache = _TimezoneCache()
 
 
-def run_rollup(stream_id: str, deps: Deps, lease: bool = True) -> RollupResult:
+def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
@@ -229,7 +224,7 @@ def run_rollup(stream_id: str, deps: Deps, lease: bool = True) -> RollupResult:
         holder["state"], holder["more"] = inp.state, inp.more
         return out
 
-    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep, lease=lease)
+    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
     interval = s.rollup_min_interval_s
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * interval

@@ -98,9 +98,10 @@ class AlertQueue {
       const ms = Math.max(600, Math.round(opts.alertMs / (1 + this.queue.length / 3)));
       const node = renderAlert(item);
       this.box.replaceChildren(node);
-      hooks.shown.push({ event_id: item.event_id || null, type: item.type, at: Date.now() });
+      const seen = { event_id: item.event_id || null, type: item.type, at: Date.now() };
+      hooks.shown.push(seen);
       if (node.classList.contains("big")) {
-        node.dataset.fx = await playBigEffect(item, opts.fx);
+        node.dataset.fx = seen.fx = await playBigEffect(item, opts.fx);
       }
       await sleep(ms);
       node.classList.add("leaving");

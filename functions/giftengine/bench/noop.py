@@ -13,11 +13,15 @@ import functions_framework
 
 _lock = threading.Lock()
 _path = os.environ.get("GIFTENGINE_NOOP_LOG", "/tmp/giftengine-noop.jsonl")
+# `giftengine bench --push-window`: answer after this long, without using CPU.
+_sleep = float(os.environ.get("GIFTENGINE_NOOP_SLEEP_S", "0"))
 
 
 @functions_framework.cloud_event
 def noop(cloud_event) -> None:
     now = time.time()
+    if _sleep:
+        time.sleep(_sleep)
     data = json.loads(base64.b64decode(cloud_event.data["message"]["data"]))
     with _lock, open(_path, "a") as f:
         f.write(json.dumps({"i": data["i"], "sent": data["sent"], "got": now}) + "\n")

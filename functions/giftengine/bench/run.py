@@ -48,14 +48,18 @@ def _log(msg: str) -> None:
 class PushFloor:
     """A no-op functions-framework function fed by its own push subscription."""
 
-    def __init__(self, project: str, emulator_host: str, workdir: Path):
+    def __init__(self, project: str, emulator_host: str, workdir: Path, sleep_s: float = 0.0):
         self.project, self.host = project, emulator_host
         self.port = _free_port()
         self.log = workdir / f"noop-{self.port}.jsonl"
         self.log.unlink(missing_ok=True)
         self.topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
         self.sub = f"{self.topic}-push"
-        env = {**os.environ, "GIFTENGINE_NOOP_LOG": str(self.log)}
+        env = {
+            **os.environ,
+            "GIFTENGINE_NOOP_LOG": str(self.log),
+            "GIFTENGINE_NOOP_SLEEP_S": str(sleep_s),
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -409,3 +413,38 @@ def run(
         "viewers": users,
     }
     return report
+
+
+def push_window(status: dict, sleeps_ms: list[float], messages: int = 1500) -> dict:
+    """How many pushes the emulator keeps in flight. The no-op floor function answers after
+    `sleep` ms (no CPU); with N requests in flight and s0 of its own time per message,
+    1/rate = (sleep + s0) / N (Little's law), so a straight line through the measured
+    1/rate against sleep gives N = 1/slope and s0 = intercept x N."""
+    os.environ.update(status["env"])
+    rows = []
+    for i, ms in enumerate([sleeps_ms[0], *sleeps_ms]):
+        floor = PushFloor(
+            status["project_id"],
+            status["emulators"]["pubsub"],
+            Path(status["state_dir"]),
+            ms / 1000,
+        )
+        try:
+            rate = floor.throughput(messages if i else 300)
+        finally:
+            floor.close()
+        if i:  # the first run only warms the emulator up
+            rows.append({"sleep_ms": ms, "msgs_per_s": round(rate, 1)})
+    xs = [r["sleep_ms"] / 1000 for r in rows]
+    ys = [1 / r["msgs_per_s"] for r in rows]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    n = 1 / slope
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "push_window": rows,
+        "in_flight": round(n, 2),
+        "service_ms": round((my - slope * mx) * n * 1000, 2),
+    }

@@ -15,6 +15,10 @@ def run(args) -> int:
         status = stack.up()
         started = True
     try:
+        if args.push_window:
+            report = bench.push_window(status, [0, 2, 5, 10, 20])
+            print(json.dumps(report, indent=2))
+            return 0
         report = bench.run(
             status,
             seconds=args.seconds,
@@ -43,4 +47,9 @@ def register(sub) -> None:
     p.add_argument("--viewers", type=int, default=200)
     p.add_argument("--rate", type=float, help="publish rate (default: the measured floor rate)")
     p.add_argument("--keep", action="store_true", help="leave a stack it started running")
+    p.add_argument(
+        "--push-window",
+        action="store_true",
+        help="only measure how many pushes the Pub/Sub emulator keeps in flight",
+    )
     p.set_defaults(func=run)

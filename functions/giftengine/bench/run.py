@@ -28,7 +28,7 @@ from google.cloud import firestore, pubsub_v1
 
 from giftengine.adapters import writelog
 from giftengine.adapters.pubsub import EventPublisher
-from giftengine.bench.stats import busiest, percentile, summary_ms
+from giftengine.bench.stats import busiest, in_flight_fit, percentile, summary_ms
 from giftengine.domain.events import EngagementEvent
 
 LISTENED_PREFIXES = ("streams/{s}", "leaderboards/")
@@ -419,7 +419,7 @@ def push_window(status: dict, sleeps_ms: list[float], messages: int = 1500) -> d
     """How many pushes the emulator keeps in flight. The no-op floor function answers after
     `sleep` ms (no CPU); with N requests in flight and s0 of its own time per message,
     1/rate = (sleep + s0) / N (Little's law), so a straight line through the measured
-    1/rate against sleep gives N = 1/slope and s0 = intercept x N."""
+    1/rate against sleep gives both (`stats.in_flight_fit`)."""
     os.environ.update(status["env"])
     rows = []
     for i, ms in enumerate([sleeps_ms[0], *sleeps_ms]):
@@ -435,16 +435,10 @@ def push_window(status: dict, sleeps_ms: list[float], messages: int = 1500) -> d
             floor.close()
         if i:  # the first run only warms the emulator up
             rows.append({"sleep_ms": ms, "msgs_per_s": round(rate, 1)})
-    xs = [r["sleep_ms"] / 1000 for r in rows]
-    ys = [1 / r["msgs_per_s"] for r in rows]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
-    n = 1 / slope
+    n, s0 = in_flight_fit([r["sleep_ms"] / 1000 for r in rows], [r["msgs_per_s"] for r in rows])
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "push_window": rows,
         "in_flight": round(n, 2),
-        "service_ms": round((my - slope * mx) * n * 1000, 2),
+        "service_ms": round(s0 * 1000, 2),
     }

@@ -44,3 +44,16 @@ def busiest(writes: list[dict], window: float = 10.0) -> tuple[str | None, float
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
+
+
+def in_flight_fit(sleeps_s: list[float], rates: list[float]) -> tuple[float, float]:
+    """Requests in flight N and the endpoint's own time s0 per message, from delivery rates
+    measured with an endpoint that waits `sleep` before answering: by Little's law
+    1/rate = (sleep + s0) / N, a straight line in sleep (least squares)."""
+    ys = [1 / r for r in rates]
+    mx, my = sum(sleeps_s) / len(sleeps_s), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(sleeps_s, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in sleeps_s
+    )
+    n = 1 / slope
+    return n, (my - slope * mx) * n

@@ -66,6 +66,10 @@ def settle(order, cuts, expiries, timeout=10.0):
             state.expire(now, timeout)
         state.finish_batch()
         state.alerts.clear()
+        # Each rollup stores the state and the next loads it (settled streaks compacted).
+        state = StreamState.from_dicts(
+            "s1", state.core_dict(), [v.to_dict() for v in state.users.values()]
+        )
     state.expire(now + timeout, timeout)  # stream end / final idle timeout
     return state
 

@@ -1,5 +1,7 @@
 """Streak settlement, counting rules, ranks, goals and flushes of the stream aggregate."""
 
+import json
+
 import pytest
 from giftengine.domain.stream import StreamState
 
@@ -178,3 +180,56 @@ def test_a_flush_round_spanning_several_commits_flushes_each_user_once():
     flushed = [i.user_id for i in first + second + third]
     assert flushed == ["u0", "u1", "u2", "u3", "u4"] and st.last_flush_at == 102.0
     assert [i.user_id for i in st.take_flush(now=103.0, max_users=2)] == ["u0"]
+
+
+def reload(st):
+    """What the next rollup sees: the state as stored and loaded again."""
+    return StreamState.from_dicts("s1", st.core_dict(), [v.to_dict() for v in st.users.values()])
+
+
+def test_settled_streaks_are_stored_compactly_and_still_decide_later_messages():
+    st = run([gift(count=4, end=True, coins=5, group="a"), gift(count=2, end=False, group="b")])
+    stored = st.users["u1"].to_dict()
+    assert stored["settled"] == {"rose|a": [4, 1, 100.0]}  # units, final seen, last seen
+    assert list(stored["streaks"]) == ["rose|b"]  # the open combo is kept whole
+    st = reload(st)
+    run(
+        [gift(count=4, end=True, coins=5, group="a"), gift(count=3, end=False, group="a")], state=st
+    )
+    assert st.totals.coins == 20  # re-sent final and late intermediate: nothing
+
+
+def test_an_idle_settled_streak_reloaded_is_topped_up_at_its_own_price():
+    st = StreamState(stream_id="s1")
+    st.apply(gift(count=3, end=False, coins=5), now=0.0)
+    st.expire(now=10.0, timeout=10.0)
+    st = reload(st)  # stored as settled: its price is not kept
+    st.apply(gift(count=7, end=True, coins=5), now=11.0)
+    assert (st.totals.gifts, st.totals.coins) == (7, 35)
+
+
+def test_prune_keeps_the_newest_settled_streaks_within_retention_and_cap():
+    st = StreamState(stream_id="s1")
+    for i in range(6):
+        st.apply(gift(user=f"u{i % 2}", count=1, end=True, group=f"g{i}"), now=float(i))
+    st.apply(gift(count=2, end=False, group="open"), now=0.0)
+    st.prune(now=6.0, retention=4.5, cap=3)  # g0 and g1 are too old; g2 is beyond the cap
+    kept = {k for v in st.users.values() for k in v.streaks}
+    assert kept == {"rose|g3", "rose|g4", "rose|g5", "rose|open"}  # open streaks stay
+    assert st.totals.gifts == 6  # forgetting changes no total
+
+
+def test_a_stream_at_the_settled_cap_fits_in_one_state_document():
+    from giftengine.domain.stream import SETTLED_CAP
+
+    st = StreamState(stream_id="s1")
+    for i in range(SETTLED_CAP + 500):  # TikTok group ids are ~19 digits
+        st.apply(
+            gift(user="whale", count=1, end=True, group=str(7_300_000_000_000_000_000 + i)),
+            now=1_795_000_000.0 + i / 10,  # ten settled streaks a second
+        )
+    st.prune(now=1_795_000_000.0 + (SETTLED_CAP + 500) / 10, retention=3600.0)
+    stored = st.users["whale"].to_dict()
+    assert len(stored["settled"]) == SETTLED_CAP
+    # Firestore counts each map key's UTF-8 bytes + 1 and 8 bytes per number; JSON is bigger.
+    assert len(json.dumps(stored)) < 700_000  # of the 1 MiB one shard document may hold

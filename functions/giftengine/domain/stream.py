@@ -15,6 +15,11 @@ total, the last with `repeat_end`):
   an idle settlement tops the streak up to the final count instead of counting twice;
 - after the final, later messages of the streak (late intermediates, re-sent finals under
   new event ids) change nothing.
+
+A settled streak is remembered (for the rule above) in a compact form, `[units, final,
+last_seen]` under its key, for `settled_streak_retention_s`, and at most `SETTLED_CAP`
+of them per stream (the oldest go first), so the state documents stay far below
+Firestore's 1 MiB per document however many streaks a hot stream settles.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
 
 GOAL_METRICS = ("coins", "gift_units", "likes", "follows")
+# Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
+# them in one shard document stay near half of Firestore's 1 MiB limit.
+SETTLED_CAP = 10_000
 
 
 @dataclass
@@ -71,12 +79,33 @@ class Viewer:
         return bool(self.pending) or (self.coins, self.gifts) != flushed
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "streaks"}
+        d["pending"] = {k: list(v) for k, v in self.pending.items()}
+        d["streaks"] = {k: asdict(s) for k, s in self.streaks.items() if s.open}
+        # Settled streaks only need what decides a later message of theirs (module doc).
+        d["settled"] = {
+            k: [s.settled_units, int(s.final_seen), s.last_seen]
+            for k, s in self.streaks.items()
+            if not s.open
+        }
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Viewer:
         d = dict(d)
-        d["streaks"] = {k: Streak(**s) for k, s in (d.get("streaks") or {}).items()}
+        streaks = {k: Streak(**s) for k, s in (d.get("streaks") or {}).items()}
+        for key, (units, final, last_seen) in (d.pop("settled", None) or {}).items():
+            streaks[key] = Streak(
+                key,
+                key.split("|", 1)[0],
+                "",
+                0,  # a later intermediate reopening it brings its price (see _gift)
+                max_count=units,
+                final_seen=bool(final),
+                settled_units=units,
+                last_seen=last_seen,
+            )
+        d["streaks"] = streaks
         d["pending"] = {k: list(v) for k, v in (d.get("pending") or {}).items()}
         return cls(**d)
 
@@ -210,6 +239,7 @@ class StreamState:
         s.last_seen = now
         s.last_occurred_at = utc_iso(ev.occurred_at)
         s.gift_name = g.name or s.gift_name
+        s.coins_per_unit = s.coins_per_unit or g.coins  # unknown once stored as settled
         if ev.repeat_end:
             s.final_seen = True
             s.max_count = max(s.max_count, ev.repeat_count)
@@ -266,13 +296,22 @@ class StreamState:
                     self._settle(v, s, s.max_count - s.settled_units, at)
                     self._combo_touched.pop(s.key, None)
 
-    def prune(self, now: float, retention: float) -> None:
-        """Forget settled streaks after `retention` s; a re-sent final older than that
-        would count again, so retention must exceed any redelivery horizon."""
-        for v in self.users.values():
-            for key in [
-                k for k, s in v.streaks.items() if not s.open and now - s.last_seen > retention
-            ]:
+    def prune(self, now: float, retention: float, cap: int = SETTLED_CAP) -> None:
+        """Forget settled streaks after `retention` s, and beyond the newest `cap` of the
+        stream. A re-sent final (new event id) of a forgotten streak would count again;
+        TikTok re-sends within seconds, and a redelivery (same event id) is stopped by the
+        event record whatever is kept here."""
+        settled = [
+            (s.last_seen, v, k)
+            for v in self.users.values()
+            for k, s in v.streaks.items()
+            if not s.open
+        ]
+        keep = cap
+        for last_seen, v, key in sorted(settled, key=lambda x: x[0], reverse=True):
+            if keep > 0 and now - last_seen <= retention:
+                keep -= 1
+            else:
                 del v.streaks[key]
 
     def next_deadline(self, timeout: float) -> float | None:

@@ -233,3 +233,17 @@ def test_a_stream_at_the_settled_cap_fits_in_one_state_document():
     assert len(stored["settled"]) == SETTLED_CAP
     # Firestore counts each map key's UTF-8 bytes + 1 and 8 bytes per number; JSON is bigger.
     assert len(json.dumps(stored)) < 700_000  # of the 1 MiB one shard document may hold
+
+
+def test_joins_likes_comments_and_shares_keep_no_per_user_state():
+    crowd = [f"viewer{i}" for i in range(5_000)]
+    st = run(
+        [ev("join", user=u) for u in crowd]
+        + [ev("like", user=u, count=2) for u in crowd[:2_000]]
+        + [ev("comment", user=u, text="hi") for u in crowd[:1_000]]
+        + [ev("share", user="viewer7"), ev("follow", user="viewer8"), gift(user="viewer9")]
+    )
+    assert (st.totals.joins, st.totals.likes, st.totals.comments) == (5_000, 4_000, 1_000)
+    assert sorted(st.users) == ["viewer8", "viewer9"]  # the follower and the gifter
+    share = next(a for a in st.alerts if a["type"] == "share")
+    assert (share["user_id"], share["handle"], share["name"]) == ("viewer7", "@viewer7", "VIEWER7")

@@ -177,8 +177,10 @@ class StreamState:
             self.creator_id = ev.creator_id or ev.stream_id
         if not self.source:
             self.source = ev.source
-        viewer = self._viewer(ev) if ev.user else None
         kind = ev.kind
+        # Only gifts and follows need per-user state; a join, like, comment or share from
+        # each of a big stream's tens of thousands of viewers must not grow the documents.
+        viewer = self._viewer(ev) if ev.user and kind in ("gift", "follow") else None
         if kind == "gift":
             self._gift(ev, viewer, now)
         elif kind == "like":
@@ -192,7 +194,9 @@ class StreamState:
                 self.alerts.append(self._user_alert("follow", viewer))
         elif kind == "share":
             self.totals.shares += 1
-            self.alerts.append(self._user_alert("share", viewer))
+            u = ev.user
+            sharer = self.users.get(u.id) or Viewer(u.id, u.handle or "", u.name or "")
+            self.alerts.append(self._user_alert("share", sharer))
         elif kind == "join":
             self.totals.joins += 1
         elif kind == "viewers":

@@ -31,7 +31,6 @@ from giftengine.adapters.pubsub import EventPublisher
 from giftengine.bench.stats import busiest, in_flight_fit, percentile, summary_ms
 from giftengine.domain.events import EngagementEvent
 
-LISTENED_PREFIXES = ("streams/{s}", "leaderboards/")
 STALL_S = 30.0  # the sustained run gives up after this long without progress
 
 

@@ -242,19 +242,96 @@ async function renderWallet() {
   }
 }
 
+// -------------------------------------------------------------------------- review queue
+// chat_api's flags (docs/openapi.yaml: /chat_api/flags): automatic blocks and hides, and user
+// reports. A moderator upholds the automatic decision or overrides it; both are audited
+// server-side. Flag text comes from users: it is rendered as text.
+const REVIEW_ACTIONS = {
+  resolve: "Uphold", restore: "Restore", hide: "Hide", ban: "Ban", unban: "Unban",
+};
+
+function flagActions(f) {
+  if (f.status === "resolved") return [];
+  const actions = ["resolve"];
+  if (f.target_type === "message") actions.push(f.action === "none" ? "hide" : "restore");
+  if (f.target_uid || f.target_type === "user") actions.push("ban", "unban");
+  return actions;
+}
+
+function flagRow(f) {
+  const when = f.created_at ? new Date(f.created_at).toLocaleString() : "";
+  return el("li", { "data-flag-id": f.flag_id, "data-status": f.status, class: "flag" },
+    el("div", { class: "wide" },
+      el("div", {},
+        el("span", { class: "badge" }, f.source || f.reporter),
+        " ", el("span", { class: "mono" }, f.stream_id),
+        " ", el("span", { class: "muted" }, when)),
+      f.text ? el("blockquote", { class: "flag-text" }, f.text) : null,
+      el("div", { class: "muted" },
+        `${f.target_type} ${f.target_uid || f.target_id}: ${f.reason}`,
+        f.score == null ? "" : ` (score ${Number(f.score).toFixed(2)})`,
+        f.resolution ? `; ${f.status}: ${f.resolution}` : "")),
+    ...flagActions(f).map((a) => el("button", {
+      type: "button", "data-action": a, class: a === "resolve" ? "secondary" : "",
+      onclick: () => actOnFlag(f, a),
+    }, REVIEW_ACTIONS[a])));
+}
+
+async function loadFlags() {
+  const filter = $("review-filter").value;
+  try {
+    const { flags } = await api("chat_api", `/flags?status=${filter}&limit=50`);
+    $("review-list").replaceChildren(...(flags.length ? flags.map(flagRow)
+      : [el("li", { class: "muted" }, `No ${filter} flags.`)]));
+    $("review-list").dataset.loaded = filter;
+  } catch (e) {
+    status($("review-status"), `Review queue: ${e.message}`, "error");
+  }
+}
+
+async function actOnFlag(f, action) {
+  const path = `/flags/${encodeURIComponent(f.flag_id)}/${action === "resolve" ? "resolve" : "override"}`;
+  const body = action === "resolve" ? { status: "resolved" } : { action };
+  try {
+    await api("chat_api", path, { method: "POST", body });
+    status($("review-status"), `${REVIEW_ACTIONS[action]}: done (${f.flag_id}).`, "ok");
+  } catch (e) {
+    status($("review-status"), `${REVIEW_ACTIONS[action]} failed: ${e.message}`, "error");
+  }
+  await loadFlags();
+}
+
 function renderReview() {
-  const mod = state.claims.moderator === true || state.claims.admin === true;
+  const mod = !!(state.claims.moderator || state.claims.admin);
   $("review-card").classList.toggle("hidden", !mod);
   if (!mod) return;
-  // chat_api's review queue is not in docs/openapi.yaml yet: show that instead of guessing.
   if (!state.config.functions?.chat_api) return $("review-body").replaceChildren(unavailable("Review queue"));
-  $("review-body").replaceChildren(el("p", {}, "Review queue: see chat_api /flags."));
+  const filter = el("select", { id: "review-filter", onchange: loadFlags },
+    ...["pending", "reviewed", "resolved"].map((s) => el("option", { value: s }, s)));
+  $("review-body").replaceChildren(
+    el("div", { class: "row" }, filter,
+      el("button", { type: "button", id: "review-refresh", class: "secondary", onclick: loadFlags }, "Refresh")),
+    el("p", { id: "review-status", class: "status" }),
+    el("ul", { id: "review-list", class: "list" }));
+  loadFlags();
 }
 
 // ---------------------------------------------------------------------------------- auth
+function closeStream() {
+  streamUnsub.forEach((u) => u());
+  streamUnsub = [];
+  boardUnsub = null;
+  state.stream = null;
+  currentStream = null;
+  $("stream-card").classList.add("hidden");
+  $("board").dataset.board = "";
+  $("streams").replaceChildren();
+}
+
 async function onUser(user) {
   state.unsub.forEach((u) => u());
   state.unsub = [];
+  closeStream(); // nothing of the previous user's stream stays on screen or listened to
   state.user = user;
   $("signin").classList.toggle("hidden", !!user);
   $("app").classList.toggle("hidden", !user);

@@ -271,3 +271,58 @@ def test_events_newer_than_the_horizon_are_applied_ahead_once(deps, stream_id):
     assert pipeline.run_rollup(stream_id, deps).applied == 0
     assert coins(deps, stream_id) == 19
     assert state_ref.get().get("_ahead") == [] and state_ref.get().get("_cursor") is not None
+
+
+def _doc_reads(monkeypatch) -> list[str]:
+    """Paths of the single-document reads made from now on (every store in the process)."""
+    from google.cloud.firestore_v1.document import DocumentReference
+
+    reads: list[str] = []
+    real = DocumentReference.get
+
+    def get(self, *a, **kw):
+        reads.append(self.path)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(DocumentReference, "get", get)
+    return reads
+
+
+def test_the_next_rollup_of_the_lease_holder_reads_neither_lease_nor_cursor(
+    deps, stream_id, monkeypatch
+):
+    deliver(deps, ev(stream_id, coins=3, streakable=False))
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps)
+    reads = _doc_reads(monkeypatch)
+    deliver(deps, ev(stream_id, coins=4, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    rollup_docs = f"streams/{stream_id}/rollup/"
+    assert [p for p in reads if p.startswith(rollup_docs)] == []
+    assert coins(deps, stream_id) == 7
+
+
+def test_rollups_alternating_between_processes_and_a_stale_cursor_memo_count_once(deps, stream_id):
+    """Two stores are two function instances: each remembers the lease it released; the
+    other's rollups make that memory stale, and a memo that is wrong anyway (its cursor
+    behind the stream's) costs a retry, never an event applied twice."""
+    other = FirestoreStore(
+        firestore_client(deps.settings.project_id), shards=4, visibility_margin_ms=0
+    )
+    deps_b = dataclasses.replace(deps, store=other)
+    expected = 0
+    for i in range(6):
+        for c in (1, 2):
+            deliver(deps, ev(stream_id, coins=c + i, streakable=False))
+            expected += c + i
+        deps.clock.t += 1
+        pipeline.run_rollup(stream_id, deps if i % 3 else deps_b)  # A, B, A, A, B, A...
+        assert coins(deps, stream_id) == expected
+    # A memo with the current lease but an old cursor (None: before every event).
+    lease = deps.store.stream_ref(stream_id).collection("rollup").document("lease").get()
+    deps.store._released[stream_id] = (lease.update_time, None)
+    deliver(deps, ev(stream_id, coins=100, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1
+    assert coins(deps, stream_id) == expected + 100

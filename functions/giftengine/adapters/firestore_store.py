@@ -17,7 +17,6 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import time
@@ -44,6 +43,17 @@ def event_doc_id(event_id: str) -> str:
 
 def shard_of(user_id: str, shards: int) -> int:
     return int(hashlib.blake2b(user_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+_UNKNOWN = object()  # "not known": a cursor may legitimately be None (no event applied yet)
+
+
+@dataclass
+class _Lease:
+    stream_id: str
+    ref: Any
+    update_time: Any
+    cursor: Any = _UNKNOWN  # the stream's cursor when this process can vouch for it
 
 
 @dataclass
@@ -79,6 +89,8 @@ class FirestoreStore:
         self.visibility_margin_ms = visibility_margin_ms
         self.event_retention_days = event_retention_days
         self.writes = WriteLog(write_log)
+        # stream -> (update time of the lease this process released, cursor it left)
+        self._released: dict[str, tuple[Any, Any]] = {}
 
     # ---- refs ---------------------------------------------------------------------------
     def stream_ref(self, stream_id: str):
@@ -183,20 +195,34 @@ class FirestoreStore:
         lease = self._acquire_lease(stream_id)
         if lease is None:
             return None
+        cursor = _UNKNOWN
         try:
-            return self._rollup_attempts(stream_id, limit, decide)
+            out, cursor = self._rollup_attempts(stream_id, limit, decide, lease.cursor)
+            return out
         finally:
-            self._release_lease(lease)
+            self._release_lease(lease, cursor)
 
     LEASE_SECONDS = 30.0
 
-    def _acquire_lease(self, stream_id: str):
+    def _acquire_lease(self, stream_id: str) -> _Lease | None:
+        """Take the stream's lease. When this process released it last and nobody has taken
+        it since (the lease document is unchanged: one conditional update), no other rollup
+        ran in between, so the cursor this process committed is still current and the
+        cursor read is skipped too (the transaction still checks it)."""
         ref = self.stream_ref(stream_id).collection("rollup").document("lease")
-        snap = ref.get()
         now = time.time()
+        body = {"until": now + self.LEASE_SECONDS}
+        memo = self._released.pop(stream_id, None)
+        if memo is not None:
+            released_at, cursor = memo
+            try:
+                result = ref.update(body, option=self.db.write_option(last_update_time=released_at))
+                return _Lease(stream_id, ref, result.update_time, cursor)
+            except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+                pass  # another rollup took it since: the full path below
+        snap = ref.get()
         if snap.exists and (snap.get("until") or 0) > now:
             return None
-        body = {"until": now + self.LEASE_SECONDS}
         try:
             if snap.exists:
                 result = ref.update(
@@ -206,19 +232,32 @@ class FirestoreStore:
                 result = ref.create(body)
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
             return None
-        return ref, result.update_time
+        return _Lease(stream_id, ref, result.update_time)
 
-    def _release_lease(self, lease) -> None:
-        ref, update_time = lease
+    def _release_lease(self, lease: _Lease, cursor: Any = _UNKNOWN) -> None:
+        """Give the lease back; with the cursor the rollup left (`_UNKNOWN` after a failure)
+        remembered for this process's next rollup of the stream."""
         # Only our own lease: if it expired and another rollup took it, leave theirs alone.
-        with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):
-            ref.update({"until": 0}, option=self.db.write_option(last_update_time=update_time))
+        try:
+            result = lease.ref.update(
+                {"until": 0}, option=self.db.write_option(last_update_time=lease.update_time)
+            )
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            return
+        if cursor is not _UNKNOWN:
+            if len(self._released) >= 10_000:
+                self._released.clear()
+            self._released[lease.stream_id] = (result.update_time, cursor)
 
-    def _rollup_attempts(self, stream_id: str, limit: int, decide) -> RollupOutput:
+    def _rollup_attempts(self, stream_id: str, limit: int, decide, cursor_hint=_UNKNOWN):
+        """Returns (output, the stream's cursor after it)."""
         state_ref, _ = self._state_refs(stream_id)
         for _ in range(20):
-            snap = state_ref.get(["_cursor"])
-            cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
+            if cursor_hint is _UNKNOWN:
+                snap = state_ref.get(["_cursor"])
+                cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
+            else:
+                cursor, cursor_hint = cursor_hint, _UNKNOWN  # a stale hint costs one retry
             complete, recent, more = self._events_after(stream_id, cursor, limit)
             goals = [
                 g.to_dict() | {"goal_id": g.id}
@@ -276,13 +315,15 @@ class FirestoreStore:
             holder["written"] = self._write_rollup(
                 tx, stream_id, state, before_shards, new_cursor, new_ahead, out
             )
+            holder["cursor"] = new_cursor
 
         run(self.db.transaction(max_attempts=20))
         if holder.get("stale"):
             return None
         if holder.get("written"):
             self.writes.record(holder["written"], "rollup")
-        return holder["out"]
+            return holder["out"], holder["cursor"]
+        return holder["out"], cursor
 
     def _write_rollup(
         self,

@@ -2,7 +2,9 @@
 
 - floor_latency_ms: bare Pub/Sub push delivery to a functions-framework function that does
   nothing (the pipeline's own delivery mechanism) plus bare Firestore write -> listener.
-- alert_latency_ms: publish of a gift -> its alert seen by a Firestore listener.
+- alert_latency_ms: publish of a gift -> its alert seen by a Firestore listener; sampled in
+  turn with the two floors so the ratio compares like with like; once before the hot run
+  and once after it (`after_hot_run`).
 - sustained_gifts_per_s: gift messages into one hot stream for `seconds`, published at the
   floor rate, until the live totals are exact; floor_msgs_per_s: the bare push delivery rate.
 - firestore_writes_per_gift / max_doc_writes_per_s: counted from the functions' write logs.
@@ -112,15 +114,23 @@ class PushFloor:
             return []
         return [json.loads(x) for x in self.log.read_text().splitlines() if x.strip()]
 
-    def latency(self, samples: int) -> list[float]:
-        start = len(self._received())
-        for i in range(samples):
-            self.publisher.publish(
-                self.path, json.dumps({"i": f"l{i}", "sent": time.time()}).encode()
-            ).result(timeout=30)
-            time.sleep(0.1)
-        self._wait(start + samples, 60)
-        return [r["got"] - r["sent"] for r in self._received()[start:]]
+    def sample(self, i: int) -> float | None:
+        """One message published -> its arrival at the no-op function, in seconds."""
+        key = f"l{i}"
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        self.publisher.publish(
+            self.path, json.dumps({"i": key, "sent": time.time()}).encode()
+        ).result(timeout=30)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(self.log, "rb") as f:
+                f.seek(offset)
+                for line in f.read().decode().splitlines():
+                    r = json.loads(line) if line.strip() else {}
+                    if r.get("i") == key:
+                        return r["got"] - r["sent"]
+            time.sleep(0.005)
+        return None
 
     def throughput(self, n: int) -> float:
         start = len(self._received())
@@ -156,36 +166,34 @@ class PushFloor:
         self.publisher.stop()
 
 
-def firestore_listener_latency(db: firestore.Client, samples: int) -> list[float]:
-    ref = db.collection("bench").document(f"floor-{uuid.uuid4().hex[:8]}")
-    seen: dict[int, float] = {}
-    cond = threading.Condition()
+class ListenerFloor:
+    """Bare Firestore write -> `on_snapshot` of that document."""
 
-    def on_snap(snaps, changes, read_time):
+    def __init__(self, db: firestore.Client):
+        self.ref = db.collection("bench").document(f"floor-{uuid.uuid4().hex[:8]}")
+        self.seen: dict[int, float] = {}
+        self.cond = threading.Condition()
+        self.ref.set({"i": -1})
+        self.watch = self.ref.on_snapshot(self._on_snap)
+
+    def _on_snap(self, snaps, changes, read_time):
         now = time.time()
         for s in snaps:
             if s.exists:
-                with cond:
-                    seen.setdefault(s.get("i"), now)
-                    cond.notify_all()
+                with self.cond:
+                    self.seen.setdefault(s.get("i"), now)
+                    self.cond.notify_all()
 
-    ref.set({"i": -1})
-    watch = ref.on_snapshot(on_snap)
-    out = []
-    try:
-        time.sleep(0.5)
-        for i in range(samples):
-            t = time.time()
-            ref.set({"i": i})
-            with cond:
-                cond.wait_for(lambda i=i: i in seen, timeout=10)
-            if i in seen:
-                out.append(seen[i] - t)
-            time.sleep(0.05)
-    finally:
-        watch.unsubscribe()
-        ref.delete()
-    return out
+    def sample(self, i: int) -> float | None:
+        t = time.time()
+        self.ref.set({"i": i})
+        with self.cond:
+            self.cond.wait_for(lambda: i in self.seen, timeout=10)
+        return self.seen[i] - t if i in self.seen else None
+
+    def close(self) -> None:
+        self.watch.unsubscribe()
+        self.ref.delete()
 
 
 # ---- pipeline ---------------------------------------------------------------------------------
@@ -285,45 +293,86 @@ def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict
     }
 
 
-def alert_latency(db, project: str, samples: int) -> list[float]:
-    stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
-    q = (
-        db.collection("streams")
-        .document(stream)
-        .collection("alerts")
-        .order_by("seq", direction=firestore.Query.DESCENDING)
-        .limit(10)
-    )
-    seen: dict[str, float] = {}
-    cond = threading.Condition()
+class AlertProbe:
+    """Publish of a gift to a quiet stream -> its alert (by `event_id`) seen by an
+    `on_snapshot` listener on the stream's alerts query."""
 
-    def on_snap(snaps, changes, read_time):
+    CORGI = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+
+    def __init__(self, db: firestore.Client, project: str):
+        self.stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
+        q = (
+            db.collection("streams")
+            .document(self.stream)
+            .collection("alerts")
+            .order_by("seq", direction=firestore.Query.DESCENDING)
+            .limit(10)
+        )
+        self.seen: dict[str, float] = {}
+        self.cond = threading.Condition()
+        self.watch = q.on_snapshot(self._on_snap)
+        self.pub = EventPublisher(project)
+
+    def _on_snap(self, snaps, changes, read_time):
         now = time.time()
-        with cond:
+        with self.cond:
             for s in snaps:
                 for a in s.get("items") or []:
                     if a.get("event_id"):
-                        seen.setdefault(a["event_id"], now)
-            cond.notify_all()
+                        self.seen.setdefault(a["event_id"], now)
+            self.cond.notify_all()
 
-    watch = q.on_snapshot(on_snap)
-    pub = EventPublisher(project)
-    out = []
-    corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+    def sample(self, i: int) -> float | None:
+        ev = _gift(self.stream, "bench-lat", i % 7, self.CORGI, 1, True, f"x{i}", i)
+        t = time.time()
+        self.pub.publish(ev).result(timeout=30)
+        with self.cond:
+            self.cond.wait_for(lambda: ev.event_id in self.seen, timeout=30)
+        return self.seen[ev.event_id] - t if ev.event_id in self.seen else None
+
+    def close(self) -> None:
+        self.watch.unsubscribe()
+        self.pub.close()
+
+
+def latency_figures(samples: dict[str, list[float]]) -> dict:
+    """alert_latency_ms, floor_latency_ms (push + listener) and their p50 ratio."""
+    push, listener = samples["push"], samples["listener"]
+    floor_p50 = percentile(push, 50) + percentile(listener, 50)
+    floor_p99 = percentile(push, 99) + percentile(listener, 99)
+    alert = summary_ms(samples["alert"])
+    return {
+        "alert_latency_ms": alert,
+        "floor_latency_ms": {
+            "p50": round(floor_p50 * 1000, 1),
+            "p99": round(floor_p99 * 1000, 1),
+            "push_delivery": summary_ms(push),
+            "firestore_listener": summary_ms(listener),
+        },
+        "latency_ratio_p50": round(alert["p50"] / (floor_p50 * 1000), 2) if alert["p50"] else None,
+    }
+
+
+def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, list[float]]:
+    """The pipeline's alert latency and its two floors, sampled in turn (one of each per
+    round), so all three see the same machine and the same emulators: a floor measured at
+    one moment against a pipeline measured at another would put the machine's state into
+    the ratio."""
+    listener = ListenerFloor(db)
+    alert = AlertProbe(db, project)
+    probes = {"push": floor, "listener": listener, "alert": alert}
+    out: dict[str, list[float]] = {k: [] for k in probes}
     try:
-        time.sleep(0.5)
+        time.sleep(0.5)  # the listeners are attached
         for i in range(samples):
-            ev = _gift(stream, "bench-lat", i % 7, corgi, 1, True, f"x{i}", i)
-            t = time.time()
-            pub.publish(ev).result(timeout=30)
-            with cond:
-                cond.wait_for(lambda eid=ev.event_id: eid in seen, timeout=30)
-            if ev.event_id in seen:
-                out.append(seen[ev.event_id] - t)
-            time.sleep(1.1)  # a quiet stream: each gift on its own
+            for name, probe in probes.items():
+                v = probe.sample(i)
+                if v is not None:
+                    out[name].append(v)
+            time.sleep(1.1)  # a quiet stream: each gift in its own rollup interval
     finally:
-        watch.unsubscribe()
-        pub.close()
+        listener.close()
+        alert.close()
     return out
 
 
@@ -381,30 +430,26 @@ def run(
     _log("floor: Pub/Sub push -> no-op functions-framework function")
     floor = PushFloor(project, status["emulators"]["pubsub"], workdir)
     try:
-        push_lat = floor.latency(latency_samples)
         floor_rate = floor.throughput(floor_messages)
+        _log(f"floor: push delivery {floor_rate:.0f} msg/s; alert latency and its floors")
+        quiet = latencies(db, project, floor, latency_samples)
+        hot = sustained(db, project, seconds, rate or floor_rate, users)
+        _log(
+            f"sustained: {hot['gifts_per_s']:.0f} gifts/s, exact={hot['exact']}; "
+            "alert latency and its floors again, after the hot run"
+        )
+        after = latencies(db, project, floor, latency_samples)
     finally:
         floor.close()
-    _log(f"floor: push delivery {floor_rate:.0f} msg/s; Firestore write -> listener")
-    fs_lat = firestore_listener_latency(db, latency_samples)
-    hot = sustained(db, project, seconds, rate or floor_rate, users)
-    _log(f"sustained: {hot['gifts_per_s']:.0f} gifts/s, exact={hot['exact']}; alert latency")
-    lat = alert_latency(db, project, latency_samples)
     writes = write_figures(status["writes_dir"], hot)
-    floor_p50 = percentile(push_lat, 50) + percentile(fs_lat, 50)
-    floor_p99 = percentile(push_lat, 99) + percentile(fs_lat, 99)
-    alert = summary_ms(lat)
+    lat = latency_figures(quiet)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count()},
-        "alert_latency_ms": alert,
-        "floor_latency_ms": {
-            "p50": round(floor_p50 * 1000, 1),
-            "p99": round(floor_p99 * 1000, 1),
-            "push_delivery": summary_ms(push_lat),
-            "firestore_listener": summary_ms(fs_lat),
-        },
-        "latency_ratio_p50": round(alert["p50"] / (floor_p50 * 1000), 2) if alert["p50"] else None,
+        **lat,
+        # The same, after the hot run: the Firestore emulator's queries slow down with every
+        # event record ever written (BENCHMARKS.md), which production's indexes do not.
+        "after_hot_run": latency_figures(after),
         "sustained_gifts_per_s": round(hot["gifts_per_s"], 1),
         "sustained_seconds": round(hot["t_done"] - hot["t0"], 1),
         "sustained_publish_rate": round(hot["publish_rate"], 1),

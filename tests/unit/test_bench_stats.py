@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from giftengine.bench.stats import in_flight_fit, max_rate_in_window, percentile
+from giftengine.bench.stats import (
+    in_flight_fit,
+    latency_figures,
+    max_rate_in_window,
+    percentile,
+)
 
 
 def test_in_flight_fit_recovers_the_window_and_service_time_of_a_queue():
@@ -32,3 +37,26 @@ def test_percentile_interpolates_and_handles_empty():
     assert percentile([], 50) is None
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
     assert percentile([5.0], 99) == 5.0
+
+
+def test_latency_ratio_is_the_alert_p50_over_push_plus_listener_p50():
+    figures = latency_figures(
+        {
+            "push": [0.050, 0.060, 0.070],  # p50 60 ms
+            "listener": [0.004, 0.005, 0.006],  # p50 5 ms
+            "alert": [0.090, 0.130, 0.200],  # p50 130 ms
+        }
+    )
+    assert figures["floor_latency_ms"]["p50"] == pytest.approx(65.0)
+    assert figures["alert_latency_ms"] == {"p50": 130.0, "p99": pytest.approx(198.6), "n": 3}
+    assert figures["latency_ratio_p50"] == 2.0
+
+
+def test_latency_figures_without_samples_say_none_instead_of_failing():
+    figures = latency_figures({"push": [], "listener": [0.004], "alert": [0.1]})
+    assert figures["floor_latency_ms"]["p50"] is None
+    assert figures["latency_ratio_p50"] is None
+    assert (
+        latency_figures({"push": [0.05], "listener": [0.004], "alert": []})["latency_ratio_p50"]
+        is None
+    )

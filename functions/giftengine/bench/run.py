@@ -30,7 +30,7 @@ from google.cloud import firestore, pubsub_v1
 
 from giftengine.adapters import writelog
 from giftengine.adapters.pubsub import EventPublisher
-from giftengine.bench.stats import busiest, in_flight_fit, percentile, summary_ms
+from giftengine.bench.stats import busiest, in_flight_fit, latency_figures
 from giftengine.domain.events import EngagementEvent
 
 STALL_S = 30.0  # the sustained run gives up after this long without progress
@@ -109,10 +109,16 @@ class PushFloor:
         )
         self.path = self.publisher.topic_path(project, self.topic)
 
-    def _received(self) -> list[dict]:
+    def _received(self, offset: int = 0) -> list[dict]:
+        """The arrivals the no-op function logged (from byte `offset` on). Only complete
+        lines: the function may be halfway through writing the last one."""
         if not self.log.exists():
             return []
-        return [json.loads(x) for x in self.log.read_text().splitlines() if x.strip()]
+        with open(self.log, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        complete = data[: data.rfind(b"\n") + 1].decode()
+        return [json.loads(x) for x in complete.splitlines() if x.strip()]
 
     def sample(self, i: int) -> float | None:
         """One message published -> its arrival at the no-op function, in seconds."""
@@ -123,12 +129,9 @@ class PushFloor:
         ).result(timeout=30)
         deadline = time.time() + 30
         while time.time() < deadline:
-            with open(self.log, "rb") as f:
-                f.seek(offset)
-                for line in f.read().decode().splitlines():
-                    r = json.loads(line) if line.strip() else {}
-                    if r.get("i") == key:
-                        return r["got"] - r["sent"]
+            for r in self._received(offset):
+                if r["i"] == key:
+                    return r["got"] - r["sent"]
             time.sleep(0.005)
         return None
 
@@ -333,24 +336,6 @@ class AlertProbe:
     def close(self) -> None:
         self.watch.unsubscribe()
         self.pub.close()
-
-
-def latency_figures(samples: dict[str, list[float]]) -> dict:
-    """alert_latency_ms, floor_latency_ms (push + listener) and their p50 ratio."""
-    push, listener = samples["push"], samples["listener"]
-    floor_p50 = percentile(push, 50) + percentile(listener, 50)
-    floor_p99 = percentile(push, 99) + percentile(listener, 99)
-    alert = summary_ms(samples["alert"])
-    return {
-        "alert_latency_ms": alert,
-        "floor_latency_ms": {
-            "p50": round(floor_p50 * 1000, 1),
-            "p99": round(floor_p99 * 1000, 1),
-            "push_delivery": summary_ms(push),
-            "firestore_listener": summary_ms(listener),
-        },
-        "latency_ratio_p50": round(alert["p50"] / (floor_p50 * 1000), 2) if alert["p50"] else None,
-    }
 
 
 def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, list[float]]:

@@ -19,6 +19,31 @@ def summary_ms(seconds: list[float]) -> dict:
     return {"p50": _r(percentile(ms, 50)), "p99": _r(percentile(ms, 99)), "n": len(ms)}
 
 
+def latency_figures(samples: dict[str, list[float]]) -> dict:
+    """alert_latency_ms, floor_latency_ms (push + listener, in seconds in `samples`) and the
+    p50 ratio of alert to floor; a figure without samples is None, never a guess."""
+    push, listener = samples["push"], samples["listener"]
+    alert = summary_ms(samples["alert"])
+
+    def floor_ms(p: float) -> float | None:
+        a, b = percentile(push, p), percentile(listener, p)
+        return None if a is None or b is None else _r((a + b) * 1000)
+
+    floor_p50 = floor_ms(50)
+    return {
+        "alert_latency_ms": alert,
+        "floor_latency_ms": {
+            "p50": floor_p50,
+            "p99": floor_ms(99),
+            "push_delivery": summary_ms(push),
+            "firestore_listener": summary_ms(listener),
+        },
+        "latency_ratio_p50": round(alert["p50"] / floor_p50, 2)
+        if alert["p50"] and floor_p50
+        else None,
+    }
+
+
 def max_rate_in_window(times: list[float], window: float = 10.0) -> float:
     """Highest number of events in any `window`-second interval, per second."""
     ts = sorted(times)

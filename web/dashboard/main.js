@@ -93,9 +93,14 @@ let streamUnsub = [];
 let currentStream = null;
 let creatorTz = "UTC";
 
-async function selectStream(id) {
-  streamUnsub.forEach((u) => u());
+function stopStreamListeners() {
+  streamUnsub.forEach((u) => u()); // the board's listener among them
   streamUnsub = [];
+  boardUnsub = null;
+}
+
+async function selectStream(id) {
+  stopStreamListeners();
   state.stream = id;
   for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
   $("stream-card").classList.remove("hidden");
@@ -283,7 +288,6 @@ async function loadFlags() {
     const { flags } = await api("chat_api", `/flags?status=${filter}&limit=50`);
     $("review-list").replaceChildren(...(flags.length ? flags.map(flagRow)
       : [el("li", { class: "muted" }, `No ${filter} flags.`)]));
-    $("review-list").dataset.loaded = filter;
   } catch (e) {
     status($("review-status"), `Review queue: ${e.message}`, "error");
   }
@@ -318,9 +322,7 @@ function renderReview() {
 
 // ---------------------------------------------------------------------------------- auth
 function closeStream() {
-  streamUnsub.forEach((u) => u());
-  streamUnsub = [];
-  boardUnsub = null;
+  stopStreamListeners();
   state.stream = null;
   currentStream = null;
   $("stream-card").classList.add("hidden");

@@ -169,30 +169,43 @@ class PushFloor:
         self.publisher.stop()
 
 
+class _Arrivals:
+    """When a listener first saw each key, and a wait for one key."""
+
+    def __init__(self):
+        self.seen: dict = {}
+        self.cond = threading.Condition()
+
+    def note(self, keys, now: float) -> None:
+        with self.cond:
+            for k in keys:
+                self.seen.setdefault(k, now)
+            self.cond.notify_all()
+
+    def since(self, key, t: float, timeout: float) -> float | None:
+        """Seconds from `t` until `key` was seen; None if not within `timeout`."""
+        with self.cond:
+            self.cond.wait_for(lambda: key in self.seen, timeout=timeout)
+        return self.seen[key] - t if key in self.seen else None
+
+
 class ListenerFloor:
     """Bare Firestore write -> `on_snapshot` of that document."""
 
     def __init__(self, db: firestore.Client):
         self.ref = db.collection("bench").document(f"floor-{uuid.uuid4().hex[:8]}")
-        self.seen: dict[int, float] = {}
-        self.cond = threading.Condition()
+        self.arrivals = _Arrivals()
         self.ref.set({"i": -1})
         self.watch = self.ref.on_snapshot(self._on_snap)
 
     def _on_snap(self, snaps, changes, read_time):
         now = time.time()
-        for s in snaps:
-            if s.exists:
-                with self.cond:
-                    self.seen.setdefault(s.get("i"), now)
-                    self.cond.notify_all()
+        self.arrivals.note([s.get("i") for s in snaps if s.exists], now)
 
     def sample(self, i: int) -> float | None:
         t = time.time()
         self.ref.set({"i": i})
-        with self.cond:
-            self.cond.wait_for(lambda: i in self.seen, timeout=10)
-        return self.seen[i] - t if i in self.seen else None
+        return self.arrivals.since(i, t, timeout=10)
 
     def close(self) -> None:
         self.watch.unsubscribe()
@@ -311,27 +324,20 @@ class AlertProbe:
             .order_by("seq", direction=firestore.Query.DESCENDING)
             .limit(10)
         )
-        self.seen: dict[str, float] = {}
-        self.cond = threading.Condition()
+        self.arrivals = _Arrivals()
         self.watch = q.on_snapshot(self._on_snap)
         self.pub = EventPublisher(project)
 
     def _on_snap(self, snaps, changes, read_time):
         now = time.time()
-        with self.cond:
-            for s in snaps:
-                for a in s.get("items") or []:
-                    if a.get("event_id"):
-                        self.seen.setdefault(a["event_id"], now)
-            self.cond.notify_all()
+        ids = [a["event_id"] for s in snaps for a in s.get("items") or [] if a.get("event_id")]
+        self.arrivals.note(ids, now)
 
     def sample(self, i: int) -> float | None:
         ev = _gift(self.stream, "bench-lat", i % 7, self.CORGI, 1, True, f"x{i}", i)
         t = time.time()
         self.pub.publish(ev).result(timeout=30)
-        with self.cond:
-            self.cond.wait_for(lambda: ev.event_id in self.seen, timeout=30)
-        return self.seen[ev.event_id] - t if ev.event_id in self.seen else None
+        return self.arrivals.since(ev.event_id, t, timeout=30)
 
     def close(self) -> None:
         self.watch.unsubscribe()

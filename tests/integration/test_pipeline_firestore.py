@@ -15,6 +15,7 @@ from giftengine.adapters.firestore_store import FirestoreStore
 from giftengine.config import load
 from giftengine.service import pipeline
 
+from tests.unit import factories
 from tests.unit.factories import gift
 
 pytestmark = pytest.mark.emulator
@@ -184,36 +185,51 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
         settings=settings, store=store, scheduler=Recorder(), dead_letters=NoDeadLetters()
     )
     rnd = random.Random(5)
+    # Likes too: the domain remembers settled gifts, so only a count that adds up without
+    # such memory shows an event applied twice.
     events = [
         ev(stream_id, user=f"u{rnd.randrange(30)}", coins=rnd.choice([1, 5, 30]), streakable=False)
+        if rnd.random() < 0.7
+        else factories.ev("like", stream_id, user=f"u{rnd.randrange(9)}", count=rnd.randrange(1, 9))
         for _ in range(400)
     ]
-    expected = sum(e.gift.coins for e in events)
+    expected = sum(e.gift.coins for e in events if e.gift)
+    likes = sum(e.count for e in events if e.kind == "like")
     stop = threading.Event()
     errors: list[BaseException] = []
+
+    recorded: list = []
 
     def writer(chunk):
         try:
             for e in chunk:
                 deliver(deps, e)
+                recorded.append(e)
                 if rnd.random() < 0.2:
                     deliver(deps, e)  # redelivery
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    def roller():
+    def roller(fast: bool):
+        """Each roller is a function instance (its own store). A fast one is the inline path
+        of a quiet stream: it applies one recorded event (at random: new, applied ahead or
+        already behind the cursor) and nothing else."""
+        mine = dataclasses.replace(deps, store=FirestoreStore(store.db, shards=4))
         while not stop.is_set():
             try:
-                pipeline.run_rollup(stream_id, deps)
+                fresh = random.choice(recorded) if fast and recorded else None
+                pipeline.run_rollup(stream_id, mine, fresh)
+                time.sleep(0.001)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
     writers = [threading.Thread(target=writer, args=(events[i::4],)) for i in range(4)]
-    rollers = [threading.Thread(target=roller) for _ in range(2)]
+    rollers = [threading.Thread(target=roller, args=(fast,)) for fast in (False, False, True)]
     for t in writers + rollers:
         t.start()
     for t in writers:
         t.join()
+    time.sleep(1.0)  # the fast roller meets events the cursor has passed
     stop.set()
     for t in rollers:
         t.join()
@@ -222,22 +238,65 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
     while pipeline.run_rollup(stream_id, deps).applied:
         pass
     assert coins(deps, stream_id) == expected
-    assert deps.store.live(stream_id)["totals"]["gifts"] == len(events)
+    totals = deps.store.live(stream_id)["totals"]
+    assert (totals["gifts"], totals["likes"]) == (sum(1 for e in events if e.gift), likes)
 
 
 def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, stream_id):
     deps.settings = dataclasses.replace(deps.settings, inline_rollup=True)
     deliver(deps, ev(stream_id, coins=4, streakable=False))
     assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
-    assert deps.scheduler.calls == []
-    deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
     interval = deps.settings.rollup_min_interval_s
-    assert deps.scheduler.calls == [(stream_id, (deps.clock.t // interval + 1) * interval)]
+    next_interval = (deps.clock.t // interval + 1) * interval
+    assert deps.scheduler.calls == [(stream_id, next_interval)]  # its follow-up
+    deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
+    assert deps.scheduler.calls == [(stream_id, next_interval)] * 2
     assert coins(deps, stream_id) == 4
     deps.clock.t += interval  # the trailing task fires at the next interval
     time.sleep(0.1)
     pipeline.run_rollup(stream_id, deps)
     assert coins(deps, stream_id) == 10
+
+
+def state_doc(deps, stream_id) -> dict:
+    return deps.store._state_refs(stream_id)[0].get().to_dict()
+
+
+def test_a_quiet_streams_gift_is_applied_alone_and_its_follow_up_passes_the_cursor(
+    deps, stream_id, monkeypatch
+):
+    deps.settings = dataclasses.replace(deps.settings, inline_rollup=True)
+    queries: list = []
+    real = deps.store._events_after
+    monkeypatch.setattr(deps.store, "_events_after", lambda *a: queries.append(a) or real(*a))
+    first = ev(stream_id, coins=4, streakable=False)
+    deliver(deps, first)
+    assert coins(deps, stream_id) == 4 and queries == []  # no range query on the way
+    state = state_doc(deps, stream_id)
+    assert state["_cursor"] is None and len(state["_ahead"]) == 1
+    interval = deps.settings.rollup_min_interval_s
+    assert (stream_id, deps.clock.t + interval) in deps.scheduler.calls  # the follow-up
+    deps.clock.t += interval
+    assert pipeline.run_rollup(stream_id, deps).applied == 0  # the cursor passes it
+    state = state_doc(deps, stream_id)
+    assert state["_ahead"] == [] and state["_cursor"] is not None
+    assert coins(deps, stream_id) == 4
+
+
+def test_the_fast_path_never_reapplies_an_event_behind_the_cursor_or_ahead_of_it(deps, stream_id):
+    old, new = (ev(stream_id, coins=c, streakable=False) for c in (5, 7))
+    deliver(deps, old)  # inline rollups are off in this fixture: recorded only
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 1  # the cursor passes `old`
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, fresh=old).applied == 0
+    deliver(deps, new)
+    for applied in (1, 0):  # the second time it is in the applied-ahead set
+        deps.clock.t += 1
+        assert pipeline.run_rollup(stream_id, deps, fresh=new).applied == applied
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    assert coins(deps, stream_id) == 12 and state_doc(deps, stream_id)["_ahead"] == []
 
 
 def test_a_rollup_finding_the_lease_taken_does_nothing_and_comes_back(deps, stream_id):

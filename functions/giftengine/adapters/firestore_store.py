@@ -18,6 +18,7 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +44,20 @@ def event_doc_id(event_id: str) -> str:
 
 def shard_of(user_id: str, shards: int) -> int:
     return int(hashlib.blake2b(user_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+def _shard_users(snap) -> dict:
+    """A user shard's viewers. They are stored as one JSON text field: a map of a few
+    hundred viewers costs the client library a protobuf message per value to encode and
+    decode, which was most of a hot stream's rollup CPU (docs/decisions/)."""
+    if snap is None or not snap.exists:
+        return {}
+    return json.loads(snap.get("users") or "{}")
+
+
+def _passed(snap, cursor: dict | None) -> bool:
+    """Whether the cursor is at or past this event (the query's order: time, then id)."""
+    return cursor is not None and (snap.get("ingested_at"), snap.id) <= (cursor["ts"], cursor["id"])
 
 
 _UNKNOWN = object()  # "not known": a cursor may legitimately be None (no event applied yet)
@@ -183,7 +198,11 @@ class FirestoreStore:
         return complete, snaps[len(complete) :], len(snaps) >= limit
 
     def rollup(
-        self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
+        self,
+        stream_id: str,
+        limit: int,
+        decide: Callable[[RollupInput], RollupOutput],
+        fresh: EngagementEvent | None = None,
     ) -> RollupOutput | None:
         """Run one rollup, or return None when another rollup of the stream holds the lease.
 
@@ -191,13 +210,22 @@ class FirestoreStore:
         transactional range read would lock out concurrent event creates); the transaction
         reads the state and proceeds only if the cursor is still where the events were read
         from, so no event is applied twice or skipped. The lease only keeps rollups of one
-        stream from queueing on each other's locks; correctness never rests on it."""
+        stream from queueing on each other's locks; correctness never rests on it.
+
+        `fresh`: an event this process has just recorded in a quiet stream. Only that event
+        is applied (ahead of the cursor, like an event newer than the visibility horizon),
+        read inside the transaction instead of by a range query, which on a busy database
+        is the slowest step of a quiet stream's alert. The input says `more`: whatever else
+        is waiting is left to the follow-up."""
         lease = self._acquire_lease(stream_id)
         if lease is None:
             return None
         cursor = _UNKNOWN
         try:
-            out, cursor = self._rollup_attempts(stream_id, limit, decide, lease.cursor)
+            if fresh is not None:
+                out, cursor = self._rollup_fresh(stream_id, fresh, decide)
+            else:
+                out, cursor = self._rollup_attempts(stream_id, limit, decide, lease.cursor)
             return out
         finally:
             self._release_lease(lease, cursor)
@@ -259,26 +287,45 @@ class FirestoreStore:
             else:
                 cursor, cursor_hint = cursor_hint, _UNKNOWN  # a stale hint costs one retry
             complete, recent, more = self._events_after(stream_id, cursor, limit)
-            goals = [
-                g.to_dict() | {"goal_id": g.id}
-                for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
-            ]
+            goals = self._goals(stream_id)
             result = self._rollup_tx(stream_id, cursor, complete, recent, goals, more, decide)
             if result is not None:
                 return result
         raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
 
-    def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
+    def _rollup_fresh(self, stream_id: str, event: EngagementEvent, decide):
+        """Returns (output, the stream's cursor, which this path never moves)."""
+        ref = self.stream_ref(stream_id).collection("events").document(event_doc_id(event.event_id))
+        goals = self._goals(stream_id)
+        return self._rollup_tx(stream_id, _UNKNOWN, [], [], goals, True, decide, fresh_ref=ref)
+
+    def _goals(self, stream_id: str) -> list[dict]:
+        return [
+            g.to_dict() | {"goal_id": g.id}
+            for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
+        ]
+
+    def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide, fresh_ref=None):
+        """`cursor`: where `complete` and `recent` were read from; the transaction gives up
+        (None) if the stream's cursor has moved since. With `fresh_ref` (and `_UNKNOWN`) the
+        one event is read here and applied unless the cursor or the applied-ahead set already
+        holds it: an event at or before the cursor has been applied."""
         state_ref, shard_refs = self._state_refs(stream_id)
         holder: dict[str, Any] = {}
+        refs = [state_ref, *shard_refs, *([fresh_ref] if fresh_ref is not None else [])]
 
         @firestore.transactional
         def run(tx):
+            nonlocal cursor, recent
             holder.clear()
-            snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
+            snaps = {s.reference.path: s for s in tx.get_all(refs)}
             core_snap = snaps.get(state_ref.path)
             core = core_snap.to_dict() if core_snap is not None and core_snap.exists else None
-            if (core or {}).get("_cursor") != cursor:
+            if fresh_ref is not None:
+                cursor = (core or {}).get("_cursor")
+                ev = snaps.get(fresh_ref.path)
+                recent = [ev] if ev is not None and ev.exists and not _passed(ev, cursor) else []
+            elif (core or {}).get("_cursor") != cursor:
                 holder["stale"] = True  # another rollup moved on: re-read the events
                 return
             core = dict(core or {})
@@ -292,13 +339,9 @@ class FirestoreStore:
             if complete:
                 new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
             events = [EngagementEvent.model_validate_json(s.get("json")) for s in to_apply]
-            shard_docs = []
-            for ref in shard_refs:
-                snap = snaps.get(ref.path)
-                shard_docs.append(snap.to_dict() if snap is not None and snap.exists else {})
-            users = [u for d in shard_docs for u in (d.get("users") or {}).values()]
+            before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
+            users = [u for shard in before_shards for u in shard.values()]
             state = StreamState.from_dicts(stream_id, core or None, users)
-            before_shards = [d.get("users") or {} for d in shard_docs]
             out = decide(
                 RollupInput(
                     state,
@@ -342,7 +385,7 @@ class FirestoreStore:
             new_shards[shard_of(uid, self.shards)][uid] = v.to_dict()
         for k, ref in enumerate(shard_refs):
             if new_shards[k] != before_shards[k]:
-                tx.set(ref, {"users": new_shards[k]})
+                tx.set(ref, {"users": json.dumps(new_shards[k], separators=(",", ":"))})
                 written.append(ref.path)
         core = state.core_dict()
         core["_cursor"] = cursor

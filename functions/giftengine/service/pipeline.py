@@ -27,7 +27,9 @@ class EventStore(Protocol):
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
-    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
+    def rollup(
+        self, stream_id: str, limit: int, decide, fresh: EngagementEvent | None = None
+    ) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -76,15 +78,17 @@ def record_engagement(
         return Recorded("dead_letter", reason=reason)
     created = deps.store.record_event(event)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
-    _trigger_rollup(event.stream_id, deps)
+    _trigger_rollup(event.stream_id, deps, event if created else None)
     return Recorded("recorded" if created else "duplicate", event)
 
 
 class _LeadingEdge:
-    """Which (stream, interval bucket) this process already rolled up inline."""
+    """Which (stream, interval bucket) this process already rolled up inline, and when it
+    last recorded an event of each stream."""
 
     def __init__(self, size: int = 10_000):
         self._last: dict[str, int] = {}
+        self._seen: dict[str, float] = {}
         self._size = size
 
     def claim(self, stream_id: str, bucket: int) -> bool:
@@ -95,18 +99,29 @@ class _LeadingEdge:
         self._last[stream_id] = bucket
         return True
 
+    def quiet(self, stream_id: str, now: float, gap: float) -> bool:
+        """True when this process recorded nothing of the stream in the last `gap` s."""
+        last = self._seen.get(stream_id)
+        if len(self._seen) >= self._size:
+            self._seen.clear()
+        self._seen[stream_id] = now
+        return last is None or now - last >= gap
+
 
 _leading = _LeadingEdge()
 
 
-def _trigger_rollup(stream_id: str, deps: Deps) -> None:
+def _trigger_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None) -> None:
     """Leading edge inline, trailing edge by Cloud Tasks. The first event of a stream in an
     interval is rolled up by the delivery that recorded it, so a quiet stream's alert does
-    not wait for a task hop; later events
-    of the interval leave it to a task at the start of the next one."""
+    not wait for a task hop; later events of the interval leave it to a task at the start
+    of the next one. `fresh`: the event this delivery created; when the stream was quiet
+    here for an interval, the inline rollup applies just that event (the store's fast
+    path) and leaves anything else waiting to its follow-up."""
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
+    quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
     if not s.inline_rollup:
         deps.scheduler.schedule_rollup(stream_id, now)
         return
@@ -116,7 +131,7 @@ def _trigger_rollup(stream_id: str, deps: Deps) -> None:
         )
         return
     try:
-        run_rollup(stream_id, deps)
+        run_rollup(stream_id, deps, fresh if quiet else None)
     except Exception:  # the event is recorded; a task will roll it up
         log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
         deps.scheduler.schedule_rollup(stream_id, now)
@@ -153,7 +168,7 @@ class _TimezoneCache:
 _tz_cache = _TimezoneCache()
 
 
-def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
+def run_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None) -> RollupResult:
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
@@ -224,7 +239,7 @@ def run_rollup(stream_id: str, deps: Deps) -> RollupResult:
         holder["state"], holder["more"] = inp.state, inp.more
         return out
 
-    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
+    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep, fresh)
     interval = s.rollup_min_interval_s
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * interval

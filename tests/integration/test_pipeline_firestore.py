@@ -299,6 +299,40 @@ def test_the_fast_path_never_reapplies_an_event_behind_the_cursor_or_ahead_of_it
     assert coins(deps, stream_id) == 12 and state_doc(deps, stream_id)["_ahead"] == []
 
 
+def test_a_fast_path_rollup_overtaken_by_another_commit_reads_again_and_counts_once(
+    deps, stream_id, monkeypatch
+):
+    """The fast path holds no lock: another instance's rollup commits between its read and
+    its commit. The state write's precondition refuses the commit (without it the stale
+    state would overwrite the other's and count `first` and `fresh` again). Likes: they
+    write no alert, whose create would refuse the commit by itself."""
+    before, first, fresh = (factories.ev("like", stream_id, count=c) for c in (1, 3, 5))
+    deliver(deps, before)
+    pipeline.run_rollup(stream_id, deps)  # the state document exists
+    deliver(deps, first)
+    deliver(deps, fresh)
+    other = dataclasses.replace(
+        deps, store=FirestoreStore(deps.store.db, shards=4, visibility_margin_ms=0)
+    )
+    real_plan, overtaken = deps.store._plan, []
+
+    def plan_then_overtaken(*a, **kw):
+        plan = real_plan(*a, **kw)
+        if kw.get("fresh_ref") is not None and not overtaken:
+            overtaken.append(pipeline.run_rollup(stream_id, other).applied)
+        return plan
+
+    monkeypatch.setattr(deps.store, "_plan", plan_then_overtaken)
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps, fresh=fresh)
+    assert overtaken == [2]
+    assert deps.store.live(stream_id)["totals"]["likes"] == 9
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps)
+    assert deps.store.live(stream_id)["totals"]["likes"] == 9
+    assert state_doc(deps, stream_id)["_ahead"] == []
+
+
 def test_a_rollup_finding_the_lease_taken_does_nothing_and_comes_back(deps, stream_id):
     deliver(deps, ev(stream_id, coins=5, streakable=False))
     lease = deps.store._acquire_lease(stream_id)

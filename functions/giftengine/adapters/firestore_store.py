@@ -72,6 +72,17 @@ class _Lease:
 
 
 @dataclass
+class _Plan:
+    """One rollup decided and ready to write."""
+
+    out: RollupOutput
+    state: StreamState
+    before_shards: list[dict]
+    cursor: dict | None  # the stream's cursor after it
+    ahead: list[str]
+
+
+@dataclass
 class RollupInput:
     state: StreamState
     events: list[EngagementEvent]
@@ -212,25 +223,28 @@ class FirestoreStore:
         from, so no event is applied twice or skipped. The lease only keeps rollups of one
         stream from queueing on each other's locks; correctness never rests on it.
 
-        `fresh`: an event this process has just recorded in a quiet stream. Only that event
-        is applied (ahead of the cursor, like an event newer than the visibility horizon),
-        read inside the transaction instead of by a range query, which on a busy database
-        is the slowest step of a quiet stream's alert. The input says `more`: whatever else
-        is waiting is left to the follow-up."""
+        `fresh`: an event this process has just recorded in a quiet stream, applied alone
+        and optimistically first (`_rollup_fresh`); if the state keeps changing underneath,
+        the normal path runs instead."""
+        for _ in range(self.FRESH_ATTEMPTS if fresh is not None else 0):
+            result = self._rollup_fresh(stream_id, fresh, decide)
+            if result is not None:
+                return result[0]
         lease = self._acquire_lease(stream_id)
         if lease is None:
             return None
         cursor = _UNKNOWN
         try:
-            if fresh is not None:
-                out, cursor = self._rollup_fresh(stream_id, fresh, decide)
-            else:
-                out, cursor = self._rollup_attempts(stream_id, limit, decide, lease.cursor)
+            out, cursor = self._rollup_attempts(stream_id, limit, decide, lease.cursor)
             return out
         finally:
             self._release_lease(lease, cursor)
 
     LEASE_SECONDS = 30.0
+    # Tries of the fast path before the normal one. A commit in between is most often the
+    # previous gift's follow-up, done by the time the fast path reads again; the normal path
+    # would find its lease taken and leave the gift to the next interval.
+    FRESH_ATTEMPTS = 3
 
     def _acquire_lease(self, stream_id: str) -> _Lease | None:
         """Take the stream's lease. When this process released it last and nobody has taken
@@ -294,10 +308,30 @@ class FirestoreStore:
         raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
 
     def _rollup_fresh(self, stream_id: str, event: EngagementEvent, decide):
-        """Returns (output, the stream's cursor, which this path never moves)."""
+        """Apply one just-recorded event: one batch read of the state, its user shards and
+        the event's record (no range query over the events, which on a busy database is the
+        slowest step of a quiet stream's alert), then one commit on the condition that the
+        state document is unchanged. Every rollup commit writes that document, so the
+        condition covers the shards as well; no lock is held, so no lease is needed. The
+        event is applied ahead of the cursor unless the cursor or the applied-ahead set
+        already holds it; the input says `more`, so a follow-up moves the cursor past it and
+        applies whatever else arrived. Returns (output, cursor), or None when another
+        rollup committed in between."""
+        state_ref, shard_refs = self._state_refs(stream_id)
         ref = self.stream_ref(stream_id).collection("events").document(event_doc_id(event.event_id))
         goals = self._goals(stream_id)
-        return self._rollup_tx(stream_id, _UNKNOWN, [], [], goals, True, decide, fresh_ref=ref)
+        snaps = {s.reference.path: s for s in self.db.get_all([state_ref, *shard_refs, ref])}
+        plan = self._plan(stream_id, snaps, goals, True, decide, fresh_ref=ref)
+        if not plan.out.write:
+            return plan.out, plan.cursor
+        batch = self.db.batch()
+        written = self._write_rollup(batch, stream_id, plan, if_unchanged=snaps[state_ref.path])
+        try:
+            batch.commit()
+        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
+            return None
+        self.writes.record(written, "rollup")
+        return plan.out, plan.cursor
 
     def _goals(self, stream_id: str) -> list[dict]:
         return [
@@ -305,101 +339,109 @@ class FirestoreStore:
             for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
         ]
 
-    def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide, fresh_ref=None):
-        """`cursor`: where `complete` and `recent` were read from; the transaction gives up
-        (None) if the stream's cursor has moved since. With `fresh_ref` (and `_UNKNOWN`) the
-        one event is read here and applied unless the cursor or the applied-ahead set already
-        holds it: an event at or before the cursor has been applied."""
+    def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
+        """Returns (output, cursor after it), or None if the stream's cursor is no longer
+        `cursor`, where `complete` and `recent` were read from."""
         state_ref, shard_refs = self._state_refs(stream_id)
         holder: dict[str, Any] = {}
-        refs = [state_ref, *shard_refs, *([fresh_ref] if fresh_ref is not None else [])]
 
         @firestore.transactional
         def run(tx):
-            nonlocal cursor, recent
             holder.clear()
-            snaps = {s.reference.path: s for s in tx.get_all(refs)}
-            core_snap = snaps.get(state_ref.path)
-            core = core_snap.to_dict() if core_snap is not None and core_snap.exists else None
-            if fresh_ref is not None:
-                cursor = (core or {}).get("_cursor")
-                ev = snaps.get(fresh_ref.path)
-                recent = [ev] if ev is not None and ev.exists and not _passed(ev, cursor) else []
-            elif (core or {}).get("_cursor") != cursor:
-                holder["stale"] = True  # another rollup moved on: re-read the events
-                return
-            core = dict(core or {})
-            core.pop("_cursor", None)
-            last_bucket = int(core.pop("_bucket", -1))
-            ahead = set(core.pop("_ahead", None) or [])
-            to_apply = [s for s in complete + recent if s.id not in ahead]
-            # The cursor passes every complete event; those applied ahead earlier are done.
-            new_ahead = sorted((ahead - {s.id for s in complete}) | {s.id for s in recent})
-            new_cursor = cursor
-            if complete:
-                new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
-            events = [EngagementEvent.model_validate_json(s.get("json")) for s in to_apply]
-            before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
-            users = [u for shard in before_shards for u in shard.values()]
-            state = StreamState.from_dicts(stream_id, core or None, users)
-            out = decide(
-                RollupInput(
-                    state,
-                    events,
-                    goals,
-                    more=more,
-                    last_bucket=last_bucket,
-                    cursor_moves=new_cursor != cursor or new_ahead != sorted(ahead),
-                )
-            )
-            holder["out"] = out
-            if not out.write:
-                return
-            holder["written"] = self._write_rollup(
-                tx, stream_id, state, before_shards, new_cursor, new_ahead, out
-            )
-            holder["cursor"] = new_cursor
+            snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
+            plan = self._plan(
+                stream_id, snaps, goals, more, decide, cursor=cursor, complete=complete,
+                recent=recent,
+            )  # fmt: skip
+            holder["plan"] = plan
+            if plan is not None and plan.out.write:
+                holder["written"] = self._write_rollup(tx, stream_id, plan)
 
         run(self.db.transaction(max_attempts=20))
-        if holder.get("stale"):
+        plan = holder["plan"]
+        if plan is None:
             return None
         if holder.get("written"):
             self.writes.record(holder["written"], "rollup")
-            return holder["out"], holder["cursor"]
-        return holder["out"], cursor
+        return plan.out, plan.cursor
 
-    def _write_rollup(
-        self,
-        tx,
-        stream_id: str,
-        state: StreamState,
-        before_shards: list[dict],
-        cursor: dict | None,
-        ahead: list[str],
-        out: RollupOutput,
-    ) -> list[str]:
+    def _plan(
+        self, stream_id, snaps, goals, more, decide, *, cursor=_UNKNOWN, complete=(), recent=(),
+        fresh_ref=None,
+    ) -> _Plan | None:  # fmt: skip
+        """Decide one rollup from the snapshots read (state, user shards, and `fresh_ref`'s
+        event when given). Events `complete` (the cursor passes them) and `recent` (applied
+        ahead of it) were read from `cursor`; None if the stream's cursor has moved since.
+        With `fresh_ref`, the cursor is the state's and the one event is applied unless it
+        is at or before the cursor (applied then) or in the applied-ahead set."""
+        state_ref, shard_refs = self._state_refs(stream_id)
+        core_snap = snaps.get(state_ref.path)
+        core = dict(core_snap.to_dict() or {}) if core_snap is not None and core_snap.exists else {}
+        if fresh_ref is not None:
+            cursor = core.get("_cursor")
+            ev = snaps.get(fresh_ref.path)
+            recent = [ev] if ev is not None and ev.exists and not _passed(ev, cursor) else []
+        elif core.get("_cursor") != cursor:
+            return None  # another rollup moved on: re-read the events
+        core.pop("_cursor", None)
+        last_bucket = int(core.pop("_bucket", -1))
+        ahead = set(core.pop("_ahead", None) or [])
+        to_apply = [s for s in [*complete, *recent] if s.id not in ahead]
+        # The cursor passes every complete event; those applied ahead earlier are done.
+        new_ahead = sorted((ahead - {s.id for s in complete}) | {s.id for s in recent})
+        new_cursor = cursor
+        if complete:
+            new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
+        events = [EngagementEvent.model_validate_json(s.get("json")) for s in to_apply]
+        before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
+        users = [u for shard in before_shards for u in shard.values()]
+        state = StreamState.from_dicts(stream_id, core or None, users)
+        out = decide(
+            RollupInput(
+                state,
+                events,
+                goals,
+                more=more,
+                last_bucket=last_bucket,
+                cursor_moves=new_cursor != cursor or new_ahead != sorted(ahead),
+            )
+        )
+        if not out.write:
+            return _Plan(out, state, before_shards, cursor, sorted(ahead))
+        return _Plan(out, state, before_shards, new_cursor, new_ahead)
+
+    def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
+        """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
+        state snapshot the plan was made from; the state write then requires it unchanged."""
         written: list[str] = []
+        state, out = plan.state, plan.out
         state_ref, shard_refs = self._state_refs(stream_id)
         new_shards: list[dict] = [{} for _ in range(self.shards)]
         for uid, v in state.users.items():
             new_shards[shard_of(uid, self.shards)][uid] = v.to_dict()
         for k, ref in enumerate(shard_refs):
-            if new_shards[k] != before_shards[k]:
-                tx.set(ref, {"users": json.dumps(new_shards[k], separators=(",", ":"))})
+            if new_shards[k] != plan.before_shards[k]:
+                writer.set(ref, {"users": json.dumps(new_shards[k], separators=(",", ":"))})
                 written.append(ref.path)
         core = state.core_dict()
-        core["_cursor"] = cursor
-        core["_ahead"] = ahead
+        core["_cursor"] = plan.cursor
+        core["_ahead"] = plan.ahead
         core["_bucket"] = out.bucket
-        tx.set(state_ref, core)
+        if if_unchanged is None:
+            writer.set(state_ref, core)
+        elif if_unchanged.exists:  # every field of the document is in `core`
+            when = self.db.write_option(last_update_time=if_unchanged.update_time)
+            writer.update(state_ref, core, option=when)
+        else:
+            writer.create(state_ref, core)
         written.append(state_ref.path)
         stream_ref = self.stream_ref(stream_id)
         if out.live is not None:
-            tx.set(stream_ref, {**out.live, "updated_at": firestore.SERVER_TIMESTAMP})
+            writer.set(stream_ref, {**out.live, "updated_at": firestore.SERVER_TIMESTAMP})
             written.append(stream_ref.path)
         if out.alerts:
             ref = stream_ref.collection("alerts").document(f"{state.alert_seq:012d}")
-            tx.create(
+            writer.create(
                 ref,
                 {
                     "seq": state.alert_seq,
@@ -408,7 +450,7 @@ class FirestoreStore:
                 },
             )
             written.append(ref.path)
-        written += self._write_flush(tx, stream_id, out.flush)
+        written += self._write_flush(writer, stream_id, out.flush)
         return written
 
     def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:

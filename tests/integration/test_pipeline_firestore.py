@@ -172,7 +172,7 @@ def test_a_rollup_too_soon_after_a_live_write_leaves_the_events_to_its_follow_up
     assert coins(deps, stream_id) == 3
 
 
-def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id):
+def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id, monkeypatch):
     settings = dataclasses.replace(
         load(),
         project_id=cloud["project_id"],
@@ -198,38 +198,48 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
     stop = threading.Event()
     errors: list[BaseException] = []
 
-    recorded: list = []
+    # One writer is a function instance that records each event together with its rollup
+    # (as if every stream were quiet), racing the other writers and the rollers; a failed
+    # attempt falls back to the usual record and rollup.
+    class AlwaysQuiet:
+        def quiet(self, *a):
+            return True
 
-    def writer(chunk):
+        def claim(self, *a):
+            return True
+
+    monkeypatch.setattr(pipeline, "_leading", AlwaysQuiet())
+
+    def writer(chunk, fast: bool):
+        mine = deps
+        if fast:
+            inline = dataclasses.replace(settings, inline_rollup=True)
+            mine = dataclasses.replace(
+                deps, settings=inline, store=FirestoreStore(store.db, shards=4)
+            )
         try:
             for e in chunk:
-                deliver(deps, e)
-                recorded.append(e)
+                deliver(mine, e)
                 if rnd.random() < 0.2:
-                    deliver(deps, e)  # redelivery
+                    deliver(mine, e)  # redelivery
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    def roller(fast: bool):
-        """Each roller is a function instance (its own store). A fast one is the inline path
-        of a quiet stream: it applies one recorded event (at random: new, applied ahead or
-        already behind the cursor) and nothing else."""
+    def roller():
         mine = dataclasses.replace(deps, store=FirestoreStore(store.db, shards=4))
         while not stop.is_set():
             try:
-                fresh = random.choice(recorded) if fast and recorded else None
-                pipeline.run_rollup(stream_id, mine, fresh)
+                pipeline.run_rollup(stream_id, mine)
                 time.sleep(0.001)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
-    writers = [threading.Thread(target=writer, args=(events[i::4],)) for i in range(4)]
-    rollers = [threading.Thread(target=roller, args=(fast,)) for fast in (False, False, True)]
+    writers = [threading.Thread(target=writer, args=(events[i::4], i == 0)) for i in range(4)]
+    rollers = [threading.Thread(target=roller) for _ in range(2)]
     for t in writers + rollers:
         t.start()
     for t in writers:
         t.join()
-    time.sleep(1.0)  # the fast roller meets events the cursor has passed
     stop.set()
     for t in rollers:
         t.join()
@@ -283,20 +293,28 @@ def test_a_quiet_streams_gift_is_applied_alone_and_its_follow_up_passes_the_curs
     assert coins(deps, stream_id) == 4
 
 
-def test_the_fast_path_never_reapplies_an_event_behind_the_cursor_or_ahead_of_it(deps, stream_id):
-    old, new = (ev(stream_id, coins=c, streakable=False) for c in (5, 7))
+def likes(deps, stream_id):
+    return (deps.store.live(stream_id) or {}).get("totals", {}).get("likes", 0)
+
+
+def test_the_fast_path_commits_nothing_for_an_event_recorded_before(deps, stream_id):
+    """Likes: a count applied twice shows (the domain's settled-streak memory would hide a
+    gift applied twice)."""
+    old, new = (factories.ev("like", stream_id, count=c) for c in (5, 7))
     deliver(deps, old)  # inline rollups are off in this fixture: recorded only
-    deps.clock.t += 1
-    assert pipeline.run_rollup(stream_id, deps).applied == 1  # the cursor passes `old`
-    deps.clock.t += 1
-    assert pipeline.run_rollup(stream_id, deps, fresh=old).applied == 0
-    deliver(deps, new)
-    for applied in (1, 0):  # the second time it is in the applied-ahead set
+    for _ in range(2):  # recorded and not applied yet, then applied (the cursor passes it)
         deps.clock.t += 1
-        assert pipeline.run_rollup(stream_id, deps, fresh=new).applied == applied
+        assert not pipeline.run_rollup(stream_id, deps, fresh=old).recorded
+        assert pipeline.run_rollup(stream_id, deps).applied in (0, 1)
+    assert likes(deps, stream_id) == 5
     deps.clock.t += 1
-    assert pipeline.run_rollup(stream_id, deps).applied == 0
-    assert coins(deps, stream_id) == 12 and state_doc(deps, stream_id)["_ahead"] == []
+    result = pipeline.run_rollup(stream_id, deps, fresh=new)
+    assert (result.recorded, result.applied) == (True, 1)
+    deps.clock.t += 1
+    assert not pipeline.run_rollup(stream_id, deps, fresh=new).recorded  # a redelivery
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0  # applied ahead already
+    assert likes(deps, stream_id) == 12 and state_doc(deps, stream_id)["_ahead"] == []
 
 
 def test_a_fast_path_rollup_overtaken_by_another_commit_reads_again_and_counts_once(
@@ -304,32 +322,36 @@ def test_a_fast_path_rollup_overtaken_by_another_commit_reads_again_and_counts_o
 ):
     """The fast path holds no lock: another instance's rollup commits between its read and
     its commit. The state write's precondition refuses the commit (without it the stale
-    state would overwrite the other's and count `first` and `fresh` again). Likes: they
-    write no alert, whose create would refuse the commit by itself."""
+    state would overwrite the other's and lose `first`), and the fast path reads again.
+    Likes: they write no alert, whose create would refuse the commit by itself."""
     before, first, fresh = (factories.ev("like", stream_id, count=c) for c in (1, 3, 5))
     deliver(deps, before)
     pipeline.run_rollup(stream_id, deps)  # the state document exists
     deliver(deps, first)
-    deliver(deps, fresh)
+    # The other rollup runs one interval after the first and one before the fast path, so
+    # neither is refused as too soon after a live write.
+    interval = deps.settings.rollup_min_interval_s
     other = dataclasses.replace(
-        deps, store=FirestoreStore(deps.store.db, shards=4, visibility_margin_ms=0)
+        deps,
+        store=FirestoreStore(deps.store.db, shards=4, visibility_margin_ms=0),
+        clock=Clock(deps.clock.t + interval),
     )
     real_plan, overtaken = deps.store._plan, []
 
     def plan_then_overtaken(*a, **kw):
         plan = real_plan(*a, **kw)
-        if kw.get("fresh_ref") is not None and not overtaken:
+        if kw.get("fresh") is not None and not overtaken:
             overtaken.append(pipeline.run_rollup(stream_id, other).applied)
         return plan
 
     monkeypatch.setattr(deps.store, "_plan", plan_then_overtaken)
-    deps.clock.t += 1
-    pipeline.run_rollup(stream_id, deps, fresh=fresh)
-    assert overtaken == [2]
-    assert deps.store.live(stream_id)["totals"]["likes"] == 9
+    deps.clock.t += 2 * interval
+    assert pipeline.run_rollup(stream_id, deps, fresh=fresh).recorded
+    assert overtaken == [1]
+    assert likes(deps, stream_id) == 9
     deps.clock.t += 1
     pipeline.run_rollup(stream_id, deps)
-    assert deps.store.live(stream_id)["totals"]["likes"] == 9
+    assert likes(deps, stream_id) == 9
     assert state_doc(deps, stream_id)["_ahead"] == []
 
 

@@ -55,9 +55,18 @@ def _shard_users(snap) -> dict:
     return json.loads(snap.get("users") or "{}")
 
 
-def _passed(snap, cursor: dict | None) -> bool:
-    """Whether the cursor is at or past this event (the query's order: time, then id)."""
-    return cursor is not None and (snap.get("ingested_at"), snap.id) <= (cursor["ts"], cursor["id"])
+@dataclass
+class _InHand:
+    """An event the rollup's own commit records: its record id, and the event."""
+
+    id: str
+    event: EngagementEvent
+
+
+def _event_of(snap) -> EngagementEvent:
+    if isinstance(snap, _InHand):
+        return snap.event
+    return EngagementEvent.model_validate_json(snap.get("json"))
 
 
 _UNKNOWN = object()  # "not known": a cursor may legitimately be None (no event applied yet)
@@ -129,29 +138,33 @@ class FirestoreStore:
     # ---- events -------------------------------------------------------------------------
     def record_event(self, event: EngagementEvent) -> bool:
         """Create the event record; False if it already existed (a redelivery)."""
-        ref = (
-            self.stream_ref(event.stream_id)
-            .collection("events")
-            .document(event_doc_id(event.event_id))
-        )
+        ref = self._event_ref(event)
         try:
-            # The event is kept as its JSON text: one field to encode and decode instead of
-            # a nested map, which is most of a rollup's CPU on a hot stream.
-            ref.create(
-                {
-                    "event_id": event.event_id,
-                    "kind": event.kind,
-                    "json": event.model_dump_json(exclude_none=True),
-                    "ingested_at": firestore.SERVER_TIMESTAMP,
-                    # TTL (firestore.indexes.json): the record is the dedupe key for
-                    # redeliveries, kept well past any Pub/Sub retry or replay horizon.
-                    "expire_at": datetime.now(UTC) + timedelta(days=self.event_retention_days),
-                }
-            )
+            ref.create(self._event_record(event))
         except gexc.AlreadyExists:
             return False
         self.writes.record([ref.path], "event")
         return True
+
+    def _event_ref(self, event: EngagementEvent):
+        return (
+            self.stream_ref(event.stream_id)
+            .collection("events")
+            .document(event_doc_id(event.event_id))
+        )
+
+    def _event_record(self, event: EngagementEvent) -> dict:
+        return {
+            "event_id": event.event_id,
+            "kind": event.kind,
+            # The event as its JSON text: one field to encode and decode instead of a
+            # nested map, which is most of a rollup's CPU on a hot stream.
+            "json": event.model_dump_json(exclude_none=True),
+            "ingested_at": firestore.SERVER_TIMESTAMP,
+            # TTL (firestore.indexes.json): the record is the dedupe key for redeliveries,
+            # kept well past any Pub/Sub retry or replay horizon.
+            "expire_at": datetime.now(UTC) + timedelta(days=self.event_retention_days),
+        }
 
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
@@ -209,11 +222,7 @@ class FirestoreStore:
         return complete, snaps[len(complete) :], len(snaps) >= limit
 
     def rollup(
-        self,
-        stream_id: str,
-        limit: int,
-        decide: Callable[[RollupInput], RollupOutput],
-        fresh: EngagementEvent | None = None,
+        self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
     ) -> RollupOutput | None:
         """Run one rollup, or return None when another rollup of the stream holds the lease.
 
@@ -221,15 +230,7 @@ class FirestoreStore:
         transactional range read would lock out concurrent event creates); the transaction
         reads the state and proceeds only if the cursor is still where the events were read
         from, so no event is applied twice or skipped. The lease only keeps rollups of one
-        stream from queueing on each other's locks; correctness never rests on it.
-
-        `fresh`: an event this process has just recorded in a quiet stream, applied alone
-        and optimistically first (`_rollup_fresh`); if the state keeps changing underneath,
-        the normal path runs instead."""
-        for _ in range(self.FRESH_ATTEMPTS if fresh is not None else 0):
-            result = self._rollup_fresh(stream_id, fresh, decide)
-            if result is not None:
-                return result[0]
+        stream from queueing on each other's locks; correctness never rests on it."""
         lease = self._acquire_lease(stream_id)
         if lease is None:
             return None
@@ -240,11 +241,52 @@ class FirestoreStore:
         finally:
             self._release_lease(lease, cursor)
 
-    LEASE_SECONDS = 30.0
-    # Tries of the fast path before the normal one. A commit in between is most often the
-    # previous gift's follow-up, done by the time the fast path reads again; the normal path
-    # would find its lease taken and leave the gift to the next interval.
+    # Tries of `record_with_rollup` before it gives up. A commit in between is most often the
+    # previous event's follow-up rollup, finished by the time of the next read.
     FRESH_ATTEMPTS = 3
+
+    def record_with_rollup(
+        self, event: EngagementEvent, decide: Callable[[RollupInput], RollupOutput]
+    ) -> RollupOutput | None:
+        """Record an event and apply it alone, in one commit: the event's create, and the
+        rollup's writes with the state write conditional on the state document being as
+        read. Every rollup commit writes that document, so the condition covers the shards,
+        the alert sequence and the cursor; the create covers redeliveries (a recorded event
+        fails the whole commit). One batch read and one commit: no range query over the
+        events (on a busy database the slowest step of a quiet stream's alert), no lease,
+        no transaction. The event joins the applied-ahead set and the input says `more`:
+        the follow-up moves the cursor past it and applies whatever else arrived.
+
+        Returns None, having committed nothing, when the event was recorded before, when
+        the state kept changing underneath, or when `decide` writes nothing now: the caller
+        then records the event and rolls up the usual way."""
+        stream_id = event.stream_id
+        state_ref, shard_refs = self._state_refs(stream_id)
+        ref = self._event_ref(event)
+        goals = self._goals(stream_id)
+        for _ in range(self.FRESH_ATTEMPTS):
+            snaps = {s.reference.path: s for s in self.db.get_all([state_ref, *shard_refs])}
+            plan = self._plan(stream_id, snaps, goals, True, decide, fresh=(ref.id, event))
+            if not plan.out.write:
+                return None
+            batch = self.db.batch()
+            batch.create(ref, self._event_record(event))
+            written = [ref.path]
+            written += self._write_rollup(
+                batch, stream_id, plan, if_unchanged=snaps[state_ref.path]
+            )
+            try:
+                batch.commit()
+            except gexc.AlreadyExists:  # the event (a redelivery) or, in a race, the alert
+                return None
+            except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+                continue  # another rollup committed since the read
+            self.writes.record(written[:1], "event")
+            self.writes.record(written[1:], "rollup")
+            return plan.out
+        return None
+
+    LEASE_SECONDS = 30.0
 
     def _acquire_lease(self, stream_id: str) -> _Lease | None:
         """Take the stream's lease. When this process released it last and nobody has taken
@@ -307,32 +349,6 @@ class FirestoreStore:
                 return result
         raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
 
-    def _rollup_fresh(self, stream_id: str, event: EngagementEvent, decide):
-        """Apply one just-recorded event: one batch read of the state, its user shards and
-        the event's record (no range query over the events, which on a busy database is the
-        slowest step of a quiet stream's alert), then one commit on the condition that the
-        state document is unchanged. Every rollup commit writes that document, so the
-        condition covers the shards as well; no lock is held, so no lease is needed. The
-        event is applied ahead of the cursor unless the cursor or the applied-ahead set
-        already holds it; the input says `more`, so a follow-up moves the cursor past it and
-        applies whatever else arrived. Returns (output, cursor), or None when another
-        rollup committed in between."""
-        state_ref, shard_refs = self._state_refs(stream_id)
-        ref = self.stream_ref(stream_id).collection("events").document(event_doc_id(event.event_id))
-        goals = self._goals(stream_id)
-        snaps = {s.reference.path: s for s in self.db.get_all([state_ref, *shard_refs, ref])}
-        plan = self._plan(stream_id, snaps, goals, True, decide, fresh_ref=ref)
-        if not plan.out.write:
-            return plan.out, plan.cursor
-        batch = self.db.batch()
-        written = self._write_rollup(batch, stream_id, plan, if_unchanged=snaps[state_ref.path])
-        try:
-            batch.commit()
-        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
-            return None
-        self.writes.record(written, "rollup")
-        return plan.out, plan.cursor
-
     def _goals(self, stream_id: str) -> list[dict]:
         return [
             g.to_dict() | {"goal_id": g.id}
@@ -367,20 +383,18 @@ class FirestoreStore:
 
     def _plan(
         self, stream_id, snaps, goals, more, decide, *, cursor=_UNKNOWN, complete=(), recent=(),
-        fresh_ref=None,
+        fresh=None,
     ) -> _Plan | None:  # fmt: skip
-        """Decide one rollup from the snapshots read (state, user shards, and `fresh_ref`'s
-        event when given). Events `complete` (the cursor passes them) and `recent` (applied
-        ahead of it) were read from `cursor`; None if the stream's cursor has moved since.
-        With `fresh_ref`, the cursor is the state's and the one event is applied unless it
-        is at or before the cursor (applied then) or in the applied-ahead set."""
+        """Decide one rollup from the snapshots read (state and user shards). Events
+        `complete` (the cursor passes them) and `recent` (applied ahead of it) were read
+        from `cursor`; None if the stream's cursor has moved since. `fresh`: (record id,
+        event) of an event the same commit records, applied ahead of the state's cursor."""
         state_ref, shard_refs = self._state_refs(stream_id)
         core_snap = snaps.get(state_ref.path)
         core = dict(core_snap.to_dict() or {}) if core_snap is not None and core_snap.exists else {}
-        if fresh_ref is not None:
+        if fresh is not None:
             cursor = core.get("_cursor")
-            ev = snaps.get(fresh_ref.path)
-            recent = [ev] if ev is not None and ev.exists and not _passed(ev, cursor) else []
+            recent = [_InHand(*fresh)]
         elif core.get("_cursor") != cursor:
             return None  # another rollup moved on: re-read the events
         core.pop("_cursor", None)
@@ -392,7 +406,7 @@ class FirestoreStore:
         new_cursor = cursor
         if complete:
             new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
-        events = [EngagementEvent.model_validate_json(s.get("json")) for s in to_apply]
+        events = [_event_of(s) for s in to_apply]
         before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
         users = [u for shard in before_shards for u in shard.values()]
         state = StreamState.from_dicts(stream_id, core or None, users)

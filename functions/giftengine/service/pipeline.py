@@ -27,9 +27,8 @@ class EventStore(Protocol):
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
-    def rollup(
-        self, stream_id: str, limit: int, decide, fresh: EngagementEvent | None = None
-    ) -> RollupOutput | None: ...
+    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
+    def record_with_rollup(self, event: EngagementEvent, decide) -> RollupOutput | None: ...
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -76,10 +75,28 @@ def record_engagement(
             )
         log.warning("dead-lettered message %s: %s", message_id, reason)
         return Recorded("dead_letter", reason=reason)
+    s = deps.settings
+    now = deps.clock()
+    bucket = math.floor(now / s.rollup_min_interval_s)
+    quiet = _leading.quiet(event.stream_id, now, s.rollup_min_interval_s)
+    leading = s.inline_rollup and _leading.claim(event.stream_id, bucket)
+    if leading and quiet and _record_with_rollup(event, deps):
+        return Recorded("recorded", event)
     created = deps.store.record_event(event)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
-    _trigger_rollup(event.stream_id, deps, event if created else None)
+    _trigger_rollup(event.stream_id, deps, leading, bucket, now)
     return Recorded("recorded" if created else "duplicate", event)
+
+
+def _record_with_rollup(event: EngagementEvent, deps: Deps) -> bool:
+    """The first event of a stream quiet in this process for an interval: recorded and
+    rolled up in one commit (the store's `record_with_rollup`). False when that did not
+    happen (a redelivery, a busy stream, a failure): the caller records it the usual way."""
+    try:
+        return run_rollup(event.stream_id, deps, fresh=event).recorded
+    except Exception:  # nothing was committed, or the record's create will say so
+        log.exception("recording %s with its rollup failed", event.event_id)
+        return False
 
 
 class _LeadingEdge:
@@ -111,27 +128,22 @@ class _LeadingEdge:
 _leading = _LeadingEdge()
 
 
-def _trigger_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None) -> None:
+def _trigger_rollup(stream_id: str, deps: Deps, leading: bool, bucket: int, now: float) -> None:
     """Leading edge inline, trailing edge by Cloud Tasks. The first event of a stream in an
-    interval is rolled up by the delivery that recorded it, so a quiet stream's alert does
-    not wait for a task hop; later events of the interval leave it to a task at the start
-    of the next one. `fresh`: the event this delivery created; when the stream was quiet
-    here for an interval, the inline rollup applies just that event (the store's fast
-    path) and leaves anything else waiting to its follow-up."""
+    interval (`leading`: this delivery claimed the interval) is rolled up by the delivery
+    that recorded it, so a quiet stream's alert does not wait for a task hop; later events
+    of the interval leave it to a task at the start of the next one."""
     s = deps.settings
-    now = deps.clock()
-    bucket = math.floor(now / s.rollup_min_interval_s)
-    quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
     if not s.inline_rollup:
         deps.scheduler.schedule_rollup(stream_id, now)
         return
-    if not _leading.claim(stream_id, bucket):
+    if not leading:
         deps.scheduler.schedule_rollup(
             stream_id, (bucket + 1) * s.rollup_min_interval_s, trailing=False
         )
         return
     try:
-        run_rollup(stream_id, deps, fresh if quiet else None)
+        run_rollup(stream_id, deps)
     except Exception:  # the event is recorded; a task will roll it up
         log.exception("inline rollup of %s failed; leaving it to Cloud Tasks", stream_id)
         deps.scheduler.schedule_rollup(stream_id, now)
@@ -150,6 +162,7 @@ class RollupResult:
     applied: int
     wrote: bool
     next_at: float | None
+    recorded: bool = False  # `fresh` was recorded by this rollup's commit
 
 
 class _TimezoneCache:
@@ -169,6 +182,9 @@ _tz_cache = _TimezoneCache()
 
 
 def run_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None) -> RollupResult:
+    """Apply what the stream recorded since the last rollup and write the live state. With
+    `fresh` (an event not recorded yet): record it and apply it alone, in one commit, or
+    nothing (`recorded` False)."""
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
@@ -239,8 +255,13 @@ def run_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None)
         holder["state"], holder["more"] = inp.state, inp.more
         return out
 
-    out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep, fresh)
     interval = s.rollup_min_interval_s
+    if fresh is not None:
+        out = deps.store.record_with_rollup(fresh, decide_and_keep)
+        if out is None:  # not recorded: the caller records it and rolls up the usual way
+            return RollupResult(0, False, None)
+    else:
+        out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * interval
         deps.scheduler.schedule_followup(stream_id, next_at)
@@ -263,4 +284,4 @@ def run_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None)
     next_at = max(min(candidates), now + s.followup_tick_s) if candidates else None
     if next_at is not None:
         deps.scheduler.schedule_followup(stream_id, next_at)
-    return RollupResult(applied, out.write, next_at)
+    return RollupResult(applied, out.write, next_at, recorded=fresh is not None)

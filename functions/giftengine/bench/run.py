@@ -50,7 +50,14 @@ def _log(msg: str) -> None:
 class PushFloor:
     """A no-op functions-framework function fed by its own push subscription."""
 
-    def __init__(self, project: str, emulator_host: str, workdir: Path, sleep_s: float = 0.0):
+    def __init__(
+        self,
+        project: str,
+        emulator_host: str,
+        workdir: Path,
+        sleep_s: float = 0.0,
+        durable: bool = False,
+    ):
         self.project, self.host = project, emulator_host
         self.port = _free_port()
         self.log = workdir / f"noop-{self.port}.jsonl"
@@ -61,6 +68,7 @@ class PushFloor:
             **os.environ,
             "GIFTENGINE_NOOP_LOG": str(self.log),
             "GIFTENGINE_NOOP_SLEEP_S": str(sleep_s),
+            "GIFTENGINE_NOOP_DURABLE": project if durable else "",
         }
         self.proc = subprocess.Popen(
             [
@@ -344,23 +352,51 @@ class AlertProbe:
         self.pub.close()
 
 
+WARMUP_ROUNDS = 5
+QUIET_STREAMS = 3  # alert probes taken in turn: each stream gets a gift every ~1.4 s or more
+
+
+class _Rotation:
+    """Probes sampled in turn, one per call."""
+
+    def __init__(self, probes: list):
+        self.probes = probes
+
+    def sample(self, i: int) -> float | None:
+        return self.probes[i % len(self.probes)].sample(i)
+
+    def close(self) -> None:
+        for p in self.probes:
+            p.close()
+
+
 def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, list[float]]:
     """The pipeline's alert latency and its two floors, sampled in turn (one of each per
     round), so all three see the same machine and the same emulators: a floor measured at
     one moment against a pipeline measured at another would put the machine's state into
-    the ratio."""
+    the ratio.
+
+    - The alert probe rotates over QUIET_STREAMS streams, so each stream stays quiet (one
+      gift per rollup interval or less) while rounds come three times as often.
+    - Rounds are spaced by a random pause: the Pub/Sub emulator's push loop polls an empty
+      subscription every 100 ms, which adds 0-100 ms to every delivery; a fixed pause made
+      that wait nearly periodic from round to round, so a run's medians depended on where
+      in the cycle its rounds fell (push floor medians of 42-70 ms on one machine).
+    - The first WARMUP_ROUNDS rounds are not kept: on a stack just started they time the
+      emulators' JIT compiling the paths they take, the pipeline's more than the floors'."""
     listener = ListenerFloor(db)
-    alert = AlertProbe(db, project)
+    alert = _Rotation([AlertProbe(db, project) for _ in range(QUIET_STREAMS)])
     probes = {"push": floor, "listener": listener, "alert": alert}
     out: dict[str, list[float]] = {k: [] for k in probes}
+    rnd = random.Random(7)
     try:
         time.sleep(0.5)  # the listeners are attached
-        for i in range(samples):
+        for i in range(WARMUP_ROUNDS + samples):
             for name, probe in probes.items():
                 v = probe.sample(i)
-                if v is not None:
+                if v is not None and i >= WARMUP_ROUNDS:
                     out[name].append(v)
-            time.sleep(1.1)  # a quiet stream: each gift in its own rollup interval
+            time.sleep(0.35 + rnd.random() * 0.1)
     finally:
         listener.close()
         alert.close()
@@ -409,7 +445,7 @@ def write_figures(writes_dir: str, hot: dict) -> dict:
 def run(
     status: dict,
     seconds: float = 30.0,
-    latency_samples: int = 30,
+    latency_samples: int = 120,
     floor_messages: int = 3000,
     users: int = 200,
     rate: float | None = None,
@@ -422,7 +458,13 @@ def run(
     floor = PushFloor(project, status["emulators"]["pubsub"], workdir)
     try:
         floor_rate = floor.throughput(floor_messages)
-        _log(f"floor: push delivery {floor_rate:.0f} msg/s; alert latency and its floors")
+        _log(f"floor: push delivery {floor_rate:.0f} msg/s; the same with one create each")
+        durable = PushFloor(project, status["emulators"]["pubsub"], workdir, durable=True)
+        try:
+            durable_rate = durable.throughput(floor_messages)
+        finally:
+            durable.close()
+        _log(f"floor: push + create {durable_rate:.0f} msg/s; alert latency and its floors")
         quiet = latencies(db, project, floor, latency_samples)
         hot = sustained(db, project, seconds, rate or floor_rate, users)
         _log(
@@ -446,6 +488,11 @@ def run(
         "sustained_publish_rate": round(hot["publish_rate"], 1),
         "floor_msgs_per_s": round(floor_rate, 1),
         "sustained_ratio": round(hot["gifts_per_s"] / floor_rate, 2),
+        # The same delivery with one Firestore create per message (keyed by its id) before
+        # the acknowledgement: what any exactly-once consumer does at the least.
+        "floor_durable_msgs_per_s": round(durable_rate, 1),
+        "durable_floor_ratio": round(durable_rate / floor_rate, 2),
+        "sustained_vs_durable_floor": round(hot["gifts_per_s"] / durable_rate, 2),
         **writes,
         "exact": hot["exact"],
         "expected_totals": hot["expected"],

@@ -271,18 +271,15 @@ class FirestoreStore:
                 return None
             batch = self.db.batch()
             batch.create(ref, self._event_record(event))
-            written = [ref.path]
-            written += self._write_rollup(
-                batch, stream_id, plan, if_unchanged=snaps[state_ref.path]
-            )
+            written = self._write_rollup(batch, stream_id, plan, if_unchanged=snaps[state_ref.path])
             try:
                 batch.commit()
             except gexc.AlreadyExists:  # the event (a redelivery) or, in a race, the alert
                 return None
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 continue  # another rollup committed since the read
-            self.writes.record(written[:1], "event")
-            self.writes.record(written[1:], "rollup")
+            self.writes.record([ref.path], "event")
+            self.writes.record(written, "rollup")
             return plan.out
         return None
 

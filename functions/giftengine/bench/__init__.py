@@ -1,1 +1,8 @@
 """`giftengine bench`: measurements on the local cloud, each next to its floor from the same run."""
+
+# Defaults of one run, for `bench.run.run` and the `giftengine bench` options alike (this
+# module stays import-light: the CLI reads them before anything heavy is loaded).
+HOT_SECONDS = 30.0  # publishing into the hot stream
+LATENCY_SAMPLES = 120  # alert latency samples per phase (each with its two floors)
+FLOOR_MESSAGES = 3000  # messages for each push-delivery rate floor
+VIEWERS = 200  # distinct gifters in the hot stream

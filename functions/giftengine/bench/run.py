@@ -28,6 +28,7 @@ from pathlib import Path
 import requests
 from google.cloud import firestore, pubsub_v1
 
+from giftengine import bench as defaults
 from giftengine.adapters import writelog
 from giftengine.adapters.pubsub import EventPublisher
 from giftengine.bench.stats import busiest, in_flight_fit, latency_figures
@@ -378,10 +379,11 @@ def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, lis
 
     - The alert probe rotates over QUIET_STREAMS streams, so each stream stays quiet (one
       gift per rollup interval or less) while rounds come three times as often.
-    - Rounds are spaced by a random pause: the Pub/Sub emulator's push loop polls an empty
-      subscription every 100 ms, which adds 0-100 ms to every delivery; a fixed pause made
-      that wait nearly periodic from round to round, so a run's medians depended on where
-      in the cycle its rounds fell (push floor medians of 42-70 ms on one machine).
+    - Rounds are spaced by a random pause: the Pub/Sub emulator's push loops poll an empty
+      subscription every 100 ms, which adds 0-100 ms to every delivery; with a fixed pause
+      that wait repeated nearly periodically from round to round. The random pause makes
+      each sample's place in the cycle independent; how the subscription's two loops sit
+      relative to each other still varies between runs (BENCHMARKS.md).
     - The first WARMUP_ROUNDS rounds are not kept: on a stack just started they time the
       emulators' JIT compiling the paths they take, the pipeline's more than the floors'."""
     listener = ListenerFloor(db)
@@ -444,10 +446,10 @@ def write_figures(writes_dir: str, hot: dict) -> dict:
 
 def run(
     status: dict,
-    seconds: float = 30.0,
-    latency_samples: int = 120,
-    floor_messages: int = 3000,
-    users: int = 200,
+    seconds: float = defaults.HOT_SECONDS,
+    latency_samples: int = defaults.LATENCY_SAMPLES,
+    floor_messages: int = defaults.FLOOR_MESSAGES,
+    users: int = defaults.VIEWERS,
     rate: float | None = None,
 ) -> dict:
     os.environ.update(status["env"])

@@ -39,12 +39,21 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from giftengine import bench as defaults
+
     p = sub.add_parser("bench", help="benchmark the gift pipeline on the local cloud")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--seconds", type=float, default=30.0, help="length of the hot-stream run")
-    p.add_argument("--samples", type=int, default=120, help="alert latency samples per phase")
-    p.add_argument("--floor-messages", type=int, default=3000)
-    p.add_argument("--viewers", type=int, default=200)
+    p.add_argument(
+        "--seconds", type=float, default=defaults.HOT_SECONDS, help="length of the hot-stream run"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=defaults.LATENCY_SAMPLES,
+        help="alert latency samples per phase",
+    )
+    p.add_argument("--floor-messages", type=int, default=defaults.FLOOR_MESSAGES)
+    p.add_argument("--viewers", type=int, default=defaults.VIEWERS)
     p.add_argument("--rate", type=float, help="publish rate (default: the measured floor rate)")
     p.add_argument("--keep", action="store_true", help="leave a stack it started running")
     p.add_argument(

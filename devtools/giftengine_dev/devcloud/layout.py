@@ -99,11 +99,11 @@ class Layout:
         ports.update({f"firebase-{k}": self.internal_port(k) for k in FIREBASE_INTERNAL_OFFSETS})
         ports.update({f"fn-{f}": self.function_port(f) for f in self.manifest.functions})
         ports.update({f"web-{app}": self.web_port(app) for app in WEB_OFFSETS})
-        ports["payments"] = self.stand_in_port
         return ports
 
     @property
     def stand_in_port(self) -> int:
+        """Outside the block of 32 (where the stand-in has always listened)."""
         return self.port_base + STAND_IN_OFFSET
 
     def stand_in_url(self) -> str:

@@ -153,7 +153,8 @@ def up(
         log(f"giftengine: stopping a half-running stack ({broken} not running)")
         down(layout.state_dir)
 
-    busy = {c: p for c, p in layout.all_ports().items() if procs.port_open(p)}
+    ports = {**layout.all_ports(), "payments": layout.stand_in_port}
+    busy = {c: p for c, p in ports.items() if procs.port_open(p)}
     if busy:
         raise DevCloudError(
             "ports already in use: "

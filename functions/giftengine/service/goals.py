@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from giftengine.adapters.auth import Principal
 from giftengine.domain import periods
 from giftengine.domain.events import ID_PATTERN
 from giftengine.domain.stream import GOAL_METRICS
+
+
+class Principal(Protocol):
+    """Who calls (the HTTP layer's verified token: adapters/auth.py)."""
+
+    uid: str
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 class Forbidden(Exception):

@@ -96,7 +96,7 @@ class Tap:
                                  ack_ids=[m.ack_id for m in resp.received_messages])
         for m in resp.received_messages:
             data = json.loads(m.message.data)
-            events = data["events"] if "events" in data else [data]  # a batch message
+            events = data.get("events", [data])  # a batch message carries several
             self.events.extend(events)
             self.attrs.append(dict(m.message.attributes))
             self.messages.append((dict(m.message.attributes), [e["event_id"] for e in events]))

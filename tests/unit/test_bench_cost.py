@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from giftengine.bench import cost
+from giftengine_dev.bench import cost
 
 pytestmark = pytest.mark.unit
 

@@ -1,34 +1,67 @@
-"""Wires the adapters once per process; entry points ask for `deps()`."""
+"""The composition root: the one place that builds every subsystem's services.
+
+One `Settings` (giftengine.settings) is read from the environment once per process; each
+builder below is cached and imports its adapters on first call, so a function builds only
+what it uses (the chat scorer in the chat functions, stripe in the payment paths, nothing of
+the wallet in the gift pipeline). Entry points ask for what they need:
+
+- gift pipeline: `deps()`, `ownership()`, `settings_store()` (on_engagement, rollup, api)
+- wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
+- moderation: `chat_deps()` (chat_api, on_comment)
+- ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from giftengine import config
-from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import FirestoreStore
-from giftengine.adapters.pubsub import RawPublisher
-from giftengine.adapters.tasks import TaskScheduler
-from giftengine.service.pipeline import Deps
+from giftengine import settings as settings_mod
+
+if TYPE_CHECKING:
+    from giftengine.adapters.firestore_store import SettingsStore
+    from giftengine.ingest.target_store import TargetRepo
+    from giftengine.ingest.worker import Worker
+    from giftengine.moderation.service import Deps as ChatDeps
+    from giftengine.service.pipeline import Deps
+    from giftengine.wallet.checkout import PaymentFlows
+    from giftengine.wallet.service import WalletService
+
+
+@lru_cache(maxsize=1)
+def settings() -> settings_mod.Settings:
+    return settings_mod.load()
 
 
 def _logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(
-            level=os.environ.get("GIFTENGINE_LOG_LEVEL", "INFO"),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+            level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
 
 
+def project_id() -> str:
+    return settings().project_id
+
+
+def firestore():
+    from giftengine.adapters.clients import firestore_client
+
+    return firestore_client(project_id())
+
+
+# ---- gift pipeline ------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def deps() -> Deps:
+    from giftengine.adapters.firestore_store import FirestoreStreamStore
+    from giftengine.adapters.pubsub import RawPublisher
+    from giftengine.adapters.tasks import TaskScheduler
+    from giftengine.service.pipeline import Deps
+
     _logging()
-    s = config.load()
-    store = FirestoreStore(
-        firestore_client(s.project_id), shards=s.state_shards, write_log=s.write_log
-    )
+    s = settings().pipeline
+    store = FirestoreStreamStore(firestore(), shards=s.state_shards, write_log=s.write_log)
     return Deps(
         settings=s,
         store=store,
@@ -42,4 +75,104 @@ def ownership():
     """Stream ownership records and creators' moderators (service.streams.OwnershipRepo)."""
     from giftengine.adapters.ownership import FirestoreOwnership
 
-    return FirestoreOwnership(firestore_client(config.load().project_id))
+    return FirestoreOwnership(firestore())
+
+
+@lru_cache(maxsize=1)
+def settings_store() -> SettingsStore:
+    """Goals and creator settings (service.goals)."""
+    from giftengine.adapters.firestore_store import SettingsStore
+
+    return SettingsStore(firestore())
+
+
+# ---- wallet -------------------------------------------------------------------------------
+class _Publisher:
+    """Blocking publish through the shared EventPublisher, created on first use."""
+
+    def __init__(self, project_id: str):
+        self.project_id, self._pub = project_id, None
+
+    def __call__(self, event) -> None:
+        from giftengine.adapters.pubsub import EventPublisher
+
+        if self._pub is None:
+            self._pub = EventPublisher(self.project_id)
+        try:
+            self._pub.publish(event).result(timeout=30)
+        except Exception:
+            self._pub.resume(event.stream_id)  # unpause the ordering key for the retry
+            raise
+
+
+@lru_cache(maxsize=1)
+def wallet_service() -> WalletService:
+    from giftengine.wallet import catalog
+    from giftengine.wallet.firestore_store import FirestoreWalletStore
+    from giftengine.wallet.service import WalletService
+
+    return WalletService(
+        FirestoreWalletStore(firestore()),
+        settings=settings().wallet,
+        catalog=catalog.load(),
+        publish=_Publisher(project_id()),
+    )
+
+
+@lru_cache(maxsize=1)
+def payment_flows() -> PaymentFlows:
+    """Checkout and payment callbacks. The stripe library loads here, on first use: functions
+    that never take a payment (wallet_jobs, most of wallet_api) do not import it. On the local
+    cloud the provider endpoints (STRIPE_API_BASE, ...) name the stand-in that `dev up` runs."""
+    from giftengine.wallet.checkout import PaymentFlows
+    from giftengine.wallet.gateways import Esewa, Khalti
+    from giftengine.wallet.stripe_gateway import StripeGateway
+
+    w = wallet_service()
+    s = w.s
+    return PaymentFlows(
+        w,
+        stripe_gw=StripeGateway(
+            s.stripe_secret_key, s.stripe_webhook_secret, s.stripe_api_base, s.stripe_tolerance_s
+        ),
+        esewa=Esewa(s.esewa_secret_key, s.esewa_product_code, s.esewa_form_url),
+        khalti=Khalti(s.khalti_secret_key, s.khalti_api_base),
+    )
+
+
+# ---- chat moderation ----------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def chat_deps() -> ChatDeps:
+    """The chat service's dependencies; the scorer (scikit-learn) loads here."""
+    from giftengine.moderation import service
+    from giftengine.moderation.profanity import default_scorer
+    from giftengine.moderation.repo import ChatRepo
+
+    s = settings()
+    return service.Deps(
+        repo=ChatRepo(firestore()),
+        scorer=default_scorer(),
+        settings=s.chat,
+        ip_hash_key=s.ip_hash_key,
+    )
+
+
+# ---- TikTok ingest ------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def ingest_targets() -> TargetRepo:
+    from giftengine.ingest.target_store import TargetRepo
+
+    return TargetRepo(firestore())
+
+
+def ingest_worker() -> Worker:
+    """The Cloud Run worker (python -m giftengine.ingest); TikTokLive loads here."""
+    from giftengine.adapters.pubsub import EventPublisher
+    from giftengine.ingest.publisher import AsyncPublisher
+    from giftengine.ingest.source import configure_endpoints
+    from giftengine.ingest.worker import Worker
+
+    s = settings().ingest
+    configure_endpoints(s)
+    publisher = AsyncPublisher(EventPublisher(project_id()), s.publish_max_events)
+    return Worker(s, firestore(), publisher)

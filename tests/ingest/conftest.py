@@ -245,7 +245,7 @@ _n = itertools.count(1)
 @pytest.fixture
 def creator(db):
     """A fresh ingest target (unique username and room id per test)."""
-    from giftengine.ingest.targets import TargetRepo
+    from giftengine.ingest.target_store import TargetRepo
 
     n = next(_n)
     cid = f"c{uuid.uuid4().hex[:8]}"

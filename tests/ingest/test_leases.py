@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from giftengine.ingest.leases import LeaseStore
-from giftengine.ingest.targets import TargetRepo
+from giftengine.ingest.target_store import TargetRepo
 
 from tests.ingest.conftest import cleanup_targets
 

@@ -170,7 +170,7 @@ def test_live_end_publishes_stream_end_once(fake, tap, workers, creator, db):
 
 
 def test_permanent_failure_is_recorded_on_the_target(fake, workers, db):
-    from giftengine.ingest.targets import TargetRepo
+    from giftengine.ingest.target_store import TargetRepo
 
     repo = TargetRepo(db)
     cases = {"missing": "user_not_found", "age_restricted": "age_restricted",

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.config import load
 from giftengine.service import pipeline
 
@@ -56,7 +56,9 @@ class Crash(Exception):
 @pytest.fixture
 def deps(cloud):
     settings = dataclasses.replace(load(), project_id=cloud["project_id"], inline_rollup=False)
-    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4, visibility_margin_ms=0)
+    store = FirestoreStreamStore(
+        firestore_client(cloud["project_id"]), shards=4, visibility_margin_ms=0
+    )
     return pipeline.Deps(
         settings=settings,
         store=store,
@@ -180,7 +182,7 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
         rollup_max_events=40,
         inline_rollup=False,
     )
-    store = FirestoreStore(firestore_client(cloud["project_id"]), shards=4)
+    store = FirestoreStreamStore(firestore_client(cloud["project_id"]), shards=4)
     deps = pipeline.Deps(
         settings=settings, store=store, scheduler=Recorder(), dead_letters=NoDeadLetters()
     )
@@ -215,7 +217,7 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
         if fast:
             inline = dataclasses.replace(settings, inline_rollup=True)
             mine = dataclasses.replace(
-                deps, settings=inline, store=FirestoreStore(store.db, shards=4)
+                deps, settings=inline, store=FirestoreStreamStore(store.db, shards=4)
             )
         try:
             for e in chunk:
@@ -226,7 +228,7 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_
             errors.append(exc)
 
     def roller():
-        mine = dataclasses.replace(deps, store=FirestoreStore(store.db, shards=4))
+        mine = dataclasses.replace(deps, store=FirestoreStreamStore(store.db, shards=4))
         while not stop.is_set():
             try:
                 pipeline.run_rollup(stream_id, mine)
@@ -334,7 +336,7 @@ def test_a_fast_path_rollup_overtaken_by_another_commit_reads_again_and_counts_o
     interval = deps.settings.rollup_min_interval_s
     other = dataclasses.replace(
         deps,
-        store=FirestoreStore(deps.store.db, shards=4, visibility_margin_ms=0),
+        store=FirestoreStreamStore(deps.store.db, shards=4, visibility_margin_ms=0),
         clock=Clock(deps.clock.t + interval),
     )
     real_plan, overtaken = deps.store._plan, []
@@ -423,7 +425,7 @@ def test_rollups_alternating_between_processes_and_a_stale_cursor_memo_count_onc
     """Two stores are two function instances: each remembers the lease it released; the
     other's rollups make that memory stale, and a memo that is wrong anyway (its cursor
     behind the stream's) costs a retry, never an event applied twice."""
-    other = FirestoreStore(
+    other = FirestoreStreamStore(
         firestore_client(deps.settings.project_id), shards=4, visibility_margin_ms=0
     )
     deps_b = dataclasses.replace(deps, store=other)

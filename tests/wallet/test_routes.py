@@ -6,7 +6,8 @@ import time
 
 import pytest
 from flask import Flask
-from giftengine.wallet import bootstrap, routes
+from giftengine import bootstrap
+from giftengine.wallet import routes
 from giftengine.wallet.checkout import PaymentFlows
 from giftengine.wallet.gateways import Esewa, Khalti
 from giftengine.wallet.stripe_gateway import StripeGateway

@@ -19,7 +19,7 @@ import requests
 from giftengine.adapters.clients import firestore_client
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet.errors import InsufficientFunds
-from giftengine.wallet.firestore_store import FirestoreStore
+from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.gateways import esewa_signature
 from giftengine.wallet.service import GiftSpend, WalletService
 from giftengine.wallet.settings import WalletSettings
@@ -40,7 +40,7 @@ def uid() -> str:
 @pytest.fixture
 def svc(cloud) -> WalletService:
     return WalletService(
-        FirestoreStore(firestore_client(cloud["project_id"])),
+        FirestoreWalletStore(firestore_client(cloud["project_id"])),
         settings=WalletSettings(),
         catalog=catalog_mod.load(),
     )
@@ -96,7 +96,7 @@ def test_parallel_spends_of_the_last_coins_one_wins(cloud, svc, uid):
 
     def spend(i: int) -> None:
         instance = WalletService(
-            FirestoreStore(firestore.Client(project=cloud["project_id"])),
+            FirestoreWalletStore(firestore.Client(project=cloud["project_id"])),
             settings=WalletSettings(),
             catalog=catalog_mod.load(),
         )

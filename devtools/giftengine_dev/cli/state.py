@@ -39,10 +39,10 @@ def view(live: dict | None, stream_id: str) -> dict:
 
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
-    from giftengine.adapters.firestore_store import FirestoreStore
+    from giftengine.adapters.firestore_store import FirestoreStreamStore
 
     s = ensure_env()
-    store = FirestoreStore(firestore_client(s.project_id))
+    store = FirestoreStreamStore(firestore_client(s.project_id))
     v = view(store.live(args.stream_id), args.stream_id)
     if args.board:
         v["board"] = {

@@ -124,7 +124,7 @@ class _Plan:
     ahead: list[str]
 
 
-class FirestoreStore:
+class FirestoreStreamStore:
     def __init__(
         self,
         client: firestore.Client,

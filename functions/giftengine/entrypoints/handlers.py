@@ -7,14 +7,11 @@ import base64
 import binascii
 import logging
 import re
-from functools import lru_cache
 
 from flask import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import SettingsStore
-from giftengine.bootstrap import deps, ownership
+from giftengine.bootstrap import deps, ownership, settings_store
 from giftengine.domain import access
 from giftengine.domain.events import ID_PATTERN
 from giftengine.entrypoints.http import (
@@ -81,11 +78,6 @@ def rollup(request: Request):
 router = Router("api")
 
 
-@lru_cache(maxsize=1)
-def _settings_store() -> SettingsStore:
-    return SettingsStore(firestore_client(deps().settings.project_id))
-
-
 def _mapped(fn, *args):
     try:
         return fn(*args)
@@ -106,13 +98,13 @@ def health(request: Request):
 def post_goal(request: Request):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.GoalRequest)
-    return _mapped(goals.set_goal, body, who, _settings_store(), deps().scheduler), 201
+    return _mapped(goals.set_goal, body, who, settings_store(), deps().scheduler), 201
 
 
 @router.route("DELETE", "/goals/{stream_id}/{goal_id}")
 def delete_goal(request: Request, stream_id: str, goal_id: str):
     who = authenticate(request, deps().settings.project_id)
-    _mapped(goals.delete_goal, stream_id, goal_id, who, _settings_store(), deps().scheduler)
+    _mapped(goals.delete_goal, stream_id, goal_id, who, settings_store(), deps().scheduler)
     return {"deleted": True}
 
 
@@ -120,7 +112,7 @@ def delete_goal(request: Request, stream_id: str, goal_id: str):
 def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
-    return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+    return _mapped(goals.set_creator_settings, creator_id, body, who, settings_store())
 
 
 # ---- stream ownership and creators' moderators (service/streams.py) ---------------------------

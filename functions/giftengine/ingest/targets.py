@@ -10,20 +10,18 @@ user whose uid or `creator_id` custom claim is that username) or an admin. Worke
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request
-from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
+from giftengine import bootstrap
 from giftengine.adapters.auth import Principal
 from giftengine.domain import access
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
+from giftengine.ingest.target_store import TargetRepo
 
-TARGETS = "ingest_targets"
 USERNAME = re.compile(r"^[a-z0-9._]{2,24}$")
-FAILED = "failed"
 
 
 def normalize_creator_id(raw: str) -> str:
@@ -46,53 +44,6 @@ class TargetIn(BaseModel):
                                   description="Admins only: the creator's Firebase uid.")
 
 
-class TargetRepo:
-    def __init__(self, db: firestore.Client):
-        self.db = db
-
-    def _ref(self, creator_id: str):
-        return self.db.collection(TARGETS).document(creator_id)
-
-    def get(self, creator_id: str) -> dict[str, Any] | None:
-        snap = self._ref(creator_id).get()
-        return snap.to_dict() if snap.exists else None
-
-    def put(self, creator_id: str, owner_uid: str, by: str) -> tuple[dict[str, Any], bool]:
-        """Create the target or re-enable it (a failed one is retried). Returns (doc, created)."""
-        ref = self._ref(creator_id)
-
-        @firestore.transactional
-        def txn_fn(txn) -> bool:
-            snap = ref.get(transaction=txn)
-            now = datetime.now(UTC)
-            if snap.exists:
-                txn.update(ref, {"status": "pending", "error": None, "updated_at": now})
-                return False
-            txn.set(ref, {"creator_id": creator_id, "owner_uid": owner_uid, "created_by": by,
-                          "created_at": now, "updated_at": now, "status": "pending",
-                          "error": None, "ingest": {}})
-            return True
-
-        created = txn_fn(self.db.transaction())
-        return self.get(creator_id) or {}, created
-
-    def delete(self, creator_id: str) -> bool:
-        ref = self._ref(creator_id)
-        if not ref.get().exists:
-            return False
-        ref.delete()
-        return True
-
-    def active_ids(self) -> list[str]:
-        """Targets a worker should follow: every one not marked failed."""
-        return [s.id for s in self.db.collection(TARGETS).select(["status"]).stream()
-                if (s.to_dict() or {}).get("status") != FAILED]
-
-    def status(self, creator_id: str) -> str | None:
-        doc = self.get(creator_id)
-        return doc.get("status") if doc else None
-
-
 # ---- HTTPS endpoint ---------------------------------------------------------------------------
 
 router = Router("ingest_targets")
@@ -109,27 +60,12 @@ def _creator(raw: str) -> str:
         raise ApiError(400, "invalid_request", str(exc)) from None
 
 
-class _Deps:
-    project_id: str = ""
-    repo: TargetRepo | None = None
-
-
-deps = _Deps()
-
-
 def _repo() -> TargetRepo:
-    if deps.repo is None:
-        from giftengine import config
-        from giftengine.adapters.clients import firestore_client
-
-        deps.project_id = config.load().project_id
-        deps.repo = TargetRepo(firestore_client(deps.project_id))
-    return deps.repo
+    return bootstrap.ingest_targets()
 
 
 def _principal(request: Request) -> Principal:
-    _repo()  # resolves the project id on first use
-    return authenticate(request, deps.project_id)
+    return authenticate(request, bootstrap.project_id())
 
 
 @router.route("PUT", "/{creator}")

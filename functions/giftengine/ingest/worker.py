@@ -25,7 +25,7 @@ from giftengine.ingest.publisher import AsyncPublisher
 from giftengine.ingest.session import CreatorSession
 from giftengine.ingest.settings import IngestSettings
 from giftengine.ingest.source import Connection
-from giftengine.ingest.targets import TargetRepo
+from giftengine.ingest.target_store import TargetRepo
 from giftengine.service import streams
 
 log = logging.getLogger("giftengine.ingest.worker")

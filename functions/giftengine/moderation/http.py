@@ -7,23 +7,20 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 import re
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from flask import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from giftengine.adapters.clients import firestore_client
+from giftengine import bootstrap
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.entrypoints.http import ApiError, Router, authenticate, error_response, parse_body
 from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
 from giftengine.moderation.keywords import InvalidKeywords
-from giftengine.moderation.policy import Actor, ChatSettings, Forbidden
-from giftengine.moderation.profanity import default_scorer
-from giftengine.moderation.repo import ChatRepo, ts
+from giftengine.moderation.policy import Actor, Forbidden
+from giftengine.moderation.repo import ts
 from giftengine.moderation.sanitize import InvalidMessage
 
 log = logging.getLogger("giftengine.chat")
@@ -31,14 +28,8 @@ router = Router("chat_api")
 _ID = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
 
 
-@lru_cache(maxsize=1)
 def deps() -> service.Deps:
-    from giftengine import config
-
-    project = config.load().project_id
-    key = os.environ.get("GIFTENGINE_IP_HASH_KEY") or f"giftengine:{project}"
-    return service.Deps(repo=ChatRepo(firestore_client(project)), scorer=default_scorer(),
-                        settings=ChatSettings.from_env(), ip_hash_key=key.encode())
+    return bootstrap.chat_deps()
 
 
 def client_ip(request: Request, hops: int) -> str:

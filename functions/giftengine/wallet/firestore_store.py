@@ -57,7 +57,7 @@ class _FsTx:
         )
 
 
-class FirestoreStore:
+class FirestoreWalletStore:
     def __init__(self, client: firestore.Client, max_attempts: int = 30):
         self.client, self.max_attempts = client, max_attempts
 

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from flask import Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from giftengine import bootstrap
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
-from giftengine.wallet import bootstrap
 from giftengine.wallet.errors import VelocityExceeded, WalletError
 from giftengine.wallet.service import GiftSpend
 

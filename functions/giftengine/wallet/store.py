@@ -2,7 +2,7 @@
 
 The service needs a small slice of Firestore: serializable transactions over documents named
 by path (all reads before writes, as Firestore requires), increments, and collection scans for
-the jobs. `firestore_store.FirestoreStore` is the production adapter; `MemoryStore` runs the
+the jobs. `firestore_store.FirestoreWalletStore` is the production adapter; `MemoryStore` runs the
 same service code in memory for fast tests and property tests, and enforces the same
 reads-before-writes rule so a service bug shows up here before the emulator does.
 """

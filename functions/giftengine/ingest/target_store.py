@@ -1,0 +1,72 @@
+"""Firestore adapter of the ingest targets, `ingest_targets/{creator_id}` (docs/ingest.md):
+read and written by the `ingest_targets` function and by the ingest worker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.cloud import firestore
+
+TARGETS = "ingest_targets"
+FAILED = "failed"
+
+
+class TargetRepo:
+    def __init__(self, db: firestore.Client):
+        self.db = db
+
+    def _ref(self, creator_id: str):
+        return self.db.collection(TARGETS).document(creator_id)
+
+    def get(self, creator_id: str) -> dict[str, Any] | None:
+        snap = self._ref(creator_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def put(self, creator_id: str, owner_uid: str, by: str) -> tuple[dict[str, Any], bool]:
+        """Create the target or re-enable it (a failed one is retried). Returns (doc, created)."""
+        ref = self._ref(creator_id)
+
+        @firestore.transactional
+        def txn_fn(txn) -> bool:
+            snap = ref.get(transaction=txn)
+            now = datetime.now(UTC)
+            if snap.exists:
+                txn.update(ref, {"status": "pending", "error": None, "updated_at": now})
+                return False
+            txn.set(
+                ref,
+                {
+                    "creator_id": creator_id,
+                    "owner_uid": owner_uid,
+                    "created_by": by,
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": "pending",
+                    "error": None,
+                    "ingest": {},
+                },
+            )
+            return True
+
+        created = txn_fn(self.db.transaction())
+        return self.get(creator_id) or {}, created
+
+    def delete(self, creator_id: str) -> bool:
+        ref = self._ref(creator_id)
+        if not ref.get().exists:
+            return False
+        ref.delete()
+        return True
+
+    def active_ids(self) -> list[str]:
+        """Targets a worker should follow: every one not marked failed."""
+        return [
+            s.id
+            for s in self.db.collection(TARGETS).select(["status"]).stream()
+            if (s.to_dict() or {}).get("status") != FAILED
+        ]
+
+    def status(self, creator_id: str) -> str | None:
+        doc = self.get(creator_id)
+        return doc.get("status") if doc else None

@@ -107,14 +107,14 @@ class _Publisher:
 
 @lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
-    from giftengine.wallet import catalog
+    from giftengine.wallet import catalog_file
     from giftengine.wallet.firestore_store import FirestoreWalletStore
     from giftengine.wallet.service import WalletService
 
     return WalletService(
         FirestoreWalletStore(firestore()),
         settings=settings().wallet,
-        catalog=catalog.load(),
+        catalog=catalog_file.load(),
         publish=_Publisher(project_id()),
     )
 

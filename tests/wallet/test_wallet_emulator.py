@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from giftengine.adapters.clients import firestore_client
-from giftengine.wallet import catalog as catalog_mod
+from giftengine.wallet import catalog_file
 from giftengine.wallet.errors import InsufficientFunds
 from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.gateways import esewa_signature
@@ -42,7 +42,7 @@ def svc(cloud) -> WalletService:
     return WalletService(
         FirestoreWalletStore(firestore_client(cloud["project_id"])),
         settings=WalletSettings(),
-        catalog=catalog_mod.load(),
+        catalog=catalog_file.load(),
     )
 
 
@@ -98,7 +98,7 @@ def test_parallel_spends_of_the_last_coins_one_wins(cloud, svc, uid):
         instance = WalletService(
             FirestoreWalletStore(firestore.Client(project=cloud["project_id"])),
             settings=WalletSettings(),
-            catalog=catalog_mod.load(),
+            catalog=catalog_file.load(),
         )
         barrier.wait()
         try:

@@ -24,7 +24,7 @@ from typing import Any
 import requests
 import stripe
 from giftengine.adapters.clients import firestore_client
-from giftengine.wallet import catalog as catalog_mod
+from giftengine.wallet import catalog_file
 from giftengine.wallet import settings as settings_mod
 from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.payments import PaymentEvent
@@ -73,7 +73,7 @@ def _service(project: str, unlimited: bool = True) -> WalletService:
 
         s = replace(s, spend_coins_per_minute=10**12, spends_per_minute=10**9)
     return WalletService(
-        FirestoreWalletStore(firestore_client(project)), settings=s, catalog=catalog_mod.load()
+        FirestoreWalletStore(firestore_client(project)), settings=s, catalog=catalog_file.load()
     )
 
 

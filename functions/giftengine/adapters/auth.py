@@ -12,7 +12,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import auth as fb_auth
 
-from giftengine.domain.access import ADMIN, MODERATOR, has_role
+from giftengine.domain.access import ADMIN, has_role
 
 
 class Unauthenticated(Exception):
@@ -27,10 +27,6 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return has_role(self.claims, ADMIN)
-
-    @property
-    def is_moderator(self) -> bool:
-        return self.is_admin or has_role(self.claims, MODERATOR)
 
 
 def _app(project_id: str) -> firebase_admin.App:

@@ -11,7 +11,6 @@ body) or, from `publish_events`, a batch of up to `max_events` events of one str
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -136,7 +135,3 @@ class RawPublisher:
 
     def publish(self, data: bytes, **attributes: str) -> str:
         return self._client.publish(self.topic_path, data, **attributes).result(timeout=30)
-
-
-def encode(event: EngagementEvent) -> bytes:
-    return json.dumps(event.model_dump(mode="json", exclude_none=True)).encode()

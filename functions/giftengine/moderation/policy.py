@@ -123,14 +123,6 @@ def require_moderator(actor: Actor, stream: StreamAccess | str | None) -> str:
     return require_stream_moderator(actor, stream)
 
 
-def can_moderate(actor: Actor, stream: StreamAccess | str | None) -> bool:
-    try:
-        require_moderator(actor, stream)
-    except Forbidden:
-        return False
-    return True
-
-
 def require_staff(actor: Actor) -> str:
     if actor.admin:
         return "admin"

@@ -7,14 +7,8 @@ in coins, coin packs in the currency's minor unit (USD cents).
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 DAY_S = 86_400
 
@@ -118,15 +112,3 @@ def parse(raw: dict[str, Any]) -> Catalog:
         if t.price_coins <= 0 or t.duration_days <= 0:
             raise ValueError(f"tier {t.level}: price and duration must be positive")
     return Catalog(gifts, packs, tiers)
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> Catalog:
-    if not path:
-        return parse(DEFAULT_CATALOG)
-    text = Path(path).read_text()
-    return parse(json.loads(text) if path.endswith(".json") else yaml.safe_load(text))
-
-
-def load() -> Catalog:
-    return _load(os.environ.get("GIFTENGINE_WALLET_CATALOG", ""))

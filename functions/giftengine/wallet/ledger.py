@@ -188,17 +188,6 @@ class WalletState:
         return {k: getattr(self, k) for k in LEDGER_FIELDS}
 
 
-def derive(txns: Iterable[LedgerTxn]) -> dict[str, dict[str, int]]:
-    """Recompute every user's ledger fields from transactions: uid -> fields."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LEDGER_FIELDS, 0))
-    for t in txns:
-        for uid in t.uids():
-            fields = out[uid]
-            for k, v in wallet_deltas(t, uid).items():
-                fields[k] += v
-    return dict(out)
-
-
 def account_sums(txns: Iterable[LedgerTxn]) -> dict[str, int]:
     sums: dict[str, int] = defaultdict(int)
     for t in txns:

@@ -33,6 +33,7 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from giftengine.adapters.writelog import WriteLog
 from giftengine.domain import periods
 from giftengine.domain.events import EngagementEvent
+from giftengine.domain.live_pointer import PointerChange, pointer_change
 from giftengine.domain.stream import FlushItem, StreamState
 
 log = logging.getLogger("giftengine.firestore")
@@ -89,6 +90,7 @@ class _Plan:
     before_shards: list[dict]
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
+    pointer: PointerChange | None = None  # the creator's live pointer (domain/live_pointer.py)
 
 
 @dataclass
@@ -419,7 +421,8 @@ class FirestoreStore:
         )
         if not out.write:
             return _Plan(out, state, before_shards, cursor, sorted(ahead))
-        return _Plan(out, state, before_shards, new_cursor, new_ahead)
+        pointer = pointer_change(core.get("status") if core else None, state)
+        return _Plan(out, state, before_shards, new_cursor, new_ahead, pointer)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -462,7 +465,18 @@ class FirestoreStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
+        if plan.pointer is not None:
+            written.append(self._write_pointer(writer, plan.pointer))
         return written
+
+    def _write_pointer(self, writer, p: PointerChange) -> str:
+        """Add or remove the stream in `live_pointers/{creator_id}` (no read: a merge)."""
+        ref = self.db.collection("live_pointers").document(p.creator_id)
+        since = {"since": firestore.SERVER_TIMESTAMP}  # orders streams without a start event
+        value = firestore.DELETE_FIELD if p.entry is None else {**p.entry, **since}
+        doc = {"creator_id": p.creator_id, "streams": {p.stream_id: value}}
+        writer.set(ref, {**doc, "updated_at": firestore.SERVER_TIMESTAMP}, merge=True)
+        return ref.path
 
     def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:
         written: list[str] = []

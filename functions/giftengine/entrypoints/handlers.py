@@ -14,6 +14,7 @@ from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.firestore_store import SettingsStore
 from giftengine.bootstrap import deps
 from giftengine.domain.events import ID_PATTERN
+from giftengine.domain.overlay import OverlaySettings
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -115,6 +116,13 @@ def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
     return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+@router.route("PUT", "/creators/{creator_id}/overlay")
+def put_overlay_settings(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, OverlaySettings)
+    return _mapped(goals.set_overlay_settings, creator_id, body, who, _settings_store())
 
 
 def api(request: Request):

@@ -1,4 +1,4 @@
-"""Creator-facing settings: stream goals and the creator's time zone."""
+"""Creator-facing settings: stream goals, the creator's time zone and overlay settings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from giftengine.adapters.auth import Principal
 from giftengine.domain import periods
 from giftengine.domain.events import ID_PATTERN
+from giftengine.domain.overlay import OverlaySettings
 from giftengine.domain.stream import GOAL_METRICS
 
 
@@ -83,3 +84,14 @@ def set_creator_settings(
     if not (who.is_admin or who.uid == creator_id):
         raise Forbidden("only the creator or an admin may change these settings")
     return settings_store.put_creator_settings(creator_id, body.model_dump())
+
+
+def set_overlay_settings(
+    creator_id: str, body: OverlaySettings, who: Principal, settings_store
+) -> dict:
+    """Replace the creator's overlay settings (every rule, defaults filled in)."""
+    if not (who.is_admin or who.uid == creator_id):
+        raise Forbidden("only the creator or an admin may change these settings")
+    overlay = body.model_dump()
+    settings_store.put_creator_settings(creator_id, {"overlay": overlay})
+    return {"creator_id": creator_id, "overlay": overlay}

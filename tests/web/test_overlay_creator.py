@@ -40,7 +40,7 @@ def overlay_state(browser) -> dict:
 def wait_alert(browser, user: str) -> str:
     return browser.wait_for(
         PAGE,
-        "(u) => document.querySelector(`.alert[data-user=\"${u}\"]`)?.innerText",
+        '(u) => document.querySelector(`.alert[data-user="${u}"]`)?.innerText',
         user,
     )
 
@@ -90,8 +90,10 @@ def test_a_burst_is_condensed_never_dropped_and_rules_apply_live(
     browser.wait_for(PAGE, "() => document.getElementById('overlay').dataset.alertsReady === '1'")
 
     # 40 gifts from 40 viewers at once: more than 2 s of 700 ms turns.
-    burst = [event(stream_id, f"{stream_id}:b{i}", f"v{i:02d}", creator=creator, coins=1 + i % 3)
-             for i in range(40)]
+    burst = [
+        event(stream_id, f"{stream_id}:b{i}", f"v{i:02d}", creator=creator, coins=1 + i % 3)
+        for i in range(40)
+    ]
     publish(*burst)
     want = {e["event_id"] for e in burst}
     seen = browser.wait_for(
@@ -116,10 +118,18 @@ def test_a_burst_is_condensed_never_dropped_and_rules_apply_live(
 
     # The creator hides follows and gifts under 10 coins; the open overlay applies it live.
     auth = {"Authorization": f"Bearer {id_token(creator)}"}
-    rules = {"alerts": {"follow": {"mode": "hide", "display_ms": 3000},
-                        "gift": {"mode": "condense", "min_coins": 10, "display_ms": 3000}}}
-    r = requests.put(f"{cloud['endpoints']['api']}/creators/{creator}/overlay", json=rules,
-                     headers=auth, timeout=10)
+    rules = {
+        "alerts": {
+            "follow": {"mode": "hide", "display_ms": 3000},
+            "gift": {"mode": "condense", "min_coins": 10, "display_ms": 3000},
+        }
+    }
+    r = requests.put(
+        f"{cloud['endpoints']['api']}/creators/{creator}/overlay",
+        json=rules,
+        headers=auth,
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["overlay"]["alerts"]["share"]["mode"] == "condense"  # defaults filled in
     browser.wait_for(PAGE, "() => window.giftOverlay.rules.follow.mode === 'hide'")
@@ -142,8 +152,12 @@ def test_overlay_settings_reject_bad_rules_and_other_creators(cloud, stream_id):
     other = {"Authorization": f"Bearer {id_token('someone-else')}"}
     bad = {"alerts": {"gift": {"mode": "explode", "display_ms": 3000}}}
     assert requests.put(api, json=bad, headers=mine, timeout=10).status_code == 400
-    r = requests.put(api, json={"alerts": {"gift": {"mode": "hide", "display_ms": 100}}},
-                     headers=mine, timeout=10)
+    r = requests.put(
+        api,
+        json={"alerts": {"gift": {"mode": "hide", "display_ms": 100}}},
+        headers=mine,
+        timeout=10,
+    )
     assert r.status_code == 400 and "display_ms" in r.text
     assert requests.put(api, json={}, headers=other, timeout=10).status_code == 403
     assert requests.put(api, json={}, timeout=10).status_code == 401

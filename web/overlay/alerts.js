@@ -112,12 +112,13 @@ export class AlertQueue {
       if (!rule) continue;
       const belowMin = (kind === "gift" || kind === "big_gift") && (a.coins || 0) < (rule.min_coins || 0);
       if (rule.mode === "hide" || belowMin) {
-        this.hooks.hidden.push({ event_id: a.event_id || null, type: a.type, kind, at: now });
+        this.hooks.hidden.push({ event_id: a.event_id || null, key: a._key || null, type: a.type, kind, at: now });
         continue;
       }
       this.queue.push(entry(kind, [a], now));
     }
     this.condenseIfLate(now);
+    this.hooks.waiting = this.queue.length;
     if (this.wake) this.wake();
     if (!this.running) this.run();
   }
@@ -177,6 +178,7 @@ export class AlertQueue {
     while (this.queue.length) {
       this.condenseIfLate(Date.now());
       const e = this.queue.shift();
+      this.hooks.waiting = this.queue.length;
       const started = Date.now();
       this.turn = { started };
       const node = this.render(e);
@@ -184,6 +186,7 @@ export class AlertQueue {
       const seen = {
         event_id: e.items.length === 1 ? e.items[0].event_id || null : null,
         event_ids: e.items.map((a) => a.event_id || null),
+        keys: e.items.map((a) => a._key || null),
         type: e.items[0].type,
         kind: e.kind,
         condensed: e.items.length > 1,
@@ -212,6 +215,7 @@ export class AlertQueue {
       this.turn = null;
     }
     this.running = false;
+    this.hooks.waiting = 0;
   }
 
   render(e) {

@@ -338,7 +338,8 @@ function watchStream(db, streamId, replay, ui) {
       .sort((a, b) => a.seq - b.seq);
     if (!fresh.length) return;
     lastSeq = fresh[fresh.length - 1].seq;
-    const items = fresh.flatMap((d) => d.items || []);
+    // `_key` (seq:index) names each item for the benchmark, also those without an event id.
+    const items = fresh.flatMap((d) => (d.items || []).map((a, i) => ({ ...a, _key: `${d.seq}:${i}` })));
     const now = Date.now();
     for (const a of items) if (a.type === "gift") meter.giftAlert({ ...a, at: now });
     // Provisional "combo" items are shown by the combo meter, not as pop-ups.

@@ -26,7 +26,9 @@ class AlertRule(BaseModel):
 
 
 def _rule(mode: Mode, display_ms: int, min_coins: int = 0):
-    return Field(default_factory=lambda: AlertRule(mode=mode, min_coins=min_coins, display_ms=display_ms))
+    return Field(
+        default_factory=lambda: AlertRule(mode=mode, min_coins=min_coins, display_ms=display_ms)
+    )
 
 
 class AlertRules(BaseModel):

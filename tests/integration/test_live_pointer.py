@@ -82,3 +82,20 @@ def test_gifts_after_the_start_do_not_write_the_pointer_again(deps, stream_id):
     first = ref.get().update_time
     deliver(deps, gift(stream_id, creator, "u1"), gift(stream_id, creator, "u2"))
     assert ref.get().update_time == first
+
+
+def test_a_stream_with_an_ownership_record_is_pointed_to_under_its_owner(deps, stream_id):
+    from datetime import UTC, datetime
+
+    from giftengine.adapters.ownership import FirestoreOwnership
+    from giftengine.domain.access import StreamOwner
+
+    owner, named = f"uid-{stream_id}", f"handle-{stream_id}"
+    FirestoreOwnership(deps.store.db).create(
+        StreamOwner(stream_id, owner, "tiktok", named), "ingest", datetime.now(UTC)
+    )
+    deliver(deps, start(stream_id, named))
+    assert list(pointer(deps, owner)["streams"]) == [stream_id]
+    assert pointer(deps, named) == {}  # the events' creator_id is not the key then
+    deliver(deps, end(stream_id, named))
+    assert pointer(deps, owner)["streams"] == {}

@@ -10,9 +10,9 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from tests.support import id_token, poll, wait_for_doc
+from tests.support import create_stream, id_token, poll, wait_for_doc
 from tests.web.conftest import event
-from tests.web.test_dashboard import PASSWORD, create_creator
+from tests.web.test_dashboard import create_creator, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -62,6 +62,7 @@ def test_boards_page_past_weeks_find_rank_delete_goal_and_save_alert_rules(
     email = f"{creator}@example.com"
     create_creator(creator, email)
     db = firestore.Client(project=cloud["project_id"])
+    create_stream(cloud, creator, stream_id)
     publish(event(stream_id, "join-1", "ana", kind="join", creator=creator))
     wait_for_doc(
         db.collection("streams").document(stream_id), lambda d: d.get("creator_id") == creator
@@ -73,20 +74,18 @@ def test_boards_page_past_weeks_find_rank_delete_goal_and_save_alert_rules(
     r = requests.post(f"{cloud['endpoints']['api']}/goals", json=goal, headers=auth, timeout=10)
     assert r.status_code == 201, r.text
 
-    browser.open(PAGE, web["dashboard"], width=1280, height=1400)
-    browser.wait_for(PAGE, "() => document.body.dataset.ready === '1'")
-    if browser.eval(PAGE, "() => document.body.dataset.signedIn") == "1":
-        browser.click(PAGE, "#signout")
-        browser.wait_for(PAGE, "() => document.body.dataset.signedIn === '0'")
-    browser.fill(PAGE, "#email", email)
-    browser.fill(PAGE, "#password", PASSWORD)
-    browser.click(PAGE, "#signin-btn")
+    sign_in(browser, PAGE, web["dashboard"], email)
     browser.wait_for(
         PAGE, "(id) => document.querySelector('#stream-title')?.textContent === id", stream_id
     )
 
     # Goals can be deleted.
     browser.wait_for(PAGE, "() => document.querySelector('#goals li[data-goal-id=\"cam\"]')")
+    browser.wait_for(
+        PAGE,
+        "() => document.querySelector('#goals li[data-goal-id=\"cam\"] .goal-delete')"
+        "?.offsetParent != null",
+    )
     browser.click(PAGE, '#goals li[data-goal-id="cam"] .goal-delete')
     browser.wait_for(
         PAGE, "() => !document.querySelector('#goals li[data-goal-id=\"cam\"]')", timeout=30

@@ -85,21 +85,52 @@ function boardId(period, stream, ymd) {
 }
 
 // ------------------------------------------------------------------------------- streams
+// The creator's streams: those the ownership record gives them (stream_owners, docs/
+// firestore.md: app streams they created, TikTok LIVEs of their linked account) and those
+// whose live state names their uid as creator_id (server-side publishers, the demo).
+const myStreams = { owned: new Map(), live: new Map() };
+
+function renderStreams() {
+  const ids = new Set([...myStreams.owned.keys(), ...myStreams.live.keys()]);
+  const rows = [...ids].map((id) => ({ ...(myStreams.owned.get(id) || {}), ...(myStreams.live.get(id) || {}), stream_id: id }))
+    .sort((a, b) => (b.started_at?.seconds || b.created_at?.seconds || 0) - (a.started_at?.seconds || a.created_at?.seconds || 0));
+  $("streams-empty").classList.toggle("hidden", rows.length > 0);
+  $("streams").replaceChildren(...rows.map((s) => el("li", {
+    "data-stream": s.stream_id, class: state.stream === s.stream_id ? "selected" : "",
+  },
+  el("button", { type: "button", onclick: () => selectStream(s.stream_id) }, "Open"),
+  el("span", { class: "mono" }, s.stream_id),
+  s.title ? el("span", {}, s.title) : null,
+  el("span", { class: "badge" }, s.status || (s.source ? `${s.source}: not live yet` : "?")),
+  el("span", {}, `${fmt(s.totals?.coins)} coins`))));
+  if (!state.stream && rows.length) selectStream(rows[0].stream_id);
+}
+
 function listenStreams() {
-  const q = query(collection(state.db, "streams"), where("creator_id", "==", state.user.uid), limit(50));
-  state.unsub.push(onSnapshot(q, (snap) => {
-    const rows = snap.docs.map((s) => s.data())
-      .sort((a, b) => (b.started_at?.seconds || 0) - (a.started_at?.seconds || 0));
-    $("streams-empty").classList.toggle("hidden", rows.length > 0);
-    $("streams").replaceChildren(...rows.map((s) => el("li", {
-      "data-stream": s.stream_id, class: state.stream === s.stream_id ? "selected" : "",
-    },
-    el("button", { type: "button", onclick: () => selectStream(s.stream_id) }, "Open"),
-    el("span", { class: "mono" }, s.stream_id),
-    el("span", { class: "badge" }, s.status || "?"),
-    el("span", {}, `${fmt(s.totals?.coins)} coins`))));
-    if (!state.stream && rows.length) selectStream(rows[0].stream_id);
-  }, (e) => status($("signin-status"), `streams: ${e.code || e.message}`, "error")));
+  const uid = state.user.uid;
+  const onErr = (e) => status($("signin-status"), `streams: ${e.code || e.message}`, "error");
+  const live = query(collection(state.db, "streams"), where("creator_id", "==", uid), limit(50));
+  state.unsub.push(onSnapshot(live, (snap) => {
+    myStreams.live = new Map(snap.docs.map((d) => [d.id, d.data()]));
+    renderStreams();
+  }, onErr));
+  const owned = query(collection(state.db, "stream_owners"), where("creator_id", "==", uid), limit(50));
+  state.unsub.push(onSnapshot(owned, (snap) => {
+    myStreams.owned = new Map(snap.docs.map((d) => [d.id, d.data()]));
+    renderStreams();
+  }, onErr));
+}
+
+async function createStream(ev) {
+  ev.preventDefault();
+  const title = $("new-stream-title").value.trim();
+  try {
+    const s = await api("api", "/streams", { method: "POST", body: title ? { title } : {} });
+    status($("new-stream-status"), `Stream ${s.stream_id} created: publish its events with this id; your overlay follows it when it goes live.`, "ok");
+    $("new-stream-status").dataset.stream = s.stream_id;
+  } catch (e) {
+    status($("new-stream-status"), `Not created: ${e.message}`, "error");
+  }
 }
 
 let streamUnsub = [];
@@ -521,6 +552,8 @@ function closeStream() {
   $("stream-card").classList.add("hidden");
   $("board").dataset.board = "";
   $("streams").replaceChildren();
+  myStreams.owned = new Map();
+  myStreams.live = new Map();
 }
 
 async function onUser(user) {
@@ -578,6 +611,7 @@ async function main() {
   $("goal-metric").addEventListener("change", () =>
     $("goal-gift-label").classList.toggle("hidden", $("goal-metric").value !== "gift_units"));
   $("goal-form").addEventListener("submit", submitGoal);
+  $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     status($("signin-status"), "Signing in…");

@@ -312,7 +312,17 @@ function watchStream(db, streamId, replay, ui) {
       return;
     }
     const d = snap.data();
-    if (opts.stream) clearHint();
+    if (!opts.stream && d.status === "ended") {
+      // The pointer still names it (its end and the pointer's change are one commit, so
+      // only briefly, or for a TikTok room whose record came after its end): wait.
+      showHint(`${opts.creator} is offline: the overlay waits for the next stream`);
+      ui.topBox.classList.add("hidden");
+      ui.goalBox.classList.add("hidden");
+      ui.comboBox.replaceChildren();
+      setState("idle");
+      return;
+    }
+    clearHint();
     root.dataset.rev = d.rev ?? "";
     if (ui.on("top")) {
       ui.topBox.classList.toggle("hidden", !(d.top_gifters || []).length);

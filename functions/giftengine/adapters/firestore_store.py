@@ -30,10 +30,11 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from giftengine.adapters import live_pointers
 from giftengine.adapters.writelog import WriteLog
 from giftengine.domain import periods
 from giftengine.domain.events import EngagementEvent
-from giftengine.domain.live_pointer import PointerChange, pointer_change
+from giftengine.domain.live_pointer import PointerChange, pointer_changes, status_changed
 from giftengine.domain.stream import FlushItem, StreamState
 
 log = logging.getLogger("giftengine.firestore")
@@ -90,7 +91,7 @@ class _Plan:
     before_shards: list[dict]
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
-    pointer: PointerChange | None = None  # the creator's live pointer (domain/live_pointer.py)
+    pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
 
 
 @dataclass
@@ -421,8 +422,11 @@ class FirestoreStore:
         )
         if not out.write:
             return _Plan(out, state, before_shards, cursor, sorted(ahead))
-        pointer = pointer_change(core.get("status") if core else None, state)
-        return _Plan(out, state, before_shards, new_cursor, new_ahead, pointer)
+        before = core.get("status") if core else None
+        changed = status_changed(before, state)  # read the owner only then: twice per stream
+        owner = live_pointers.owner_uid(self.db, stream_id) if changed else None
+        pointers = tuple(pointer_changes(before, state, owner))
+        return _Plan(out, state, before_shards, new_cursor, new_ahead, pointers)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -465,18 +469,9 @@ class FirestoreStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
-        if plan.pointer is not None:
-            written.append(self._write_pointer(writer, plan.pointer))
+        for change in plan.pointers:
+            written.append(live_pointers.write(writer, self.db, change))
         return written
-
-    def _write_pointer(self, writer, p: PointerChange) -> str:
-        """Add or remove the stream in `live_pointers/{creator_id}` (no read: a merge)."""
-        ref = self.db.collection("live_pointers").document(p.creator_id)
-        since = {"since": firestore.SERVER_TIMESTAMP}  # orders streams without a start event
-        value = firestore.DELETE_FIELD if p.entry is None else {**p.entry, **since}
-        doc = {"creator_id": p.creator_id, "streams": {p.stream_id: value}}
-        writer.set(ref, {**doc, "updated_at": firestore.SERVER_TIMESTAMP}, merge=True)
-        return ref.path
 
     def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:
         written: list[str] = []

@@ -17,6 +17,7 @@ from flask import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from giftengine.adapters.auth import Principal, Unauthenticated, verify_bearer
+from giftengine.domain import bounded_json, ids
 
 log = logging.getLogger("giftengine.http")
 M = TypeVar("M", bound=BaseModel)
@@ -49,8 +50,35 @@ def validation_reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_body(request: Request, model: type[M]) -> M:
+MAX_BODY_BYTES = bounded_json.MAX_BYTES
+
+
+def _raw_body(request: Request) -> bytes:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
     raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def json_body(request: Request) -> Any:
+    """A raw JSON body within bounds (size, depth), or None when there is none or it is not
+    JSON; bounds exceeded answer 4xx."""
+    raw = _raw_body(request)
+    if not raw:
+        return None
+    try:
+        return bounded_json.loads(raw)
+    except bounded_json.TooComplex as exc:
+        if "deeper" in str(exc):
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return None
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    # pydantic's JSON parser bounds nesting itself (a ValidationError, so a 400)
+    raw = _raw_body(request)
     if not raw:
         raise ApiError(400, "invalid_request", "a JSON body is required")
     try:
@@ -74,6 +102,7 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    free: tuple[str, ...] = ()  # path parameters that are not document ids
 
 
 class Router:
@@ -84,11 +113,15 @@ class Router:
         self.prefix = "/" + function_name
         self.routes: list[Route] = []
 
-    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, path: str, free: tuple[str, ...] = ()
+    ) -> Callable[[Handler], Handler]:
+        """Every path parameter is a document id checked before the handler runs (a 400
+        otherwise), except those named in `free`, which the handler validates itself."""
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + "/?$"
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), re.compile(regex), fn))
+            self.routes.append(Route(method.upper(), re.compile(regex), fn, free))
             return fn
 
         return deco
@@ -105,7 +138,12 @@ class Router:
             if r.method != request.method:
                 allowed.append(r.method)
                 continue
-            return _call(r.handler, request, m.groupdict())
+            params = m.groupdict()
+            for name, value in params.items():
+                problem = None if name in r.free else ids.id_problem(value)
+                if problem is not None:
+                    return error_response(400, "invalid_request", f"{name}: {problem}")
+            return _call(r.handler, request, params)
         if allowed:
             return error_response(
                 405,

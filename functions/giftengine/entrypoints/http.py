@@ -109,9 +109,14 @@ class Router:
     """Method + path routing for one function. Paths may carry a `/<function>` prefix (the
     production URL shape); it is stripped before matching."""
 
-    def __init__(self, function_name: str):
+    def __init__(
+        self, function_name: str, before: Callable[[Request], Response | None] | None = None
+    ):
+        """`before` runs after the route and its path ids are checked, before the handler
+        (e.g. a rate limiter); a Response it returns is the answer."""
         self.prefix = "/" + function_name
         self.routes: list[Route] = []
+        self.before = before
 
     def route(
         self, method: str, path: str, free: tuple[str, ...] = ()
@@ -143,6 +148,8 @@ class Router:
                 problem = None if name in r.free else ids.id_problem(value)
                 if problem is not None:
                     return error_response(400, "invalid_request", f"{name}: {problem}")
+            if self.before is not None and (early := self.before(request)) is not None:
+                return early
             return _call(r.handler, request, params)
         if allowed:
             return error_response(

@@ -28,7 +28,19 @@ from giftengine.moderation.repo import ChatRepo, ts
 from giftengine.moderation.sanitize import InvalidMessage
 
 log = logging.getLogger("giftengine.chat")
-router = Router("chat_api")
+
+
+def _limit_ip(request: Request):
+    """The per-IP limiter, after the route and its ids are checked (no I/O for bad input)."""
+    try:
+        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops))
+    except service.RateLimited as exc:
+        err = _too_many(exc)
+        return error_response(err.status, err.code, err.reason, err.headers)
+    return None
+
+
+router = Router("chat_api", before=_limit_ip)
 _ID = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
 Id = DocId
 
@@ -82,11 +94,6 @@ def _call(fn, *args):
 
 
 def chat_api(request: Request):
-    try:
-        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops))
-    except service.RateLimited as exc:
-        err = _too_many(exc)
-        return error_response(err.status, err.code, err.reason, err.headers)
     return router.dispatch(request)
 
 

@@ -22,6 +22,7 @@ class Function:
     description: str = ""
     roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
     secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+    timeout_s: int = 60  # deployed timeout; Scheduler's attempt deadline follows it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Manifest:
     functions: dict[str, Function] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    python_runtime: str = "python311"  # Cloud Functions runtime id; the worker image's Python
 
     def topic(self, key: str) -> str:
         return self.topics[key]
@@ -98,6 +100,7 @@ def parse(raw: dict[str, Any]) -> Manifest:
         functions={k: Function(name=k, **_tuples(v)) for k, v in raw["functions"].items()},
         services={k: Service(name=k, **_tuples(v)) for k, v in (raw.get("services") or {}).items()},
         schedules={k: Schedule(name=k, **v) for k, v in (raw.get("schedules") or {}).items()},
+        python_runtime=raw.get("python_runtime", "python311"),
     )
     _check(m)
     return m

@@ -119,7 +119,7 @@ def test_source_object_is_named_by_content_hash(hcl: dict[str, Any]) -> None:
     build = one(fn["build_config"])
     storage = one(one(build["source"])["storage_source"])
     assert one(storage["object"]) == "${google_storage_bucket_object.functions_source.name}"
-    assert one(build["runtime"]) == "python312"
+    assert one(build["runtime"]) == "${local.python_runtime}"
     assert one(build["entry_point"]) == "${each.value.entry_point}"
     archive = hcl["modules/giftengine/functions.tf"]["data"][0]["archive_file"]["functions_source"]
     assert one(archive["source_dir"]) == "${var.repo_root}/functions"

@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
@@ -131,6 +132,15 @@ def parse_event(data: bytes | str | dict) -> EngagementEvent:
     if isinstance(data, dict):
         return EngagementEvent.model_validate(data)
     return EngagementEvent.model_validate_json(data)
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first few validation errors as one line: `where: what`."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 def json_schema() -> dict:

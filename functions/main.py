@@ -10,6 +10,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
 from giftengine.entrypoints import handlers
+from giftengine.live import http as live
 from giftengine.moderation import http as chat
 from giftengine.wallet import routes as wallet
 
@@ -37,6 +38,7 @@ def chat_api(request: Request):
 @functions_framework.cloud_event
 def on_comment(cloud_event: CloudEvent) -> None:
     chat.on_comment(cloud_event)
+    live.on_comment(cloud_event)  # chat votes in the stream's active poll
 
 
 @functions_framework.http
@@ -52,6 +54,11 @@ def payments_webhook(request: Request):
 @functions_framework.http
 def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
+
+
+@functions_framework.http
+def live_jobs(request: Request):
+    return live.live_jobs(request)
 
 
 @functions_framework.http

@@ -22,6 +22,7 @@ from giftengine.entrypoints.http import (
     json_response,
     parse_body,
 )
+from giftengine.live import http as live_http
 from giftengine.service import goals, pipeline
 
 log = logging.getLogger("giftengine.handlers")
@@ -115,6 +116,9 @@ def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
     return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 
 def api(request: Request):

@@ -1,0 +1,190 @@
+"""HTTP routes of live interactions (mounted on the public `api` function), the private
+`live_jobs` function (Cloud Tasks: tally publish and freeze) and the chat-vote consumer
+(called by the `on_comment` function). Parse, call the service, map errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import secrets
+
+from flask import Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from giftengine.bootstrap import live_deps
+from giftengine.domain.events import ID_PATTERN, parse_event
+from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
+from giftengine.live import domain, service
+from giftengine.live.domain import PollError, Vote
+from giftengine.wallet.errors import WalletError
+
+_KEY_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class PollBody(_Body):
+    question: str = Field(min_length=1, max_length=200)
+    choices: list[str] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
+    duration_s: int | None = Field(default=None, ge=domain.MIN_DURATION_S, le=domain.MAX_DURATION_S)
+    changeable: bool = False
+
+
+class VoteBody(_Body):
+    choice: int = Field(ge=1, le=domain.MAX_CHOICES, description="1-based")
+    idempotency_key: str | None = Field(
+        default=None, min_length=8, max_length=100, pattern=_KEY_PATTERN
+    )
+
+
+def _id(value: str, what: str) -> str:
+    if not (0 < len(value) <= 200 and re.fullmatch(ID_PATTERN, value)):
+        raise ApiError(400, "invalid_request", f"invalid {what}")
+    return value
+
+
+def _actor(request: Request) -> tuple[service.Actor, dict]:
+    who = authenticate(request, live_deps().project_id)
+    return service.Actor(who.uid, who.is_admin, bool(who.claims.get("moderator"))), who.claims
+
+
+def _call(fn, *args):
+    try:
+        return fn(*args)
+    except PollError as exc:
+        raise ApiError(exc.status, exc.code, exc.reason) from None
+    except WalletError as exc:  # store contention: safe to retry
+        raise ApiError(exc.status, exc.code, exc.reason) from None
+
+
+def _choices_ok(body: PollBody) -> None:
+    if any(not c.strip() or len(c) > domain.MAX_CHOICE_CHARS for c in body.choices):
+        raise ApiError(
+            400, "invalid_request", f"choices must be 1-{domain.MAX_CHOICE_CHARS} characters"
+        )
+
+
+def post_poll(request: Request, stream_id: str):
+    stream_id = _id(stream_id, "stream id")
+    actor, _ = _actor(request)
+    body = parse_body(request, PollBody)
+    _choices_ok(body)
+    return _call(
+        service.open_poll,
+        live_deps().service,
+        actor,
+        stream_id,
+        body.question,
+        body.choices,
+        body.duration_s,
+        body.changeable,
+    ), 201
+
+
+def post_close(request: Request, stream_id: str, poll_id: str):
+    actor, _ = _actor(request)
+    return _call(
+        service.close_poll,
+        live_deps().service,
+        actor,
+        _id(stream_id, "stream id"),
+        _id(poll_id, "poll id"),
+    )
+
+
+def post_vote(request: Request, stream_id: str, poll_id: str):
+    stream_id, poll_id = _id(stream_id, "stream id"), _id(poll_id, "poll id")
+    actor, claims = _actor(request)
+    body = parse_body(request, VoteBody)
+    linked = claims.get("tiktok_id")
+    voter = domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+    deps = live_deps().service
+    vote_id = f"app:{actor.uid}:{body.idempotency_key or secrets.token_hex(8)}"
+    vote = Vote(
+        occurred_at=deps.clock(), vote_id=vote_id, voter=voter, choice=body.choice - 1, source="app"
+    )
+    result = _call(service.cast, deps, stream_id, poll_id, vote)
+    if not result["counted"]:
+        raise ApiError(
+            409,
+            "already_voted",
+            f"your vote for choice {result['choice']} counts; this poll does not allow changing it",
+        )
+    return result, 201
+
+
+def get_interactions(request: Request, stream_id: str):
+    return service.state(live_deps().service, _id(stream_id, "stream id"))
+
+
+def install(router: Router) -> None:
+    """Mounts the routes on the `api` function's router."""
+    router.route("POST", "/streams/{stream_id}/polls")(post_poll)
+    router.route("POST", "/streams/{stream_id}/polls/{poll_id}/close")(post_close)
+    router.route("POST", "/streams/{stream_id}/polls/{poll_id}/votes")(post_vote)
+    router.route("GET", "/streams/{stream_id}/interactions")(get_interactions)
+
+
+# ---- live_jobs: Cloud Tasks target -----------------------------------------------------------
+jobs = Router("live_jobs")
+
+
+def _task_args(request: Request) -> tuple[str, str, float]:
+    stream_id = _id(request.args.get("stream_id", ""), "stream id")
+    poll_id = _id(request.args.get("poll_id", ""), "poll id")
+    try:
+        at = float(request.args.get("at", ""))
+    except ValueError:
+        raise ApiError(400, "invalid_request", "`at` must be epoch seconds") from None
+    if not math.isfinite(at):
+        raise ApiError(400, "invalid_request", "`at` must be epoch seconds")
+    return stream_id, poll_id, at
+
+
+@jobs.route("POST", "/polls/flush")
+def job_flush(request: Request):
+    stream_id, poll_id, at = _task_args(request)
+    return {"wrote": service.flush(live_deps().service, stream_id, poll_id, math.floor(at))}
+
+
+@jobs.route("POST", "/polls/freeze")
+def job_freeze(request: Request):
+    stream_id, poll_id, _ = _task_args(request)
+    try:
+        doc = service.freeze(live_deps().service, stream_id, poll_id)
+    except service.NotDue as exc:  # Cloud Tasks retries a 503
+        raise ApiError(503, "not_due", str(exc), {"Retry-After": "1"}) from None
+    return {"frozen": bool(doc and doc.get("frozen"))}
+
+
+def live_jobs(request: Request):
+    return jobs.dispatch(request)
+
+
+# ---- on_comment: chat votes ------------------------------------------------------------------
+def on_comment(cloud_event) -> None:
+    """A comment event that votes in its stream's active poll. Undecodable messages are
+    ignored (the gift pipeline dead-letters them); store errors raise so Pub/Sub retries,
+    and the retry is a no-op (the vote is keyed by viewer, its event id breaks ties)."""
+    message = (cloud_event.data or {}).get("message") or {}
+    if (message.get("attributes") or {}).get("kind") not in (None, "comment"):
+        return
+    try:
+        event = parse_event(base64.b64decode(message.get("data") or "", validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        return
+    if event.kind != "comment" or event.user is None:
+        return
+    service.chat_vote(
+        live_deps().service,
+        event.stream_id,
+        event.text,
+        event.source,
+        event.user.id,
+        event.event_id,
+        event.occurred_ts,
+    )

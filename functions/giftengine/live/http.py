@@ -9,9 +9,10 @@ import binascii
 import math
 import re
 import secrets
+from typing import Annotated
 
 from flask import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from giftengine.bootstrap import live_deps
 from giftengine.domain.events import ID_PATTERN, parse_event
@@ -27,9 +28,21 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
+def _storable(value: str) -> str:
+    """Firestore stores UTF-8: lone surrogates (valid in JSON escapes) cannot be stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
 class PollBody(_Body):
-    question: str = Field(min_length=1, max_length=200)
-    choices: list[str] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
+    question: Text = Field(min_length=1, max_length=200)
+    choices: list[Text] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
     duration_s: int | None = Field(default=None, ge=domain.MIN_DURATION_S, le=domain.MAX_DURATION_S)
     changeable: bool = False
 

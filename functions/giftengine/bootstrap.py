@@ -37,6 +37,14 @@ def deps() -> Deps:
     )
 
 
+@lru_cache(maxsize=1)
+def ownership():
+    """Stream ownership records and creators' moderators (service.streams.OwnershipRepo)."""
+    from giftengine.adapters.ownership import FirestoreOwnership
+
+    return FirestoreOwnership(firestore_client(config.load().project_id))
+
+
 class _Live:
     """Live interactions (polls): the service's dependencies, wired on first use."""
 
@@ -48,7 +56,7 @@ class _Live:
         s = config.load()
         self.project_id = s.project_id
         self.service = LiveDeps(store=DocStore(firestore_client(s.project_id)),
-                                scheduler=PollTasks(s))
+                                scheduler=PollTasks(s), ownership=ownership())
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ import requests
 from giftengine.live import domain
 from giftengine.live.domain import Vote
 
-from tests.support import id_token, wait_for_doc
+from tests.support import create_stream, id_token, wait_for_doc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 CHOICES = ["Red", "Blue", "Green"]
@@ -47,7 +47,7 @@ def live_stream(cloud):
 
     db = firestore.Client(project=cloud["project_id"])
     stream = "lv-" + uuid.uuid4().hex[:10]
-    db.document(f"streams/{stream}").set({"stream_id": stream, "creator_id": f"c-{stream}"})
+    create_stream(cloud, f"c-{stream}", stream)  # the ownership record: c-<stream> runs it
     return db, stream
 
 

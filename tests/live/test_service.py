@@ -4,9 +4,11 @@ once-a-second publishing, freeze, and replays with duplicates, reordering and la
 from __future__ import annotations
 
 import pytest
+from giftengine.domain.access import Actor, StreamOwner
 from giftengine.live import domain, service
 from giftengine.live.domain import PollError, Vote
-from giftengine.live.service import Actor, Deps
+from giftengine.live.service import Deps
+from giftengine.service.streams import MemoryOwnership
 from giftengine.wallet.store import MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,10 +42,17 @@ class Clock:
 
 
 def make(stream="s1"):
-    store = MemoryStore()
-    store.set(f"streams/{stream}", {"creator_id": CREATOR.uid})
+    owners = MemoryOwnership()
+    owners.owners[stream] = StreamOwner(stream, CREATOR.uid)
+    owners.mods[CREATOR.uid] = {"helper": {"uid": "helper"}}
     ids = iter(f"poll{i}" for i in range(100))
-    deps = Deps(store=store, scheduler=FakeScheduler(), clock=Clock(), new_id=lambda: next(ids))
+    deps = Deps(
+        store=MemoryStore(),
+        scheduler=FakeScheduler(),
+        ownership=owners,
+        clock=Clock(),
+        new_id=lambda: next(ids),
+    )
     return deps
 
 
@@ -53,13 +62,15 @@ def open_(deps, duration=60, changeable=False):
     )
 
 
-def test_only_the_creator_moderators_and_admins_run_polls():
+def test_only_the_creator_their_moderators_and_staff_run_polls():
     deps = make()
     with pytest.raises(service.Forbidden):
         service.open_poll(deps, Actor("someone"), "s1", "q", ["a", "b"], None, False)
     with pytest.raises(service.NotFound):
         service.open_poll(deps, Actor("someone"), "nostream", "q", ["a", "b"], None, False)
-    service.open_poll(deps, Actor("mod", moderator=True), "s1", "q", ["a", "b"], None, False)
+    with pytest.raises(service.NotFound):
+        service.open_poll(deps, CREATOR, "nostream", "q", ["a", "b"], None, False)
+    service.open_poll(deps, Actor("helper"), "s1", "q", ["a", "b"], None, False)  # appointed
     with pytest.raises(PollError) as err:
         open_(deps)
     assert err.value.code == "poll_active"

@@ -51,6 +51,20 @@ def urls(cloud) -> dict[str, str]:
     return cloud["endpoints"]
 
 
+def own(cloud, stream: str, creator: str) -> None:
+    """The stream's ownership record (its creator's POST /api/streams, in production)."""
+    firestore_client(cloud["project_id"]).document(f"stream_owners/{stream}").set(
+        {"stream_id": stream, "creator_id": creator, "source": "app"}
+    )
+
+
+@pytest.fixture(autouse=True)
+def owned_streams(cloud) -> None:
+    for stream, creator in [("s-race", "creator-race"), ("s-devices", "creator-d"),
+                            ("s-og", "creator-og"), ("s-rc", "creator-rc")]:
+        own(cloud, stream, creator)
+
+
 def auth(uid: str, **claims) -> dict[str, str]:
     return {"Authorization": f"Bearer {id_token(uid, claims or None)}"}
 
@@ -178,6 +192,7 @@ def test_in_app_gift_publishes_its_engagement_event(cloud, urls, uid):
     sub.create_subscription(name=sub_path, topic=topic)
     try:
         fund(urls, uid, 100)
+        own(cloud, f"s-{uid}", "creator-e")
         r = requests.post(
             f"{urls['wallet_api']}/wallet_api/gifts",
             headers=auth(uid),
@@ -251,7 +266,7 @@ def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
     assert codes == [200] * 200
     for u in users:
         out = subprocess.run(
-            [sys.executable, "-m", "giftengine.cli.main", "wallet", u, "--json"],
+            [sys.executable, "-m", "giftengine_dev.cli.main", "wallet", u, "--json"],
             capture_output=True,
             text=True,
             check=True,
@@ -343,10 +358,10 @@ def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc,
     """Checkout Session created with the stripe library against the stand-in, the user "pays"
     on its hosted page, the stand-in delivers the signed webhook to payments_webhook, and the
     wallet is credited once; a refund from the stand-in claws it back."""
-    from giftengine.wallet import stripe_fake
     from giftengine.wallet.checkout import PaymentFlows
     from giftengine.wallet.gateways import Esewa, Khalti
     from giftengine.wallet.stripe_gateway import StripeGateway
+    from giftengine_dev.wallet import stripe_fake
 
     port = 9847  # this engineer's port range (9800-9849)
     hook = f"{urls['payments_webhook']}/payments_webhook/stripe"

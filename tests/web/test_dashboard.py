@@ -12,7 +12,7 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from tests.support import id_token, wait_for_doc
+from tests.support import create_stream, id_token, wait_for_doc
 from tests.web.conftest import event
 
 pytestmark = [pytest.mark.e2e]
@@ -25,7 +25,7 @@ def create_creator(uid: str, email: str, claims: dict | None = None) -> None:
     """An email/password user in the Auth emulator (uid = a stream's creator_id, or a
     moderator with `claims`)."""
     from firebase_admin import auth
-    from giftengine.devcloud.tokens import admin_app
+    from giftengine_dev.devcloud.tokens import admin_app
 
     id_token(uid, claims)  # creates the user in the Auth emulator
     app = admin_app(os.environ["GIFTENGINE_PROJECT"])
@@ -42,6 +42,7 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     creator = f"dash.{stream_id[2:14]}"  # also a valid TikTok handle, for the ingest card
     email = f"{creator}@example.com"
     create_creator(creator, email)
+    create_stream(cloud, creator, stream_id)
     publish(event(stream_id, "join-1", "ana", kind="join", creator=creator))
     db = firestore.Client(project=cloud["project_id"])
     wait_for_doc(

@@ -15,6 +15,7 @@ from flask import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from giftengine.bootstrap import live_deps
+from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 from giftengine.live import domain, service
@@ -60,9 +61,9 @@ def _id(value: str, what: str) -> str:
     return value
 
 
-def _actor(request: Request) -> tuple[service.Actor, dict]:
+def _actor(request: Request) -> tuple[Actor, dict]:
     who = authenticate(request, live_deps().project_id)
-    return service.Actor(who.uid, who.is_admin, bool(who.claims.get("moderator"))), who.claims
+    return Actor.from_claims(who.uid, who.claims), who.claims
 
 
 def _call(fn, *args):

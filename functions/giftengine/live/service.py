@@ -26,8 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from giftengine.domain import access
+from giftengine.domain.access import Actor
 from giftengine.live import domain
 from giftengine.live.domain import Poll, PollError, Vote
+from giftengine.service.streams import OwnershipRepo, stream_access
 from giftengine.wallet.store import Doc, Store, Tx
 
 SHARDS = 8
@@ -39,17 +42,11 @@ class Scheduler(Protocol):
     def schedule(self, job: str, stream_id: str, poll_id: str, at: float, name: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class Actor:
-    uid: str
-    admin: bool = False
-    moderator: bool = False
-
-
 @dataclass
 class Deps:
     store: Store
     scheduler: Scheduler
+    ownership: OwnershipRepo
     clock: Callable[[], float] = time.time
     new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
 
@@ -121,15 +118,15 @@ def _sum_shards(tx: Tx, stream_id: str, poll_id: str, n: int) -> list[int]:
 
 # ---- authorization ---------------------------------------------------------------------------
 def require_runner(deps: Deps, actor: Actor, stream_id: str) -> None:
-    """The stream's creator, a moderator or an admin. The creator is the stream document's
-    `creator_id` (recorded by the rollup from the stream's first event)."""
-    if actor.admin or actor.moderator:
-        return
-    stream = deps.store.get(f"streams/{stream_id}")
-    if stream is None:
-        raise NotFound(f"stream {stream_id!r} has no live state yet")
-    if stream.get("creator_id") != actor.uid:
-        raise Forbidden("only the stream's creator, a moderator or an admin runs its polls")
+    """The stream's creator (its ownership record, docs of POST /api/streams), a moderator
+    the creator appointed, a staff moderator or an admin."""
+    acc = stream_access(deps.ownership, stream_id)
+    if acc.creator_id is None and not actor.is_staff:
+        raise NotFound(f"stream {stream_id!r} has no ownership record (POST /api/streams)")
+    try:
+        access.require_stream_moderator(actor, acc)
+    except access.Forbidden as exc:
+        raise Forbidden(str(exc)) from None
 
 
 # ---- use cases -------------------------------------------------------------------------------

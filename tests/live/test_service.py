@@ -89,7 +89,7 @@ def test_votes_from_app_and_chat_count_once_per_viewer():
     assert service.cast(deps, "s1", "poll0", later) == {"counted": False, "choice": 2}
     assert service.chat_vote(deps, "s1", "green", "tiktok", "7", "e2", t + 3)["counted"]
     assert service.chat_vote(deps, "s1", "hello", "tiktok", "8", "e3", t + 3) is None
-    assert service.state(deps, "s1")["active_poll"]["exact_counts"] == [0, 1, 1]
+    assert service.state(deps.store, "s1")["active_poll"]["exact_counts"] == [0, 1, 1]
 
 
 def test_bad_votes_are_refused_and_nothing_is_applied():
@@ -135,7 +135,7 @@ def test_tally_is_published_at_most_once_per_second_and_frozen_at_close():
     assert final["frozen"] and final["counts"] == [18, 17, 16]
     with pytest.raises(PollError):
         service.cast(deps, "s1", "poll0", Vote(t0 + 0.5, "e-z", "tiktok:new", 0))
-    assert service.state(deps, "s1") == {
+    assert service.state(deps.store, "s1") == {
         "active_poll": None,
         "last_poll": {**final, "exact_counts": [18, 17, 16]},
     }

@@ -132,7 +132,7 @@ def post_vote(request: Request, stream_id: str, poll_id: str):
 
 
 def get_interactions(request: Request, stream_id: str):
-    return service.state(live_deps().service, _id(stream_id, "stream id"))
+    return service.state(live_deps().service.store, _id(stream_id, "stream id"))
 
 
 def install(router: Router) -> None:

@@ -363,10 +363,10 @@ def freeze(deps: Deps, stream_id: str, poll_id: str) -> Doc | None:
     return deps.store.transact(tx_fn)
 
 
-def state(deps: Deps, stream_id: str) -> dict[str, Any]:
+def state(store: Store, stream_id: str) -> dict[str, Any]:
     """The active poll and the most recent one, with exact counts (summed from the shards,
     not the once-a-second copy)."""
-    cur = deps.store.get(current_path(stream_id)) or {}
+    cur = store.get(current_path(stream_id)) or {}
     out: dict[str, Any] = {"active_poll": None, "last_poll": None}
     for key, pid in (
         ("active_poll", (cur.get("poll") or {}).get("poll_id")),
@@ -374,10 +374,10 @@ def state(deps: Deps, stream_id: str) -> dict[str, Any]:
     ):
         if not pid:
             continue
-        pdoc = deps.store.get(poll_path(stream_id, pid))
+        pdoc = store.get(poll_path(stream_id, pid))
         if pdoc is None:
             continue
         n = len(pdoc["choices"])
-        exact = deps.store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
+        exact = store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
         out[key] = {**pdoc, "exact_counts": exact}
     return out

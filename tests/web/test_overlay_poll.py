@@ -1,0 +1,89 @@
+"""The overlay's poll widget in headless Chromium against the local cloud: a poll opened
+through the api, votes from the app and from TikTok chat (Pub/Sub -> on_comment), bars
+updated from the published tally, then the frozen final result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from tests.support import create_stream, id_token
+
+pytestmark = [pytest.mark.e2e]
+
+PAGE = "overlay-poll"
+
+
+def bars(browser) -> list:
+    return browser.eval(
+        PAGE,
+        """() => [...document.querySelectorAll('#w-poll .bar')]
+        .map(b => [b.querySelector('.label').textContent, Number(b.dataset.count)])""",
+    )
+
+
+def test_poll_bars_follow_app_and_chat_votes_then_show_the_final_result(
+    cloud, web, browser, artifacts, publish, stream_id
+):
+    creator = f"creator-{stream_id}"
+    create_stream(cloud, creator, stream_id)
+    api = cloud["endpoints"]["api"]
+    r = requests.post(
+        f"{api}/streams/{stream_id}/polls",
+        json={"question": "Next game?", "choices": ["Chess", "<b>Go</b>"]},
+        headers={"Authorization": f"Bearer {id_token(creator)}"},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    poll = r.json()
+    browser.open(
+        PAGE,
+        f"{web['overlay']}?{urlencode({'stream': stream_id, 'widgets': 'poll'})}",
+        width=1280,
+        height=720,
+    )
+    browser.wait_for(PAGE, "() => document.querySelectorAll('#w-poll .bar').length === 2")
+    assert bars(browser) == [["1. Chess", 0], ["2. <b>Go</b>", 0]]  # text, never markup
+
+    for uid, choice in (("fan-1", 2), ("fan-2", 2)):
+        v = requests.post(
+            f"{api}/streams/{stream_id}/polls/{poll['poll_id']}/votes",
+            json={"choice": choice},
+            headers={"Authorization": f"Bearer {id_token(uid)}"},
+            timeout=30,
+        )
+        assert v.status_code == 201, v.text
+    at = datetime.fromtimestamp(poll["opened_at"] + 0.5, UTC).isoformat()
+    publish(
+        {
+            "event_id": f"{stream_id}-c1",
+            "source": "tiktok",
+            "stream_id": stream_id,
+            "kind": "comment",
+            "occurred_at": at,
+            "user": {"id": "tt-1"},
+            "text": "!vote 1",
+        }
+    )
+    browser.wait_for(
+        PAGE,
+        """() => [...document.querySelectorAll('#w-poll .bar')]
+        .map(b => b.dataset.count).join() === '1,2'""",
+        timeout=60,
+    )
+    browser.screenshot(PAGE, artifacts / "overlay-poll-1-live.png")
+
+    r = requests.post(
+        f"{api}/streams/{stream_id}/polls/{poll['poll_id']}/close",
+        headers={"Authorization": f"Bearer {id_token(creator)}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    browser.wait_for(
+        PAGE, "() => document.getElementById('w-poll').dataset.status === 'final'", timeout=60
+    )
+    assert bars(browser) == [["1. Chess", 1], ["2. <b>Go</b>", 2]]
+    browser.screenshot(PAGE, artifacts / "overlay-poll-2-final.png")

@@ -138,6 +138,7 @@ def test_tally_is_published_at_most_once_per_second_and_frozen_at_close():
     assert service.state(deps.store, "s1") == {
         "active_poll": None,
         "last_poll": {**final, "exact_counts": [18, 17, 16]},
+        "prediction": None,
     }
 
 

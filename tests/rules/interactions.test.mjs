@@ -14,6 +14,7 @@ let env;
 let ctx;
 
 const POLL = `streams/${STREAM}/polls/p1`;
+const PRED = `streams/${STREAM}/predictions/d1`;
 const DOCS = {
   [`streams/${STREAM}/interactions/current`]: {
     poll: { poll_id: "p1", question: "Which?", choices: ["Red", "Blue"], closes_at: null,
@@ -22,6 +23,10 @@ const DOCS = {
   [POLL]: { poll_id: "p1", stream_id: STREAM, choices: ["Red", "Blue"], counts: [3, 4] },
   [`${POLL}/votes/tiktok:42`]: { choice: 1, occurred_at: 1, vote_id: "e1" },
   [`${POLL}/shards/0`]: { c0: 3, c1: 4 },
+  [PRED]: { prediction_id: "d1", outcomes: ["Yes", "No"], pools: [10, 5], status: "open" },
+  [`${PRED}/stakes/tiktok:42`]: { outcome: 0, points: 10 },
+  [`${PRED}/keys/k1`]: { outcome: 1, points: 10 },
+  [`streams/${STREAM}/points/tiktok:42`]: { balance: 990 },
 };
 
 before(async () => {
@@ -44,12 +49,16 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertSucceeds(getDoc(doc(db(), `streams/${STREAM}/interactions/current`)));
       await assertSucceeds(getDoc(doc(db(), POLL)));
       await assertSucceeds(getDocs(query(collection(db(), `streams/${STREAM}/polls`), limit(10))));
+      await assertSucceeds(getDoc(doc(db(), PRED)));
     });
 
     test("cannot read votes or counter shards", async () => {
       await assertFails(getDoc(doc(db(), `${POLL}/votes/tiktok:42`)));
       await assertFails(getDocs(query(collection(db(), `${POLL}/votes`), limit(10))));
       await assertFails(getDoc(doc(db(), `${POLL}/shards/0`)));
+      await assertFails(getDoc(doc(db(), `${PRED}/stakes/tiktok:42`)));
+      await assertFails(getDoc(doc(db(), `${PRED}/keys/k1`)));
+      await assertFails(getDoc(doc(db(), `streams/${STREAM}/points/tiktok:42`)));
     });
 
     test("writes nothing: no tally, vote, shard or pointer from a client", async () => {
@@ -59,6 +68,9 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(setDoc(doc(db(), `${POLL}/votes/viewer-1`), { choice: 0 }));
       await assertFails(updateDoc(doc(db(), `${POLL}/shards/0`), { c0: 99 }));
       await assertFails(setDoc(doc(db(), `streams/${STREAM}/interactions/current`), { poll: null }));
+      await assertFails(updateDoc(doc(db(), PRED), { pools: [0, 1000] }));
+      await assertFails(setDoc(doc(db(), `streams/${STREAM}/points/viewer-1`), { balance: 1e9 }));
+      await assertFails(setDoc(doc(db(), `${PRED}/stakes/viewer-1`), { outcome: 0, points: 1 }));
     });
   });
 }

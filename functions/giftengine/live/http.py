@@ -18,7 +18,7 @@ from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
-from giftengine.live import domain, service
+from giftengine.live import domain, predictions, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.wallet.errors import WalletError
 
@@ -135,8 +135,101 @@ def get_interactions(request: Request, stream_id: str):
     return service.state(live_deps().service.store, _id(stream_id, "stream id"))
 
 
+class PredictionBody(_Body):
+    title: Text = Field(min_length=1, max_length=200)
+    outcomes: list[Text] = Field(min_length=2, max_length=10)
+    window_s: int = Field(ge=predictions.MIN_WINDOW_S, le=predictions.MAX_WINDOW_S)
+
+
+class StakeBody(_Body):
+    outcome: int = Field(ge=1, le=10, description="1-based")
+    points: int = Field(ge=1, le=1_000_000_000)
+    idempotency_key: str = Field(min_length=8, max_length=100, pattern=_KEY_PATTERN)
+
+
+class ResolveBody(_Body):
+    outcome: int = Field(ge=1, le=10, description="1-based")
+
+
+def post_prediction(request: Request, stream_id: str):
+    stream_id = _id(stream_id, "stream id")
+    actor, _ = _actor(request)
+    body = parse_body(request, PredictionBody)
+    if any(len(o) > domain.MAX_CHOICE_CHARS for o in body.outcomes):
+        raise ApiError(400, "invalid_request", f"outcomes are 1-{domain.MAX_CHOICE_CHARS} chars")
+    return _call(
+        predictions.open_prediction,
+        live_deps().service,
+        actor,
+        stream_id,
+        body.title,
+        body.outcomes,
+        body.window_s,
+    ), 201
+
+
+def post_stake(request: Request, stream_id: str, prediction_id: str):
+    stream_id, pid = _id(stream_id, "stream id"), _id(prediction_id, "prediction id")
+    actor, claims = _actor(request)
+    body = parse_body(request, StakeBody)
+    linked = claims.get("tiktok_id")
+    voter = domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+    return _call(
+        predictions.stake,
+        live_deps().service,
+        stream_id,
+        pid,
+        voter,
+        body.outcome,
+        body.points,
+        f"{actor.uid}:{body.idempotency_key}",
+    ), 201
+
+
+def post_lock(request: Request, stream_id: str, prediction_id: str):
+    actor, _ = _actor(request)
+    return _call(
+        predictions.lock,
+        live_deps().service,
+        actor,
+        _id(stream_id, "stream id"),
+        _id(prediction_id, "prediction id"),
+    )
+
+
+def post_resolve(request: Request, stream_id: str, prediction_id: str):
+    actor, _ = _actor(request)
+    body = parse_body(request, ResolveBody)
+    return _call(
+        predictions.settle,
+        live_deps().service,
+        actor,
+        _id(stream_id, "stream id"),
+        _id(prediction_id, "prediction id"),
+        body.outcome,
+    )
+
+
+def post_cancel(request: Request, stream_id: str, prediction_id: str):
+    actor, _ = _actor(request)
+    return _call(
+        predictions.settle,
+        live_deps().service,
+        actor,
+        _id(stream_id, "stream id"),
+        _id(prediction_id, "prediction id"),
+        None,
+    )
+
+
 def install(router: Router) -> None:
     """Mounts the routes on the `api` function's router."""
+    pred = "/streams/{stream_id}/predictions"
+    router.route("POST", pred)(post_prediction)
+    router.route("POST", pred + "/{prediction_id}/stakes")(post_stake)
+    router.route("POST", pred + "/{prediction_id}/lock")(post_lock)
+    router.route("POST", pred + "/{prediction_id}/resolve")(post_resolve)
+    router.route("POST", pred + "/{prediction_id}/cancel")(post_cancel)
     router.route("POST", "/streams/{stream_id}/polls")(post_poll)
     router.route("POST", "/streams/{stream_id}/polls/{poll_id}/close")(post_close)
     router.route("POST", "/streams/{stream_id}/polls/{poll_id}/votes")(post_vote)

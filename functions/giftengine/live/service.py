@@ -365,7 +365,7 @@ def freeze(deps: Deps, stream_id: str, poll_id: str) -> Doc | None:
 
 def state(store: Store, stream_id: str) -> dict[str, Any]:
     """The active poll and the most recent one, with exact counts (summed from the shards,
-    not the once-a-second copy)."""
+    not the once-a-second copy), and the latest prediction with its exact pools."""
     cur = store.get(current_path(stream_id)) or {}
     out: dict[str, Any] = {"active_poll": None, "last_poll": None}
     for key, pid in (
@@ -380,4 +380,6 @@ def state(store: Store, stream_id: str) -> dict[str, Any]:
         n = len(pdoc["choices"])
         exact = store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
         out[key] = {**pdoc, "exact_counts": exact}
+    pred_id = cur.get("prediction_id")
+    out["prediction"] = store.get(f"streams/{stream_id}/predictions/{pred_id}") if pred_id else None
     return out

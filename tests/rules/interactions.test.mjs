@@ -27,6 +27,9 @@ const DOCS = {
   [`${PRED}/stakes/tiktok:42`]: { outcome: 0, points: 10 },
   [`${PRED}/keys/k1`]: { outcome: 1, points: 10 },
   [`streams/${STREAM}/points/tiktok:42`]: { balance: 990 },
+  [`streams/${STREAM}/questions/q1`]: { question_id: "q1", text: "Hi?", votes: 2, status: "open" },
+  [`streams/${STREAM}/questions/q1/upvotes/tiktok:42`]: { at: 1 },
+  [`streams/${STREAM}/questions_pending/q2`]: { question_id: "q2", text: "held", status: "pending" },
 };
 
 before(async () => {
@@ -50,6 +53,7 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertSucceeds(getDoc(doc(db(), POLL)));
       await assertSucceeds(getDocs(query(collection(db(), `streams/${STREAM}/polls`), limit(10))));
       await assertSucceeds(getDoc(doc(db(), PRED)));
+      await assertSucceeds(getDoc(doc(db(), `streams/${STREAM}/questions/q1`)));
     });
 
     test("cannot read votes or counter shards", async () => {
@@ -59,6 +63,8 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(getDoc(doc(db(), `${PRED}/stakes/tiktok:42`)));
       await assertFails(getDoc(doc(db(), `${PRED}/keys/k1`)));
       await assertFails(getDoc(doc(db(), `streams/${STREAM}/points/tiktok:42`)));
+      await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions/q1/upvotes/tiktok:42`)));
+      await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions_pending/q2`)));
     });
 
     test("writes nothing: no tally, vote, shard or pointer from a client", async () => {
@@ -71,6 +77,8 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(updateDoc(doc(db(), PRED), { pools: [0, 1000] }));
       await assertFails(setDoc(doc(db(), `streams/${STREAM}/points/viewer-1`), { balance: 1e9 }));
       await assertFails(setDoc(doc(db(), `${PRED}/stakes/viewer-1`), { outcome: 0, points: 1 }));
+      await assertFails(updateDoc(doc(db(), `streams/${STREAM}/questions/q1`), { votes: 99 }));
+      await assertFails(setDoc(doc(db(), `streams/${STREAM}/questions/q3`), { text: "x" }));
     });
   });
 }

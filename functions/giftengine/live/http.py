@@ -18,7 +18,7 @@ from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
-from giftengine.live import domain, predictions, service
+from giftengine.live import domain, predictions, questions, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.wallet.errors import WalletError
 
@@ -222,8 +222,64 @@ def post_cancel(request: Request, stream_id: str, prediction_id: str):
     )
 
 
+class QuestionBody(_Body):
+    text: Text = Field(min_length=1, max_length=2000)
+    idempotency_key: str = Field(min_length=8, max_length=100, pattern=_KEY_PATTERN)
+
+
+def _voter(actor: Actor, claims: dict) -> str:
+    linked = claims.get("tiktok_id")
+    return domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+
+
+def post_question(request: Request, stream_id: str):
+    stream_id = _id(stream_id, "stream id")
+    actor, claims = _actor(request)
+    body = parse_body(request, QuestionBody)
+    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    doc, created = _call(
+        questions.submit,
+        live_deps().service,
+        stream_id,
+        _voter(actor, claims),
+        name[:64],
+        body.text,
+        body.idempotency_key,
+    )
+    return doc, 201 if created else 200
+
+
+def get_pending(request: Request, stream_id: str):
+    actor, _ = _actor(request)
+    return {
+        "questions": _call(
+            questions.pending, live_deps().service, actor, _id(stream_id, "stream id")
+        )
+    }
+
+
+def _question_action(action: str):
+    def handler(request: Request, stream_id: str, question_id: str):
+        stream_id, qid = _id(stream_id, "stream id"), _id(question_id, "question id")
+        actor, claims = _actor(request)
+        deps = live_deps().service
+        if action == "upvote":
+            return _call(questions.upvote, deps, stream_id, qid, _voter(actor, claims))
+        if action in ("approve", "reject"):
+            return _call(questions.review, deps, actor, stream_id, qid, action == "approve")
+        return _call(questions.mark, deps, actor, stream_id, qid, action)
+
+    handler.__name__ = f"post_question_{action}"
+    return handler
+
+
 def install(router: Router) -> None:
     """Mounts the routes on the `api` function's router."""
+    q = "/streams/{stream_id}/questions"
+    router.route("POST", q)(post_question)
+    router.route("GET", q + "/pending")(get_pending)
+    for action in ("approve", "reject", "upvote", "show", "answered"):
+        router.route("POST", q + "/{question_id}/" + action)(_question_action(action))
     pred = "/streams/{stream_id}/predictions"
     router.route("POST", pred)(post_prediction)
     router.route("POST", pred + "/{prediction_id}/stakes")(post_stake)

@@ -382,4 +382,8 @@ def state(store: Store, stream_id: str) -> dict[str, Any]:
         out[key] = {**pdoc, "exact_counts": exact}
     pred_id = cur.get("prediction_id")
     out["prediction"] = store.get(f"streams/{stream_id}/predictions/{pred_id}") if pred_id else None
+    out["current_question"] = cur.get("question")
+    from giftengine.live.questions import queue  # the Q&A module imports this one
+
+    out["question_queue"] = queue(store, stream_id)
     return out

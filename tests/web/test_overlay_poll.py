@@ -87,3 +87,64 @@ def test_poll_bars_follow_app_and_chat_votes_then_show_the_final_result(
     )
     assert bars(browser) == [["1. Chess", 1], ["2. <b>Go</b>", 2]]
     browser.screenshot(PAGE, artifacts / "overlay-poll-2-final.png")
+
+
+def test_prediction_odds_and_current_question_widgets(cloud, web, browser, stream_id):
+    creator = f"creator-{stream_id}"
+    create_stream(cloud, creator, stream_id)
+    api = cloud["endpoints"]["api"]
+
+    def post(uid, path, body=None):
+        r = requests.post(
+            f"{api}/streams/{stream_id}/{path}",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {id_token(uid)}"},
+        )
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    page = "overlay-interactions"
+    query = urlencode({"stream": stream_id, "widgets": "prediction,question"})
+    browser.open(page, f"{web['overlay']}?{query}", width=1280, height=720)
+    pred = post(
+        creator, "predictions", {"title": "Boss down?", "outcomes": ["Yes", "No"], "window_s": 60}
+    )
+    post(
+        "fan-a",
+        f"predictions/{pred['prediction_id']}/stakes",
+        {"outcome": 1, "points": 300, "idempotency_key": "fan-a-0001"},
+    )
+    post(
+        "fan-b",
+        f"predictions/{pred['prediction_id']}/stakes",
+        {"outcome": 2, "points": 100, "idempotency_key": "fan-b-0001"},
+    )
+    odds = browser.wait_for(
+        page,
+        """() => {
+        const v = [...document.querySelectorAll('#w-prediction .bar .value')]
+          .map(e => e.textContent);
+        return v.length === 2 && v[0].includes('300') && v[1].includes('100') && v; }""",
+        timeout=60,
+    )
+    assert "1:1.33" in odds[0] and "1:4.00" in odds[1]
+
+    q = post(
+        "fan-a",
+        "questions",
+        {"text": "<img src=x onerror=alert(1)>Best run ever?", "idempotency_key": "question-0001"},
+    )
+    post(creator, f"questions/{q['question_id']}/approve")
+    post(creator, f"questions/{q['question_id']}/show")
+    text = browser.wait_for(
+        page,
+        """() => {
+        const t = document.querySelector('#w-question .text');
+        return t && t.textContent; }""",
+        timeout=60,
+    )
+    assert text == "Best run ever?"
+    assert browser.eval(page, "() => document.querySelectorAll('#w-question img').length") == 0
+    post(creator, f"questions/{q['question_id']}/answered")
+    browser.wait_for(page, "() => !document.querySelector('#w-question .text')", timeout=60)

@@ -24,15 +24,25 @@ class _Publisher:
     def __init__(self, project_id: str):
         self.project_id, self._pub = project_id, None
 
-    def __call__(self, event: EngagementEvent) -> None:
+    def _publisher(self):
         from giftengine.adapters.pubsub import EventPublisher
 
         if self._pub is None:
             self._pub = EventPublisher(self.project_id)
+        return self._pub
+
+    def __call__(self, event: EngagementEvent) -> None:
+        """One gift, at once (a quiet stream's alert must not wait for others)."""
+        self.many([event])
+
+    def many(self, events: list[EngagementEvent]) -> None:
+        """One stream's events in batch messages (the outbox job's republish)."""
+        pub = self._publisher()
         try:
-            self._pub.publish(event).result(timeout=30)
+            for _, fut in pub.publish_events(events):
+                fut.result(timeout=30)
         except Exception:
-            self._pub.resume(event.stream_id)  # unpause the ordering key for the retry
+            pub.resume(events[0].stream_id)  # unpause the ordering key for the retry
             raise
 
 

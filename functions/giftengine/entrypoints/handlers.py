@@ -25,6 +25,7 @@ from giftengine.entrypoints.http import (
     json_response,
     parse_body,
 )
+from giftengine.live import http as live_http
 from giftengine.service import goals, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
@@ -175,6 +176,9 @@ def delete_moderator(request: Request, creator_id: str, uid: str):
     actor = _actor(request)
     return _mapped(streams.dismiss_moderator, ownership(), actor, _id(creator_id, "creator id"),
                   _id(uid, "uid"))
+
+
+live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 
 def api(request: Request):

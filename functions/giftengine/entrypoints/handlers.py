@@ -25,6 +25,7 @@ from giftengine.entrypoints.http import (
     json_response,
     parse_body,
 )
+from giftengine.live import http as live_http
 from giftengine.service import goals, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
@@ -166,6 +167,9 @@ def put_moderator(request: Request, creator_id: str, uid: str):
 def delete_moderator(request: Request, creator_id: str, uid: str):
     actor = _actor(request)
     return _mapped(streams.dismiss_moderator, ownership(), actor, creator_id, uid)
+
+
+live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 
 def api(request: Request):

@@ -9,6 +9,7 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
+- live interactions: `live_deps()` (the live functions)
 """
 
 from __future__ import annotations
@@ -176,3 +177,25 @@ def ingest_worker() -> Worker:
     configure_endpoints(s)
     publisher = AsyncPublisher(EventPublisher(project_id()), s.publish_max_events)
     return Worker(s, firestore(), publisher)
+
+
+# ---- live interactions (polls) ------------------------------------------------------------
+class _Live:
+    """Live interactions (polls): the service's dependencies, wired on first use."""
+
+    def __init__(self) -> None:
+        from giftengine.live.service import Deps as LiveDeps
+        from giftengine.live.tasks import PollTasks
+        from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
+
+        s = settings().pipeline
+        self.project_id = s.project_id
+        self.service = LiveDeps(
+            store=DocStore(firestore()), scheduler=PollTasks(s), ownership=ownership()
+        )
+
+
+@lru_cache(maxsize=1)
+def live_deps() -> _Live:
+    _logging()
+    return _Live()

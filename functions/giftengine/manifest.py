@@ -22,6 +22,7 @@ class Function:
     description: str = ""
     roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
     secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+    timeout_s: int = 60  # deployed timeout; Scheduler's attempt deadline follows it
     # Memory of one instance, set from a measurement (giftengine_dev.bench.memory, decision 040)
     memory_mb: int = 256
 
@@ -37,6 +38,7 @@ class Service:
     secrets: tuple[str, ...] = ()
     min_instances: int = 0
     max_instances: int = 10
+    scaled_by: str | None = None  # the function that sets its instance count (manual scaling)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Manifest:
     functions: dict[str, Function] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    python_runtime: str = "python311"  # Cloud Functions runtime id; the worker image's Python
 
     def topic(self, key: str) -> str:
         return self.topics[key]
@@ -100,6 +103,7 @@ def parse(raw: dict[str, Any]) -> Manifest:
         functions={k: Function(name=k, **_tuples(v)) for k, v in raw["functions"].items()},
         services={k: Service(name=k, **_tuples(v)) for k, v in (raw.get("services") or {}).items()},
         schedules={k: Schedule(name=k, **v) for k, v in (raw.get("schedules") or {}).items()},
+        python_runtime=raw.get("python_runtime", "python311"),
     )
     _check(m)
     return m
@@ -130,6 +134,9 @@ def _check(m: Manifest) -> None:
             raise ValueError(f"function {f.name}: unknown topic key {f.topic!r}")
         if not isinstance(f.memory_mb, int) or f.memory_mb < 128:
             raise ValueError(f"function {f.name}: memory_mb must be an integer >= 128")
+    for sv in m.services.values():
+        if sv.scaled_by and sv.scaled_by not in m.functions:
+            raise ValueError(f"service {sv.name}: unknown scaling function {sv.scaled_by!r}")
     for j in m.schedules.values():
         if j.target not in m.functions or m.functions[j.target].trigger != "http":
             raise ValueError(f"schedule {j.name}: target {j.target!r} is not an http function")

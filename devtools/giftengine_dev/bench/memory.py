@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +136,13 @@ def requests_by_function(project_id: str) -> dict[str, dict]:
         },
         "wallet_jobs": http("POST", "/outbox", {}, bearer=admin),
         "ingest_targets": http("PUT", f"/{creator}", {}, bearer=creator_token),
+        "live_jobs": http(
+            "POST",
+            f"/polls/flush?stream_id={stream}&poll_id=mem-poll&at={int(time.time())}",
+            bearer=None,
+        ),
+        "ingest_scale": http("POST", "/", {}, bearer=None),
+        "ingest_scale": http("POST", "/", {}, bearer=None),
     }
 
 

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def deps(cloud):
     settings = dataclasses.replace(load(), project_id=cloud["project_id"], inline_rollup=False)
-    store = FirestoreStreamStore(firestore_client(cloud["project_id"]), shards=4, visibility_margin_ms=0)
+    store = FirestoreStreamStore(
+        firestore_client(cloud["project_id"]), shards=4, visibility_margin_ms=0
+    )
     return pipeline.Deps(
         settings=settings,
         store=store,

@@ -8,9 +8,9 @@ import json
 
 import pytest
 from flask import Flask
+from giftengine import bootstrap
 from giftengine.domain import bounded_json
 from giftengine.entrypoints import handlers
-from giftengine import bootstrap
 from giftengine.wallet import routes
 
 pytestmark = pytest.mark.unit

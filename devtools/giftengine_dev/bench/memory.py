@@ -142,7 +142,6 @@ def requests_by_function(project_id: str) -> dict[str, dict]:
             bearer=None,
         ),
         "ingest_scale": http("POST", "/", {}, bearer=None),
-        "ingest_scale": http("POST", "/", {}, bearer=None),
     }
 
 

@@ -12,9 +12,11 @@ import {
   collection, doc, getDoc, limit, onSnapshot, orderBy, query, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { mountPolls } from "./interactions.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
+const DEFAULT_WIDGETS = ["alerts", "top", "goal", "combo"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -119,6 +121,7 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
+  mountPolls($("live-polls"), { db: state.db, stream: id, api, unsub: streamUnsub });
   renderOverlayUrl();
 }
 
@@ -166,6 +169,8 @@ async function submitGoal(ev) {
   if (title) body.title = title;
   if (goalId) body.goal_id = goalId;
   if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
+  const seconds = Number.parseInt($("goal-duration").value, 10);
+  if (Number.isFinite(seconds)) body.duration_s = seconds; // a challenge
   $("goal-submit").disabled = true;
   try {
     const goal = await api("api", "/goals", { method: "POST", body });
@@ -367,7 +372,7 @@ async function main() {
     $("signup-btn").classList.remove("hidden");
   }
   $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
-    el("input", { type: "checkbox", id: `w-${w}`, checked: w !== "chat" ? "" : null }), w)));
+    el("input", { type: "checkbox", id: `w-${w}`, checked: DEFAULT_WIDGETS.includes(w) ? "" : null }), w)));
   for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
     $(id).addEventListener("change", renderOverlayUrl);
   }

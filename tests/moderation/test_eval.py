@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from giftengine.moderation import evaluate, scoring
+from giftengine.moderation import scoring
 from giftengine.moderation.profanity import default_scorer
+from giftengine_dev.moderation import evaluate
 
 pytestmark = pytest.mark.unit
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from giftengine.moderation import evaluate
 from giftengine.moderation.profanity import (
     AltProfanityScorer,
     LinearProfanityScorer,
     default_scorer,
 )
+from giftengine_dev.moderation import evaluate
 
 pytestmark = pytest.mark.unit
 

@@ -54,6 +54,13 @@ def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
 
 
+@functions_framework.cloud_event
+def on_stream_end(cloud_event: CloudEvent) -> None:
+    from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
+
+    reports.on_stream_end(cloud_event)
+
+
 @functions_framework.http
 def ingest_targets(request: Request):
     from giftengine.ingest import targets  # TikTok creators followed by the ingest worker

@@ -103,3 +103,22 @@ def test_creator_analytics_windows():
     assert out["streams"] == 1 and out["coins"] == 120 and out["unique_gifters"] == 2
     with pytest.raises(ValueError):
         service.creator_analytics("s1", deps, days=5)
+
+
+def test_settle_time_runs_from_the_publish_not_from_the_events_own_time():
+    """A replayed session's events are days old: the wait runs from the message's publish."""
+    end = _log()[-1].model_dump_json().encode()
+    now = T0.timestamp() + 86_400
+    deps, store, _ = _deps(_log(), {**LIVE, "totals": {}}, clock=lambda: now)
+    with pytest.raises(service.NotReady):
+        service.on_stream_end(end, deps, published_at=now - 10)
+    assert service.on_stream_end(end, deps, published_at=now - 301)["live_totals_match"] is False
+
+
+def test_published_at_is_read_from_the_push_envelope():
+    from giftengine.reports.http import _published_at
+
+    assert _published_at({"publishTime": "2026-12-03T10:00:00.123Z"}) == pytest.approx(
+        T0.replace(day=3, month=12, hour=10).timestamp() + 0.123
+    )
+    assert _published_at({}) is None and _published_at({"publishTime": "nope"}) is None

@@ -108,10 +108,11 @@ def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
     return built
 
 
-def on_stream_end(data: bytes, deps: Deps) -> dict | None:
-    """A `stream_end` event was published: report the stream once its live state has
-    applied the whole log (status ended, totals equal). Raises NotReady before that, so the
-    message comes back; after `settle_s` the report is written anyway, flagged."""
+def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) -> dict | None:
+    """A `stream_end` event was published (at `published_at`, default its `occurred_at`):
+    report the stream once its live state has applied the whole log (status ended, totals
+    equal). Raises NotReady before that, so the message comes back; `settle_s` after the
+    publish the report is written anyway, flagged."""
     ev = parse_event(data)
     if ev.kind != "stream_end":
         return None
@@ -119,13 +120,38 @@ def on_stream_end(data: bytes, deps: Deps) -> dict | None:
     if done and done.get("status") == "ended" and done.get("live_totals_match"):
         return done  # a redelivery: the report is final
     built = build_report(ev.stream_id, deps)
-    late = deps.clock() - ev.occurred_ts > deps.settle_s
+    late = deps.clock() - (published_at or ev.occurred_ts) > deps.settle_s
     if not built.summary["live_totals_match"] or built.report.status != "ended":
         if not late:
             raise NotReady(f"stream {ev.stream_id}: live state has not caught up yet")
         log.error("report of %s does not match its live state after %ss", ev.stream_id,
                   deps.settle_s)  # fmt: skip
     return built.summary
+
+
+class Forbidden(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+def report_for(stream_id: str, uid: str, is_admin: bool, deps: Deps, refresh: bool) -> dict:
+    """The stream's report for its creator (or an admin); `refresh` computes it again now."""
+    live = deps.store.live(stream_id)
+    if live is None:
+        raise NotFound(f"stream {stream_id!r} has no live state")
+    if not is_admin and live.get("creator_id") != uid:
+        raise Forbidden("only the stream's creator or an admin may read its report")
+    saved = None if refresh else deps.store.get_report(stream_id)
+    return saved or build_report(stream_id, deps).summary
+
+
+def analytics_for(creator_id: str, uid: str, is_admin: bool, deps: Deps, days: int) -> dict:
+    if not is_admin and creator_id != uid:
+        raise Forbidden("only the creator or an admin may read these analytics")
+    return creator_analytics(creator_id, deps, days)
 
 
 WINDOWS = (7, 30, 90)

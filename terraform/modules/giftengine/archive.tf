@@ -30,7 +30,7 @@ resource "google_bigquery_table" "events" {
   table_id            = "events"
   description         = "Every EngagementEvent as published (at least once: dedupe on event_id)."
   labels              = local.labels
-  deletion_protection = var.deletion_protection
+  deletion_protection = true # the archive outlives any environment rebuild
   schema              = file("${path.module}/engagement_events.schema.json")
 
   time_partitioning {

@@ -12,6 +12,7 @@ import {
   collection, doc, getDoc, limit, onSnapshot, orderBy, query, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
@@ -97,6 +98,7 @@ function stopStreamListeners() {
   streamUnsub.forEach((u) => u()); // the board's listener among them
   streamUnsub = [];
   boardUnsub = null;
+  closeReport();
 }
 
 async function selectStream(id) {
@@ -105,6 +107,7 @@ async function selectStream(id) {
   for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
+  showReport({ db: state.db, uid: state.user.uid, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";

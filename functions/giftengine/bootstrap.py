@@ -32,7 +32,7 @@ def deps() -> Deps:
     return Deps(
         settings=s,
         store=store,
-        scheduler=TaskScheduler(s),
+        scheduler=TaskScheduler(s, meter=store.writes.count),
         dead_letters=RawPublisher(s.project_id, "dead_letter"),
     )
 
@@ -58,3 +58,11 @@ def report_deps():
         retention_s=s.settled_streak_retention_s,
         encode=export.files,
     )
+
+
+@lru_cache(maxsize=1)
+def ownership():
+    """Stream ownership records and creators' moderators (service.streams.OwnershipRepo)."""
+    from giftengine.adapters.ownership import FirestoreOwnership
+
+    return FirestoreOwnership(firestore_client(config.load().project_id))

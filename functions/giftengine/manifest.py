@@ -22,6 +22,8 @@ class Function:
     description: str = ""
     roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
     secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+    # Memory of one instance, set from a measurement (giftengine_dev.bench.memory, decision 040)
+    memory_mb: int = 256
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ def _check(m: Manifest) -> None:
             raise ValueError(f"function {f.name}: unknown trigger {f.trigger!r}")
         if f.trigger == "pubsub" and f.topic not in m.topics:
             raise ValueError(f"function {f.name}: unknown topic key {f.topic!r}")
+        if not isinstance(f.memory_mb, int) or f.memory_mb < 128:
+            raise ValueError(f"function {f.name}: memory_mb must be an integer >= 128")
     for j in m.schedules.values():
         if j.target not in m.functions or m.functions[j.target].trigger != "http":
             raise ValueError(f"schedule {j.name}: target {j.target!r} is not an http function")

@@ -57,6 +57,8 @@ def stream(chat_db) -> str:
     stream_id = "s-" + uuid.uuid4().hex[:12]
     chat_db.collection("streams").document(stream_id).set(
         {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
+    chat_db.collection("stream_owners").document(stream_id).set(
+        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}", "source": "app"})
     return stream_id
 
 

@@ -94,6 +94,29 @@ def test_keyword_lists_are_the_creators_own(make_deps, stream):
     assert service.get_keywords(deps, creator(stream), stream)["keywords"] == entries
 
 
+def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_db):
+    """Issue 14, attack 1: the live state's creator_id (named by a stream's first event) grants
+    nothing; the record does, and so do the moderators its creator appointed."""
+    from giftengine.adapters.ownership import FirestoreOwnership
+    from giftengine.service import streams
+
+    deps = make_deps()
+    chat_db.collection("streams").document(stream).set({"creator_id": VIEWER.uid}, merge=True)
+    with pytest.raises(Forbidden):
+        service.set_keywords(deps, VIEWER, stream, ["x"])
+    unowned = stream + "-unowned"
+    chat_db.collection("streams").document(unowned).set({"creator_id": VIEWER.uid})
+    with pytest.raises(Forbidden):
+        service.ban_user(deps, VIEWER, unowned, "someone", None, "")
+    helper = Actor(f"helper-{stream}")
+    owners = FirestoreOwnership(chat_db)
+    streams.appoint_moderator(owners, creator(stream), creator(stream).uid, helper.uid)
+    assert service.ban_user(deps, helper, stream, "troll", None, "spam")["uid"] == "troll"
+    assert audit_actions(chat_db, stream) == ["ban"]
+    with pytest.raises(Forbidden):  # only that creator's streams
+        service.ban_user(deps, helper, unowned, "troll", None, "spam")
+
+
 def test_user_bucket_throttles_one_user_not_another(make_deps, stream, clock):
     deps = make_deps(user_burst=3, user_rate=0.5)
     for i in range(3):

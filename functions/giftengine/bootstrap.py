@@ -51,7 +51,7 @@ def report_deps():
     s = config.load()
     db = firestore_client(s.project_id)
     return service.Deps(
-        events=FirestoreEventLog(db),
+        events=FirestoreEventLog(FirestoreStore(db)),
         store=FirestoreReportStore(db),
         files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
         idle_timeout_s=s.streak_idle_timeout_s,

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from giftengine.adapters.clients import firestore_client, storage_client
-from giftengine.adapters.firestore_store import FirestoreStore, iter_stream_events
+from giftengine.adapters.firestore_store import FirestoreStore
 from giftengine.adapters.pubsub import EventPublisher
 from giftengine.domain.events import EngagementEvent
 from giftengine.naming import bucket_name
 from giftengine.reports import domain
-from giftengine.reports.firestore_store import FirestoreReportStore
+from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
 
 from tests.support import poll, wait_for_doc
 
@@ -53,7 +53,7 @@ def _session(stream):
 
 
 @pytest.mark.emulator
-def test_event_log_reads_every_recorded_event_once_in_rollup_order(cloud):
+def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     stream = f"rep-{uuid.uuid4().hex[:8]}"
     db = firestore_client(cloud["project_id"])
     store = FirestoreStore(db)
@@ -61,8 +61,15 @@ def test_event_log_reads_every_recorded_event_once_in_rollup_order(cloud):
     for e in sent:
         assert store.record_event(e)
     store.record_event(sent[3])  # a redelivery changes nothing
-    got = list(iter_stream_events(db, stream, page=3))  # pages of 3: 3 pages and a rest
+    got = list(FirestoreEventLog(store).events(stream))
     assert [e.event_id for e in got] == [e.event_id for e in sent]  # one client: commit order
+    # A batch record (several events of one message) and an event it repeats: each event once.
+    later = [_ev(stream, 20 + i, "like", 130 + i, count=1) for i in range(3)]
+    assert store.record_events(later) and store.record_events([later[0], sent[1]])
+    got = list(FirestoreEventLog(store).events(stream))
+    assert [e.event_id for e in got] == [e.event_id for e in sent + later]
+    report = domain.compute_report(stream, got)
+    assert report.totals["likes"] == 40 + 3
 
 
 @pytest.mark.emulator

@@ -1,7 +1,8 @@
 """Stream report benchmark against a running local cloud (`giftengine dev up`): a synthetic
 stream of N events (default 100,000) is recorded in the Firestore emulator once, then
 
-- `read`: the event log read alone (`iter_stream_events`, every event parsed): the floor;
+- `read`: the event log read alone (`FirestoreStore.stream_events`, every event parsed, the
+  reader the report uses): the floor;
 - `report`: the same read feeding the report builder (`compute_report`), the report's work
   as the on_stream_end function does it, files not written;
 - `export`: the CSV and Parquet files of that report encoded (pyarrow);
@@ -10,7 +11,7 @@ stream of N events (default 100,000) is recorded in the Firestore emulator once,
 each timed (wall clock, in turn, `--rounds` times, medians) and then its peak Python memory
 measured with tracemalloc in a separate pass; reported with the ratios to the read floor.
 
-    python -m giftengine_dev.reports.bench [--events 100000] [--rounds 3] [--json]
+    python -m giftengine_dev.reports.bench [--events 100000] [--rounds 3] [--per-record 20]
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import event_doc_id, iter_stream_events
+from giftengine.adapters.firestore_store import FirestoreStore
 from giftengine.domain.events import EngagementEvent
 from giftengine.reports import archive, domain, export
-from google.cloud import firestore
 
 from giftengine_dev.cli._cloud import ensure_env
 
@@ -91,20 +91,11 @@ def synthetic(stream: str, n: int, seed: int = 7) -> list[EngagementEvent]:
     return [EngagementEvent.model_validate(e) for e in out]
 
 
-def record(db, events: list[EngagementEvent]) -> float:
-    """Record the events as `record_event` does (same fields), 500 per batch, in log order."""
+def record(store: FirestoreStore, events: list[EngagementEvent], per_record: int) -> float:
+    """Record the events as the pipeline does, `per_record` events of a message a record."""
     t = time.perf_counter()
-    coll = db.collection("streams").document(events[0].stream_id).collection("events")
-    for k in range(0, len(events), 500):
-        batch = db.batch()
-        for ev in events[k : k + 500]:
-            batch.create(
-                coll.document(event_doc_id(ev.event_id)),
-                {"event_id": ev.event_id, "kind": ev.kind,
-                 "json": ev.model_dump_json(exclude_none=True),
-                 "ingested_at": firestore.SERVER_TIMESTAMP},
-            )  # fmt: skip
-        batch.commit()
+    for k in range(0, len(events), per_record):
+        assert store.record_events(events[k : k + per_record])
     return time.perf_counter() - t
 
 
@@ -123,18 +114,19 @@ def _peak(fn) -> int:
     return peak
 
 
-def run(n: int, rounds: int) -> dict:
+def run(n: int, rounds: int, per_record: int = 20) -> dict:
     s = ensure_env()
     db = firestore_client(s.project_id)
+    store = FirestoreStore(db)
     stream = f"bench-report-{uuid.uuid4().hex[:8]}"
     events = synthetic(stream, n)
-    record_s = record(db, events)
+    record_s = record(store, events, per_record)
 
     def read():
-        return sum(1 for _ in iter_stream_events(db, stream))
+        return sum(1 for _ in store.stream_events(stream, page=1000))
 
     def report():
-        return domain.compute_report(stream, iter_stream_events(db, stream))
+        return domain.compute_report(stream, store.stream_events(stream, page=1000))
 
     def replay():
         return domain.compute_report(stream, events)
@@ -168,6 +160,7 @@ def run(n: int, rounds: int) -> dict:
     return {
         "events": n,
         "rounds": rounds,
+        "events_per_record": per_record,
         "record_seconds": round(record_s, 1),
         "report_totals": rep.totals,
         "timeline_minutes": len(rep.timeline),
@@ -180,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--per-record", type=int, default=20, help="events per event record")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    out = run(args.events, args.rounds)
+    out = run(args.events, args.rounds, args.per_record)
     if args.json:
         print(json.dumps(out, indent=2))
     else:

@@ -628,22 +628,6 @@ class FirestoreStore:
         return [s.to_dict() for s in q.stream()]
 
 
-def iter_stream_events(db: firestore.Client, stream_id: str, page: int = 1000):
-    """Every recorded event of a stream, in the order the rollup applies them (commit
-    timestamp, then record id), page by page: the one way to read a stream's event log.
-    Yields EngagementEvent; memory stays at one page."""
-    events = db.collection("streams").document(stream_id).collection("events")
-    q = events.order_by("ingested_at").order_by(FieldPath.document_id())
-    last = None
-    while True:
-        snaps = list((q.start_after(last) if last is not None else q).limit(page).stream())
-        for snap in snaps:
-            yield EngagementEvent.model_validate_json(snap.get("json"))
-        if len(snaps) < page:
-            return
-        last = snaps[-1]
-
-
 class SettingsStore:
     """Creator-owned settings written through the API: goals and creator preferences."""
 

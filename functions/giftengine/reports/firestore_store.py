@@ -3,8 +3,8 @@
 - `reports/{stream_id}`: the report summary the dashboard reads (no per-gifter list);
 - `reports/{stream_id}/parts/gifters`: the stream's gifter ids as one JSON text field
   (new gifters and retention need them; server-only);
-- the stream's events come through `adapters.firestore_store.iter_stream_events`, the one
-  reader of the event log.
+- the stream's events come through `FirestoreStore.stream_events` (adapters/firestore_store.py),
+  the one reader of the event log (single-event records and batches alike).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from giftengine.adapters.firestore_store import iter_stream_events
+from giftengine.adapters.firestore_store import FirestoreStore
 from giftengine.domain.events import EngagementEvent
 
 # A document holds at most 1 MiB: ~30 bytes an id leaves room for this many gifters.
@@ -23,11 +23,11 @@ MAX_GIFTER_IDS = 25_000
 
 
 class FirestoreEventLog:
-    def __init__(self, client: firestore.Client):
-        self.db = client
+    def __init__(self, store: FirestoreStore):
+        self.store = store
 
     def events(self, stream_id: str) -> Iterable[EngagementEvent]:
-        return iter_stream_events(self.db, stream_id)
+        return self.store.stream_events(stream_id, page=1000)
 
 
 class FirestoreReportStore:

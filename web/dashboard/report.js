@@ -106,6 +106,7 @@ function renderReport(report) {
 async function renderTrend(ctx) {
   try {
     const a = await ctx.api("api", `/creators/${encodeURIComponent(ctx.uid)}/analytics?days=30`);
+    $("trend-card").classList.remove("hidden"); // a hidden canvas has no size to draw in
     $("trend-summary").textContent =
       `last 30 days: ${a.streams} streams, ${fmt(a.coins)} coins, ${a.unique_gifters} unique gifters` +
       (a.gifter_retention == null ? "" : `, ${Math.round(a.gifter_retention * 100)}% of gifters came back`);

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from giftengine.domain.events import EngagementEvent, utc_iso
-from giftengine.domain.stream import StreamState
+from giftengine.domain.stream import StreamState, Totals
 
 # Counters of the timeline that sum to the totals; `viewers` is a gauge (the minute's peak).
 COUNTERS = ("coins", "gifts", "likes", "comments", "follows", "shares", "joins")
@@ -38,14 +38,9 @@ def minute_of(at: datetime) -> str:
 
 
 @dataclass
-class _Minute:
-    coins: int = 0
-    gifts: int = 0
-    likes: int = 0
-    comments: int = 0
-    follows: int = 0
-    shares: int = 0
-    joins: int = 0
+class _Minute(Totals):
+    """The stream's counters within one minute, and what explains its peak."""
+
     viewers: int = 0
     biggest_gift: dict | None = None  # the largest settlement of the minute
     gifters: dict[str, int] = field(default_factory=dict)  # user -> coins in this minute

@@ -44,9 +44,11 @@ def chat_api(request: Request):
 
 @functions_framework.cloud_event
 def on_comment(cloud_event: CloudEvent) -> None:
+    from giftengine.live import http as live
     from giftengine.moderation import http as chat
 
     chat.on_comment(cloud_event)
+    live.on_comment(cloud_event)  # chat votes in the stream's active poll
 
 
 @functions_framework.http
@@ -75,6 +77,13 @@ def on_stream_end(cloud_event: CloudEvent) -> None:
     from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
 
     reports.on_stream_end(cloud_event)
+
+
+@functions_framework.http
+def live_jobs(request: Request):
+    from giftengine.live import http as live
+
+    return live.live_jobs(request)
 
 
 @functions_framework.http

@@ -22,6 +22,7 @@ class Function:
     description: str = ""
     roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
     secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+    timeout_s: int = 60  # deployed timeout; Scheduler's attempt deadline follows it
     # Memory of one instance, set from a measurement (giftengine_dev.bench.memory, decision 040)
     memory_mb: int = 256
 
@@ -81,6 +82,7 @@ class Manifest:
     functions: dict[str, Function] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    python_runtime: str = "python311"  # Cloud Functions runtime id; the worker image's Python
 
     def topic(self, key: str) -> str:
         return self.topics[key]
@@ -100,6 +102,7 @@ def parse(raw: dict[str, Any]) -> Manifest:
         functions={k: Function(name=k, **_tuples(v)) for k, v in raw["functions"].items()},
         services={k: Service(name=k, **_tuples(v)) for k, v in (raw.get("services") or {}).items()},
         schedules={k: Schedule(name=k, **v) for k, v in (raw.get("schedules") or {}).items()},
+        python_runtime=raw.get("python_runtime", "python311"),
     )
     _check(m)
     return m

@@ -21,6 +21,7 @@ COMMANDS = [
     "wallet",
     "chat",
     "ingest",
+    "smoke",
 ]
 
 

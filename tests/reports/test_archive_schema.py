@@ -81,3 +81,9 @@ def test_documented_queries_run_in_duckdb_over_the_export(parquet):
     assert [(r[0], r[2]) for r in results[1]] == [("bo", 100), ("ana", 20)]
     assert sum(r[1] for r in results[2]) == report.totals["coins"]
     assert sum(r[2] for r in results[2]) == report.totals["likes"]
+
+
+def test_an_id_given_as_string_or_integer_is_a_required_string_column():
+    fields = {f["name"]: f for f in archive.bigquery_schema()}
+    user_id = next(f for f in fields["user"]["fields"] if f["name"] == "id")
+    assert user_id == {"name": "id", "type": "STRING", "mode": "REQUIRED"}

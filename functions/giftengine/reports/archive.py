@@ -27,9 +27,12 @@ _DUCKDB = {
 def _field(name: str, prop: dict, defs: dict, required: bool) -> dict:
     mode = "REQUIRED" if required else "NULLABLE"
     options = prop.get("anyOf")
-    if options:  # `X | None`: the non-null branch, nullable
-        prop = next(o for o in options if o.get("type") != "null")
-        mode = "NULLABLE"
+    if options:
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(kept) < len(options):  # `X | None`
+            mode = "NULLABLE"
+        # An id given as a string or an integer is stored as its string (events.py).
+        prop = next((o for o in kept if o.get("type") == "string"), kept[0])
     if "$ref" in prop:
         sub = defs[prop["$ref"].rsplit("/", 1)[-1]]
         req = set(sub.get("required", []))

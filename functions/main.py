@@ -91,3 +91,10 @@ def ingest_targets(request: Request):
     from giftengine.ingest import targets  # TikTok creators followed by the ingest worker
 
     return targets.handle(request)
+
+
+@functions_framework.http
+def ingest_scale(request: Request):
+    from giftengine.entrypoints import fleet  # sizes the ingest worker fleet to its targets
+
+    return fleet.ingest_scale(request)

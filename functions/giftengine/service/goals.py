@@ -40,6 +40,10 @@ class GoalRequest(BaseModel):
     target: int = Field(ge=1, le=1_000_000_000)
     gift_id: DocId | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
     title: str = Field(default="", max_length=200)
+    duration_s: int | None = Field(
+        default=None, ge=15, le=86_400,
+        description="A challenge: the goal fails if not reached within this many seconds.",
+    )
 
     @model_validator(mode="after")
     def _gift_for_units(self) -> GoalRequest:
@@ -75,8 +79,12 @@ def set_goal(req: GoalRequest, who: Principal, settings_store, scheduler) -> dic
     _require_creator(who, req.stream_id, creator)
     goal = req.model_dump(exclude={"stream_id"})
     goal["goal_id"] = req.goal_id or secrets.token_hex(6)
+    now = time.time()
+    goal["deadline"] = now + req.duration_s if req.duration_s else None
     doc = settings_store.put_goal(req.stream_id, goal, who.uid)
-    scheduler.schedule_rollup(req.stream_id, time.time())  # show progress promptly
+    scheduler.schedule_rollup(req.stream_id, now)  # show progress promptly
+    if goal["deadline"] is not None:  # a rollup at the deadline judges the challenge
+        scheduler.schedule_rollup(req.stream_id, goal["deadline"], trailing=False)
     return doc
 
 

@@ -21,6 +21,7 @@ COMMANDS = [
     "wallet",
     "chat",
     "ingest",
+    "overlay-url",
     "smoke",
 ]
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="giftengine", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"giftengine_dev.cli.{name}").register(sub)
+        importlib.import_module(f"giftengine_dev.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

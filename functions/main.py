@@ -72,6 +72,13 @@ def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
 
 
+@functions_framework.cloud_event
+def on_stream_end(cloud_event: CloudEvent) -> None:
+    from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
+
+    reports.on_stream_end(cloud_event)
+
+
 @functions_framework.http
 def live_jobs(request: Request):
     from giftengine.live import http as live
@@ -84,3 +91,10 @@ def ingest_targets(request: Request):
     from giftengine.ingest import targets  # TikTok creators followed by the ingest worker
 
     return targets.handle(request)
+
+
+@functions_framework.http
+def ingest_scale(request: Request):
+    from giftengine.entrypoints import fleet  # sizes the ingest worker fleet to its targets
+
+    return fleet.ingest_scale(request)

@@ -12,12 +12,10 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
-import { mountPolls } from "./interactions.js";
 import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
-const DEFAULT_WIDGETS = ["alerts", "top", "goal", "combo"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -169,7 +167,6 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
-  mountPolls($("live-polls"), { db: state.db, stream: id, api, unsub: streamUnsub });
   if (!isModerator()) renderReview();
 }
 
@@ -326,8 +323,6 @@ async function submitGoal(ev) {
   if (title) body.title = title;
   if (goalId) body.goal_id = goalId;
   if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
-  const seconds = Number.parseInt($("goal-duration").value, 10);
-  if (Number.isFinite(seconds)) body.duration_s = seconds; // a challenge
   $("goal-submit").disabled = true;
   try {
     const goal = await api("api", "/goals", { method: "POST", body });
@@ -407,6 +402,7 @@ async function saveRules() {
 }
 
 function listenCreator() {
+  renderRules(null); // the defaults until the saved rules arrive
   let first = true;
   state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
     const d = snap.data() || {};
@@ -577,7 +573,9 @@ async function onUser(user) {
     $("who").textContent = "";
     return;
   }
-  state.claims = (await user.getIdTokenResult()).claims;
+  const claims = (await user.getIdTokenResult()).claims;
+  if (state.user !== user) return; // signed out or switched meanwhile: that call sets up
+  state.claims = claims;
   $("who").textContent = `${user.email || user.uid} (uid ${user.uid})`;
   listenStreams();
   listenCreator();
@@ -603,7 +601,7 @@ async function main() {
     $("signup-btn").classList.remove("hidden");
   }
   $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
-    el("input", { type: "checkbox", id: `w-${w}`, checked: DEFAULT_WIDGETS.includes(w) ? "" : null }), w)));
+    el("input", { type: "checkbox", id: `w-${w}`, checked: w !== "chat" ? "" : null }), w)));
   for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
     $(id).addEventListener("change", renderOverlayUrl);
   }

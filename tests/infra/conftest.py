@@ -111,12 +111,12 @@ def terraform_locals(
 ) -> dict[str, Any]:
     """Evaluate the module's manifest locals with the real terraform CLI, offline.
 
-    manifest.tf and firestore_files.tf declare no provider resource, so `terraform init` needs
-    no download.
+    manifest.tf, firestore_files.tf and packages.tf declare no provider resource, so
+    `terraform init` needs no download.
     """
     work = tmp_path / "tf"
     work.mkdir()
-    for name in ("manifest.tf", "firestore_files.tf", "variables.tf"):
+    for name in ("manifest.tf", "firestore_files.tf", "packages.tf", "variables.tf"):
         shutil.copy(MODULE_DIR / name, work / name)
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     subprocess.run(

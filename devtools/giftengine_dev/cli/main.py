@@ -21,6 +21,7 @@ COMMANDS = [
     "chat",
     "ingest",
     "smoke",
+    "packages",
 ]
 
 

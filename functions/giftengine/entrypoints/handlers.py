@@ -16,6 +16,7 @@ from giftengine.adapters.firestore_store import SettingsStore
 from giftengine.bootstrap import deps, ownership
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
+from giftengine.domain.overlay import OverlaySettings
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -121,6 +122,13 @@ def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
     return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+@router.route("PUT", "/creators/{creator_id}/overlay")
+def put_overlay_settings(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, OverlaySettings)
+    return _mapped(goals.set_overlay_settings, creator_id, body, who, _settings_store())
 
 
 # ---- stream ownership and creators' moderators (service/streams.py) ---------------------------

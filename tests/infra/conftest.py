@@ -107,7 +107,12 @@ def module_locals(hcl_files: dict[str, Any]) -> dict[str, Any]:
 
 
 def terraform_locals(
-    terraform: str, tmp_path: Path, manifest: Path, names: list[str], project: str = "demo-p"
+    terraform: str,
+    tmp_path: Path,
+    manifest: Path,
+    names: list[str],
+    project: str = "demo-p",
+    extra_vars: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the module's manifest locals with the real terraform CLI, offline.
 
@@ -136,6 +141,7 @@ def terraform_locals(
             "-var=environment=test",
             f"-var=manifest_path={manifest}",
             f"-var=repo_root={REPO}",
+            *[f"-var={k}={v}" for k, v in (extra_vars or {}).items()],
         ],
         cwd=work,
         env=env,

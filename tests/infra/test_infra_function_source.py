@@ -1,7 +1,7 @@
 """Only what runs ships: each function is deployed from the archive of its package
 (modules/giftengine/packages.tf), which holds main.py, the giftengine modules its functions
 import and the package's own requirements, all generated from one place (`giftengine
-packages`, devtools/giftengine_dev/packaging.py).
+packages`, devtools/giftengine_dev/packaging.py, into build/packages at deploy time).
 
 The archive provider cannot be downloaded here, so the real terraform CLI evaluates the
 packages' locals (file lists and requirements) and the archives are rebuilt in Python from
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from giftengine import manifest
 from giftengine_dev import packaging
 
@@ -36,12 +37,26 @@ HEAVY = {
 
 @pytest.fixture(scope="module")
 def packages(terraform_bin: str, tmp_path_factory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("pk")
-    return terraform_locals(terraform_bin, tmp, MANIFEST_PATH, ["packages", "function_package"])
+    """What Terraform reads after `giftengine packages` ran on this checkout."""
+    out = tmp_path_factory.mktemp("out")
+    packaging.write(out)
+    return terraform_locals(
+        terraform_bin,
+        tmp_path_factory.mktemp("tf"),
+        MANIFEST_PATH,
+        ["packages", "function_package"],
+        extra_vars={"packages_dir": str(out)},
+    )
 
 
-def test_generated_packages_are_fresh() -> None:
-    assert packaging.stale() == [], "run `giftengine packages` and commit the result"
+def test_the_pipeline_generates_the_packages_before_terraform_and_the_image() -> None:
+    build = yaml.safe_load((REPO / "cloudbuild.yaml").read_text())
+    steps = {s["id"]: "\n".join(s["args"]) for s in build["steps"]}
+    assert "giftengine packages" in steps["test"]
+    # Every later step waits for `test`, directly or not; the image installs worker.txt.
+    dockerfile = (REPO / "infra" / "Dockerfile").read_text()
+    assert "build/packages/requirements/worker.txt" in dockerfile
+    assert "!build/packages/requirements/worker.txt" in (REPO / ".dockerignore").read_text()
 
 
 def test_every_function_is_in_exactly_one_package(packages: dict[str, Any]) -> None:
@@ -75,7 +90,9 @@ def test_each_package_installs_only_the_heavy_libraries_it_uses(packages: dict[s
             heavy
             == {"core": set(), "wallet": {"stripe"}, "moderation": {"alt-profanity-check"}}[name]
         ), name
-    worker = (FUNCTIONS / "requirements" / "worker.txt").read_text().lower()
+    worker = packaging.render(packaging.compute(), Path("/o"))[
+        Path("/o/requirements/worker.txt")
+    ].lower()
     assert "tiktoklive==" in worker and "stripe" not in worker and "profanity" not in worker
 
 
@@ -155,10 +172,4 @@ def test_functions_deploy_from_their_package_archive(hcl: dict[str, Any]) -> Non
     assert one(build["entry_point"]) == "${each.value.entry_point}"
     archive = hcl["modules/giftengine/functions.tf"]["data"][0]["archive_file"]["package"]
     assert one(archive["for_each"]) == "${local.packages}"
-    dockerfile = (REPO / "infra" / "Dockerfile").read_text()
-    assert "functions/requirements/worker.txt" in dockerfile
-    assert json.loads((FUNCTIONS / "packages.json").read_text()).keys() == {
-        "core",
-        "wallet",
-        "moderation",
-    }
+    assert set(packaging.compute()) == {"core", "wallet", "moderation", "worker"}

@@ -1,26 +1,25 @@
-"""`giftengine packages [--check]`: write (or check) the per-package requirements files and
-functions/packages.json from main.py, the manifest and functions/requirements.txt
-(giftengine_dev/packaging.py)."""
+"""`giftengine packages [--out DIR]`: write the per-package requirements files and
+packages.json (default build/packages) from main.py, the manifest and functions/requirements.txt
+(giftengine_dev/packaging.py). cloudbuild.yaml runs it before Terraform and the image build."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "packages", help="generate the per-deployable requirements and archives list"
+        "packages", help="generate the per-deployable requirements and archive lists"
     )
-    p.add_argument("--check", action="store_true", help="fail if the generated files are stale")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output directory (default build/packages)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from giftengine_dev import packaging
 
-    if args.check:
-        stale = packaging.stale()
-        for path in stale:
-            print(f"stale: {path}")
-        return 1 if stale else 0
-    for path in packaging.write():
+    for path in packaging.write(args.out or packaging.OUT):
         print(f"wrote {path}")
     return 0

@@ -110,7 +110,7 @@ resource "google_cloudfunctions2_function" "fn" {
   lifecycle {
     precondition {
       condition     = contains(keys(local.function_package), each.key)
-      error_message = "Function ${each.key} is in no package of functions/packages.json: run `giftengine packages`."
+      error_message = "Function ${each.key} is in no package of build/packages/packages.json: run `giftengine packages`."
     }
     precondition {
       condition     = !(var.payments_live && var.esewa_product_code == "EPAYTEST")

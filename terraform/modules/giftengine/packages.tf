@@ -1,17 +1,20 @@
-# Only what runs ships: one archive per package of functions/packages.json, generated with
-# the per-package requirements files by `giftengine packages` from main.py, the manifest and
-# the one pin list functions/requirements.txt (devtools/giftengine_dev/packaging.py;
-# docs/decisions/014-deploy-per-function-packages.md). Functions needing the same heavy
+# Only what runs ships: one archive per package of build/packages/packages.json, generated
+# with the per-package requirements files by `giftengine packages` from main.py, the manifest
+# and the one pin list functions/requirements.txt (devtools/giftengine_dev/packaging.py;
+# docs/decisions/014-deploy-per-function-packages.md). cloudbuild.yaml generates them before
+# the plan; by hand, run `.venv/bin/giftengine packages` first. Functions needing the same heavy
 # library share a package: core (none), wallet (stripe), moderation (the chat scorer).
 #
 # Like manifest.tf this file declares no provider resource, so tests evaluate it offline.
 
 locals {
+  packages_dir = coalesce(var.packages_dir, "${var.repo_root}/build/packages")
+
   packages = {
-    for name, p in jsondecode(file("${var.repo_root}/functions/packages.json")) : name => {
+    for name, p in jsondecode(file("${local.packages_dir}/packages.json")) : name => {
       functions    = p.functions
       files        = p.files
-      requirements = file("${var.repo_root}/functions/requirements/${name}.txt")
+      requirements = file("${local.packages_dir}/requirements/${name}.txt")
     }
   }
 

@@ -14,6 +14,7 @@ COMMANDS = [
     "dev",
     "replay",
     "state",
+    "report",
     "schema",
     "bench",
     "demo",

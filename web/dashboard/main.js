@@ -12,6 +12,7 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
@@ -142,6 +143,7 @@ function stopStreamListeners() {
   streamUnsub = [];
   if (boardUnsub) boardUnsub();
   boardUnsub = null;
+  closeReport();
 }
 
 async function selectStream(id) {
@@ -150,6 +152,7 @@ async function selectStream(id) {
   for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
+  showReport({ db: state.db, uid: state.user.uid, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";

@@ -12,6 +12,7 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
@@ -142,6 +143,7 @@ function stopStreamListeners() {
   streamUnsub = [];
   if (boardUnsub) boardUnsub();
   boardUnsub = null;
+  closeReport();
 }
 
 async function selectStream(id) {
@@ -150,6 +152,7 @@ async function selectStream(id) {
   for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
+  showReport({ db: state.db, uid: state.user.uid, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";
@@ -399,6 +402,7 @@ async function saveRules() {
 }
 
 function listenCreator() {
+  renderRules(null); // the defaults until the saved rules arrive
   let first = true;
   state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
     const d = snap.data() || {};
@@ -569,7 +573,9 @@ async function onUser(user) {
     $("who").textContent = "";
     return;
   }
-  state.claims = (await user.getIdTokenResult()).claims;
+  const claims = (await user.getIdTokenResult()).claims;
+  if (state.user !== user) return; // signed out or switched meanwhile: that call sets up
+  state.claims = claims;
   $("who").textContent = `${user.email || user.uid} (uid ${user.uid})`;
   listenStreams();
   listenCreator();

@@ -14,6 +14,7 @@ COMMANDS = [
     "dev",
     "replay",
     "state",
+    "report",
     "schema",
     "bench",
     "demo",
@@ -22,6 +23,7 @@ COMMANDS = [
     "ingest",
     "overlay-url",
     "smoke",
+    "packages",
 ]
 
 

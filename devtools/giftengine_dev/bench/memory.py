@@ -36,6 +36,11 @@ HEAVY = tuple(spec["heavy"])
 def heavy():
     return sorted(m for m in HEAVY if m in sys.modules)
 def rss_mb():
+    # VmHWM: this process's peak RSS. ru_maxrss would not do: Linux keeps it across execve,
+    # so a probe started by a big parent (a pytest session) would report the parent's peak.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 import main
 fn = getattr(main, name)

@@ -10,6 +10,7 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
 - live interactions: `live_deps()` (the live functions)
+- reports: `report_deps()`
 """
 
 from __future__ import annotations
@@ -76,16 +77,17 @@ def report_deps():
     """The reports subsystem: event log and report store on Firestore, files in the exports
     bucket (Parquet through pyarrow, imported only when a report is written)."""
     from giftengine.adapters.clients import storage_client
+    from giftengine.adapters.firestore_store import FirestoreStreamStore
     from giftengine.naming import bucket_name
     from giftengine.reports import export, service
     from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
     from giftengine.reports.storage import StorageFiles
 
     _logging()
-    s = config.load()
-    db = firestore_client(s.project_id)
+    s = settings().pipeline
+    db = firestore()
     return service.Deps(
-        events=FirestoreEventLog(FirestoreStore(db)),
+        events=FirestoreEventLog(FirestoreStreamStore(db)),
         store=FirestoreReportStore(db),
         files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
         idle_timeout_s=s.streak_idle_timeout_s,

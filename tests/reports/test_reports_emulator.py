@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from giftengine.adapters.clients import firestore_client, storage_client
-from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.adapters.pubsub import EventPublisher
 from giftengine.domain.events import EngagementEvent
 from giftengine.naming import bucket_name
@@ -56,7 +56,7 @@ def _session(stream):
 def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     stream = f"rep-{uuid.uuid4().hex[:8]}"
     db = firestore_client(cloud["project_id"])
-    store = FirestoreStore(db)
+    store = FirestoreStreamStore(db)
     sent = _session(stream)
     for e in sent:
         assert store.record_event(e)

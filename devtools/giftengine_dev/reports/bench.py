@@ -1,7 +1,7 @@
 """Stream report benchmark against a running local cloud (`giftengine dev up`): a synthetic
 stream of N events (default 100,000) is recorded in the Firestore emulator once, then
 
-- `read`: the event log read alone (`FirestoreStore.stream_events`, every event parsed, the
+- `read`: the event log read alone (`FirestoreStreamStore.stream_events`, every event parsed, the
   reader the report uses): the floor;
 - `report`: the same read feeding the report builder (`compute_report`), the report's work
   as the on_stream_end function does it, files not written;
@@ -26,7 +26,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.domain.events import EngagementEvent
 from giftengine.reports import archive, domain, export
 
@@ -91,7 +91,7 @@ def synthetic(stream: str, n: int, seed: int = 7) -> list[EngagementEvent]:
     return [EngagementEvent.model_validate(e) for e in out]
 
 
-def record(store: FirestoreStore, events: list[EngagementEvent], per_record: int) -> float:
+def record(store: FirestoreStreamStore, events: list[EngagementEvent], per_record: int) -> float:
     """Record the events as the pipeline does, `per_record` events of a message a record."""
     t = time.perf_counter()
     for k in range(0, len(events), per_record):
@@ -117,7 +117,7 @@ def _peak(fn) -> int:
 def run(n: int, rounds: int, per_record: int = 20) -> dict:
     s = ensure_env()
     db = firestore_client(s.project_id)
-    store = FirestoreStore(db)
+    store = FirestoreStreamStore(db)
     stream = f"bench-report-{uuid.uuid4().hex[:8]}"
     events = synthetic(stream, n)
     record_s = record(store, events, per_record)

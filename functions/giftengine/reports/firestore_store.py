@@ -3,7 +3,8 @@
 - `reports/{stream_id}`: the report summary the dashboard reads (no per-gifter list);
 - `reports/{stream_id}/parts/gifters`: the stream's gifter ids as one JSON text field
   (new gifters and retention need them; server-only);
-- the stream's events come through `FirestoreStore.stream_events` (adapters/firestore_store.py),
+- the stream's events come through `FirestoreStreamStore.stream_events`
+  (adapters/firestore_store.py),
   the one reader of the event log (single-event records and batches alike).
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.domain.events import EngagementEvent
 
 # A document holds at most 1 MiB: ~30 bytes an id leaves room for this many gifters.
@@ -23,7 +24,7 @@ MAX_GIFTER_IDS = 25_000
 
 
 class FirestoreEventLog:
-    def __init__(self, store: FirestoreStore):
+    def __init__(self, store: FirestoreStreamStore):
         self.store = store
 
     def events(self, stream_id: str) -> Iterable[EngagementEvent]:

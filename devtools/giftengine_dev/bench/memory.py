@@ -136,8 +136,9 @@ def requests_by_function(project_id: str) -> dict[str, dict]:
         "on_comment": {"cloud_event": _pubsub(comment, {"kind": "comment"})},
         # Published 10 minutes ago: the report is written (files and all, pyarrow loaded)
         # without waiting for a live state the probe stream does not have.
-        "on_stream_end": {"cloud_event": _ended(_pubsub(_event("stream_end", stream),
-                                                        {"kind": "stream_end"}))},  # fmt: skip
+        "on_stream_end": {
+            "cloud_event": _ended(_pubsub(_event("stream_end", stream), {"kind": "stream_end"}))
+        },  # fmt: skip
         "wallet_api": http(
             "POST", "/checkout/stripe", {"pack_id": "coins-70", "idempotency_key": f"mem-{run}"}
         ),

@@ -122,3 +122,16 @@ def test_published_at_is_read_from_the_push_envelope():
         T0.replace(day=3, month=12, hour=10).timestamp() + 0.123
     )
     assert _published_at({}) is None and _published_at({"publishTime": "nope"}) is None
+
+
+def test_stream_end_waits_until_the_log_has_been_quiet():
+    """Events still arriving would be in neither the live state nor the report yet."""
+    end = _log()[-1].model_dump_json().encode()
+    now = T0.timestamp() + 130
+    deps, store, _ = _deps(_log(), LIVE, clock=lambda: now)
+    deps.events.recorded_at["s1"] = now - 5
+    with pytest.raises(service.NotReady, match="recorded in the last"):
+        service.on_stream_end(end, deps, published_at=now - 10)
+    assert store.reports == {}
+    deps.events.recorded_at["s1"] = now - 20
+    assert service.on_stream_end(end, deps, published_at=now - 30)["live_totals_match"] is True

@@ -70,6 +70,9 @@ def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     assert [e.event_id for e in got] == [e.event_id for e in sent + later]
     report = domain.compute_report(stream, got)
     assert report.totals["likes"] == 40 + 3
+    newest = FirestoreEventLog(store).last_recorded_at(stream)
+    assert newest is not None and abs(newest - datetime.now(UTC).timestamp()) < 120
+    assert FirestoreEventLog(store).last_recorded_at(f"{stream}-none") is None
 
 
 @pytest.mark.emulator

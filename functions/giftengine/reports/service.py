@@ -24,6 +24,7 @@ log = logging.getLogger("giftengine.reports")
 
 class EventLog(Protocol):
     def events(self, stream_id: str) -> Iterable[EngagementEvent]: ...
+    def last_recorded_at(self, stream_id: str) -> float | None: ...
 
 
 class ReportStore(Protocol):
@@ -49,6 +50,9 @@ class Deps:
     retention_s: float = 3600.0
     # How long after its end a stream's report waits for the live state to agree.
     settle_s: float = 300.0
+    # The log must have been quiet this long: events still in flight would be in neither
+    # the live state nor the report yet, and both would agree on too little.
+    quiet_s: float = 15.0
     clock: Callable[[], float] = time.time
     encode: Callable | None = None  # report, event rows -> {name: (bytes, type)}
 
@@ -110,17 +114,22 @@ def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
 
 def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) -> dict | None:
     """A `stream_end` event was published (at `published_at`, default its `occurred_at`):
-    report the stream once its live state has applied the whole log (status ended, totals
-    equal). Raises NotReady before that, so the message comes back; `settle_s` after the
-    publish the report is written anyway, flagged."""
+    report the stream once its log has been quiet for `quiet_s` and its live state has
+    applied the whole log (status ended, totals equal). Raises NotReady before that, so the
+    message comes back; `settle_s` after the publish the report is written anyway, flagged.
+    Events recorded after the report are in the live state only, until the report is
+    computed again (on demand)."""
     ev = parse_event(data)
     if ev.kind != "stream_end":
         return None
     done = deps.store.get_report(ev.stream_id)
     if done and done.get("status") == "ended" and done.get("live_totals_match"):
         return done  # a redelivery: the report is final
-    built = build_report(ev.stream_id, deps)
     late = deps.clock() - (published_at or ev.occurred_ts) > deps.settle_s
+    last = deps.events.last_recorded_at(ev.stream_id)
+    if not late and last is not None and deps.clock() - last < deps.quiet_s:
+        raise NotReady(f"stream {ev.stream_id}: events were recorded in the last {deps.quiet_s}s")
+    built = build_report(ev.stream_id, deps)
     if not built.summary["live_totals_match"] or built.report.status != "ended":
         if not late:
             raise NotReady(f"stream {ev.stream_id}: live state has not caught up yet")

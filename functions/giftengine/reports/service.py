@@ -72,11 +72,20 @@ TOTALS = domain.COUNTERS
 
 
 def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
+    """Compute the report and write it (files, then the report document)."""
+    built, rows = compute(stream_id, deps, keep_rows=export)
+    save(built, rows if export else None, deps)
+    return built
+
+
+def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Built, list[dict]]:
+    """The report from the event log (one read) and the stores; nothing written. Returns it
+    with the events as archive rows (for the export) when `keep_rows`."""
     rows: list[dict] = []
 
     def logged() -> Iterable[EngagementEvent]:
         for ev in deps.events.events(stream_id):
-            if export:
+            if keep_rows:
                 rows.append(archive.archive_row(ev))
             yield ev
 
@@ -102,14 +111,18 @@ def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
         int(live_totals.get(k, 0)) == report.totals[k] for k in TOTALS
     )
     summary["computed_at"] = datetime.fromtimestamp(deps.clock(), UTC).isoformat()
-    built = Built(report, summary)
-    if export and deps.files is not None and deps.encode is not None:
-        prefix = f"reports/{report.creator_id}/{stream_id}"
+    return Built(report, summary), rows
+
+
+def save(built: Built, rows: list[dict] | None, deps: Deps) -> None:
+    """Write the files (when `rows` is given), then the report document naming them."""
+    report, summary = built.report, built.summary
+    if rows is not None and deps.files is not None and deps.encode is not None:
+        prefix = f"reports/{report.creator_id}/{report.stream_id}"
         for name, (data, ctype) in deps.encode(report, rows).items():
             built.files[name] = deps.files.write(f"{prefix}/{name}", data, ctype)
         summary["files"] = built.files
     deps.store.save_report(summary, [g["user_id"] for g in report.gifters])
-    return built
 
 
 def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) -> dict | None:
@@ -127,14 +140,15 @@ def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) ->
         return done  # a redelivery: the report is final
     late = deps.clock() - (published_at or ev.occurred_ts) > deps.settle_s
     last = deps.events.last_recorded_at(ev.stream_id)
-    if not late and last is not None and deps.clock() - last < deps.quiet_s:
-        raise NotReady(f"stream {ev.stream_id}: events were recorded in the last {deps.quiet_s}s")
-    built = build_report(ev.stream_id, deps)
+    if not late and (last is None or deps.clock() - last < deps.quiet_s):
+        raise NotReady(f"stream {ev.stream_id}: events recorded in the last {deps.quiet_s}s")
+    built, rows = compute(ev.stream_id, deps)
     if not built.summary["live_totals_match"] or built.report.status != "ended":
-        if not late:
+        if not late:  # nothing written: the next delivery computes it again
             raise NotReady(f"stream {ev.stream_id}: live state has not caught up yet")
         log.error("report of %s does not match its live state after %ss", ev.stream_id,
                   deps.settle_s)  # fmt: skip
+    save(built, rows, deps)
     return built.summary
 
 

@@ -52,7 +52,7 @@ class Deps:
     settle_s: float = 300.0
     # The log must have been quiet this long: events still in flight would be in neither
     # the live state nor the report yet, and both would agree on too little.
-    quiet_s: float = 15.0
+    quiet_s: float = 10.0
     clock: Callable[[], float] = time.time
     encode: Callable | None = None  # report, event rows -> {name: (bytes, type)}
 

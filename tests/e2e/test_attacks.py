@@ -126,3 +126,25 @@ def test_display_names_come_from_the_profile_not_the_body(cloud):
         timeout=60,
     ).json()
     assert [m["name"] for m in feed["messages"]] == ["user-" + uid[:6]]
+
+
+def test_concurrent_puts_of_one_ingest_target_never_answer_500(cloud):
+    """Issue 14: 24 concurrent PUT /ingest_targets/<same> answered 500 (0-18 of them) on lock
+    timeouts. Each must be 200/201, or 409 with Retry-After."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = f"race{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {id_token('race-admin', {'admin': True})}"}
+    url = f"{cloud['endpoints']['ingest_targets']}/ingest_targets/{cid}"
+
+    def put(_):
+        return requests.put(url, headers=headers, timeout=180)
+
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(put, range(24)))
+    codes = sorted(r.status_code for r in answers)
+    assert set(codes) <= {200, 201, 409}, codes
+    assert codes.count(201) == 1, codes
+    assert all(r.headers.get("Retry-After") for r in answers if r.status_code == 409)
+    requests.delete(url, headers=headers, timeout=60)

@@ -145,6 +145,6 @@ def test_concurrent_puts_of_one_ingest_target_never_answer_500(cloud):
         answers = list(pool.map(put, range(24)))
     codes = sorted(r.status_code for r in answers)
     assert set(codes) <= {200, 201, 409}, codes
-    assert codes.count(201) == 1, codes
+    assert codes.count(201) <= 1, codes
     assert all(r.headers.get("Retry-After") for r in answers if r.status_code == 409)
     requests.delete(url, headers=headers, timeout=60)

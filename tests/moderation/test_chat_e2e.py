@@ -246,7 +246,7 @@ def test_cli_prints_the_feed_as_clients_read_it(chat, stream, capsys):
     capsys.readouterr()
     assert main(["chat", stream, "--json"]) == 0
     public = json.loads(capsys.readouterr().out)
-    assert [m["text"] for m in public["messages"]] == ["hello cli"]
+    assert [m["text"] for m in public["messages"]] == ["hello <i>cli</i>"]  # stored as sent
     assert "held" not in public and "score" not in public["messages"][0]
     assert main(["chat", stream, "--json", "--held"]) == 0
     moderator_view = json.loads(capsys.readouterr().out)

@@ -1,7 +1,8 @@
 """Cloud Function entry points. Each is a few lines: parse, call the service layer, map errors.
 
-The same file is the deployable source of every function (Terraform zips functions/ and
-sets the entry point per function; see giftengine/manifest.yaml). Each function imports its
+The same file is in every function's archive (Terraform builds one archive per package of
+functions with the modules they import, decision 014, and sets the entry point per function;
+see giftengine/manifest.yaml). Each function imports its
 own module on first call, so a function loads only the libraries it uses: the chat scorer
 (scikit-learn, numpy, scipy) only in chat_api and on_comment, stripe only where a payment is
 taken (tests/unit/test_entrypoints.py checks this).
@@ -72,6 +73,13 @@ def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
 
 
+@functions_framework.cloud_event
+def on_stream_end(cloud_event: CloudEvent) -> None:
+    from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
+
+    reports.on_stream_end(cloud_event)
+
+
 @functions_framework.http
 def live_jobs(request: Request):
     from giftengine.live import http as live
@@ -84,3 +92,10 @@ def ingest_targets(request: Request):
     from giftengine.ingest import targets  # TikTok creators followed by the ingest worker
 
     return targets.handle(request)
+
+
+@functions_framework.http
+def ingest_scale(request: Request):
+    from giftengine.entrypoints import fleet  # sizes the ingest worker fleet to its targets
+
+    return fleet.ingest_scale(request)

@@ -14,13 +14,16 @@ COMMANDS = [
     "dev",
     "replay",
     "state",
+    "report",
     "schema",
     "bench",
     "demo",
     "wallet",
     "chat",
     "ingest",
+    "overlay-url",
     "smoke",
+    "packages",
 ]
 
 
@@ -28,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="giftengine", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"giftengine_dev.cli.{name}").register(sub)
+        importlib.import_module(f"giftengine_dev.cli.{name.replace('-', '_')}").register(sub)
     # Every command finds its local cloud the same way (cli/_cloud.py): all take --state-dir.
     for p in sub.choices.values():
         if not any("--state-dir" in a.option_strings for a in p._actions):

@@ -21,13 +21,11 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,9 +36,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 from pydantic import TypeAdapter
 
+from giftengine.adapters import live_pointers
 from giftengine.adapters.writelog import WriteLog
 from giftengine.domain import eventlog, periods
 from giftengine.domain.events import EngagementEvent
+from giftengine.domain.live_pointer import PointerChange, pointer_changes, status_changed
 from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import FlushItem, StreamState
 
@@ -54,13 +54,7 @@ def event_doc_id(event_id: str) -> str:
 _EVENTS = TypeAdapter(list[EngagementEvent])
 
 
-@functools.cache
-def _lookups() -> ThreadPoolExecutor:
-    """Threads for a hot rollup's record lookups (one query per 30 events)."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="holders")
-
-
-# array-contains-any takes at most 30 values per query.
+# array-contains-any takes at most 30 values per query (the record lookup's slots).
 _CONTAINS_MAX = 30
 
 
@@ -95,6 +89,12 @@ def _events_of(snap) -> list[EngagementEvent]:
     return [EngagementEvent.model_validate_json(text)]
 
 
+def _slots_of(snap) -> list[int]:
+    if isinstance(snap, _InHand):
+        return eventlog.slots_of(snap.events)
+    return list(snap.get("slots") or [])
+
+
 def _stored(snap) -> eventlog.Stored:
     if isinstance(snap, _InHand):
         return eventlog.Stored(snap.id, None, tuple(e.event_id for e in snap.events))
@@ -124,6 +124,7 @@ class _Plan:
     inline: bool  # the viewers were read from the state document (`_users`), not shards
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
+    pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
 
 
 class FirestoreStore:
@@ -174,7 +175,8 @@ class FirestoreStore:
     def _event_record(self, events: Sequence[EngagementEvent]) -> dict:
         one = len(events) == 1
         return {
-            "event_ids": [e.event_id for e in events],  # found by id: eventlog.events_to_apply
+            "event_ids": [e.event_id for e in events],  # eventlog.events_to_apply
+            "slots": eventlog.slots_of(events),  # how a rollup finds the records (_holders)
             "n": len(events),
             "kind": events[0].kind if one else "batch",
             # The events as JSON text (an object, or an array for a batch): one field to
@@ -217,23 +219,23 @@ class FirestoreStore:
                 return
             last = snaps[-1]
 
-    def _holders(self, stream_id: str, event_ids: Sequence[str]) -> list[eventlog.Stored]:
-        """Every record of the stream holding any of these events (by the automatic index
-        of the `event_ids` array; 30 values per query, the queries run side by side)."""
+    def _holders(self, stream_id: str, records: Sequence) -> list[eventlog.Stored]:
+        """Every record of the stream that may hold an event of `records` (snapshots or
+        `_InHand`): the records sharing one of their events' time slots (the automatic
+        index of the `slots` array, 30 values per query). A superset of the records
+        holding those events: `eventlog.events_to_apply` compares event ids."""
         events = self.stream_ref(stream_id).collection("events")
-        ids = list(dict.fromkeys(event_ids))
-        chunks = [ids[i : i + _CONTAINS_MAX] for i in range(0, len(ids), _CONTAINS_MAX)]
-
-        def lookup(chunk: list[str]) -> list:
-            q = events.where(filter=FieldFilter("event_ids", "array_contains_any", chunk))
+        slots = sorted({x for r in records for x in _slots_of(r)})
+        found: dict[str, eventlog.Stored] = {}
+        t0 = time.perf_counter()
+        for i in range(0, len(slots), _CONTAINS_MAX):
+            chunk = slots[i : i + _CONTAINS_MAX]
+            q = events.where(filter=FieldFilter("slots", "array_contains_any", chunk))
             snaps = list(q.select(["ingested_at", "event_ids"]).stream())
             self.writes.count("read", max(1, len(snaps)))
-            return snaps
-
-        t0 = time.perf_counter()
-        found = list((map if len(chunks) == 1 else _lookups().map)(lookup, chunks))
+            found.update({snap.id: _stored(snap) for snap in snaps})
         self.writes.count("lookup_s", time.perf_counter() - t0)  # dev/bench: its cost
-        return list({snap.id: _stored(snap) for snaps in found for snap in snaps}.values())
+        return list(found.values())
 
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
@@ -505,10 +507,8 @@ class FirestoreStore:
         )
         events: list[EngagementEvent] = []
         if step.to_apply:
-            ids = [e for r in step.to_apply for e in r.event_ids]
-            keep = eventlog.events_to_apply(
-                step.to_apply, self._holders(stream_id, ids), cursor, ahead
-            )
+            holders = self._holders(stream_id, [by_id[r.id] for r in step.to_apply])
+            keep = eventlog.events_to_apply(step.to_apply, holders, cursor, ahead)
             for r in step.to_apply:
                 wanted = set(keep[r.id])
                 for e in _events_of(by_id[r.id]):
@@ -533,7 +533,11 @@ class FirestoreStore:
         )
         if not out.write:
             return _Plan(out, state, before_shards, inline, cursor, sorted(ahead))
-        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead)
+        before = core.get("status") if core else None
+        changed = status_changed(before, state)  # read the owner only then: twice per stream
+        owner = live_pointers.owner_uid(self.db, stream_id) if changed else None
+        pointers = tuple(pointer_changes(before, state, owner))
+        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead, pointers)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -587,6 +591,8 @@ class FirestoreStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
+        for change in plan.pointers:
+            written.append(live_pointers.write(writer, self.db, change))
         return written
 
     def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:

@@ -1,7 +1,8 @@
 """Cloud Function entry points. Each is a few lines: parse, call the service layer, map errors.
 
-The same file is the deployable source of every function (Terraform zips functions/ and
-sets the entry point per function; see giftengine/manifest.yaml). Each function imports its
+The same file is in every function's archive (Terraform builds one archive per package of
+functions with the modules they import, decision 014, and sets the entry point per function;
+see giftengine/manifest.yaml). Each function imports its
 own module on first call, so a function loads only the libraries it uses: the chat scorer
 (scikit-learn, numpy, scipy) only in chat_api and on_comment, stripe only where a payment is
 taken (tests/unit/test_entrypoints.py checks this).

@@ -20,7 +20,7 @@ from giftengine.adapters.auth import Principal
 from giftengine.domain import access
 from giftengine.domain.ids import DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
-from giftengine.ingest.target_store import TargetRepo
+from giftengine.ingest.target_store import Contention, TargetRepo
 
 USERNAME = re.compile(r"^[a-z0-9._]{2,24}$")
 
@@ -80,7 +80,11 @@ def put_target(request: Request, creator: str):
     if not may_manage(p, cid, (existing or {}).get("owner_uid")):
         raise ApiError(403, "forbidden", f"only @{cid} or an admin may manage this ingest target")
     owner = body.owner_uid or (existing or {}).get("owner_uid") or p.uid
-    doc, created = _repo().put(cid, owner, p.uid)
+    try:
+        doc, created = _repo().put(cid, owner, p.uid)
+    except Contention:
+        raise ApiError(409, "conflict", f"@{cid} is being changed by another request; retry",
+                       {"Retry-After": "1"}) from None
     return _view(doc), 201 if created else 200
 
 

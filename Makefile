@@ -72,7 +72,7 @@ down:
 	fi
 
 lint: $(PIP_STAMP)
-	$(VENV)/bin/ruff check functions tests
+	$(VENV)/bin/ruff check functions devtools tests
 
 clean-stamps:
 	rm -rf $(STAMPS)

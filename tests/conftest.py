@@ -31,8 +31,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from giftengine.devcloud import stack
-from giftengine.devcloud.layout import ROOT
+from giftengine_dev.devcloud import stack
+from giftengine_dev.devcloud.layout import ROOT
 
 TEST_STATE_DIR = Path(
     os.environ.get("GIFTENGINE_TEST_STATE_DIR") or ROOT / ".giftengine" / "test"

@@ -62,6 +62,6 @@ def poll(fn: Callable[[], object], timeout: float = 20.0, every: float = 0.2):
 
 def id_token(uid: str, claims: dict | None = None, project_id: str | None = None) -> str:
     """A real ID token from the Auth emulator for `uid` (created on demand) with `claims`."""
-    from giftengine.devcloud.tokens import emulator_id_token
+    from giftengine_dev.devcloud.tokens import emulator_id_token
 
     return emulator_id_token(uid, project_id or os.environ["GIFTENGINE_PROJECT"], claims or {})

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from giftengine.adapters.pubsub import EventPublisher
-from giftengine.cli import replay as replay_cli
-from giftengine.demo import sessions
 from giftengine.domain.events import EngagementEvent
+from giftengine_dev.cli import replay as replay_cli
+from giftengine_dev.demo import sessions
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.base_query import FieldFilter
 

@@ -276,7 +276,7 @@ def test_cli_ingests_one_creator_until_live_end(fake, tap, creator, tmp_path):
     fake.set_state(cid, "live", room_id=room)
     out = (tmp_path / "cli.out").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "giftengine.cli.main", "ingest", f"@{cid.upper()}", "--plain",
+        [sys.executable, "-m", "giftengine_dev.cli.main", "ingest", f"@{cid.upper()}", "--plain",
          "--exit-on-end"], env={**os.environ, **FAST, **fake.env()}, stdout=out,
         stderr=subprocess.STDOUT)
     try:

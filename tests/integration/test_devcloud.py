@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 from giftengine import manifest as manifest_mod
-from giftengine.devcloud import naming, procs, stack
-from giftengine.devcloud.layout import EMULATOR_OFFSETS, Layout
+from giftengine import naming
+from giftengine_dev.devcloud import procs, stack
+from giftengine_dev.devcloud.layout import EMULATOR_OFFSETS, Layout
 
 M = manifest_mod.load()
 EMULATORS = ("firestore", "pubsub", "auth", "storage", "tasks")
@@ -26,7 +27,7 @@ EMULATORS = ("firestore", "pubsub", "auth", "storage", "tasks")
 @pytest.mark.emulator
 def test_status_json_lists_every_emulator_and_http_endpoint_and_they_answer(cloud):
     out = subprocess.run(
-        [sys.executable, "-m", "giftengine.cli.main", "dev", "status", "--json",
+        [sys.executable, "-m", "giftengine_dev.cli.main", "dev", "status", "--json",
          "--state-dir", cloud["state_dir"]],
         capture_output=True, text=True, check=True,
     ).stdout
@@ -38,7 +39,7 @@ def test_status_json_lists_every_emulator_and_http_endpoint_and_they_answer(clou
     assert status["running"] is True
     assert status["project_id"] == cloud["project_id"]
     assert set(status["emulators"]) == set(EMULATORS)
-    # Every HTTP function, plus the web clients (giftengine.webclients, served by dev up).
+    # Every HTTP function, plus the web clients (giftengine_dev.webclients, served by dev up).
     assert set(status["endpoints"]) == {f.name for f in M.http_functions()} | {
         "overlay", "dashboard",
     }
@@ -255,7 +256,7 @@ def test_function_env_passes_giftengine_vars_through_but_wiring_wins(monkeypatch
 def test_firestore_launcher_jar_names_the_main_class_and_the_real_jar(tmp_path, monkeypatch):
     import zipfile
 
-    from giftengine.devcloud import tools
+    from giftengine_dev.devcloud import tools
 
     monkeypatch.setenv("GIFTENGINE_TOOLS_DIR", str(tmp_path / "tools"))
     real = tmp_path / "sdk" / "cloud-firestore-emulator.jar"

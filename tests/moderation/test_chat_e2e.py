@@ -239,7 +239,7 @@ def test_flood_from_one_user_is_held_by_its_bucket_and_others_still_get_through(
 
 
 def test_cli_prints_the_feed_as_clients_read_it(chat, stream, capsys):
-    from giftengine.cli.main import main
+    from giftengine_dev.cli.main import main
 
     viewer = chat("e2e-cli")
     assert viewer.send(stream, "hello <i>cli</i>").status_code == 201

@@ -6,7 +6,7 @@ lists or the policy that loses precision or recall fails (docs/bench-chat.md has
 from __future__ import annotations
 
 import pytest
-from giftengine.moderation import evaluate
+from giftengine_dev.moderation import evaluate
 
 pytestmark = pytest.mark.unit
 

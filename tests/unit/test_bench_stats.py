@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from giftengine.bench.stats import (
+from giftengine_dev.bench.stats import (
     in_flight_fit,
     latency_figures,
     max_rate_in_window,

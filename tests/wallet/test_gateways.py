@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from giftengine.wallet import stripe_fake
 from giftengine.wallet.checkout import PaymentFlows
 from giftengine.wallet.errors import BadSignature, InvalidRequest, StaleCallback
 from giftengine.wallet.gateways import Esewa, Khalti, esewa_signature
 from giftengine.wallet.stripe_gateway import StripeGateway, to_payment_event
+from giftengine_dev.wallet import stripe_fake
 
 from tests.wallet import stripe_events as se
 from tests.wallet.helpers import make_service

@@ -251,7 +251,7 @@ def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
     assert codes == [200] * 200
     for u in users:
         out = subprocess.run(
-            [sys.executable, "-m", "giftengine.cli.main", "wallet", u, "--json"],
+            [sys.executable, "-m", "giftengine_dev.cli.main", "wallet", u, "--json"],
             capture_output=True,
             text=True,
             check=True,
@@ -343,10 +343,10 @@ def test_stripe_checkout_end_to_end_through_the_local_stand_in(cloud, urls, svc,
     """Checkout Session created with the stripe library against the stand-in, the user "pays"
     on its hosted page, the stand-in delivers the signed webhook to payments_webhook, and the
     wallet is credited once; a refund from the stand-in claws it back."""
-    from giftengine.wallet import stripe_fake
     from giftengine.wallet.checkout import PaymentFlows
     from giftengine.wallet.gateways import Esewa, Khalti
     from giftengine.wallet.stripe_gateway import StripeGateway
+    from giftengine_dev.wallet import stripe_fake
 
     port = 9847  # this engineer's port range (9800-9849)
     hook = f"{urls['payments_webhook']}/payments_webhook/stripe"

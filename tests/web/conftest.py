@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from giftengine.adapters.pubsub import EventPublisher
-from giftengine.devcloud.layout import HOST, ROOT
 from giftengine.domain.events import EngagementEvent
-from giftengine.webclients import build, component
-from giftengine.webclients.browser import Browser, unavailable_reason
+from giftengine_dev.devcloud.layout import HOST, ROOT
+from giftengine_dev.webclients import build, component
+from giftengine_dev.webclients.browser import Browser, unavailable_reason
 
 ARTIFACTS = ROOT / "artifacts" / "web"
 FALLBACK_PORTS = {"overlay": 9990, "dashboard": 9991}

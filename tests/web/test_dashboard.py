@@ -25,7 +25,7 @@ def create_creator(uid: str, email: str, claims: dict | None = None) -> None:
     """An email/password user in the Auth emulator (uid = a stream's creator_id, or a
     moderator with `claims`)."""
     from firebase_admin import auth
-    from giftengine.devcloud.tokens import admin_app
+    from giftengine_dev.devcloud.tokens import admin_app
 
     id_token(uid, claims)  # creates the user in the Auth emulator
     app = admin_app(os.environ["GIFTENGINE_PROJECT"])

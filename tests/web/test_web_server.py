@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from giftengine.devcloud.layout import ROOT
-from giftengine.webclients import component
+from giftengine_dev.devcloud.layout import ROOT
+from giftengine_dev.webclients import component
 
 
 @pytest.mark.unit

@@ -1,6 +1,6 @@
 // Runtime configuration and Firebase initialisation shared by the overlay and the dashboard.
 //
-// The server that serves an app also serves /config.json (functions/giftengine/webclients):
+// The server that serves an app also serves /config.json (devtools/giftengine_dev/webclients):
 //   {"projectId": "...",
 //    "firebase": {apiKey, authDomain, appId, ...} | null,      // production web app config
 //    "emulators": {"firestore": "host:port", "auth": "host:port"} | null,

@@ -1,5 +1,5 @@
 // A headless Chromium driven over stdin/stdout for the Python tests and benchmarks
-// (functions/giftengine/webclients/browser.py). One JSON request per line:
+// (devtools/giftengine_dev/webclients/browser.py). One JSON request per line:
 //   {"id": 1, "op": "open", "page": "overlay", "url": "...", "width": 1280, "height": 720}
 // one JSON answer per line: {"id": 1, "ok": true, "result": ...} or {"id": 1, "ok": false, "error": "..."}.
 // `expr` is the source of a JS function of one argument (`arg`), run in the page.

@@ -5,6 +5,7 @@ Layers (docs/wallet.md):
   OG tiers), `payments` (order-independent payment state), `settings`.
 - service: `service` (spend, buy tier, apply payment, daily bonus, reconcile, admin adjust) on
   a `store.Store` (a transactional document store).
-- adapters: `firestore_store`, `stripe_gateway`, `gateways` (eSewa, Khalti), `stripe_fake`.
+- adapters: `firestore_store`, `stripe_gateway`, `gateways` (eSewa, Khalti). The payment
+  providers' local stand-in is a dev tool: `giftengine_dev.wallet.stripe_fake`.
 - entry points: `routes` (routers behind functions/main.py).
 """

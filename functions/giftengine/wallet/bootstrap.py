@@ -54,13 +54,13 @@ def wallet_service() -> WalletService:
 
 # On the local cloud the payment providers cannot be reached: unless STRIPE_API_BASE /
 # KHALTI_API_BASE / ESEWA_FORM_URL say otherwise, the wallet functions use the local stand-in
-# (giftengine.wallet.stripe_fake) on the Firestore emulator's port + STAND_IN_PORT_OFFSET,
+# (giftengine_dev.wallet.stripe_fake) on the Firestore emulator's port + STAND_IN_PORT_OFFSET,
 # started by whichever function process needs it first (the others find it listening).
 STAND_IN_PORT_OFFSET = 48
 
 
 def local_stand_in(webhook_secret: str) -> str:
-    from giftengine.wallet import stripe_fake
+    from giftengine_dev.wallet import stripe_fake
 
     port = int(os.environ["FIRESTORE_EMULATOR_HOST"].rsplit(":", 1)[1]) + STAND_IN_PORT_OFFSET
     hook = os.environ.get("GIFTENGINE_URL_PAYMENTS_WEBHOOK", "")

@@ -1,7 +1,7 @@
 """Stripe adapter: Checkout Sessions out, verified webhook events in.
 
 Outbound calls go through the official `stripe` library; STRIPE_API_BASE points it at a
-stand-in (`python -m giftengine.wallet.stripe_fake`) where Stripe cannot be reached. Webhooks
+stand-in (`python -m giftengine_dev.wallet.stripe_fake`) where Stripe cannot be reached. Webhooks
 are verified on the raw body with `stripe.WebhookSignature` (v1 HMAC-SHA256 over
 "{timestamp}.{body}") and normalized to `PaymentEvent`s.
 """

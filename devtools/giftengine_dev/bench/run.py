@@ -1,0 +1,534 @@
+"""The benchmark: pipeline figures next to floors measured in the same run.
+
+- floor_latency_ms: bare Pub/Sub push delivery to a functions-framework function that does
+  nothing (the pipeline's own delivery mechanism) plus bare Firestore write -> listener.
+- alert_latency_ms: publish of a gift -> its alert seen by a Firestore listener; sampled in
+  turn with the two floors so the ratio compares like with like; once before the hot run
+  and once after it (`after_hot_run`).
+- sustained_gifts_per_s: gift messages into one hot stream for `seconds`, published at the
+  floor rate, until the live totals are exact; floor_msgs_per_s: the bare push delivery rate.
+- firestore_writes_per_gift / max_doc_writes_per_s: counted from the functions' write logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from giftengine.adapters import writelog
+from giftengine.adapters.pubsub import EventPublisher
+from giftengine.domain.events import EngagementEvent
+from google.cloud import firestore, pubsub_v1
+
+from giftengine_dev import bench as defaults
+from giftengine_dev.bench.stats import busiest, in_flight_fit, latency_figures
+
+STALL_S = 30.0  # the sustained run gives up after this long without progress
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- floors -----------------------------------------------------------------------------------
+class PushFloor:
+    """A no-op functions-framework function fed by its own push subscription."""
+
+    def __init__(
+        self,
+        project: str,
+        emulator_host: str,
+        workdir: Path,
+        sleep_s: float = 0.0,
+        durable: bool = False,
+    ):
+        self.project, self.host = project, emulator_host
+        self.port = _free_port()
+        self.log = workdir / f"noop-{self.port}.jsonl"
+        self.log.unlink(missing_ok=True)
+        self.topic = f"bench-floor-{uuid.uuid4().hex[:8]}"
+        self.sub = f"{self.topic}-push"
+        env = {
+            **os.environ,
+            "GIFTENGINE_NOOP_LOG": str(self.log),
+            "GIFTENGINE_NOOP_SLEEP_S": str(sleep_s),
+            "GIFTENGINE_NOOP_DURABLE": project if durable else "",
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--source",
+                str(Path(__file__).with_name("noop.py")),
+                "--target",
+                "noop",
+                "--signature-type",
+                "cloudevent",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/", timeout=0.5)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        base = f"http://{self.host}/v1/projects/{project}"
+        requests.put(f"{base}/topics/{self.topic}", timeout=10).raise_for_status()
+        requests.put(
+            f"{base}/subscriptions/{self.sub}",
+            timeout=10,
+            json={
+                "topic": f"projects/{project}/topics/{self.topic}",
+                "ackDeadlineSeconds": 60,
+                "pushConfig": {
+                    "pushEndpoint": f"http://127.0.0.1:{self.port}/projects/{project}"
+                    f"/topics/{self.topic}"
+                },
+            },
+        ).raise_for_status()
+        self.publisher = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
+        )
+        self.path = self.publisher.topic_path(project, self.topic)
+
+    def _received(self, offset: int = 0) -> list[dict]:
+        """The arrivals the no-op function logged (from byte `offset` on). Only complete
+        lines: the function may be halfway through writing the last one."""
+        if not self.log.exists():
+            return []
+        with open(self.log, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        complete = data[: data.rfind(b"\n") + 1].decode()
+        return [json.loads(x) for x in complete.splitlines() if x.strip()]
+
+    def sample(self, i: int) -> float | None:
+        """One message published -> its arrival at the no-op function, in seconds."""
+        key = f"l{i}"
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        self.publisher.publish(
+            self.path, json.dumps({"i": key, "sent": time.time()}).encode()
+        ).result(timeout=30)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            for r in self._received(offset):
+                if r["i"] == key:
+                    return r["got"] - r["sent"]
+            time.sleep(0.005)
+        return None
+
+    def throughput(self, n: int) -> float:
+        start = len(self._received())
+        t0 = time.time()
+        futs = [
+            self.publisher.publish(
+                self.path, json.dumps({"i": f"t{i}", "sent": time.time()}).encode()
+            )
+            for i in range(n)
+        ]
+        for f in futs:
+            f.result(timeout=120)
+        self._wait(start + n, 180)
+        got = [r["got"] for r in self._received()[start:]]
+        return n / (max(got) - t0)
+
+    def _wait(self, count: int, timeout: float) -> None:
+        deadline = time.time() + timeout
+        while len(self._received()) < count and time.time() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        base = f"http://{self.host}/v1/projects/{self.project}"
+        for what in (f"subscriptions/{self.sub}", f"topics/{self.topic}"):
+            with contextlib.suppress(requests.RequestException):
+                requests.delete(f"{base}/{what}", timeout=10)
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.publisher.stop()
+
+
+class _Arrivals:
+    """When a listener first saw each key, and a wait for one key."""
+
+    def __init__(self):
+        self.seen: dict = {}
+        self.cond = threading.Condition()
+
+    def note(self, keys, now: float) -> None:
+        with self.cond:
+            for k in keys:
+                self.seen.setdefault(k, now)
+            self.cond.notify_all()
+
+    def since(self, key, t: float, timeout: float) -> float | None:
+        """Seconds from `t` until `key` was seen; None if not within `timeout`."""
+        with self.cond:
+            self.cond.wait_for(lambda: key in self.seen, timeout=timeout)
+        return self.seen[key] - t if key in self.seen else None
+
+
+class ListenerFloor:
+    """Bare Firestore write -> `on_snapshot` of that document."""
+
+    def __init__(self, db: firestore.Client):
+        self.ref = db.collection("bench").document(f"floor-{uuid.uuid4().hex[:8]}")
+        self.arrivals = _Arrivals()
+        self.ref.set({"i": -1})
+        self.watch = self.ref.on_snapshot(self._on_snap)
+
+    def _on_snap(self, snaps, changes, read_time):
+        now = time.time()
+        self.arrivals.note([s.get("i") for s in snaps if s.exists], now)
+
+    def sample(self, i: int) -> float | None:
+        t = time.time()
+        self.ref.set({"i": i})
+        return self.arrivals.since(i, t, timeout=10)
+
+    def close(self) -> None:
+        self.watch.unsubscribe()
+        self.ref.delete()
+
+
+# ---- pipeline ---------------------------------------------------------------------------------
+def _gift(
+    stream: str, creator: str, user: int, gift: dict, count: int, end: bool, group: str, n: int
+) -> EngagementEvent:
+    return EngagementEvent.model_validate(
+        {
+            "event_id": f"{stream}:{n}",
+            "source": "tiktok",
+            "stream_id": stream,
+            "creator_id": creator,
+            "kind": "gift",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "user": {"id": f"v{user}", "handle": f"@viewer{user}", "name": f"Viewer {user}"},
+            "gift": gift,
+            "repeat_count": count,
+            "repeat_end": end,
+            "group_id": group,
+        }
+    )
+
+
+def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed: int = 11):
+    """`total` gift messages from `users` viewers: streaks (running counts, then a final)
+    and single gifts. Returns (messages, expected coins, expected units)."""
+    rnd = random.Random(seed)
+    rose = {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
+    heart = {"id": "5487", "name": "Finger Heart", "coins": 5, "streakable": True}
+    corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+    msgs, coins, units, n = [], 0, 0, 0
+    while len(msgs) < total:
+        u = rnd.randrange(users)
+        g = rnd.choice([rose, rose, heart, corgi])
+        if g["streakable"]:
+            k = min(rnd.choice([1, 3, 5, 10]), total - len(msgs))
+            group = uuid.UUID(int=rnd.getrandbits(128)).hex[:12]
+            for c in range(1, k + 1):
+                n += 1
+                msgs.append(_gift(stream, creator, u, g, c, c == k, group, n))
+            coins, units = coins + k * g["coins"], units + k
+        else:
+            n += 1
+            msgs.append(_gift(stream, creator, u, g, 1, True, f"s{n}", n))
+            coins, units = coins + g["coins"], units + 1
+    return msgs, coins, units
+
+
+def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict:
+    stream = f"bench-hot-{uuid.uuid4().hex[:8]}"
+    creator = f"bench-creator-{uuid.uuid4().hex[:6]}"
+    total = int(seconds * rate)
+    msgs, coins, units = hot_stream_messages(stream, creator, total, users)
+    _log(f"sustained: {len(msgs)} gift messages into {stream} at {rate:.0f}/s")
+    pub = EventPublisher(project)
+    t0 = time.time()
+    futs = []
+    for i, m in enumerate(msgs):
+        delay = t0 + i / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        futs.append(pub.publish(m))
+    for f in futs:
+        f.result(timeout=300)
+    t_published = time.time()
+    ref = db.collection("streams").document(stream)
+    # Wait while the pipeline makes progress: a slow machine drains for longer, a stuck
+    # pipeline is reported (exact: false) after STALL_S without any change.
+    live: dict = {}
+    seen, last_change = -1, time.time()
+    while time.time() - last_change < STALL_S:
+        snap = ref.get()
+        live = snap.to_dict() or {}
+        gifts = (live.get("totals") or {}).get("gifts", 0)
+        if gifts >= units:
+            break
+        if gifts != seen:
+            seen, last_change = gifts, time.time()
+        time.sleep(0.1)
+    t_done = time.time()
+    pub.close()
+    totals = live.get("totals") or {}
+    # Wait for the leaderboard flush of the last pending users (every 10 s) to be counted.
+    time.sleep(12)
+    return {
+        "stream": stream,
+        "creator": creator,
+        "messages": len(msgs),
+        "t0": t0,
+        "t_published": t_published,
+        "t_done": t_done,
+        "exact": totals.get("coins") == coins and totals.get("gifts") == units,
+        "expected": {"coins": coins, "gifts": units},
+        "got": {"coins": totals.get("coins"), "gifts": totals.get("gifts")},
+        "gifts_per_s": len(msgs) / (t_done - t0),
+        "publish_rate": len(msgs) / (t_published - t0),
+    }
+
+
+class AlertProbe:
+    """Publish of a gift to a quiet stream -> its alert (by `event_id`) seen by an
+    `on_snapshot` listener on the stream's alerts query."""
+
+    CORGI = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+
+    def __init__(self, db: firestore.Client, project: str):
+        self.stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
+        q = (
+            db.collection("streams")
+            .document(self.stream)
+            .collection("alerts")
+            .order_by("seq", direction=firestore.Query.DESCENDING)
+            .limit(10)
+        )
+        self.arrivals = _Arrivals()
+        self.watch = q.on_snapshot(self._on_snap)
+        self.pub = EventPublisher(project)
+
+    def _on_snap(self, snaps, changes, read_time):
+        now = time.time()
+        ids = [a["event_id"] for s in snaps for a in s.get("items") or [] if a.get("event_id")]
+        self.arrivals.note(ids, now)
+
+    def sample(self, i: int) -> float | None:
+        ev = _gift(self.stream, "bench-lat", i % 7, self.CORGI, 1, True, f"x{i}", i)
+        t = time.time()
+        self.pub.publish(ev).result(timeout=30)
+        return self.arrivals.since(ev.event_id, t, timeout=30)
+
+    def close(self) -> None:
+        self.watch.unsubscribe()
+        self.pub.close()
+
+
+WARMUP_ROUNDS = 5
+QUIET_STREAMS = 3  # alert probes taken in turn: each stream gets a gift every ~1.4 s or more
+
+
+class _Rotation:
+    """Probes sampled in turn, one per call."""
+
+    def __init__(self, probes: list):
+        self.probes = probes
+
+    def sample(self, i: int) -> float | None:
+        return self.probes[i % len(self.probes)].sample(i)
+
+    def close(self) -> None:
+        for p in self.probes:
+            p.close()
+
+
+def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, list[float]]:
+    """The pipeline's alert latency and its two floors, sampled in turn (one of each per
+    round), so all three see the same machine and the same emulators: a floor measured at
+    one moment against a pipeline measured at another would put the machine's state into
+    the ratio.
+
+    - The alert probe rotates over QUIET_STREAMS streams, so each stream stays quiet (one
+      gift per rollup interval or less) while rounds come three times as often.
+    - Rounds are spaced by a random pause: the Pub/Sub emulator's push loops poll an empty
+      subscription every 100 ms, which adds 0-100 ms to every delivery; with a fixed pause
+      that wait repeated nearly periodically from round to round. The random pause makes
+      each sample's place in the cycle independent; how the subscription's two loops sit
+      relative to each other still varies between runs (BENCHMARKS.md).
+    - The first WARMUP_ROUNDS rounds are not kept: on a stack just started they time the
+      emulators' JIT compiling the paths they take, the pipeline's more than the floors'."""
+    listener = ListenerFloor(db)
+    alert = _Rotation([AlertProbe(db, project) for _ in range(QUIET_STREAMS)])
+    probes = {"push": floor, "listener": listener, "alert": alert}
+    out: dict[str, list[float]] = {k: [] for k in probes}
+    rnd = random.Random(7)
+    try:
+        time.sleep(0.5)  # the listeners are attached
+        for i in range(WARMUP_ROUNDS + samples):
+            for name, probe in probes.items():
+                v = probe.sample(i)
+                if v is not None and i >= WARMUP_ROUNDS:
+                    out[name].append(v)
+            time.sleep(0.35 + rnd.random() * 0.1)
+    finally:
+        listener.close()
+        alert.close()
+    return out
+
+
+def write_figures(writes_dir: str, hot: dict) -> dict:
+    s, c = hot["stream"], hot["creator"]
+    lo, hi = hot["t0"] - 1, hot["t_done"] + 12
+    mine = [
+        w
+        for w in writelog.read(writes_dir)
+        if lo <= w["t"] <= hi
+        and (
+            w["path"].startswith(f"streams/{s}")
+            or w["path"].startswith(f"leaderboards/stream.{s}")
+            or w["path"].startswith(f"leaderboards/creator.{c}.")
+            or w["path"].startswith("leaderboards/global.")
+        )
+    ]
+    listened = [
+        w
+        for w in mine
+        if w["path"] == f"streams/{s}"
+        or w["path"].startswith(f"streams/{s}/alerts/")
+        or w["path"].startswith("leaderboards/")
+    ]
+    path, rate = busiest(listened)
+    by_kind: dict[str, int] = {}
+    for w in mine:
+        key = (
+            w["path"].split("/")[2]
+            if w["path"].startswith("streams/") and w["path"].count("/") >= 2
+            else w["path"].split("/")[0]
+        )
+        by_kind[key] = by_kind.get(key, 0) + 1
+    return {
+        "firestore_writes_per_gift": round(len(mine) / hot["messages"], 3),
+        "firestore_writes": len(mine),
+        "writes_by_collection": by_kind,
+        "max_doc_writes_per_s": round(rate, 2),
+        "busiest_listened_doc": path,
+    }
+
+
+def run(
+    status: dict,
+    seconds: float = defaults.HOT_SECONDS,
+    latency_samples: int = defaults.LATENCY_SAMPLES,
+    floor_messages: int = defaults.FLOOR_MESSAGES,
+    users: int = defaults.VIEWERS,
+    rate: float | None = None,
+) -> dict:
+    os.environ.update(status["env"])
+    project = status["project_id"]
+    db = firestore.Client(project=project)
+    workdir = Path(status["state_dir"])
+    _log("floor: Pub/Sub push -> no-op functions-framework function")
+    floor = PushFloor(project, status["emulators"]["pubsub"], workdir)
+    try:
+        floor_rate = floor.throughput(floor_messages)
+        _log(f"floor: push delivery {floor_rate:.0f} msg/s; the same with one create each")
+        durable = PushFloor(project, status["emulators"]["pubsub"], workdir, durable=True)
+        try:
+            durable_rate = durable.throughput(floor_messages)
+        finally:
+            durable.close()
+        _log(f"floor: push + create {durable_rate:.0f} msg/s; alert latency and its floors")
+        quiet = latencies(db, project, floor, latency_samples)
+        hot = sustained(db, project, seconds, rate or floor_rate, users)
+        _log(
+            f"sustained: {hot['gifts_per_s']:.0f} gifts/s, exact={hot['exact']}; "
+            "alert latency and its floors again, after the hot run"
+        )
+        after = latencies(db, project, floor, latency_samples)
+    finally:
+        floor.close()
+    writes = write_figures(status["writes_dir"], hot)
+    lat = latency_figures(quiet)
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count()},
+        **lat,
+        # The same, after the hot run: the Firestore emulator's queries slow down with every
+        # event record ever written (BENCHMARKS.md), which production's indexes do not.
+        "after_hot_run": latency_figures(after),
+        "sustained_gifts_per_s": round(hot["gifts_per_s"], 1),
+        "sustained_seconds": round(hot["t_done"] - hot["t0"], 1),
+        "sustained_publish_rate": round(hot["publish_rate"], 1),
+        "floor_msgs_per_s": round(floor_rate, 1),
+        "sustained_ratio": round(hot["gifts_per_s"] / floor_rate, 2),
+        # The same delivery with one Firestore create per message (keyed by its id) before
+        # the acknowledgement: what any exactly-once consumer does at the least.
+        "floor_durable_msgs_per_s": round(durable_rate, 1),
+        "durable_floor_ratio": round(durable_rate / floor_rate, 2),
+        "sustained_vs_durable_floor": round(hot["gifts_per_s"] / durable_rate, 2),
+        **writes,
+        "exact": hot["exact"],
+        "expected_totals": hot["expected"],
+        "final_totals": hot["got"],
+        "gift_messages": hot["messages"],
+        "viewers": users,
+    }
+    return report
+
+
+def push_window(status: dict, sleeps_ms: list[float], messages: int = 1500) -> dict:
+    """How many pushes the emulator keeps in flight. The no-op floor function answers after
+    `sleep` ms (no CPU); with N requests in flight and s0 of its own time per message,
+    1/rate = (sleep + s0) / N (Little's law), so a straight line through the measured
+    1/rate against sleep gives both (`stats.in_flight_fit`)."""
+    os.environ.update(status["env"])
+    rows = []
+    for i, ms in enumerate([sleeps_ms[0], *sleeps_ms]):
+        floor = PushFloor(
+            status["project_id"],
+            status["emulators"]["pubsub"],
+            Path(status["state_dir"]),
+            ms / 1000,
+        )
+        try:
+            rate = floor.throughput(messages if i else 300)
+        finally:
+            floor.close()
+        if i:  # the first run only warms the emulator up
+            rows.append({"sleep_ms": ms, "msgs_per_s": round(rate, 1)})
+    n, s0 = in_flight_fit([r["sleep_ms"] / 1000 for r in rows], [r["msgs_per_s"] for r in rows])
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "push_window": rows,
+        "in_flight": round(n, 2),
+        "service_ms": round(s0 * 1000, 2),
+    }

@@ -1,0 +1,40 @@
+"""`giftengine` CLI. Each subcommand lives in its own module exposing `register(subparsers)`.
+
+To add a command, write giftengine_dev/cli/<name>.py with `register` and add its module name
+to COMMANDS below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "dev",
+    "replay",
+    "state",
+    "schema",
+    "bench",
+    "demo",
+    "wallet",
+    "chat",
+    "ingest",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="giftengine", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"giftengine_dev.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`giftengine state STREAM [--json]`: the stream's live state, read from the documents
+clients listen to."""
+
+from __future__ import annotations
+
+import json
+
+from giftengine_dev.cli._cloud import ensure_env
+
+TOTAL_KEYS = ("coins", "gifts", "likes", "comments", "follows", "shares", "joins")
+
+
+def view(live: dict | None, stream_id: str) -> dict:
+    live = live or {}
+    totals = live.get("totals") or {}
+    return {
+        "stream_id": stream_id,
+        "exists": bool(live),
+        "status": live.get("status"),
+        "creator_id": live.get("creator_id"),
+        "totals": {k: int(totals.get(k, 0)) for k in TOTAL_KEYS},
+        "viewers": live.get("viewers") or {"current": 0, "peak": 0},
+        "top_gifters": [
+            {
+                "user_id": g["user_id"],
+                "handle": g.get("handle", ""),
+                "name": g.get("name", ""),
+                "coins": g["coins"],
+                "gifts": g.get("gifts", 0),
+                "rank": g["rank"],
+            }
+            for g in live.get("top_gifters") or []
+        ],
+        "goals": live.get("goals") or {},
+        "combos": live.get("combos") or [],
+        "rev": live.get("rev", 0),
+    }
+
+
+def run(args) -> int:
+    from giftengine.adapters.clients import firestore_client
+    from giftengine.adapters.firestore_store import FirestoreStore
+
+    s = ensure_env()
+    store = FirestoreStore(firestore_client(s.project_id))
+    v = view(store.live(args.stream_id), args.stream_id)
+    if args.board:
+        v["board"] = {
+            "board_id": args.board,
+            "entries": [
+                {
+                    "rank": i,
+                    "user_id": e["user_id"],
+                    "handle": e.get("handle", ""),
+                    "coins": e["coins"],
+                    "gifts": e.get("gifts", 0),
+                }
+                for i, e in enumerate(store.leaderboard(args.board, limit=args.limit), 1)
+            ],
+        }
+    if args.json:
+        print(json.dumps(v, indent=2, default=str))
+        return 0 if v["exists"] else 1
+    if not v["exists"]:
+        print(f"no live state for stream {args.stream_id!r}")
+        return 1
+    t = v["totals"]
+    print(f"{args.stream_id} [{v['status']}]  " + "  ".join(f"{k}={t[k]}" for k in TOTAL_KEYS))
+    for g in v["top_gifters"]:
+        print(f"  #{g['rank']:<3} {g['handle'] or g['user_id']:<24} {g['coins']:>8} coins")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("state", help="print a stream's live state")
+    p.add_argument("stream_id")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--board", help="also print a leaderboard by board id (docs/firestore.md)")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=run)

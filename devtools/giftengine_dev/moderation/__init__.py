@@ -1,0 +1,1 @@
+"""Dev-only moderation tools (not deployed)."""

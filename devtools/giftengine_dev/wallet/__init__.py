@@ -1,0 +1,1 @@
+"""Dev-only wallet tools (not deployed)."""

@@ -63,14 +63,23 @@ def make_deps(chat_store, clock):
 
 
 @pytest.fixture
-def stream(chat_store) -> str:
-    """A fresh stream whose creator is `creator-<id>`."""
+def store_stream(chat_store) -> str:
+    """A fresh stream in `chat_store` whose creator is `creator-<id>`."""
     stream_id = "s-" + uuid.uuid4().hex[:12]
     doc = {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"}
     if hasattr(chat_store, "add_stream"):
         chat_store.add_stream(stream_id, doc["creator_id"])
     else:
         chat_store.db.collection("streams").document(stream_id).set(doc)
+    return stream_id
+
+
+@pytest.fixture
+def stream(chat_db) -> str:
+    """A fresh stream on the emulator whose creator is `creator-<id>` (end-to-end tests)."""
+    stream_id = "s-" + uuid.uuid4().hex[:12]
+    chat_db.collection("streams").document(stream_id).set(
+        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
     return stream_id
 
 

@@ -13,6 +13,11 @@ from giftengine.moderation.rules import InvalidConfig
 
 from tests.moderation.conftest import audit_actions, notices, rate_limit_ids
 
+@pytest.fixture
+def stream(store_stream) -> str:
+    return store_stream
+
+
 VIEWER = Actor("viewer-1")
 MOD = Actor("mod-1", moderator=True)
 

@@ -96,6 +96,7 @@ def test_spaced_letters_are_joined_only_when_they_spell_a_word():
         "I'll shoot you a DM later",
         "is the giveaway still on",
         "Dick Van Dyke is a legend",
+        "randi says hi",
         "Nigeria vs Ghana",
         "bc I was late",
         "the class assignment",

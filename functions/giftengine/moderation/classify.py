@@ -432,7 +432,7 @@ def findings(text: str) -> list[Finding]:
             out.append(Finding("sexual", sev, _score(tok, word, 0.9), word))
         if "profane_insult" in k:
             word = k["profane_insult"]
-            if word in lx.NEEDS_TARGET and not (second or short or hinglish):
+            if word in lx.NEEDS_TARGET and not (second or hinglish):
                 continue
             out.append(Finding("insult", 2, _score(tok, word, 0.9), word))
         if "dehumanizing" in k and (second or short or insult_person):

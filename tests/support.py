@@ -65,3 +65,18 @@ def id_token(uid: str, claims: dict | None = None, project_id: str | None = None
     from giftengine_dev.devcloud.tokens import emulator_id_token
 
     return emulator_id_token(uid, project_id or os.environ["GIFTENGINE_PROJECT"], claims or {})
+
+
+def create_stream(cloud: dict, creator_uid: str, stream_id: str, title: str = "") -> dict:
+    """The creator's POST /api/streams: the ownership record that gives them creator powers
+    on `stream_id` (the first event's creator_id gives none)."""
+    import requests
+
+    r = requests.post(
+        f"{cloud['endpoints']['api']}/streams",
+        json={"stream_id": stream_id, "title": title},
+        headers={"Authorization": f"Bearer {id_token(creator_uid)}"},
+        timeout=30,
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()

@@ -35,3 +35,11 @@ def deps() -> Deps:
         scheduler=TaskScheduler(s),
         dead_letters=RawPublisher(s.project_id, "dead_letter"),
     )
+
+
+@lru_cache(maxsize=1)
+def ownership():
+    """Stream ownership records and creators' moderators (service.streams.OwnershipRepo)."""
+    from giftengine.adapters.ownership import FirestoreOwnership
+
+    return FirestoreOwnership(firestore_client(config.load().project_id))

@@ -16,7 +16,7 @@ from giftengine_dev.demo import sessions
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from tests.support import id_token, poll, wait_for_doc, wait_for_query
+from tests.support import create_stream, id_token, poll, wait_for_doc, wait_for_query
 
 pytestmark = [pytest.mark.e2e]
 
@@ -230,13 +230,17 @@ def test_goal_set_through_the_api_fills_and_completes(cloud, db, stream_id, publ
         "title": "New mic",
     }
     assert requests.post(f"{api}/goals", json=body, timeout=10).status_code == 401
+    token = id_token(creator)
+    auth = {"Authorization": f"Bearer {token}"}
+    # The first event's creator_id grants nothing: powers come from the ownership record.
+    r = requests.post(f"{api}/goals", json=body, headers=auth, timeout=10)
+    assert r.status_code == 404 and "POST /api/streams" in r.json()["reason"], r.text
+    create_stream(cloud, creator, stream_id)
     other = id_token("someone-else")
     r = requests.post(
         f"{api}/goals", json=body, timeout=10, headers={"Authorization": f"Bearer {other}"}
     )
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
-    token = id_token(creator)
-    auth = {"Authorization": f"Bearer {token}"}
     r = requests.post(f"{api}/goals", json={**body, "target": -5}, headers=auth, timeout=10)
     assert r.status_code == 400 and "target" in r.json()["reason"]
     r = requests.post(f"{api}/goals", json=body, headers=auth, timeout=10)

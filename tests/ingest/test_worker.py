@@ -39,7 +39,7 @@ def connected(fake, cid, n=1):
     return lambda: fake.open_connections(cid) >= n
 
 
-def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator):
+def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator, db):
     cid, room = creator
     fake.set_state(cid, "live", room_id=room)
     workers()
@@ -67,6 +67,12 @@ def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator)
     assert kinds.count("follow") == 1 and kinds.count("share") == 1
     attrs = [a for a in tap.attrs if a.get("stream_id") == stream]
     assert {a["event_id"] for a in attrs} == set(ids(events))
+    # The room's stream belongs to the Firebase user linked to the account (owner_uid).
+    owner_ref = db.collection("stream_owners").document(stream)
+    wait_until(lambda: owner_ref.get().exists, what="stream ownership record")
+    owner = owner_ref.get().to_dict()
+    assert (owner["creator_id"], owner["source"], owner["tiktok_username"]) == (
+        f"uid-{cid}", "tiktok", cid)
 
 
 def test_drop_mid_streak_reconnects_and_drops_replays(fake, tap, workers, creator, db):

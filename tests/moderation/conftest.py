@@ -51,26 +51,43 @@ def chat_store(request):
 
 
 @pytest.fixture
-def make_deps(chat_store, clock):
+def owners(chat_store):
+    """Stream ownership records beside the store: in memory, or Firestore's stream_owners."""
+    if hasattr(chat_store, "db"):
+        from giftengine.adapters.ownership import FirestoreOwnership
+
+        return FirestoreOwnership(chat_store.db)
+    from giftengine.service.streams import MemoryOwnership
+
+    return MemoryOwnership()
+
+
+@pytest.fixture
+def make_deps(chat_store, owners, clock):
     from giftengine.moderation.policy import ChatSettings
     from giftengine.moderation.service import Deps
 
     def make(**settings) -> Deps:
         return Deps(repo=chat_store, settings=ChatSettings(**settings), clock=clock,
-                    shard=lambda n: 0)
+                    shard=lambda n: 0, owners=owners)
 
     return make
 
 
 @pytest.fixture
-def store_stream(chat_store) -> str:
-    """A fresh stream in `chat_store` whose creator is `creator-<id>`."""
+def store_stream(chat_store, owners) -> str:
+    """A fresh stream owned by `creator-<id>` (its ownership record, and on Firestore also
+    the live-state document)."""
+    from datetime import UTC, datetime
+
+    from giftengine.domain.access import StreamOwner
+
     stream_id = "s-" + uuid.uuid4().hex[:12]
-    doc = {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"}
-    if hasattr(chat_store, "add_stream"):
-        chat_store.add_stream(stream_id, doc["creator_id"])
-    else:
-        chat_store.db.collection("streams").document(stream_id).set(doc)
+    creator = f"creator-{stream_id}"
+    if hasattr(chat_store, "db"):
+        chat_store.db.collection("streams").document(stream_id).set(
+            {"stream_id": stream_id, "creator_id": creator})
+    owners.create(StreamOwner(stream_id, creator), creator, datetime.now(UTC))
     return stream_id
 
 
@@ -80,6 +97,8 @@ def stream(chat_db) -> str:
     stream_id = "s-" + uuid.uuid4().hex[:12]
     chat_db.collection("streams").document(stream_id).set(
         {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
+    chat_db.collection("stream_owners").document(stream_id).set(
+        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}", "source": "app"})
     return stream_id
 
 

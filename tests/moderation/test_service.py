@@ -13,6 +13,7 @@ from giftengine.moderation.rules import InvalidConfig
 
 from tests.moderation.conftest import audit_actions, notices, rate_limit_ids
 
+
 @pytest.fixture
 def stream(store_stream) -> str:
     return store_stream
@@ -147,6 +148,32 @@ def test_keyword_lists_are_the_creators_own(make_deps, stream):
     entries = [f"word{i}" for i in range(250)]
     assert len(service.set_keywords(deps, MOD, stream, entries)["keywords"]) == 250
     assert service.get_keywords(deps, creator(stream), stream)["keywords"] == entries
+
+
+def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_store):
+    """Issue 14, attack 1: the live state's creator_id (named by a stream's first event) grants
+    nothing; the record does, and so do the moderators its creator appointed."""
+    from giftengine.adapters.ownership import FirestoreOwnership
+    from giftengine.service import streams
+
+    if not hasattr(chat_store, "db"):
+        pytest.skip("the live-state document this is about exists only on Firestore")
+    chat_db = chat_store.db
+    deps = make_deps()
+    chat_db.collection("streams").document(stream).set({"creator_id": VIEWER.uid}, merge=True)
+    with pytest.raises(Forbidden):
+        service.set_keywords(deps, VIEWER, stream, ["x"])
+    unowned = stream + "-unowned"
+    chat_db.collection("streams").document(unowned).set({"creator_id": VIEWER.uid})
+    with pytest.raises(Forbidden):
+        service.ban_user(deps, VIEWER, unowned, "someone", None, "")
+    helper = Actor(f"helper-{stream}")
+    owners = FirestoreOwnership(chat_db)
+    streams.appoint_moderator(owners, creator(stream), creator(stream).uid, helper.uid)
+    assert service.ban_user(deps, helper, stream, "troll", None, "spam")["uid"] == "troll"
+    assert audit_actions(deps.repo, stream) == ["ban"]
+    with pytest.raises(Forbidden):  # only that creator's streams
+        service.ban_user(deps, helper, unowned, "troll", None, "spam")
 
 
 def test_user_bucket_throttles_one_user_not_another(make_deps, stream, clock):

@@ -17,6 +17,7 @@ const OTHER_STREAM = "stream-2"; // another creator's stream
 
 const CHAT_SEED = {
   [`streams/${OTHER_STREAM}`]: { stream_id: OTHER_STREAM, creator_id: "creator-2" },
+  [`stream_owners/${OTHER_STREAM}`]: { stream_id: OTHER_STREAM, creator_id: "creator-2" },
   [`streams/${STREAM}/chat/m1`]: {
     message_id: "m1", uid: "viewer-2", name: "V2", text: "hello", html: "hello",
     source: "app", action: "allow", created_at: now,

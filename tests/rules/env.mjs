@@ -82,6 +82,11 @@ export const SEED = {
     board_id: BOARD, scope: "stream", period: "session", period_key: "",
     creator_id: CREATOR, stream_id: STREAM, updated_at: now,
   },
+  // Ownership: creator powers come from this record, never from the live state's creator_id.
+  [`stream_owners/${STREAM}`]: {
+    stream_id: STREAM, creator_id: CREATOR, source: "tiktok", tiktok_username: "ana.live",
+    title: "", created_by: "ingest", created_at: now,
+  },
   [`creators/${CREATOR}`]: { creator_id: CREATOR, timezone: "Asia/Kathmandu" },
   [`streams/${STREAM}/events/e1`]: { event_id: "tiktok:gift:1", ingested_at: now },
   [`streams/${STREAM}/rollup/state`]: { cursor: "e1", open_streaks: {} },

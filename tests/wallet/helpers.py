@@ -32,8 +32,18 @@ class Published:
         self.events.append(event)
 
 
-def make_service(store=None, **settings) -> tuple[WalletService, MemoryStore, Clock, Published]:
+def own(store, stream: str, creator: str) -> None:
+    """The stream's ownership record (POST /api/streams writes it in production)."""
+    store.set(f"stream_owners/{stream}", {"stream_id": stream, "creator_id": creator,
+                                           "source": "app"})
+
+
+def make_service(
+    store=None, owners: dict[str, str] | None = None, **settings
+) -> tuple[WalletService, MemoryStore, Clock, Published]:
     store = store if store is not None else MemoryStore()
+    for stream, creator in (owners if owners is not None else {"s1": "creator-1"}).items():
+        own(store, stream, creator)
     clock, published = Clock(), Published()
     svc = WalletService(
         store,

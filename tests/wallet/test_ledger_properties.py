@@ -56,7 +56,7 @@ def ledger_txns(store) -> list[LedgerTxn]:
 @given(st.lists(op, min_size=5, max_size=50))
 def test_any_sequence_keeps_wallets_equal_to_their_postings(ops):
     svc, store, clock, published = make_service(
-        spend_coins_per_minute=10**9, spends_per_minute=10**6
+        owners={"s1": CREATOR}, spend_coins_per_minute=10**9, spends_per_minute=10**6
     )
     # The test's own model of each payment: who, coins, amount, completed, refunded, disputed.
     pay_owner: dict[int, tuple[str, int, int]] = {}

@@ -9,11 +9,12 @@ from giftengine.wallet.errors import (
     Conflict,
     InsufficientFunds,
     InvalidRequest,
+    NotFound,
     TierRequired,
     VelocityExceeded,
 )
 
-from tests.wallet.helpers import completed, disputed, gift, make_service, refunded
+from tests.wallet.helpers import completed, disputed, gift, make_service, own, refunded
 
 pytestmark = pytest.mark.unit
 
@@ -73,15 +74,30 @@ def test_refusals_change_nothing():
         svc.spend_gift("u1", gift(creator="u1", key="key-0004"))
     with pytest.raises(TierRequired):
         svc.spend_gift("u1", gift(gift_id="og-crown", key="key-0005"))
-    store.set("streams/s1", {"creator_id": "someone-else", "status": "live"})
-    before["streams/s1"] = store.get("streams/s1")
-    with pytest.raises(InvalidRequest):
-        svc.spend_gift("u1", gift(key="key-0006"))
+    with pytest.raises(InvalidRequest):  # the request names another creator than the record
+        svc.spend_gift("u1", gift(creator="someone-else", key="key-0006"))
+    with pytest.raises(NotFound):  # no ownership record: nobody's stream
+        svc.spend_gift("u1", gift(stream="s-unused", key="key-0008"))
     store.set("streams/s1", {"creator_id": "creator-1", "status": "ended"})
     before["streams/s1"] = store.get("streams/s1")
     with pytest.raises(Conflict):
         svc.spend_gift("u1", gift(key="key-0007"))
     assert store.docs == before
+
+
+def test_the_ownership_record_decides_who_earns_not_the_first_event():
+    """Issue 14, attack 1: a viewer's gift naming another user must not make that user the
+    stream's creator; the record the creator made decides, and the live state's creator_id
+    (named by the first event) decides nothing."""
+    svc, store, _, published = funded(100)
+    own(store, "s-real", "creator-real")
+    with pytest.raises(NotFound):
+        svc.spend_gift("u1", gift(stream="s-unused", creator="viewer-b", key="key-sq01"))
+    store.set("streams/s-real", {"creator_id": "viewer-b", "status": "live"})
+    r = svc.spend_gift("u1", gift(stream="s-real", creator=None, key="key-sq02"))
+    assert r["creator_id"] == "creator-real" and published.events[-1].creator_id == "creator-real"
+    with pytest.raises(InvalidRequest):
+        svc.spend_gift("u1", gift(stream="s-real", creator="viewer-b", key="key-sq03"))
 
 
 def test_velocity_limit_per_minute():

@@ -51,6 +51,20 @@ def urls(cloud) -> dict[str, str]:
     return cloud["endpoints"]
 
 
+def own(cloud, stream: str, creator: str) -> None:
+    """The stream's ownership record (its creator's POST /api/streams, in production)."""
+    firestore_client(cloud["project_id"]).document(f"stream_owners/{stream}").set(
+        {"stream_id": stream, "creator_id": creator, "source": "app"}
+    )
+
+
+@pytest.fixture(autouse=True)
+def owned_streams(cloud) -> None:
+    for stream, creator in [("s-race", "creator-race"), ("s-devices", "creator-d"),
+                            ("s-og", "creator-og"), ("s-rc", "creator-rc")]:
+        own(cloud, stream, creator)
+
+
 def auth(uid: str, **claims) -> dict[str, str]:
     return {"Authorization": f"Bearer {id_token(uid, claims or None)}"}
 
@@ -178,6 +192,7 @@ def test_in_app_gift_publishes_its_engagement_event(cloud, urls, uid):
     sub.create_subscription(name=sub_path, topic=topic)
     try:
         fund(urls, uid, 100)
+        own(cloud, f"s-{uid}", "creator-e")
         r = requests.post(
             f"{urls['wallet_api']}/wallet_api/gifts",
             headers=auth(uid),

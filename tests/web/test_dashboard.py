@@ -12,7 +12,7 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from tests.support import id_token, wait_for_doc
+from tests.support import create_stream, id_token, wait_for_doc
 from tests.web.conftest import event
 
 pytestmark = [pytest.mark.e2e]
@@ -42,6 +42,7 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     creator = f"dash.{stream_id[2:14]}"  # also a valid TikTok handle, for the ingest card
     email = f"{creator}@example.com"
     create_creator(creator, email)
+    create_stream(cloud, creator, stream_id)
     publish(event(stream_id, "join-1", "ana", kind="join", creator=creator))
     db = firestore.Client(project=cloud["project_id"])
     wait_for_doc(

@@ -10,7 +10,7 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from tests.support import id_token, wait_for_doc
+from tests.support import create_stream, id_token, wait_for_doc
 from tests.web.conftest import event
 
 pytestmark = [pytest.mark.e2e]
@@ -54,6 +54,7 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
     cloud, web, browser, artifacts, publish, db, stream_id
 ):
     creator = f"creator-{stream_id}"
+    create_stream(cloud, creator, stream_id)
     publish(event(stream_id, "join", "ana", kind="join", creator=creator))
     ref = db.collection("streams").document(stream_id)
     wait_for_doc(ref, lambda d: d.get("creator_id") == creator)

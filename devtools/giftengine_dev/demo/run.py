@@ -148,6 +148,17 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
     )
     for name, url in status["endpoints"].items():
         console.print(f"  endpoint {name:14} {url}")
+    # The creator creates the stream first: its ownership record gives them creator powers
+    # (goals below); the events' creator_id gives none.
+    token = emulator_id_token(CREATOR, project, display_name="Demo Creator")
+    r = requests.post(
+        f"{api}/streams",
+        timeout=30,
+        json={"stream_id": stream_id, "title": "giftengine demo"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if r.status_code not in (200, 201):
+        raise RuntimeError(f"POST /api/streams answered {r.status_code}: {r.text[:200]}")
     goal_set = False
     started = time.monotonic()
     try:

@@ -271,6 +271,8 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
     tokens = [_sign_in(auth_host, app, f"bench-chat-{i}") for i in range(n_users)]
     stream = "bench-chat-" + uuid.uuid4().hex[:8]
     db.document(f"streams/{stream}").set({"stream_id": stream, "creator_id": "bench-creator"})
+    db.document(f"stream_owners/{stream}").set(
+        {"stream_id": stream, "creator_id": "bench-creator", "source": "app"})
     session = requests.Session()
 
     # Warm up the function instance (model load, first token verification) off the clock.

@@ -98,6 +98,11 @@ def run(n: int, threads: int) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:6]
     out: dict[str, Any] = {"n": n, "threads": threads}
     svc = _service(cfg.project_id)
+    # The stream's ownership record, as its creator's POST /api/streams would write it.
+    svc.store.set(
+        "stream_owners/bench",
+        {"stream_id": "bench", "creator_id": "bench-creator", "source": "app"},
+    )
 
     one = f"bench-{run_id}-one"
     _fund(svc, one, 10 * n)

@@ -12,6 +12,8 @@ from typing import Any
 import firebase_admin
 from firebase_admin import auth as fb_auth
 
+from giftengine.domain.access import ADMIN, MODERATOR, has_role
+
 
 class Unauthenticated(Exception):
     """No or invalid credentials (maps to 401)."""
@@ -24,11 +26,11 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return bool(self.claims.get("admin"))
+        return has_role(self.claims, ADMIN)
 
     @property
     def is_moderator(self) -> bool:
-        return self.is_admin or bool(self.claims.get("moderator"))
+        return self.is_admin or has_role(self.claims, MODERATOR)
 
 
 def _app(project_id: str) -> firebase_admin.App:

@@ -547,8 +547,12 @@ class SettingsStore:
         self.db = client
 
     def stream_creator(self, stream_id: str) -> str | None:
-        snap = self.db.collection("streams").document(stream_id).get(["creator_id"])
-        return (snap.to_dict() or {}).get("creator_id") if snap.exists else None
+        """The creator in the stream's ownership record (never the live state's creator_id,
+        which the first event names)."""
+        from giftengine.adapters.ownership import FirestoreOwnership
+
+        owner = FirestoreOwnership(self.db).get(stream_id)
+        return owner.creator_id if owner else None
 
     def put_goal(self, stream_id: str, goal: dict, uid: str) -> dict:
         ref = (

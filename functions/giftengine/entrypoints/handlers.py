@@ -6,13 +6,16 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from functools import lru_cache
 
 from flask import Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.firestore_store import SettingsStore
-from giftengine.bootstrap import deps
+from giftengine.bootstrap import deps, ownership
+from giftengine.domain import access
 from giftengine.domain.events import ID_PATTERN
 from giftengine.entrypoints.http import (
     ApiError,
@@ -22,7 +25,7 @@ from giftengine.entrypoints.http import (
     json_response,
     parse_body,
 )
-from giftengine.service import goals, pipeline
+from giftengine.service import goals, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
 
@@ -42,8 +45,6 @@ def on_engagement(cloud_event) -> None:
 
 # ---- rollup: Cloud Tasks target -----------------------------------------------------------------
 def rollup(request: Request):
-    import re
-
     stream_id = request.args.get("stream_id") or ""
     if not stream_id:
         body = request.get_json(silent=True)
@@ -85,10 +86,12 @@ def _settings_store() -> SettingsStore:
 def _mapped(fn, *args):
     try:
         return fn(*args)
-    except goals.Forbidden as exc:
+    except (goals.Forbidden, access.Forbidden) as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
-    except goals.NotFound as exc:
+    except (goals.NotFound, streams.NotFound) as exc:
         raise ApiError(404, "not_found", str(exc)) from None
+    except streams.Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
 
 
 @router.route("GET", "/health")
@@ -115,6 +118,60 @@ def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
     return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+# ---- stream ownership and creators' moderators (service/streams.py) ---------------------------
+class StreamBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    stream_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
+    title: str = Field(default="", max_length=200)
+
+
+def _actor(request: Request) -> access.Actor:
+    who = authenticate(request, deps().settings.project_id)
+    return access.Actor.from_claims(who.uid, who.claims)
+
+
+def _id(value: str, what: str) -> str:
+    if not (0 < len(value) <= 200 and re.fullmatch(ID_PATTERN, value)):
+        raise ApiError(400, "invalid_request", f"invalid {what}")
+    return value
+
+
+@router.route("POST", "/streams")
+def post_stream(request: Request):
+    actor = _actor(request)
+    body = parse_body(request, StreamBody) if request.get_data(cache=True) else StreamBody()
+    doc, created = _mapped(streams.create_stream, ownership(), actor, body.stream_id, body.title)
+    return doc, 201 if created else 200
+
+
+@router.route("GET", "/streams/{stream_id}")
+def get_stream(request: Request, stream_id: str):
+    return _mapped(streams.get_stream, ownership(), _id(stream_id, "stream id"))
+
+
+@router.route("GET", "/creators/{creator_id}/moderators")
+def get_moderators(request: Request, creator_id: str):
+    actor = _actor(request)
+    mods = _mapped(streams.list_moderators, ownership(), actor, _id(creator_id, "creator id"))
+    return {"creator_id": creator_id, "moderators": mods}
+
+
+@router.route("PUT", "/creators/{creator_id}/moderators/{uid}")
+def put_moderator(request: Request, creator_id: str, uid: str):
+    actor = _actor(request)
+    doc, created = _mapped(streams.appoint_moderator, ownership(), actor,
+                          _id(creator_id, "creator id"), _id(uid, "uid"))
+    return doc, 201 if created else 200
+
+
+@router.route("DELETE", "/creators/{creator_id}/moderators/{uid}")
+def delete_moderator(request: Request, creator_id: str, uid: str):
+    actor = _actor(request)
+    return _mapped(streams.dismiss_moderator, ownership(), actor, _id(creator_id, "creator id"),
+                  _id(uid, "uid"))
 
 
 def api(request: Request):

@@ -18,6 +18,7 @@ from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.adapters.auth import Principal
+from giftengine.domain import access
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 
 TARGETS = "ingest_targets"
@@ -34,11 +35,8 @@ def normalize_creator_id(raw: str) -> str:
 
 
 def may_manage(p: Principal, creator_id: str, owner_uid: str | None = None) -> bool:
-    if p.is_admin:
-        return True
-    claim = p.claims.get("creator_id")
-    claimed = claim == creator_id or (isinstance(claim, list) and creator_id in claim)
-    return claimed or p.uid == creator_id or (owner_uid is not None and p.uid == owner_uid)
+    return access.may_manage_ingest_target(access.Actor.from_claims(p.uid, p.claims), p.claims,
+                                           creator_id, owner_uid)
 
 
 class TargetIn(BaseModel):

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from giftengine.adapters.ownership import FirestoreOwnership
+from giftengine.ingest import normalize
 from giftengine.ingest.backoff import SignGate
 from giftengine.ingest.leases import Lease, LeaseStore
 from giftengine.ingest.publisher import AsyncPublisher
@@ -24,6 +26,7 @@ from giftengine.ingest.session import CreatorSession
 from giftengine.ingest.settings import IngestSettings
 from giftengine.ingest.source import Connection
 from giftengine.ingest.targets import TargetRepo
+from giftengine.service import streams
 
 log = logging.getLogger("giftengine.ingest.worker")
 
@@ -34,6 +37,7 @@ class Running:
     task: asyncio.Task
     lease: Lease
     last_stats: float = 0.0
+    recorded_room: int | None = None  # the room whose stream ownership record is written
 
 
 class Worker:
@@ -42,6 +46,7 @@ class Worker:
         self.settings = settings
         self.leases = LeaseStore(db, settings.instance_id, settings.lease_ttl_s)
         self.targets = TargetRepo(db)
+        self.owners = FirestoreOwnership(db)
         self.publisher = publisher
         self.gate = SignGate()
         self._connect = connect or (lambda cid, sink: Connection(cid, settings, sink))
@@ -122,9 +127,25 @@ class Worker:
             else:
                 r.lease = renewed
 
+    def _record_room(self, cid: str, room_id: int) -> None:
+        """The stream of a TikTok room belongs to the creator linked to the account
+        (ingest_targets.owner_uid): write its ownership record once."""
+        owner_uid = (self.targets.get(cid) or {}).get("owner_uid")
+        if owner_uid:
+            streams.record_tiktok_stream(self.owners, normalize.stream_id(room_id), owner_uid,
+                                         cid)
+
     async def write_stats(self, force: bool = False) -> None:
         now = time.monotonic()
         for cid, r in list(self.running.items()):
+            room = r.session.stats.room_id
+            if room and r.recorded_room != room:
+                try:
+                    await asyncio.to_thread(self._record_room, cid, room)
+                    r.recorded_room = room
+                except Exception:  # retried at the next loop iteration
+                    self.log.warning("could not record the stream of room %s", room,
+                                     exc_info=True)
             if not force and now - r.last_stats < self.settings.stats_interval_s:
                 continue
             r.last_stats = now

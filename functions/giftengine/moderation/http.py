@@ -184,7 +184,7 @@ def read_feed(request: Request, stream_id: str):
     include_held = request.args.get("held") in ("1", "true")
     if include_held:
         actor, _ = _actor(request)
-        _call(service.require_moderator, actor, deps().repo.stream_creator(stream_id))
+        _call(service.require_moderator, actor, service.stream_access(deps(), stream_id))
     limit = _limit(request)
     return service.feed(deps(), stream_id, include_held, limit)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-
-class Forbidden(Exception):
-    """Authenticated but not allowed (maps to 403)."""
+from giftengine.domain.access import (  # noqa: F401  (re-exported: the moderation API)
+    Actor,
+    Forbidden,
+    StreamAccess,
+    require_stream_moderator,
+)
 
 
 @dataclass(frozen=True)
@@ -80,43 +83,25 @@ class ChatSettings:
 
 
 # --- roles ---------------------------------------------------------------------------------
-# Firebase Auth custom claims `admin: true` and `moderator: true` are global roles; the
-# creator of a stream is the user whose uid is the stream's `creator_id` (the convention of
-# firestore.rules). A creator moderates their own streams only.
+# One definition of each role, shared with the rest of the backend: giftengine.domain.access
+# (claims count only when `== true`, as in firestore.rules; a stream's creator is the uid in
+# its ownership record; creators appoint moderators for their own streams).
 
 
-@dataclass(frozen=True)
-class Actor:
-    uid: str
-    admin: bool = False
-    moderator: bool = False
-
-    @classmethod
-    def from_claims(cls, uid: str, claims: dict) -> Actor:
-        return cls(uid=uid, admin=bool(claims.get("admin")),
-                   moderator=bool(claims.get("moderator")))
-
-    @property
-    def is_staff(self) -> bool:
-        return self.admin or self.moderator
-
-    def roles(self) -> list[str]:
-        return [r for r, on in (("admin", self.admin), ("moderator", self.moderator)) if on]
+def require_moderator(actor: Actor, stream: StreamAccess | str | None) -> str:
+    """Returns the role the action is taken in (for the audit log), or raises Forbidden.
+    `stream` is the stream's access (owner and appointed moderators) or its creator's uid."""
+    if not isinstance(stream, StreamAccess):
+        stream = StreamAccess("", stream)
+    return require_stream_moderator(actor, stream)
 
 
-def can_moderate(actor: Actor, stream_creator_id: str | None) -> bool:
-    return actor.is_staff or (stream_creator_id is not None and actor.uid == stream_creator_id)
-
-
-def require_moderator(actor: Actor, stream_creator_id: str | None) -> str:
-    """Returns the role the action is taken in (for the audit log), or raises Forbidden."""
-    if actor.admin:
-        return "admin"
-    if actor.moderator:
-        return "moderator"
-    if stream_creator_id is not None and actor.uid == stream_creator_id:
-        return "creator"
-    raise Forbidden("only moderators, admins and the stream's creator may do this")
+def can_moderate(actor: Actor, stream: StreamAccess | str | None) -> bool:
+    try:
+        require_moderator(actor, stream)
+    except Forbidden:
+        return False
+    return True
 
 
 def require_staff(actor: Actor) -> str:

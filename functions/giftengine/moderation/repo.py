@@ -112,10 +112,6 @@ class ChatRepo:
         return self.db.collection("moderation_flags").document(flag_id)
 
     # ---- reads --------------------------------------------------------------------------
-    def stream_creator(self, stream_id: str) -> str | None:
-        snap = self.stream(stream_id).get(field_paths=["creator_id"])
-        return (snap.to_dict() or {}).get("creator_id") if snap.exists else None
-
     def config(self, stream_id: str, name: str):
         return self.stream(stream_id).collection("chat_config").document(name)
 

@@ -20,11 +20,14 @@ from giftengine.moderation.policy import (
     Actor,
     ChatSettings,
     Forbidden,
+    StreamAccess,
     require_moderator,
 )
 from giftengine.moderation.rules import ACTIONS, LEVELS, ModerationConfig, Verdict, decide
 from giftengine.moderation.sanitize import InvalidMessage, sanitize
 from giftengine.moderation.store import ChatStore, StandingWrite, ts
+from giftengine.service import streams
+from giftengine.service.streams import OwnershipRepo
 
 PUBLIC_FIELDS = ("message_id", "stream_id", "uid", "name", "text", "html", "source", "action",
                  "created_at")
@@ -62,6 +65,14 @@ class Deps:
     clock: Callable[[], float] = time.time
     shard: Callable[[int], int] = random.randrange
     ip_hash_key: bytes = b"giftengine"
+    owners: OwnershipRepo | None = None  # stream ownership records (default: Firestore)
+
+    def ownership(self) -> OwnershipRepo:
+        if self.owners is None:
+            from giftengine.adapters.ownership import FirestoreOwnership
+
+            self.owners = FirestoreOwnership(self.repo.db)
+        return self.owners
 
     def user_spec(self) -> BucketSpec:
         return BucketSpec(capacity=self.settings.user_burst, rate=self.settings.user_rate)
@@ -75,6 +86,15 @@ class Deps:
         n = self.settings.stream_shards
         return BucketSpec(capacity=self.settings.stream_burst / n,
                           rate=self.settings.stream_rate / n)
+
+
+def _access(deps: Deps, stream_id: str) -> StreamAccess:
+    """Who holds powers on the stream: its ownership record and the creator's moderators."""
+    return streams.stream_access(deps.ownership(), stream_id)
+
+
+def stream_access(deps: Deps, stream_id: str) -> StreamAccess:
+    return _access(deps, stream_id)
 
 
 def _sha(*parts: str) -> str:
@@ -274,7 +294,7 @@ def _flag_for(deps: Deps, actor: Actor, flag_id: str) -> tuple[dict, str]:
     flag = deps.repo.get_flag(flag_id)
     if flag is None:
         raise NotFound(f"no flag {flag_id}")
-    role = require_moderator(actor, deps.repo.stream_creator(flag["stream_id"]))
+    role = require_moderator(actor, _access(deps, flag["stream_id"]))
     return flag, role
 
 
@@ -283,7 +303,7 @@ def list_flags(deps: Deps, actor: Actor, status: str | None, stream_id: str | No
     if not actor.is_staff:
         if not stream_id:
             raise Forbidden("creators list the flags of one of their streams: pass stream_id")
-        require_moderator(actor, deps.repo.stream_creator(stream_id))
+        require_moderator(actor, _access(deps, stream_id))
     return deps.repo.list_flags(status, stream_id, limit)
 
 
@@ -340,13 +360,13 @@ def override_flag(deps: Deps, actor: Actor, flag_id: str, action: str,
 
 
 def get_keywords(deps: Deps, actor: Actor, stream_id: str) -> dict:
-    require_moderator(actor, deps.repo.stream_creator(stream_id))
+    require_moderator(actor, _access(deps, stream_id))
     return {"stream_id": stream_id, "keywords": deps.repo.keywords(stream_id),
             "max_keywords": deps.settings.max_keywords}
 
 
 def set_keywords(deps: Deps, actor: Actor, stream_id: str, entries: list[str]) -> dict:
-    role = require_moderator(actor, deps.repo.stream_creator(stream_id))
+    role = require_moderator(actor, _access(deps, stream_id))
     cleaned = kw.clean_entries(entries, deps.settings.max_keywords)
     deps.repo.set_keywords(stream_id, cleaned, actor.uid, deps.clock())
     _audit(deps, actor.uid, role, "keywords_set", stream_id, "stream", stream_id,
@@ -380,7 +400,7 @@ def _unban(deps: Deps, stream_id: str, uid: str, now: float, by: str) -> bool:
 
 def ban_user(deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int | None,
              reason: str) -> dict:
-    role = require_moderator(actor, deps.repo.stream_creator(stream_id))
+    role = require_moderator(actor, _access(deps, stream_id))
     now = deps.clock()
     after = _ban(deps, stream_id, uid, now, duration_s, reason or "banned by a moderator",
                  actor.uid)
@@ -394,14 +414,14 @@ def ban_user(deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int
 
 
 def unban_user(deps: Deps, actor: Actor, stream_id: str, uid: str) -> dict:
-    role = require_moderator(actor, deps.repo.stream_creator(stream_id))
+    role = require_moderator(actor, _access(deps, stream_id))
     lifted = _unban(deps, stream_id, uid, deps.clock(), actor.uid)
     _audit(deps, actor.uid, role, "unban", stream_id, "user", uid, lifted=lifted)
     return {"stream_id": stream_id, "uid": uid, "lifted": lifted}
 
 
 def get_moderation(deps: Deps, actor: Actor, stream_id: str) -> dict:
-    require_moderator(actor, deps.repo.stream_creator(stream_id))
+    require_moderator(actor, _access(deps, stream_id))
     _, doc = deps.repo.stream_rules(stream_id)
     return {"stream_id": stream_id, **ModerationConfig.from_doc(doc).to_doc(),
             "levels": list(LEVELS), "categories": list(CATEGORIES), "actions": list(ACTIONS)}
@@ -410,7 +430,7 @@ def get_moderation(deps: Deps, actor: Actor, stream_id: str) -> dict:
 def set_moderation(deps: Deps, actor: Actor, stream_id: str, level: str | None,
                    overrides: dict[str, str] | None) -> dict:
     """The creator's strictness level and per-category overrides (raises InvalidConfig)."""
-    role = require_moderator(actor, deps.repo.stream_creator(stream_id))
+    role = require_moderator(actor, _access(deps, stream_id))
     config = ModerationConfig.parse(level, overrides)
     deps.repo.set_moderation(stream_id, config.to_doc(), actor.uid, deps.clock())
     _audit(deps, actor.uid, role, "moderation_set", stream_id, "stream", stream_id,
@@ -420,7 +440,7 @@ def set_moderation(deps: Deps, actor: Actor, stream_id: str, level: str | None,
 
 
 def list_bans(deps: Deps, actor: Actor, stream_id: str) -> list[dict]:
-    require_moderator(actor, deps.repo.stream_creator(stream_id))
+    require_moderator(actor, _access(deps, stream_id))
     now = deps.clock()
     return [{"uid": b["uid"], "banned_until": b.get("banned_until"),
              "reason": b.get("ban_reason"), "banned_by": b.get("banned_by"),

@@ -76,7 +76,6 @@ class StandingWrite:
 
 class ChatStore(Protocol):
     # reads
-    def stream_creator(self, stream_id: str) -> str | None: ...
     def stream_rules(self, stream_id: str) -> tuple[list[str], dict | None]: ...
     def keywords(self, stream_id: str) -> list[str]: ...
     def standing(self, stream_id: str, uid: str) -> tuple[Standing, Version]: ...
@@ -148,15 +147,7 @@ class MemoryChatStore:
     def _msg(stream_id: str, message_id: str, visible: bool) -> str:
         return f"streams/{stream_id}/{'chat' if visible else 'chat_held'}/{message_id}"
 
-    def add_stream(self, stream_id: str, creator_id: str) -> None:
-        """Test setup: a stream document as the api function writes it."""
-        with self._mu:
-            self._put(f"streams/{stream_id}", {"stream_id": stream_id, "creator_id": creator_id})
-
     # ---- reads ----------------------------------------------------------------------------
-    def stream_creator(self, stream_id: str) -> str | None:
-        return (self._get(f"streams/{stream_id}") or {}).get("creator_id")
-
     def stream_rules(self, stream_id: str) -> tuple[list[str], dict | None]:
         with self._mu:
             kw = self._get(f"streams/{stream_id}/chat_config/keywords") or {}

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from giftengine.adapters.auth import Principal
-from giftengine.domain import periods
+from giftengine.domain import access, periods
 from giftengine.domain.events import ID_PATTERN
 from giftengine.domain.stream import GOAL_METRICS
 
@@ -51,16 +51,19 @@ class CreatorSettings(BaseModel):
         return v
 
 
-def _may_manage_stream(who: Principal, creator_id: str | None) -> bool:
-    return who.is_admin or (creator_id is not None and who.uid == creator_id)
+def _require_creator(who: Principal, stream_id: str, creator_id: str | None) -> None:
+    actor = access.Actor.from_claims(who.uid, who.claims)
+    try:
+        access.require_stream_creator(actor, access.StreamAccess(stream_id, creator_id))
+    except access.Forbidden as exc:
+        raise Forbidden(str(exc)) from None
 
 
 def set_goal(req: GoalRequest, who: Principal, settings_store, scheduler) -> dict:
     creator = settings_store.stream_creator(req.stream_id)
     if creator is None and not who.is_admin:
-        raise NotFound(f"stream {req.stream_id!r} has no live state yet")
-    if not _may_manage_stream(who, creator):
-        raise Forbidden("only the stream's creator or an admin may set its goals")
+        raise NotFound(f"stream {req.stream_id!r} has no ownership record (POST /api/streams)")
+    _require_creator(who, req.stream_id, creator)
     goal = req.model_dump(exclude={"stream_id"})
     goal["goal_id"] = req.goal_id or secrets.token_hex(6)
     doc = settings_store.put_goal(req.stream_id, goal, who.uid)
@@ -69,9 +72,7 @@ def set_goal(req: GoalRequest, who: Principal, settings_store, scheduler) -> dic
 
 
 def delete_goal(stream_id: str, goal_id: str, who: Principal, settings_store, scheduler) -> None:
-    creator = settings_store.stream_creator(stream_id)
-    if not _may_manage_stream(who, creator):
-        raise Forbidden("only the stream's creator or an admin may delete its goals")
+    _require_creator(who, stream_id, settings_store.stream_creator(stream_id))
     if not settings_store.delete_goal(stream_id, goal_id):
         raise NotFound(f"no goal {goal_id!r} on stream {stream_id!r}")
     scheduler.schedule_rollup(stream_id, time.time())
@@ -80,6 +81,8 @@ def delete_goal(stream_id: str, goal_id: str, who: Principal, settings_store, sc
 def set_creator_settings(
     creator_id: str, body: CreatorSettings, who: Principal, settings_store
 ) -> dict:
-    if not (who.is_admin or who.uid == creator_id):
-        raise Forbidden("only the creator or an admin may change these settings")
+    try:
+        access.require_self_or_admin(access.Actor.from_claims(who.uid, who.claims), creator_id)
+    except access.Forbidden as exc:
+        raise Forbidden(str(exc)) from None
     return settings_store.put_creator_settings(creator_id, body.model_dump())

@@ -70,3 +70,7 @@ def audit(entry_id: str) -> str:
 
 def reconciliation_run(run_id: str) -> str:
     return f"reconciliation_runs/{run_id}"
+
+
+def stream_owner(stream_id: str) -> str:  # public read; written by POST /api/streams, ingest
+    return f"stream_owners/{stream_id}"

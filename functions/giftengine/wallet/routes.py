@@ -30,7 +30,14 @@ class _Body(BaseModel):
 
 class GiftBody(_Body):
     stream_id: str = Field(min_length=1, max_length=200, pattern=_ID)
-    creator_id: str = Field(min_length=1, max_length=128, pattern=_ID)
+    creator_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=_ID,
+        description="Optional: the stream's ownership record names its creator; if given, it "
+        "must be that creator.",
+    )
     gift_id: str = Field(min_length=1, max_length=100, pattern=_ID)
     count: int = Field(default=1, ge=1, le=10_000)
     idempotency_key: str = _KEY

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from giftengine.domain import access
 from giftengine.domain import events as ev
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet import ledger as L
@@ -92,7 +93,7 @@ def wallet_doc(w: WalletState, at: float, catalog: catalog_mod.Catalog) -> Doc:
 @dataclass(frozen=True)
 class GiftSpend:
     stream_id: str
-    creator_id: str
+    creator_id: str | None  # optional: the stream's ownership record names the creator
     gift_id: str
     count: int
     idempotency_key: str
@@ -170,31 +171,42 @@ class WalletService:
                     paths.ledger(tid),
                     paths.wallet(uid),
                     f"streams/{req.stream_id}",
+                    paths.stream_owner(req.stream_id),
                     paths.outbox(tid),
                 ]
             )
             done = docs[paths.ledger(tid)]
             if done:
                 m = done.get("meta", {})
-                if (m.get("gift_id"), m.get("count"), m.get("stream_id"), m.get("creator_id")) != (
+                same = (m.get("gift_id"), m.get("count"), m.get("stream_id")) == (
                     req.gift_id,
                     req.count,
                     req.stream_id,
-                    req.creator_id,
-                ):
+                ) and req.creator_id in (None, m.get("creator_id"))
+                if not same:
                     raise Conflict("idempotency_key was already used for a different gift")
                 return True, done, docs[paths.outbox(tid)]
+            owner_doc = docs[paths.stream_owner(req.stream_id)]
+            try:
+                creator = access.gift_recipient(
+                    access.StreamOwner(req.stream_id, owner_doc["creator_id"])
+                    if owner_doc
+                    else None,
+                    req.creator_id,
+                )
+            except LookupError as exc:
+                raise NotFound(f"stream {req.stream_id}: {exc}") from None
+            except ValueError as exc:
+                raise InvalidRequest(str(exc)) from None
             stream = docs[f"streams/{req.stream_id}"] or {}
             if stream.get("status") == "ended":
                 raise Conflict(f"stream {req.stream_id} has ended")
-            if stream.get("creator_id") and stream["creator_id"] != req.creator_id:
-                raise InvalidRequest(f"stream {req.stream_id} belongs to another creator")
             w = wallet_from_doc(uid, docs[paths.wallet(uid)])
             t, w2 = P.gift_spend(
                 w,
                 gift=gift,
                 count=req.count,
-                creator_uid=req.creator_id,
+                creator_uid=creator,
                 key=req.idempotency_key,
                 at=at,
                 s=self.s,
@@ -210,7 +222,7 @@ class WalletService:
                 kind="gift",
                 occurred_at=to_dt(at),
                 user=ev.User(id=uid, name=user_name[:256]),
-                creator_id=req.creator_id,
+                creator_id=creator,
                 gift=ev.Gift(
                     id=gift.id, name=gift.name, coins=gift.coins, streakable=gift.streakable
                 ),

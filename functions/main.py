@@ -1,7 +1,10 @@
 """Cloud Function entry points. Each is a few lines: parse, call the service layer, map errors.
 
 The same file is the deployable source of every function (Terraform zips functions/ and
-sets the entry point per function; see giftengine/manifest.yaml).
+sets the entry point per function; see giftengine/manifest.yaml). Each function imports its
+own module on first call, so a function loads only the libraries it uses: the chat scorer
+(scikit-learn, numpy, scipy) only in chat_api and on_comment, stripe only where a payment is
+taken (tests/unit/test_entrypoints.py checks this).
 """
 
 from __future__ import annotations
@@ -9,48 +12,61 @@ from __future__ import annotations
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
-from giftengine.entrypoints import handlers
-from giftengine.moderation import http as chat
-from giftengine.wallet import routes as wallet
 
 
 @functions_framework.cloud_event
 def on_engagement(cloud_event: CloudEvent) -> None:
+    from giftengine.entrypoints import handlers
+
     handlers.on_engagement(cloud_event)
 
 
 @functions_framework.http
 def rollup(request: Request):
+    from giftengine.entrypoints import handlers
+
     return handlers.rollup(request)
 
 
 @functions_framework.http
 def api(request: Request):
+    from giftengine.entrypoints import handlers
+
     return handlers.api(request)
 
 
 @functions_framework.http
 def chat_api(request: Request):
+    from giftengine.moderation import http as chat
+
     return chat.chat_api(request)
 
 
 @functions_framework.cloud_event
 def on_comment(cloud_event: CloudEvent) -> None:
+    from giftengine.moderation import http as chat
+
     chat.on_comment(cloud_event)
 
 
 @functions_framework.http
 def wallet_api(request: Request):
+    from giftengine.wallet import routes as wallet
+
     return wallet.wallet_api(request)
 
 
 @functions_framework.http
 def payments_webhook(request: Request):
+    from giftengine.wallet import routes as wallet
+
     return wallet.payments_webhook(request)
 
 
 @functions_framework.http
 def wallet_jobs(request: Request):
+    from giftengine.wallet import routes as wallet
+
     return wallet.wallet_jobs(request)
 
 

@@ -32,7 +32,7 @@ def deps() -> Deps:
     return Deps(
         settings=s,
         store=store,
-        scheduler=TaskScheduler(s),
+        scheduler=TaskScheduler(s, meter=store.writes.count),
         dead_letters=RawPublisher(s.project_id, "dead_letter"),
     )
 

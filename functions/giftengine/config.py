@@ -32,7 +32,7 @@ class Settings:
     # Follow-up tasks are named per tick (Cloud Tasks keeps a name taken after its task
     # ran); a rollup asks for its follow-up at least one tick later than itself.
     followup_tick_s: float = 0.1
-    rollup_max_events: int = 400
+    rollup_max_events: int = 400  # records (messages: one event or a batch) per rollup read
     inline_rollup: bool = True  # leading-edge rollup in the delivery that recorded the event
     flush_max_users: int = 30
     state_shards: int = 8

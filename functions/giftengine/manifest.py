@@ -22,6 +22,9 @@ class Function:
     description: str = ""
     roles: tuple[str, ...] = ()  # project IAM roles of this function's own service account
     secrets: tuple[str, ...] = ()  # Secret Manager secret ids it may read (env var = id)
+    timeout_s: int = 60  # deployed timeout; Scheduler's attempt deadline follows it
+    # Memory of one instance, set from a measurement (giftengine_dev.bench.memory, decision 040)
+    memory_mb: int = 256
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Manifest:
     functions: dict[str, Function] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    python_runtime: str = "python311"  # Cloud Functions runtime id; the worker image's Python
 
     def topic(self, key: str) -> str:
         return self.topics[key]
@@ -98,6 +102,7 @@ def parse(raw: dict[str, Any]) -> Manifest:
         functions={k: Function(name=k, **_tuples(v)) for k, v in raw["functions"].items()},
         services={k: Service(name=k, **_tuples(v)) for k, v in (raw.get("services") or {}).items()},
         schedules={k: Schedule(name=k, **v) for k, v in (raw.get("schedules") or {}).items()},
+        python_runtime=raw.get("python_runtime", "python311"),
     )
     _check(m)
     return m
@@ -126,6 +131,8 @@ def _check(m: Manifest) -> None:
             raise ValueError(f"function {f.name}: unknown trigger {f.trigger!r}")
         if f.trigger == "pubsub" and f.topic not in m.topics:
             raise ValueError(f"function {f.name}: unknown topic key {f.topic!r}")
+        if not isinstance(f.memory_mb, int) or f.memory_mb < 128:
+            raise ValueError(f"function {f.name}: memory_mb must be an integer >= 128")
     for j in m.schedules.values():
         if j.target not in m.functions or m.functions[j.target].trigger != "http":
             raise ValueError(f"schedule {j.name}: target {j.target!r} is not an http function")

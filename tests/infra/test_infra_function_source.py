@@ -109,6 +109,11 @@ def test_zip_holds_the_package_and_no_tests_or_caches(hcl: dict[str, Any], tmp_p
         if "__pycache__" not in p.parts and not p.name.startswith("test_")
     }
     assert real_py <= kept
+    # Only what runs ships: no dev tool (devtools/giftengine_dev: local cloud, bench, demo,
+    # web build, payment stand-in, CLI) is in the functions' source.
+    dev_markers = ("giftengine_dev", "devcloud/", "/bench", "demo/", "webclients/", "/cli/")
+    assert not [p for p in kept if any(m in p for m in dev_markers)]
+    assert not [p for p in kept if p.endswith("stripe_fake.py") or p.endswith("/bench.py")]
 
 
 def test_source_object_is_named_by_content_hash(hcl: dict[str, Any]) -> None:
@@ -119,7 +124,7 @@ def test_source_object_is_named_by_content_hash(hcl: dict[str, Any]) -> None:
     build = one(fn["build_config"])
     storage = one(one(build["source"])["storage_source"])
     assert one(storage["object"]) == "${google_storage_bucket_object.functions_source.name}"
-    assert one(build["runtime"]) == "python312"
+    assert one(build["runtime"]) == "${local.python_runtime}"
     assert one(build["entry_point"]) == "${each.value.entry_point}"
     archive = hcl["modules/giftengine/functions.tf"]["data"][0]["archive_file"]["functions_source"]
     assert one(archive["source_dir"]) == "${var.repo_root}/functions"

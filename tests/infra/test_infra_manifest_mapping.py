@@ -59,10 +59,21 @@ LOCALS = [
 ]
 
 
+# The ops stage (terraform/bootstrap, applied once) holds the Terraform state bucket and its
+# access-log bucket: deploy plumbing too, outside every environment.
+BOOTSTRAP = {("google_storage_bucket", "tfstate"), ("google_storage_bucket", "access_logs")}
+
+
+def _module_resources(hcl: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    return [r for r in resources(hcl) if r[0].startswith("modules/giftengine/")]
+
+
 def test_each_manifest_kind_is_one_for_each_over_the_manifest(hcl: dict[str, Any]) -> None:
     for rtype, (local_name, name_expr) in MANIFEST_KINDS.items():
         decls = [
-            (f, n, b) for f, t, n, b in resources(hcl) if t == rtype and (t, n) not in PLATFORM
+            (f, n, b)
+            for f, t, n, b in _module_resources(hcl)
+            if t == rtype and (t, n) not in PLATFORM
         ]
         assert len(decls) == 1, f"{rtype}: expected one manifest-driven declaration, got {decls}"
         file, name, body = decls[0]
@@ -74,38 +85,38 @@ def test_each_manifest_kind_is_one_for_each_over_the_manifest(hcl: dict[str, Any
 
 def test_nothing_of_a_manifest_kind_is_declared_unlisted(hcl: dict[str, Any]) -> None:
     for (rtype, rname), for_each in PLATFORM.items():
-        body = next(b for f, t, n, b in resources(hcl) if (t, n) == (rtype, rname))
+        body = next(b for f, t, n, b in _module_resources(hcl) if (t, n) == (rtype, rname))
         assert one(body.get("for_each")) == for_each
         assert "count" not in body
-    declared = {(t, n) for f, t, n, b in resources(hcl) if t in MANIFEST_KINDS}
+    declared = {(t, n) for f, t, n, b in _module_resources(hcl) if t in MANIFEST_KINDS}
     expected = {
         (t, n)
-        for f, t, n, b in resources(hcl)
+        for f, t, n, b in _module_resources(hcl)
         if t in MANIFEST_KINDS
         and (one(b.get("for_each")) == "${" + MANIFEST_KINDS[t][0] + "}" or (t, n) in PLATFORM)
     }
     assert declared == expected
-    # The environments only call the module: no resource of a manifest kind of their own.
-    env_kinds = [
-        (f, t)
+    # The environment root only calls the module; the ops stage declares only its buckets.
+    assert [r[:3] for r in resources(hcl) if r[0].startswith("environment/")] == []
+    ops_kinds = {
+        (t, n)
         for f, t, n, b in resources(hcl)
-        if f.startswith("environments/") and t in MANIFEST_KINDS
-    ]
-    assert env_kinds == []
+        if f.startswith("bootstrap/") and t in MANIFEST_KINDS
+    }
+    assert ops_kinds == BOOTSTRAP
 
 
 def test_the_module_reads_the_same_manifest_file_the_local_cloud_reads(hcl: dict[str, Any]) -> None:
     assert one(module_locals(hcl)["manifest"]) == "${yamldecode(file(var.manifest_path))}"
-    for env in ("dev", "prod"):
-        doc = hcl[f"environments/{env}/main.tf"]
-        env_locals = {k: v for block in doc["locals"] for k, v in block.items()}
-        assert one(env_locals["repo_root"]) == '${abspath("${path.module}/../../..")}'
-        call = doc["module"][0]["giftengine"]
-        assert one(call["manifest_path"]) == "${local.repo_root}/functions/giftengine/manifest.yaml"
-        assert one(call["source"]) == "../../modules/giftengine"
-        assert (TERRAFORM_DIR / "environments" / env / "../../..").resolve() / (
-            "functions/giftengine/manifest.yaml"
-        ) == MANIFEST_PATH
+    doc = hcl["environment/main.tf"]
+    env_locals = {k: v for block in doc["locals"] for k, v in block.items()}
+    assert one(env_locals["repo_root"]) == '${abspath("${path.module}/../..")}'
+    call = doc["module"][0]["giftengine"]
+    assert one(call["manifest_path"]) == "${local.repo_root}/functions/giftengine/manifest.yaml"
+    assert one(call["source"]) == "../modules/giftengine"
+    assert (TERRAFORM_DIR / "environment" / "../..").resolve() / (
+        "functions/giftengine/manifest.yaml"
+    ) == MANIFEST_PATH
 
 
 def _deployed_names(tf: dict[str, Any]) -> dict[str, set[str]]:

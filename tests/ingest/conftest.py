@@ -85,7 +85,8 @@ class Tap:
             "name": self.path, "topic": topic, "enable_message_ordering": True,
             "ack_deadline_seconds": 60})
         self.events: list[dict] = []
-        self.attrs: list[dict] = []
+        self.attrs: list[dict] = []  # per message
+        self.messages: list[tuple[dict, list[str]]] = []  # (attributes, its events' ids)
 
     def drain(self) -> list[dict]:
         resp = self.sub.pull(subscription=self.path, max_messages=1000, timeout=5,
@@ -94,8 +95,11 @@ class Tap:
             self.sub.acknowledge(subscription=self.path,
                                  ack_ids=[m.ack_id for m in resp.received_messages])
         for m in resp.received_messages:
-            self.events.append(json.loads(m.message.data))
+            data = json.loads(m.message.data)
+            events = data.get("events", [data])  # a batch message carries several
+            self.events.extend(events)
             self.attrs.append(dict(m.message.attributes))
+            self.messages.append((dict(m.message.attributes), [e["event_id"] for e in events]))
         return self.events
 
     def for_stream(self, stream_id: str) -> list[dict]:

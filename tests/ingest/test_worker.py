@@ -65,8 +65,11 @@ def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator,
     assert kinds[0] == "stream_start" and kinds.count("stream_start") == 1
     # FollowEvent/ShareEvent ride beside SocialEvent in TikTokLive: counted once each.
     assert kinds.count("follow") == 1 and kinds.count("share") == 1
-    attrs = [a for a in tap.attrs if a.get("stream_id") == stream]
-    assert {a["event_id"] for a in attrs} == set(ids(events))
+    # A message names its event (one) or its count (a batch) in its attributes.
+    mine = [(a, m) for a, m in tap.messages if a.get("stream_id") == stream]
+    assert {e for _, m in mine for e in m} == set(ids(events))
+    for a, m in mine:
+        assert (a["event_id"] == m[0]) if len(m) == 1 else (a["count"] == str(len(m)))
     # The room's stream belongs to the Firebase user linked to the account (owner_uid).
     owner_ref = db.collection("stream_owners").document(stream)
     wait_until(lambda: owner_ref.get().exists, what="stream ownership record")

@@ -258,9 +258,10 @@ def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, 
     assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
     interval = deps.settings.rollup_min_interval_s
     next_interval = (deps.clock.t // interval + 1) * interval
-    assert deps.scheduler.calls == [(stream_id, next_interval)]  # its follow-up
+    # Applied with its record, flushed: nothing is left for a task (decision 004).
+    assert deps.scheduler.calls == []
     deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
-    assert deps.scheduler.calls == [(stream_id, next_interval)] * 2
+    assert deps.scheduler.calls == [(stream_id, next_interval)]
     assert coins(deps, stream_id) == 4
     deps.clock.t += interval  # the trailing task fires at the next interval
     time.sleep(0.1)
@@ -272,7 +273,7 @@ def state_doc(deps, stream_id) -> dict:
     return deps.store._state_refs(stream_id)[0].get().to_dict()
 
 
-def test_a_quiet_streams_gift_is_applied_alone_and_its_follow_up_passes_the_cursor(
+def test_a_quiet_streams_gift_is_applied_alone_and_a_later_rollup_passes_the_cursor(
     deps, stream_id, monkeypatch
 ):
     deps.settings = dataclasses.replace(deps.settings, inline_rollup=True)
@@ -285,7 +286,7 @@ def test_a_quiet_streams_gift_is_applied_alone_and_its_follow_up_passes_the_curs
     state = state_doc(deps, stream_id)
     assert state["_cursor"] is None and len(state["_ahead"]) == 1
     interval = deps.settings.rollup_min_interval_s
-    assert (stream_id, deps.clock.t + interval) in deps.scheduler.calls  # the follow-up
+    assert deps.scheduler.calls == []  # no follow-up per quiet gift (decision 004)
     deps.clock.t += interval
     assert pipeline.run_rollup(stream_id, deps).applied == 0  # the cursor passes it
     state = state_doc(deps, stream_id)
@@ -441,3 +442,50 @@ def test_rollups_alternating_between_processes_and_a_stale_cursor_memo_count_onc
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 1
     assert coins(deps, stream_id) == expected + 100
+
+
+def deliver_batch(deps, events, message_id="m"):
+    from giftengine.domain import eventlog
+
+    data = eventlog.encode_message(events)
+    return pipeline.record_engagement(data, message_id, {}, deps)
+
+
+def test_batches_resent_with_other_boundaries_count_each_event_once(deps, stream_id):
+    """A publisher restarts and re-sends events in other batches; one event travels in
+    three messages; a batch is redelivered as it was. One record per message, each event
+    applied once. Likes, whose sum has no settled-streak memory to hide a double count."""
+    likes_ = [
+        factories.ev("like", stream_id, event_id=f"{stream_id}-l{i}", count=i + 1)
+        for i in range(8)
+    ]
+    first = [likes_[0:3], likes_[3:6]]
+    resent = [likes_[2:5], likes_[4:8], likes_[4:5]]
+    for batch in first:
+        assert deliver_batch(deps, batch).outcome == "recorded"
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 6
+    for batch in resent:
+        assert deliver_batch(deps, batch).outcome == "recorded"  # new records
+    assert deliver_batch(deps, first[1]).outcome == "duplicate"  # a redelivery
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 2  # only l6 and l7 are new
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    assert likes(deps, stream_id) == sum(range(1, 9))
+    assert [e.event_id for e in deps.store.stream_events(stream_id)] == [
+        e.event_id for e in likes_
+    ]
+
+
+def test_the_fast_path_skips_an_event_another_batch_applied_and_applies_the_rest(deps, stream_id):
+    a, b, c = (factories.ev("like", stream_id, count=n) for n in (1, 10, 100))
+    deliver_batch(deps, [a, b])
+    deps.clock.t += 1
+    pipeline.run_rollup(stream_id, deps)
+    deps.clock.t += 1
+    result = pipeline.run_rollup(stream_id, deps, fresh=[b, c])  # b again, with c
+    assert (result.recorded, result.applied) == (True, 1)
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 0
+    assert likes(deps, stream_id) == 111

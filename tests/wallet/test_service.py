@@ -254,3 +254,17 @@ def test_reconcile_reports_a_tampered_ledger_entry():
     problems = {p["uid"]: p for p in svc.reconcile()["problems"]}
     assert problems["u1"]["postings_not_matching_ledger"] == ["gift:u1:key-tamper"]
     assert problems["u1"]["fields"]["balance"] == {"wallet": 70, "ledger": 99}
+
+
+def test_the_outbox_job_republishes_each_streams_events_together_when_it_can():
+    svc, store, clock, published = funded(100)
+    batches: list[list] = []
+    published.many = lambda events: batches.append([e.event_id for e in events])
+    published.fail = True
+    for k in ("key-b0001", "key-b0002", "key-b0003"):
+        svc.spend_gift("u1", gift(key=k))
+    published.fail = False
+    clock.now += 120
+    assert svc.flush_outbox() == {"republished": 3, "failed": 0}
+    assert batches == [["app:u1:key-b0001", "app:u1:key-b0002", "app:u1:key-b0003"]]
+    assert svc.flush_outbox()["republished"] == 0

@@ -5,9 +5,13 @@
 - alert_latency_ms: publish of a gift -> its alert seen by a Firestore listener; sampled in
   turn with the two floors so the ratio compares like with like; once before the hot run
   and once after it (`after_hot_run`).
-- sustained_gifts_per_s: gift messages into one hot stream for `seconds`, published at the
-  floor rate, until the live totals are exact; floor_msgs_per_s: the bare push delivery rate.
+- sustained_gifts_per_s: gifts into one hot stream for `seconds`, published at
+  `hot_multiple` x the floor rate in batch messages as the sources send them, until the
+  live totals are exact; floor_msgs_per_s: the bare push delivery rate (messages).
 - firestore_writes_per_gift / max_doc_writes_per_s: counted from the functions' write logs.
+- operations per gift and cost_usd_per_million_gifts (bench/cost.py, docs/deploy.md's
+  prices): counted over the hot run, a steady 100 gifts/s stream and the quiet streams
+  of the latency phase (a gift every ~1.4 s each).
 """
 
 from __future__ import annotations
@@ -27,14 +31,23 @@ from pathlib import Path
 
 import requests
 from giftengine.adapters import writelog
-from giftengine.adapters.pubsub import EventPublisher
+from giftengine.adapters.pubsub import LINGER_S, MAX_EVENTS, EventPublisher
+from giftengine.domain import eventlog
 from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore, pubsub_v1
 
 from giftengine_dev import bench as defaults
+from giftengine_dev.bench import cost
 from giftengine_dev.bench.stats import busiest, in_flight_fit, latency_figures
 
 STALL_S = 30.0  # the sustained run gives up after this long without progress
+HOT_MULTIPLE = 4.0  # the hot stream's gifts per second, in floor message rates
+STEADY_RATE = 100.0  # gifts/s of the steady stream priced at "100 gifts/s"
+STEADY_SECONDS = 20.0
+STEADY_VIEWERS = 50
+# Subscriptions of the engagement topic that bill a delivery per message: on_engagement
+# and on_comment (filtered: Pub/Sub still bills the delivery of what it acknowledges).
+ENGAGEMENT_SUBSCRIPTIONS = 2
 
 
 def _free_port() -> int:
@@ -267,20 +280,34 @@ def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed:
     return msgs, coins, units
 
 
-def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict:
-    stream = f"bench-hot-{uuid.uuid4().hex[:8]}"
+class _Sent:
+    """Messages a publisher sent, and the bytes Pub/Sub bills for them."""
+
+    def __init__(self):
+        self.messages = 0
+        self.events = 0
+        self.billed_bytes = 0
+
+    def __call__(self, message: list[EngagementEvent]) -> None:
+        self.messages += 1
+        self.events += len(message)
+        size = len(eventlog.encode_message(message))
+        self.billed_bytes += cost.pubsub_bytes(size, ENGAGEMENT_SUBSCRIPTIONS)
+
+
+def sustained(db, project: str, seconds: float, rate: float, users: int, kind: str = "hot") -> dict:
+    stream = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
     creator = f"bench-creator-{uuid.uuid4().hex[:6]}"
     total = int(seconds * rate)
     msgs, coins, units = hot_stream_messages(stream, creator, total, users)
-    _log(f"sustained: {len(msgs)} gift messages into {stream} at {rate:.0f}/s")
+    _log(
+        f"{kind}: {len(msgs)} gift events into {stream} at {rate:.0f}/s, up to {MAX_EVENTS} "
+        f"per message, gathering {LINGER_S * 1000:.0f} ms"
+    )
     pub = EventPublisher(project)
+    sent = _Sent()
     t0 = time.time()
-    futs = []
-    for i, m in enumerate(msgs):
-        delay = t0 + i / rate - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        futs.append(pub.publish(m))
+    futs = pub.publish_paced(msgs, rate, MAX_EVENTS, LINGER_S, on_sent=sent)
     for f in futs:
         f.result(timeout=300)
     t_published = time.time()
@@ -306,7 +333,8 @@ def sustained(db, project: str, seconds: float, rate: float, users: int) -> dict
     return {
         "stream": stream,
         "creator": creator,
-        "messages": len(msgs),
+        "messages": len(msgs),  # gift events (the figure's name predates batches)
+        "sent": sent,
         "t0": t0,
         "t_published": t_published,
         "t_done": t_done,
@@ -324,7 +352,7 @@ class AlertProbe:
 
     CORGI = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
 
-    def __init__(self, db: firestore.Client, project: str):
+    def __init__(self, db: firestore.Client, project: str, sent: _Sent | None = None):
         self.stream = f"bench-lat-{uuid.uuid4().hex[:8]}"
         q = (
             db.collection("streams")
@@ -336,6 +364,7 @@ class AlertProbe:
         self.arrivals = _Arrivals()
         self.watch = q.on_snapshot(self._on_snap)
         self.pub = EventPublisher(project)
+        self.sent = sent if sent is not None else _Sent()
 
     def _on_snap(self, snaps, changes, read_time):
         now = time.time()
@@ -345,7 +374,8 @@ class AlertProbe:
     def sample(self, i: int) -> float | None:
         ev = _gift(self.stream, "bench-lat", i % 7, self.CORGI, 1, True, f"x{i}", i)
         t = time.time()
-        self.pub.publish(ev).result(timeout=30)
+        self.pub.publish_message([ev]).result(timeout=30)
+        self.sent([ev])
         return self.arrivals.since(ev.event_id, t, timeout=30)
 
     def close(self) -> None:
@@ -371,7 +401,9 @@ class _Rotation:
             p.close()
 
 
-def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, list[float]]:
+def latencies(
+    db, project: str, floor: PushFloor, samples: int, sent: _Sent | None = None
+) -> dict[str, list[float]]:
     """The pipeline's alert latency and its two floors, sampled in turn (one of each per
     round), so all three see the same machine and the same emulators: a floor measured at
     one moment against a pipeline measured at another would put the machine's state into
@@ -387,7 +419,7 @@ def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, lis
     - The first WARMUP_ROUNDS rounds are not kept: on a stack just started they time the
       emulators' JIT compiling the paths they take, the pipeline's more than the floors'."""
     listener = ListenerFloor(db)
-    alert = _Rotation([AlertProbe(db, project) for _ in range(QUIET_STREAMS)])
+    alert = _Rotation([AlertProbe(db, project, sent) for _ in range(QUIET_STREAMS)])
     probes = {"push": floor, "listener": listener, "alert": alert}
     out: dict[str, list[float]] = {k: [] for k in probes}
     rnd = random.Random(7)
@@ -405,13 +437,68 @@ def latencies(db, project: str, floor: PushFloor, samples: int) -> dict[str, lis
     return out
 
 
+def _log_sizes(status: dict) -> int:
+    """Bytes the pipeline's function processes have logged so far (in production these
+    lines go to Cloud Logging; the platform adds a request log per invocation)."""
+    total = 0
+    for name in ("fn-on_engagement", "fn-rollup"):
+        path = (status.get("logs") or {}).get(name)
+        if path and os.path.exists(path):
+            total += os.path.getsize(path)
+    return total
+
+
+def operations(writes_dir: str, lo: float, hi: float, sent: _Sent, app_log_bytes: int) -> dict:
+    """What production would bill for the gifts `sent` between `lo` and `hi`, per gift:
+    counted from the functions' write logs (writes, reads, invocations and their
+    durations, Cloud Tasks creates) and the publisher (messages, billed bytes)."""
+    lines = [w for w in writelog.read(writes_dir) if lo <= w["t"] <= hi]
+    ops: dict[str, float] = {}
+    billed = 0.0
+    for w in lines:
+        if "op" in w:
+            ops[w["op"]] = ops.get(w["op"], 0) + w["n"]
+            if w["op"].startswith("seconds."):
+                billed += cost.billed_seconds(w["n"])
+    gifts = max(1, sent.events)
+    invocations = ops.get("invocation.on_engagement", 0) + ops.get("invocation.rollup", 0)
+    # Cloud Tasks bills each create attempt and each dispatch (a rollup invocation).
+    tasks = ops.get("tasks_create", 0) + ops.get("invocation.rollup", 0)
+    log_bytes = app_log_bytes + invocations * cost.REQUEST_LOG_BYTES
+    per_gift = {
+        "pubsub_bytes": sent.billed_bytes / gifts,
+        "invocations": invocations / gifts,
+        "invocation_seconds": billed / gifts,
+        "firestore_writes": sum(1 for w in lines if "path" in w) / gifts,
+        "firestore_reads": ops.get("read", 0) / gifts,
+        "tasks_operations": tasks / gifts,
+        "log_bytes": log_bytes / gifts,
+    }
+    mean_s = {
+        f: round(ops[f"seconds.{f}"] / ops[f"invocation.{f}"], 4)
+        for f in ("on_engagement", "rollup")
+        if ops.get(f"invocation.{f}")
+    }
+    return {
+        "gifts": sent.events,
+        "pubsub_messages_per_gift": round(sent.messages / gifts, 4),
+        **{f"{k}_per_gift": round(v, 4) for k, v in per_gift.items()},
+        "invocations": {f: int(ops.get(f"invocation.{f}", 0)) for f in ("on_engagement", "rollup")},
+        "invocation_mean_seconds": mean_s,
+        "app_log_bytes": app_log_bytes,
+        "writes_refused": int(ops.get("write_refused", 0)),
+        "cost_usd_per_million_gifts": cost.per_million_gifts(per_gift),
+    }
+
+
 def write_figures(writes_dir: str, hot: dict) -> dict:
     s, c = hot["stream"], hot["creator"]
     lo, hi = hot["t0"] - 1, hot["t_done"] + 12
     mine = [
         w
         for w in writelog.read(writes_dir)
-        if lo <= w["t"] <= hi
+        if "path" in w
+        and lo <= w["t"] <= hi
         and (
             w["path"].startswith(f"streams/{s}")
             or w["path"].startswith(f"leaderboards/stream.{s}")
@@ -451,6 +538,7 @@ def run(
     floor_messages: int = defaults.FLOOR_MESSAGES,
     users: int = defaults.VIEWERS,
     rate: float | None = None,
+    hot_multiple: float = HOT_MULTIPLE,
 ) -> dict:
     os.environ.update(status["env"])
     project = status["project_id"]
@@ -467,15 +555,30 @@ def run(
         finally:
             durable.close()
         _log(f"floor: push + create {durable_rate:.0f} msg/s; alert latency and its floors")
-        quiet = latencies(db, project, floor, latency_samples)
-        hot = sustained(db, project, seconds, rate or floor_rate, users)
+        quiet_sent, logs0, t_q0 = _Sent(), _log_sizes(status), time.time()
+        quiet = latencies(db, project, floor, latency_samples, quiet_sent)
+        time.sleep(3)  # the quiet streams' follow-up rollups
+        t_q1, logs1 = time.time(), _log_sizes(status)
+        hot = sustained(db, project, seconds, rate or floor_rate * hot_multiple, users)
+        logs2 = _log_sizes(status)
         _log(
             f"sustained: {hot['gifts_per_s']:.0f} gifts/s, exact={hot['exact']}; "
-            "alert latency and its floors again, after the hot run"
+            f"a steady {STEADY_RATE:.0f} gifts/s stream for its operation counts"
         )
+        steady = sustained(db, project, STEADY_SECONDS, STEADY_RATE, STEADY_VIEWERS, kind="steady")
+        logs3 = _log_sizes(status)
+        _log("alert latency and its floors again, after the hot run")
         after = latencies(db, project, floor, latency_samples)
     finally:
         floor.close()
+    wd = status["writes_dir"]
+    ops = {
+        "hot": operations(wd, hot["t0"] - 1, hot["t_done"] + 12, hot["sent"], logs2 - logs1),
+        "steady_100_gifts_per_s": operations(
+            wd, steady["t0"] - 1, steady["t_done"] + 12, steady["sent"], logs3 - logs2
+        ),
+        "quiet": operations(wd, t_q0, t_q1, quiet_sent, logs1 - logs0),
+    }
     writes = write_figures(status["writes_dir"], hot)
     lat = latency_figures(quiet)
     report = {
@@ -501,6 +604,20 @@ def run(
         "final_totals": hot["got"],
         "gift_messages": hot["messages"],
         "viewers": users,
+        # Issue #18: what production would bill, from the operations counted here.
+        "pubsub_messages_per_gift": ops["hot"]["pubsub_messages_per_gift"],
+        "invocations_per_gift": ops["hot"]["invocations_per_gift"],
+        "cost_usd_per_million_gifts": {
+            "hot_stream": ops["hot"]["cost_usd_per_million_gifts"]["total"],
+            "at_100_gifts_per_s": ops["steady_100_gifts_per_s"]["cost_usd_per_million_gifts"][
+                "total"
+            ],
+            "quiet_stream": ops["quiet"]["cost_usd_per_million_gifts"]["total"],
+        },
+        "steady_exact": steady["exact"],
+        "operations": ops,
+        "batching": {"max_events": MAX_EVENTS, "linger_ms": LINGER_S * 1000},
+        "hot_multiple": hot_multiple,
     }
     return report
 

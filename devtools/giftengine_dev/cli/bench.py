@@ -54,7 +54,11 @@ def register(sub) -> None:
     )
     p.add_argument("--floor-messages", type=int, default=defaults.FLOOR_MESSAGES)
     p.add_argument("--viewers", type=int, default=defaults.VIEWERS)
-    p.add_argument("--rate", type=float, help="publish rate (default: the measured floor rate)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        help="gifts/s into the hot stream (default: 4 x the measured floor message rate)",
+    )
     p.add_argument("--keep", action="store_true", help="leave a stack it started running")
     p.add_argument(
         "--push-window",

@@ -81,7 +81,9 @@ async def _main(args) -> int:
         from giftengine.adapters.pubsub import EventPublisher
         from giftengine.ingest.publisher import AsyncPublisher
 
-        publisher = AsyncPublisher(EventPublisher(config.load().project_id))
+        publisher = AsyncPublisher(
+            EventPublisher(config.load().project_id), settings.publish_max_events
+        )
         sink = publisher.publish_batch
 
     async def publish(batch):

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from giftengine.domain.events import EngagementEvent
-from giftengine.entrypoints.http import validation_reason
+from giftengine.domain.events import EngagementEvent, validation_reason
 from pydantic import ValidationError
 
 from giftengine_dev.cli._cloud import ensure_env
@@ -42,25 +40,30 @@ def read_events(lines, stream: str | None) -> Iterator[EngagementEvent | Skipped
 def replay(
     path: str, stream: str | None, rate: float | None, publisher, out=sys.stderr, on_published=None
 ) -> tuple[int, list[Skipped]]:
-    published, skipped, futures = 0, [], []
-    started = time.monotonic()
-    with open(path) as f:
-        for item in read_events(f, stream):
-            if isinstance(item, Skipped):
-                skipped.append(item)
-                print(f"{path}:{item.line}: skipped: {item.reason}", file=out)
-                continue
-            if rate:
-                delay = started + published / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            futures.append(publisher.publish(item))
-            published += 1
-            if on_published:
-                on_published(item)
-    for fut in futures:
+    """Publish the file's events in batch messages as a live source does
+    (`EventPublisher.publish_paced`: at `rate` events per second, or all at once)."""
+    skipped: list[Skipped] = []
+
+    def events() -> Iterator[EngagementEvent]:
+        with open(path) as f:
+            for item in read_events(f, stream):
+                if isinstance(item, Skipped):
+                    skipped.append(item)
+                    print(f"{path}:{item.line}: skipped: {item.reason}", file=out)
+                    continue
+                yield item
+
+    sent: list[EngagementEvent] = []
+
+    def note(message: list[EngagementEvent]) -> None:
+        sent.extend(message)
+        if on_published:
+            for e in message:
+                on_published(e)
+
+    for fut in publisher.publish_paced(events(), rate, on_sent=note):
         fut.result(timeout=60)
-    return published, skipped
+    return len(sent), skipped
 
 
 def run(args) -> int:

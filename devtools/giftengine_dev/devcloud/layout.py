@@ -9,6 +9,7 @@ Port plan, relative to the base:
   +8 emulator hub  +9 emulator logging                            and Pub/Sub | Auth)
   +10 .. +29  one per manifest function, in manifest order
   +30 overlay  +31 dashboard                                      (web clients, web/)
+  +48 payments   the payment providers' stand-in (giftengine_dev.wallet.stripe_fake)
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ FIREBASE_INTERNAL_OFFSETS = {
     "hub": 5, "logging": 6, "firestore_ws": 7, "auth_hub": 8, "auth_logging": 9,
 }
 WEB_OFFSETS = {"overlay": 30, "dashboard": 31}
+STAND_IN_OFFSET = 48
+# The stand-in's endpoints for the wallet functions, unless the environment names others.
+STAND_IN_ENV = {"STRIPE_API_BASE": "", "KHALTI_API_BASE": "", "ESEWA_FORM_URL": "/esewa/form"}
 
 # Repo root: devtools/giftengine_dev/devcloud/layout.py -> parents[3] (editable install).
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,6 +100,14 @@ class Layout:
         ports.update({f"fn-{f}": self.function_port(f) for f in self.manifest.functions})
         ports.update({f"web-{app}": self.web_port(app) for app in WEB_OFFSETS})
         return ports
+
+    @property
+    def stand_in_port(self) -> int:
+        """Outside the block of 32 (where the stand-in has always listened)."""
+        return self.port_base + STAND_IN_OFFSET
+
+    def stand_in_url(self) -> str:
+        return f"http://{HOST}:{self.stand_in_port}"
 
     def web_port(self, app: str) -> int:
         return self.port_base + WEB_OFFSETS[app]
@@ -165,4 +177,7 @@ class Layout:
         env.update(extra or {})
         env.update(self.client_env())
         env["GIFTENGINE_WRITE_LOG"] = str(self.writes_dir / f"{function}.jsonl")
+        for name, path in STAND_IN_ENV.items():
+            if not os.environ.get(name):
+                env[name] = self.stand_in_url() + path
         return env

@@ -153,7 +153,8 @@ def up(
         log(f"giftengine: stopping a half-running stack ({broken} not running)")
         down(layout.state_dir)
 
-    busy = {c: p for c, p in layout.all_ports().items() if procs.port_open(p)}
+    ports = {**layout.all_ports(), "payments": layout.stand_in_port}
+    busy = {c: p for c, p in ports.items() if procs.port_open(p)}
     if busy:
         raise DevCloudError(
             "ports already in use: "
@@ -173,6 +174,7 @@ def up(
         leaders["tasks"] = _start_tasks(layout)
         for f in layout.manifest.functions.values():
             leaders[f"fn-{f.name}"] = _start_function(layout, f, extra)
+        leaders["payments"] = _start_stand_in(layout)
         leaders.update(_start_web(layout, log))  # builds while the emulators boot
         _write_record(layout, leaders, extra, binaries)
         ready = _wait_ready(layout, leaders, timeout or _default_timeout(), started)
@@ -325,6 +327,25 @@ def _start_function(layout: Layout, fn, extra: dict[str, str]) -> procs.Proc:
     return procs.spawn(cmd, layout.log_file(f"fn-{fn.name}"), env, cwd=ROOT / "functions")
 
 
+def _start_stand_in(layout: Layout) -> procs.Proc:
+    """The payment providers' stand-in (Stripe, Khalti, eSewa) that the wallet functions of
+    this stack call (layout.function_env points them at it); its webhooks go to this stack's
+    payments_webhook, signed with the wallet's local secrets."""
+    from giftengine.wallet.settings import LOCAL_SECRETS
+
+    def secret(name: str) -> str:
+        return os.environ.get(name) or LOCAL_SECRETS[name]
+
+    hook = layout.function_url("payments_webhook") + "/payments_webhook/stripe"
+    cmd = [
+        sys.executable, "-m", "giftengine_dev.wallet.stripe_fake",
+        "--host", HOST, "--port", str(layout.stand_in_port), "--webhook-url", hook,
+        "--webhook-secret", secret("STRIPE_WEBHOOK_SECRET"),
+        "--esewa-secret", secret("ESEWA_SECRET_KEY"),
+    ]
+    return procs.spawn(cmd, layout.log_file("payments"), _base_env(), cwd=layout.state_dir)
+
+
 def _start_web(layout: Layout, log: Callable[[str], None]) -> dict[str, procs.Proc]:
     """Serve the overlay and dashboard. When they cannot be built (no npm) the backend still
     comes up, with a note saying why the web clients are missing."""
@@ -403,6 +424,8 @@ def _checks(layout: Layout) -> dict[str, tuple[str, int, Callable[[], bool]]]:
         checks[f"fn-{f.name}"] = (
             f"fn-{f.name}", layout.function_port(f.name), lambda u=url: _http_answers(u)
         )
+    checks["payments"] = ("payments", layout.stand_in_port,
+                          lambda: _http_answers(layout.stand_in_url() + "/"))
     for app, url in layout.web_urls().items():
         checks[f"web-{app}"] = (
             f"web-{app}", layout.web_port(app), lambda u=f"{url}config.json": _http_ok(u)

@@ -1,13 +1,17 @@
 """Firestore persistence of the gift pipeline (layout: docs/firestore.md).
 
-- `record_event`: one create per upstream message, keyed by a hash of its event id. The
-  create precondition is the dedupe: a redelivery finds the document and changes nothing.
-- `rollup`: one transaction per stream batch. It reads the rollup state, the events recorded
+- `record_events`: one create per Pub/Sub message (one event or a batch of one stream's
+  events), keyed by the message's events (`eventlog.record_id`). The create precondition
+  is the dedupe of redeliveries: a redelivered message finds its record and changes nothing.
+- `rollup`: one transaction per stream batch. It reads the rollup state, the records
   after the state's cursor (ordered by commit timestamp, then id), and the goal settings;
-  the caller's pure decision mutates the state; then the state, the live document, one
-  alerts document and the due leaderboard entries are written in the same commit, with the
-  cursor advanced past exactly the events applied. A crash before the commit changes
-  nothing; a retry after it finds the events behind the cursor.
+  the pure rules of `domain.eventlog` say which records and events to apply (an event held
+  by two records is applied once), the caller's pure decision mutates the state; then the
+  state, the live document, one alerts document and the due leaderboard entries are
+  written in the same commit, with the cursor advanced past exactly the records applied.
+  A crash before the commit changes nothing; a retry after it finds them behind the cursor.
+- `stream_events`: a stream's recorded events in log order, each once (for readers of the
+  event log other than the rollup).
 
 Why the cursor is safe: `ingested_at` is the server timestamp of the event's create
 (its commit time), and a Firestore read at time T sees every commit with time <= T, so an
@@ -17,29 +21,46 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
+from pydantic import TypeAdapter
 
 from giftengine.adapters.writelog import WriteLog
-from giftengine.domain import periods
+from giftengine.domain import eventlog, periods
 from giftengine.domain.events import EngagementEvent
+from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import FlushItem, StreamState
 
 log = logging.getLogger("giftengine.firestore")
 
 
 def event_doc_id(event_id: str) -> str:
-    return hashlib.sha256(event_id.encode()).hexdigest()[:40]
+    return eventlog.event_record_id(event_id)
+
+
+_EVENTS = TypeAdapter(list[EngagementEvent])
+
+
+@functools.cache
+def _lookups() -> ThreadPoolExecutor:
+    """Threads for a hot rollup's record lookups (one query per 30 events)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="holders")
+
+# array-contains-any takes at most 30 values per query.
+_CONTAINS_MAX = 30
 
 
 def shard_of(user_id: str, shards: int) -> int:
@@ -57,16 +78,28 @@ def _shard_users(snap) -> dict:
 
 @dataclass
 class _InHand:
-    """An event the rollup's own commit records: its record id, and the event."""
+    """A record the rollup's own commit creates: its id, and its events."""
 
     id: str
-    event: EngagementEvent
+    events: list[EngagementEvent]
 
 
-def _event_of(snap) -> EngagementEvent:
+def _events_of(snap) -> list[EngagementEvent]:
+    """A record's events: one event's JSON object, or a batch's JSON array."""
     if isinstance(snap, _InHand):
-        return snap.event
-    return EngagementEvent.model_validate_json(snap.get("json"))
+        return snap.events
+    text = snap.get("json")
+    if text.startswith("["):
+        return _EVENTS.validate_json(text)
+    return [EngagementEvent.model_validate_json(text)]
+
+
+def _stored(snap) -> eventlog.Stored:
+    if isinstance(snap, _InHand):
+        return eventlog.Stored(snap.id, None, tuple(e.event_id for e in snap.events))
+    d = snap.to_dict() or {}
+    ids = d.get("event_ids") or [d.get("event_id")]
+    return eventlog.Stored(snap.id, d.get("ingested_at"), tuple(ids))
 
 
 _UNKNOWN = object()  # "not known": a cursor may legitimately be None (no event applied yet)
@@ -89,25 +122,6 @@ class _Plan:
     before_shards: list[dict]
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
-
-
-@dataclass
-class RollupInput:
-    state: StreamState
-    events: list[EngagementEvent]
-    goals: list[dict]
-    more: bool  # the batch hit the limit: more events are waiting
-    last_bucket: int
-    cursor_moves: bool = False  # the cursor or the applied-ahead set changes
-
-
-@dataclass
-class RollupOutput:
-    write: bool  # False: nothing changed, commit nothing
-    alerts: list[dict]
-    flush: list[FlushItem]
-    live: dict | None
-    bucket: int
 
 
 class FirestoreStore:
@@ -135,36 +149,87 @@ class FirestoreStore:
         rollup = self.stream_ref(stream_id).collection("rollup")
         return rollup.document("state"), [rollup.document(f"users-{k}") for k in range(self.shards)]
 
-    # ---- events -------------------------------------------------------------------------
-    def record_event(self, event: EngagementEvent) -> bool:
-        """Create the event record; False if it already existed (a redelivery)."""
-        ref = self._event_ref(event)
+    # ---- the event log ---------------------------------------------------------------------
+    def record_events(self, events: Sequence[EngagementEvent]) -> bool:
+        """Create the record of one message's events (one stream); False if it already
+        existed (a redelivery of the message)."""
+        ref = self._record_ref(events)
         try:
-            ref.create(self._event_record(event))
+            ref.create(self._event_record(events))
         except gexc.AlreadyExists:
+            self.writes.count("write_refused")
             return False
         self.writes.record([ref.path], "event")
         return True
 
-    def _event_ref(self, event: EngagementEvent):
-        return (
-            self.stream_ref(event.stream_id)
-            .collection("events")
-            .document(event_doc_id(event.event_id))
-        )
+    def record_event(self, event: EngagementEvent) -> bool:
+        return self.record_events([event])
 
-    def _event_record(self, event: EngagementEvent) -> dict:
+    def _record_ref(self, events: Sequence[EngagementEvent]):
+        rid = eventlog.record_id([e.event_id for e in events])
+        return self.stream_ref(events[0].stream_id).collection("events").document(rid)
+
+    def _event_record(self, events: Sequence[EngagementEvent]) -> dict:
+        one = len(events) == 1
         return {
-            "event_id": event.event_id,
-            "kind": event.kind,
-            # The event as its JSON text: one field to encode and decode instead of a
-            # nested map, which is most of a rollup's CPU on a hot stream.
-            "json": event.model_dump_json(exclude_none=True),
+            "event_ids": [e.event_id for e in events],  # found by id: eventlog.events_to_apply
+            "n": len(events),
+            "kind": events[0].kind if one else "batch",
+            # The events as JSON text (an object, or an array for a batch): one field to
+            # encode and decode instead of nested maps, most of a rollup's CPU otherwise.
+            "json": (
+                events[0].model_dump_json(exclude_none=True)
+                if one
+                else _EVENTS.dump_json(list(events), exclude_none=True).decode()
+            ),
             "ingested_at": firestore.SERVER_TIMESTAMP,
             # TTL (firestore.indexes.json): the record is the dedupe key for redeliveries,
             # kept well past any Pub/Sub retry or replay horizon.
             "expire_at": datetime.now(UTC) + timedelta(days=self.event_retention_days),
-        }
+        } | ({"event_id": events[0].event_id} if one else {})
+
+    def stream_events(self, stream_id: str, page: int = 200) -> Iterator[EngagementEvent]:
+        """Every event the stream recorded, in log order (commit time, record id), each
+        once however many records hold it: the one way to read the event log (single-event
+        records and batches alike). Records newer than a read may still commit before its
+        last one, so a reader following a live stream re-reads from a horizon, as the
+        rollup does; read after the fact, the order is final."""
+        events = self.stream_ref(stream_id).collection("events")
+        q = events.order_by("ingested_at").order_by(FieldPath.document_id()).limit(page)
+        seen: set[str] = set()
+        last = None
+        while True:
+            page_q = q
+            if last is not None:
+                doc_id = FieldPath.document_id()
+                at = {"ingested_at": last.get("ingested_at"), doc_id: last.reference}
+                page_q = q.start_after(at)
+            snaps = list(page_q.stream())
+            self.writes.count("read", max(1, len(snaps)))
+            for snap in snaps:
+                for e in _events_of(snap):
+                    if e.event_id not in seen:
+                        seen.add(e.event_id)
+                        yield e
+            if len(snaps) < page:
+                return
+            last = snaps[-1]
+
+    def _holders(self, stream_id: str, event_ids: Sequence[str]) -> list[eventlog.Stored]:
+        """Every record of the stream holding any of these events (by the automatic index
+        of the `event_ids` array; 30 values per query, the queries run side by side)."""
+        events = self.stream_ref(stream_id).collection("events")
+        ids = list(dict.fromkeys(event_ids))
+        chunks = [ids[i : i + _CONTAINS_MAX] for i in range(0, len(ids), _CONTAINS_MAX)]
+
+        def lookup(chunk: list[str]) -> list:
+            q = events.where(filter=FieldFilter("event_ids", "array_contains_any", chunk))
+            snaps = list(q.select(["ingested_at", "event_ids"]).stream())
+            self.writes.count("read", max(1, len(snaps)))
+            return snaps
+
+        found = list((map if len(chunks) == 1 else _lookups().map)(lookup, chunks))
+        return list({snap.id: _stored(snap) for snaps in found for snap in snaps}.values())
 
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
@@ -195,6 +260,7 @@ class FirestoreStore:
     # ---- settings read by the rollup ------------------------------------------------------
     def creator_timezone(self, creator_id: str) -> str | None:
         snap = self.db.collection("creators").document(creator_id).get()
+        self.writes.count("read")
         return (snap.to_dict() or {}).get("timezone") if snap.exists else None
 
     # ---- the rollup transaction -------------------------------------------------------------
@@ -215,11 +281,13 @@ class FirestoreStore:
                 }
             )
         snaps = list(q.limit(limit).stream())
+        self.writes.count("read", max(1, len(snaps)))
         if not snaps:
             return [], [], False
         horizon = snaps[0].read_time - timedelta(milliseconds=self.visibility_margin_ms)
-        complete = [s for s in snaps if s.get("ingested_at") < horizon]  # a prefix: sorted
-        return complete, snaps[len(complete) :], len(snaps) >= limit
+        stored = [_stored(s) for s in snaps]
+        complete, _ = eventlog.split_at_horizon(stored, horizon)
+        return snaps[: len(complete)], snaps[len(complete) :], len(snaps) >= limit
 
     def rollup(
         self, stream_id: str, limit: int, decide: Callable[[RollupInput], RollupOutput]
@@ -246,37 +314,44 @@ class FirestoreStore:
     FRESH_ATTEMPTS = 3
 
     def record_with_rollup(
-        self, event: EngagementEvent, decide: Callable[[RollupInput], RollupOutput]
+        self, events: Sequence[EngagementEvent], decide: Callable[[RollupInput], RollupOutput]
     ) -> RollupOutput | None:
-        """Record an event and apply it alone, in one commit: the event's create, and the
-        rollup's writes with the state write conditional on the state document being as
-        read. Every rollup commit writes that document, so the condition covers the shards,
-        the alert sequence and the cursor; the create covers redeliveries (a recorded event
-        fails the whole commit). One batch read and one commit: no range query over the
-        events (on a busy database the slowest step of a quiet stream's alert), no lease,
-        no transaction. The event joins the applied-ahead set and the input says `more`:
-        the follow-up moves the cursor past it and applies whatever else arrived.
+        """Record a message's events and apply them alone, in one commit: the record's
+        create, and the rollup's writes with the state write conditional on the state
+        document being as read. Every rollup commit writes that document, so the condition
+        covers the shards, the alert sequence, the cursor and the applied-ahead set; the
+        create covers redeliveries (a recorded message fails the whole commit), and the
+        lookup of records holding the same events (after the state read) an event that
+        came before in another message. One batch read, one lookup and one commit: no range
+        query over the log, no lease, no transaction. The record joins the applied-ahead
+        set; a later rollup moves the cursor past it (the input says `more` once that set
+        is long: `eventlog.AHEAD_PASS`).
 
-        Returns None, having committed nothing, when the event was recorded before, when
-        the state kept changing underneath, or when `decide` writes nothing now: the caller
-        then records the event and rolls up the usual way."""
-        stream_id = event.stream_id
+        Returns None, having committed nothing, when the record existed, when the state
+        kept changing underneath, or when `decide` writes nothing now: the caller then
+        records the events and rolls up the usual way."""
+        if isinstance(events, EngagementEvent):
+            events = [events]
+        stream_id = events[0].stream_id
         state_ref, shard_refs = self._state_refs(stream_id)
-        ref = self._event_ref(event)
+        ref = self._record_ref(events)
         goals = self._goals(stream_id)
         for _ in range(self.FRESH_ATTEMPTS):
             snaps = {s.reference.path: s for s in self.db.get_all([state_ref, *shard_refs])}
-            plan = self._plan(stream_id, snaps, goals, True, decide, fresh=(ref.id, event))
+            self.writes.count("read", len(snaps))
+            plan = self._plan(stream_id, snaps, goals, False, decide, fresh=(ref.id, list(events)))
             if not plan.out.write:
                 return None
             batch = self.db.batch()
-            batch.create(ref, self._event_record(event))
+            batch.create(ref, self._event_record(events))
             written = self._write_rollup(batch, stream_id, plan, if_unchanged=snaps[state_ref.path])
             try:
                 batch.commit()
-            except gexc.AlreadyExists:  # the event (a redelivery) or, in a race, the alert
+            except gexc.AlreadyExists:  # the record (a redelivery) or, in a race, the alert
+                self.writes.count("write_refused")
                 return None
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+                self.writes.count("write_refused")
                 continue  # another rollup committed since the read
             self.writes.record([ref.path], "event")
             self.writes.record(written, "rollup")
@@ -302,6 +377,7 @@ class FirestoreStore:
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 pass  # another rollup took it since: the full path below
         snap = ref.get()
+        self.writes.count("read")
         if snap.exists and (snap.get("until") or 0) > now:
             return None
         try:
@@ -336,6 +412,7 @@ class FirestoreStore:
         for _ in range(20):
             if cursor_hint is _UNKNOWN:
                 snap = state_ref.get(["_cursor"])
+                self.writes.count("read")
                 cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
             else:
                 cursor, cursor_hint = cursor_hint, _UNKNOWN  # a stale hint costs one retry
@@ -347,10 +424,9 @@ class FirestoreStore:
         raise RuntimeError(f"rollup of {stream_id}: cursor kept moving; giving up this run")
 
     def _goals(self, stream_id: str) -> list[dict]:
-        return [
-            g.to_dict() | {"goal_id": g.id}
-            for g in self.stream_ref(stream_id).collection("goals").limit(50).stream()
-        ]
+        snaps = list(self.stream_ref(stream_id).collection("goals").limit(50).stream())
+        self.writes.count("read", max(1, len(snaps)))
+        return [g.to_dict() | {"goal_id": g.id} for g in snaps]
 
     def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
         """Returns (output, cursor after it), or None if the stream's cursor is no longer
@@ -362,6 +438,7 @@ class FirestoreStore:
         def run(tx):
             holder.clear()
             snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
+            self.writes.count("read", len(snaps))
             plan = self._plan(
                 stream_id, snaps, goals, more, decide, cursor=cursor, complete=complete,
                 recent=recent,
@@ -382,10 +459,15 @@ class FirestoreStore:
         self, stream_id, snaps, goals, more, decide, *, cursor=_UNKNOWN, complete=(), recent=(),
         fresh=None,
     ) -> _Plan | None:  # fmt: skip
-        """Decide one rollup from the snapshots read (state and user shards). Events
+        """Decide one rollup from the snapshots read (state and user shards). Records
         `complete` (the cursor passes them) and `recent` (applied ahead of it) were read
         from `cursor`; None if the stream's cursor has moved since. `fresh`: (record id,
-        event) of an event the same commit records, applied ahead of the state's cursor."""
+        events) of a record the same commit creates, applied ahead of the state's cursor.
+
+        Which events to apply is `domain.eventlog`'s rule; the records holding them are
+        looked up here, after the state was read (in a transaction, under its lock; on
+        the fast path, before a commit conditional on the state), so every record applied
+        as of that state is seen."""
         state_ref, shard_refs = self._state_refs(stream_id)
         core_snap = snaps.get(state_ref.path)
         core = dict(core_snap.to_dict() or {}) if core_snap is not None and core_snap.exists else {}
@@ -396,30 +478,36 @@ class FirestoreStore:
             return None  # another rollup moved on: re-read the events
         core.pop("_cursor", None)
         last_bucket = int(core.pop("_bucket", -1))
-        ahead = set(core.pop("_ahead", None) or [])
-        to_apply = [s for s in [*complete, *recent] if s.id not in ahead]
-        # The cursor passes every complete event; those applied ahead earlier are done.
-        new_ahead = sorted((ahead - {s.id for s in complete}) | {s.id for s in recent})
-        new_cursor = cursor
-        if complete:
-            new_cursor = {"ts": complete[-1].get("ingested_at"), "id": complete[-1].id}
-        events = [_event_of(s) for s in to_apply]
+        ahead = core.pop("_ahead", None) or []
+        by_id = {s.id: s for s in [*complete, *recent]}
+        step = eventlog.advance(
+            cursor, ahead, [_stored(s) for s in complete], [_stored(s) for s in recent]
+        )
+        events: list[EngagementEvent] = []
+        if step.to_apply:
+            ids = [e for r in step.to_apply for e in r.event_ids]
+            keep = eventlog.events_to_apply(
+                step.to_apply, self._holders(stream_id, ids), cursor, ahead
+            )
+            for r in step.to_apply:
+                wanted = set(keep[r.id])
+                for e in _events_of(by_id[r.id]):
+                    if e.event_id in wanted:
+                        wanted.discard(e.event_id)
+                        events.append(e)
         before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
         users = [u for shard in before_shards for u in shard.values()]
         state = StreamState.from_dicts(stream_id, core or None, users)
+        if fresh is not None:  # a long applied-ahead set asks for a rollup that passes it
+            more = more or len(step.ahead) >= eventlog.AHEAD_PASS
         out = decide(
             RollupInput(
-                state,
-                events,
-                goals,
-                more=more,
-                last_bucket=last_bucket,
-                cursor_moves=new_cursor != cursor or new_ahead != sorted(ahead),
+                state, events, goals, more=more, last_bucket=last_bucket, cursor_moves=step.moves
             )
         )
         if not out.write:
             return _Plan(out, state, before_shards, cursor, sorted(ahead))
-        return _Plan(out, state, before_shards, new_cursor, new_ahead)
+        return _Plan(out, state, before_shards, step.cursor, step.ahead)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the

@@ -24,8 +24,9 @@ from giftengine.config import Settings
 
 
 class TaskScheduler:
-    def __init__(self, settings: Settings, queue_key: str = "rollups", client=None):
+    def __init__(self, settings: Settings, queue_key: str = "rollups", client=None, meter=None):
         self.settings = settings
+        self._meter = meter  # dev/bench: counts create attempts (adapters/writelog.py)
         self.client = client or tasks_client()
         q = manifest_mod.load().queues[queue_key]
         self.parent = self.client.queue_path(settings.project_id, settings.region, q.name)
@@ -70,6 +71,8 @@ class TaskScheduler:
                 "service_account_email": self.settings.tasks_invoker_service_account,
                 "audience": base,
             }
+        if self._meter is not None:
+            self._meter("tasks_create")
         with contextlib.suppress(gexc.AlreadyExists):
             self.client.create_task(
                 parent=self.parent,

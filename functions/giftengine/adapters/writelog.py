@@ -1,17 +1,20 @@
-"""Dev/bench instrumentation: one JSON line per Firestore document write.
+"""Dev/bench instrumentation: one JSON line per Firestore document write, and counted
+operations (document reads, refused writes, invocations, Cloud Tasks creates).
 
-The emulator does not enforce Firestore's per-document write limits, so the benchmark
-counts writes itself from these logs. Enabled only when GIFTENGINE_WRITE_LOG is set
-(`giftengine dev up` sets it); production leaves it off.
+The emulator does not enforce Firestore's per-document write limits and bills nothing, so
+the benchmark counts writes and operations itself from these logs. Enabled only when
+GIFTENGINE_WRITE_LOG is set (`giftengine dev up` sets it); production leaves it off.
+Write lines carry `path`; operation lines carry `op` and `n`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 
 class WriteLog:
@@ -26,6 +29,26 @@ class WriteLog:
         lines = "".join(json.dumps({"t": now, "path": p, "kind": kind}) + "\n" for p in paths)
         with self._lock, open(self.path, "a") as f:
             f.write(lines)
+
+    @contextlib.contextmanager
+    def invocation(self, function: str) -> Iterator[None]:
+        """Counts one invocation of `function` and the seconds it took."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.count(f"invocation.{function}")
+            self.count(f"seconds.{function}", time.perf_counter() - t0)
+
+    def count(self, op: str, n: float = 1) -> None:
+        """`n` operations of a kind: "read" (Firestore documents read; a query that finds
+        nothing is billed as one), "write_refused", "invocation.<function>" and
+        "seconds.<function>", "tasks_create"."""
+        if not self.path:
+            return
+        line = json.dumps({"t": time.time(), "op": op, "n": n}) + "\n"
+        with self._lock, open(self.path, "a") as f:
+            f.write(line)
 
 
 def read(directory: str) -> list[dict]:

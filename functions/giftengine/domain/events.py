@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Kind = Literal[
     "gift", "like", "comment", "follow", "share", "join", "viewers", "stream_start", "stream_end"
@@ -94,6 +94,15 @@ def parse_event(data: bytes | str | dict) -> EngagementEvent:
     if isinstance(data, dict):
         return EngagementEvent.model_validate(data)
     return EngagementEvent.model_validate_json(data)
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first few validation errors as one line: `where: what`."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 def json_schema() -> dict:

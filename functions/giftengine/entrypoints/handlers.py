@@ -39,8 +39,10 @@ def on_engagement(cloud_event) -> None:
         data = base64.b64decode(message.get("data") or "", validate=True)
     except (binascii.Error, ValueError, TypeError):
         data = str(message.get("data"))[:10_000].encode()
-    # Raises on transient failures so the platform redelivers; poison messages return.
-    pipeline.record_engagement(data, message_id, attributes, deps())
+    d = deps()
+    with d.store.writes.invocation("on_engagement"):  # dev/bench counts (adapters/writelog.py)
+        # Raises on transient failures so the platform redelivers; poison messages return.
+        pipeline.record_engagement(data, message_id, attributes, d)
 
 
 # ---- rollup: Cloud Tasks target -----------------------------------------------------------------
@@ -60,7 +62,8 @@ def rollup(request: Request):
             "stream_id (query or JSON body) is required and must be a valid stream id",
         )
     try:
-        result = pipeline.run_rollup(stream_id, deps())
+        with deps().store.writes.invocation("rollup"):  # dev/bench counts
+            result = pipeline.run_rollup(stream_id, deps())
     except Exception:
         log.exception("rollup of %s failed", stream_id)
         return error_response(500, "internal", "rollup failed; the task will be retried")

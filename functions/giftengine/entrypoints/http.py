@@ -17,6 +17,7 @@ from flask import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from giftengine.adapters.auth import Principal, Unauthenticated, verify_bearer
+from giftengine.domain.events import validation_reason
 
 log = logging.getLogger("giftengine.http")
 M = TypeVar("M", bound=BaseModel)
@@ -39,14 +40,6 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(status: int, code: str, reason: str, headers: dict[str, str] | None = None):
     return json_response({"error": code, "reason": reason}, status, headers)
-
-
-def validation_reason(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def parse_body(request: Request, model: type[M]) -> M:

@@ -21,7 +21,8 @@ async def serve() -> None:
     settings = load()
     project = config.load().project_id
     configure_endpoints(settings)
-    worker = Worker(settings, firestore_client(project), AsyncPublisher(EventPublisher(project)))
+    publisher = AsyncPublisher(EventPublisher(project), settings.publish_max_events)
+    worker = Worker(settings, firestore_client(project), publisher)
     health = HealthServer(settings.port, lambda: worker.ready, worker.info)
     await health.start()
     loop = asyncio.get_running_loop()

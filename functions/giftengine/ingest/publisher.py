@@ -1,11 +1,12 @@
-"""asyncio face of the shared EventPublisher (adapters/pubsub.py): ordering key = stream_id."""
+"""asyncio face of the shared EventPublisher (adapters/pubsub.py): ordering key = stream_id;
+a stream's events go out as batch messages of up to `max_events` (domain/eventlog.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 
-from giftengine.adapters.pubsub import EventPublisher
+from giftengine.adapters.pubsub import MAX_EVENTS, EventPublisher
 from giftengine.domain.events import EngagementEvent
 
 
@@ -18,20 +19,31 @@ class PartialPublish(Exception):
 
 
 class AsyncPublisher:
-    def __init__(self, publisher: EventPublisher):
+    def __init__(self, publisher: EventPublisher, max_events: int = MAX_EVENTS):
         self._p = publisher
-        self.published = 0
+        self.max_events = max_events
+        self.published = 0  # events
+        self.messages = 0
 
     async def publish_batch(self, events: Sequence[EngagementEvent]) -> None:
-        futures = [asyncio.wrap_future(self._p.publish(e)) for e in events]
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for i, r in enumerate(results):
+        """Publish in order, as few messages as the batching allows. On a failure the
+        events of the messages before the first failed one landed (`PartialPublish.landed`);
+        the caller re-sends the rest, possibly with other boundaries: the pipeline counts
+        an event once whatever message holds it."""
+        sent = self._p.publish_events(events, self.max_events)
+        results = await asyncio.gather(
+            *(asyncio.wrap_future(f) for _, f in sent), return_exceptions=True
+        )
+        landed = 0
+        for (message, _), r in zip(sent, results, strict=True):
             if isinstance(r, BaseException):
                 # The ordering key is paused after a failure; resume it so the retry can publish.
-                for sid in {e.stream_id for e in events[i:]}:
+                for sid in {e.stream_id for e in events[landed:]}:
                     self._p.resume(sid)
-                self.published += i
-                raise PartialPublish(i, r)
+                self.published += landed
+                raise PartialPublish(landed, r)
+            landed += len(message)
+            self.messages += 1
         self.published += len(events)
 
     async def close(self) -> None:

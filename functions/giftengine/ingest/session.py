@@ -7,6 +7,7 @@ decoded event -> normalize -> dedupe window -> queue -> publisher pump (ordered 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from giftengine.domain import eventlog
 from giftengine.domain.events import EngagementEvent
 from giftengine.ingest import normalize
 from giftengine.ingest.backoff import Backoff, SignGate
@@ -90,6 +92,7 @@ class CreatorSession:
         self.log = logging.LoggerAdapter(log, {"creator": creator_id, "trace": self.trace})
         self._queue: list[EngagementEvent] = []
         self._queued = asyncio.Event()
+        self._last_publish: float | None = None  # monotonic time of the last publish round
         self._stop = asyncio.Event()
         self._conn: Connection | None = None
         self._open_room: int | None = None  # a room we published stream_start for, not ended
@@ -137,7 +140,16 @@ class CreatorSession:
                 stop.cancel()
                 got.cancel()
                 continue
+            wait = eventlog.send_after(
+                len(self._queue),
+                None if self._last_publish is None else time.monotonic() - self._last_publish,
+                self.settings.publish_max_events,
+                self.settings.publish_linger_ms / 1000,
+            )
+            if wait > 0 and not self._stop.is_set():  # a busy stream: let a batch gather
+                await self._sleep_or_full(wait)
             batch = self._queue[: self.settings.publish_batch]
+            self._last_publish = time.monotonic()
             try:
                 await self._publish(batch)
             except Exception as exc:  # Pub/Sub unavailable: keep the events, retry in order
@@ -147,6 +159,16 @@ class CreatorSession:
                 continue
             backoff.reset()
             del self._queue[: len(batch)]
+
+    async def _sleep_or_full(self, seconds: float) -> None:
+        """Wait up to `seconds` while the queue holds less than a full message."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self._stop.is_set():
+            if len(self._queue) >= self.settings.publish_max_events:
+                return
+            self._queued.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queued.wait(), timeout=left)
 
     @property
     def pending(self) -> int:

@@ -38,7 +38,12 @@ class IngestSettings:
     # Observability and shutdown
     stats_interval_s: float = 5.0
     shutdown_grace_s: float = 8.0  # Cloud Run sends SIGKILL 10 s after SIGTERM
-    publish_batch: int = 500
+    publish_batch: int = 500  # events taken from a session's queue per publish round
+    # Batch messages (docs/decisions/004): up to `publish_max_events` events of a stream per
+    # message; a busy stream's events gather for up to `publish_linger_ms` after its last
+    # message, a quiet stream's event goes at once.
+    publish_max_events: int = 100
+    publish_linger_ms: float = 250.0
     # TikTok endpoints (overridable for local fakes); None = the library's defaults
     tiktok_app_url: str | None = None
     tiktok_webcast_url: str | None = None
@@ -66,6 +71,8 @@ def load() -> IngestSettings:
         stats_interval_s=f(_env("GIFTENGINE_INGEST_STATS_S", "5")),
         shutdown_grace_s=f(_env("GIFTENGINE_INGEST_SHUTDOWN_GRACE_S", "8")),
         publish_batch=int(_env("GIFTENGINE_INGEST_PUBLISH_BATCH", "500")),
+        publish_max_events=int(_env("GIFTENGINE_PUBLISH_MAX_EVENTS", "100")),
+        publish_linger_ms=f(_env("GIFTENGINE_PUBLISH_LINGER_MS", "250")),
         tiktok_app_url=os.environ.get("GIFTENGINE_TIKTOK_APP_URL") or None,
         tiktok_webcast_url=os.environ.get("GIFTENGINE_TIKTOK_WEBCAST_URL") or None,
         sign_api_url=os.environ.get("GIFTENGINE_SIGN_API_URL") or None,

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from giftengine.adapters.auth import Principal
 from giftengine.domain import access, periods
 from giftengine.domain.events import ID_PATTERN
 from giftengine.domain.stream import GOAL_METRICS
+
+
+class Principal(Protocol):
+    """Who calls (the HTTP layer's verified token: adapters/auth.py)."""
+
+    uid: str
+    claims: dict[str, Any]
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 class Forbidden(Exception):

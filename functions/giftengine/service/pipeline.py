@@ -1,8 +1,11 @@
-"""The gift pipeline's use cases: record an engagement event, roll a stream up.
+"""The gift pipeline's use cases: record a message's engagement events, roll a stream up.
 
-`record_engagement` runs once per Pub/Sub delivery; `run_rollup` runs at most once per
-second per stream (Cloud Tasks, debounced), applies everything recorded since the last
-rollup through the pure stream aggregate, and writes the live state.
+`record_engagement` runs once per Pub/Sub delivery (one event, or a batch of one stream's
+events: domain/eventlog.py); `run_rollup` runs at most once per second per stream (Cloud
+Tasks, debounced), applies everything recorded since the last rollup through the pure
+stream aggregate, and writes the live state. This module depends on the repositories
+below (Protocols) and the domain only; `bootstrap` wires the Firestore and Cloud Tasks
+adapters, `memory.MemoryEventStore` runs the same code in memory for tests.
 """
 
 from __future__ import annotations
@@ -10,25 +13,40 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from giftengine.adapters.firestore_store import RollupInput, RollupOutput
 from giftengine.config import Settings
-from giftengine.domain.events import EngagementEvent, parse_event
+from giftengine.domain import rollup
+from giftengine.domain.eventlog import parse_message
+from giftengine.domain.events import EngagementEvent, validation_reason
 
 log = logging.getLogger("giftengine.pipeline")
 
+Decide = Callable[[rollup.RollupInput], rollup.RollupOutput]
+
 
 class EventStore(Protocol):
-    def record_event(self, event: EngagementEvent) -> bool: ...
+    def record_events(self, events: Sequence[EngagementEvent]) -> bool:
+        """Store one message's events as one record; False if that record exists."""
+
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
-    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None: ...
-    def record_with_rollup(self, event: EngagementEvent, decide) -> RollupOutput | None: ...
+
+    def rollup(self, stream_id: str, limit: int, decide: Decide) -> rollup.RollupOutput | None:
+        """Read the records after the cursor (at most `limit`), decide, commit; None when
+        another rollup of the stream holds its lease."""
+
+    def record_with_rollup(
+        self, events: Sequence[EngagementEvent], decide: Decide
+    ) -> rollup.RollupOutput | None:
+        """Record the events and apply them in one commit; None, committing nothing, when
+        the record exists or the state kept changing."""
+
     def creator_timezone(self, creator_id: str) -> str | None: ...
 
 
@@ -47,55 +65,66 @@ class Deps:
     store: EventStore
     scheduler: RollupScheduler
     dead_letters: DeadLetterSink
-    clock: callable = time.time
+    clock: Callable[[], float] = time.time
 
 
 @dataclass
 class Recorded:
     outcome: str  # "recorded" | "duplicate" | "dead_letter"
-    event: EngagementEvent | None = None
+    event: EngagementEvent | None = None  # the first of `events`
     reason: str = ""
+    events: list[EngagementEvent] = field(default_factory=list)
 
 
 def record_engagement(
     data: bytes, message_id: str, attributes: dict[str, str], deps: Deps
 ) -> Recorded:
     """Record one delivered message exactly once. A poison message is dead-lettered with its
-    reason (and acknowledged); a transient failure raises so Pub/Sub redelivers."""
+    reason (and acknowledged), and so is each invalid element of a batch, alone; a
+    transient failure raises so Pub/Sub redelivers."""
     try:
-        event = parse_event(data)
+        events, rejected = parse_message(data)
     except (ValidationError, ValueError) as exc:
         reason = _reason(exc)
-        if deps.store.record_dead_letter(message_id, reason, data, attributes):
-            deps.dead_letters.publish(
-                data,
-                reason=reason[:1000],
-                message_id=message_id,
-                **{k: v for k, v in attributes.items() if k != "reason"},
-            )
-        log.warning("dead-lettered message %s: %s", message_id, reason)
+        _dead_letter(deps, message_id, reason, data, attributes)
         return Recorded("dead_letter", reason=reason)
+    for r in rejected:
+        _dead_letter(deps, f"{message_id}#{r.index}", r.reason, r.data, attributes)
+    if not events:
+        return Recorded("dead_letter", reason="; ".join(r.reason for r in rejected))
+    stream_id = events[0].stream_id
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
-    quiet = _leading.quiet(event.stream_id, now, s.rollup_min_interval_s)
-    leading = s.inline_rollup and _leading.claim(event.stream_id, bucket)
-    if leading and quiet and _record_with_rollup(event, deps):
-        return Recorded("recorded", event)
-    created = deps.store.record_event(event)
+    quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
+    leading = s.inline_rollup and _leading.claim(stream_id, bucket)
+    if leading and quiet and _record_with_rollup(events, deps):
+        return Recorded("recorded", events[0], events=events)
+    created = deps.store.record_events(events)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
-    _trigger_rollup(event.stream_id, deps, leading, bucket, now)
-    return Recorded("recorded" if created else "duplicate", event)
+    _trigger_rollup(stream_id, deps, leading, bucket, now)
+    return Recorded("recorded" if created else "duplicate", events[0], events=events)
 
 
-def _record_with_rollup(event: EngagementEvent, deps: Deps) -> bool:
-    """The first event of a stream quiet in this process for an interval: recorded and
-    rolled up in one commit (the store's `record_with_rollup`). False when that did not
-    happen (a redelivery, a busy stream, a failure): the caller records it the usual way."""
+def _dead_letter(deps: Deps, message_id: str, reason: str, data: bytes, attributes) -> None:
+    if deps.store.record_dead_letter(message_id, reason, data, attributes):
+        deps.dead_letters.publish(
+            data,
+            reason=reason[:1000],
+            message_id=message_id,
+            **{k: v for k, v in attributes.items() if k not in ("reason", "message_id")},
+        )
+    log.warning("dead-lettered message %s: %s", message_id, reason)
+
+
+def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> bool:
+    """A message of a stream quiet in this process for an interval: recorded and rolled up
+    in one commit (the store's `record_with_rollup`). False when that did not happen (a
+    redelivery, a busy stream, a failure): the caller records it the usual way."""
     try:
-        return run_rollup(event.stream_id, deps, fresh=event).recorded
+        return run_rollup(events[0].stream_id, deps, fresh=events).recorded
     except Exception:  # nothing was committed, or the record's create will say so
-        log.exception("recording %s with its rollup failed", event.event_id)
+        log.exception("recording %s with its rollup failed", events[0].event_id)
         return False
 
 
@@ -151,8 +180,6 @@ def _trigger_rollup(stream_id: str, deps: Deps, leading: bool, bucket: int, now:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        from giftengine.entrypoints.http import validation_reason
-
         return validation_reason(exc)
     return str(exc) or type(exc).__name__
 
@@ -181,107 +208,51 @@ class _TimezoneCache:
 _tz_cache = _TimezoneCache()
 
 
-def run_rollup(stream_id: str, deps: Deps, fresh: EngagementEvent | None = None) -> RollupResult:
+def cadence(s: Settings) -> rollup.Cadence:
+    return rollup.Cadence(
+        interval=s.rollup_min_interval_s,
+        top_n=s.top_n,
+        idle_timeout=s.streak_idle_timeout_s,
+        retention=s.settled_streak_retention_s,
+        board_flush=s.board_flush_interval_s,
+        period_flush=s.period_flush_interval_s,
+        flush_max_users=s.flush_max_users,
+        followup_tick=s.followup_tick_s,
+    )
+
+
+def run_rollup(
+    stream_id: str, deps: Deps, fresh: Sequence[EngagementEvent] | EngagementEvent | None = None
+) -> RollupResult:
     """Apply what the stream recorded since the last rollup and write the live state. With
-    `fresh` (an event not recorded yet): record it and apply it alone, in one commit, or
-    nothing (`recorded` False)."""
+    `fresh` (the events of one message, not recorded yet): record them and apply them
+    alone, in one commit, or nothing (`recorded` False)."""
     s = deps.settings
+    c = cadence(s)
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
-    applied = 0
     holder: dict = {}
 
-    def decide(inp: RollupInput) -> RollupOutput:
-        nonlocal applied
-        st = inp.state
-        applied = 0
-        # The documents clients listen to (live doc, alert feed) are written at most once
-        # per interval: a rollup too soon after the last such write leaves the work to its
-        # follow-up. A rollup that changes none of them (a leaderboard flush, the cursor
-        # passing events applied ahead) may run in between and does not delay the next one.
-        too_soon = inp.last_bucket >= bucket or now - st.last_rollup_at < s.rollup_min_interval_s
-        if too_soon and inp.events:
-            return skip(inp)
-        holder["skipped"] = False
-        before = st.live_view(s.top_n)
-        before_core = st.core_dict()
-        if not st.creator_id and inp.events:
-            st.creator_id = inp.events[0].creator_id or stream_id
-        if st.creator_id:
-            st.timezone = _tz_cache.get(deps.store, st.creator_id, s.default_timezone, now)
-        st.set_goals(inp.goals)
-        for ev in inp.events:
-            st.apply(ev, now)
-        applied = len(inp.events)
-        st.expire(now, s.streak_idle_timeout_s)
-        st.prune(now, s.settled_streak_retention_s)
-        ranks = st.finish_batch()
-        alerts = list(st.alerts)
-        flush = []
-        if st.pending_flush() and st.flush_due(now, s.board_flush_interval_s):
-            flush = st.take_flush(
-                now, s.flush_max_users, periods=st.period_flush_due(now, s.period_flush_interval_s)
-            )
-        if alerts:
-            st.alert_seq += 1
-        live = st.live_view(s.top_n, ranks)
-        live_changed = {**live, "rev": 0} != {**before, "rev": 0}
-        changed = (
-            applied
-            or alerts
-            or flush
-            or live_changed
-            or inp.cursor_moves
-            or st.core_dict() != before_core
-        )
-        if not changed:
-            return RollupOutput(False, [], [], None, inp.last_bucket)
-        if not (alerts or live_changed):  # nothing clients listen to: spacing unchanged
-            return RollupOutput(True, [], flush, None, inp.last_bucket)
-        if too_soon:  # e.g. an idle streak settling: it waits for its turn like an event
-            return skip(inp)
-        st.last_rollup_at = now
-        if live_changed:
-            st.rev += 1
-            live = st.live_view(s.top_n, ranks)
-        return RollupOutput(True, alerts, flush, live if live_changed else None, bucket)
+    def timezone_of(creator_id: str) -> str:
+        return _tz_cache.get(deps.store, creator_id, s.default_timezone, now)
 
-    def skip(inp: RollupInput) -> RollupOutput:
-        holder["skipped"] = True
-        return RollupOutput(False, [], [], None, inp.last_bucket)
+    def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
+        d = rollup.decide(inp, now, bucket, c, timezone_of)
+        holder.update(state=inp.state, more=inp.more, skipped=d.skipped, applied=d.applied)
+        return d.out
 
-    def decide_and_keep(inp: RollupInput) -> RollupOutput:
-        out = decide(inp)
-        holder["state"], holder["more"] = inp.state, inp.more
-        return out
-
-    interval = s.rollup_min_interval_s
     if fresh is not None:
-        out = deps.store.record_with_rollup(fresh, decide_and_keep)
+        events = [fresh] if isinstance(fresh, EngagementEvent) else list(fresh)
+        out = deps.store.record_with_rollup(events, decide)
         if out is None:  # not recorded: the caller records it and rolls up the usual way
             return RollupResult(0, False, None)
     else:
-        out = deps.store.rollup(stream_id, s.rollup_max_events, decide_and_keep)
+        out = deps.store.rollup(stream_id, s.rollup_max_events, decide)
     if out is None:  # another rollup of this stream is running: come back next interval
-        next_at = (bucket + 1) * interval
+        next_at = (bucket + 1) * s.rollup_min_interval_s
         deps.scheduler.schedule_followup(stream_id, next_at)
         return RollupResult(0, False, next_at)
-    st, more = holder["state"], holder["more"]
-    # Work that writes the live documents can run one interval after the last such write;
-    # a leaderboard flush whenever it is due.
-    live_ok = st.last_rollup_at + interval
-    candidates = []
-    if holder["skipped"]:
-        candidates.append(live_ok)
-    elif more:
-        candidates.append(now + interval)
-    deadline = st.next_deadline(s.streak_idle_timeout_s)
-    if deadline is not None:
-        candidates.append(max(deadline, live_ok))
-    flush_at = st.next_flush_at(s.board_flush_interval_s, s.period_flush_interval_s)
-    if flush_at is not None:
-        candidates.append(flush_at)
-    next_at = max(min(candidates), now + s.followup_tick_s) if candidates else None
+    next_at = rollup.next_run(holder["state"], holder["skipped"], holder["more"], now, c)
     if next_at is not None:
         deps.scheduler.schedule_followup(stream_id, next_at)
-    return RollupResult(applied, out.write, next_at, recorded=fresh is not None)
+    return RollupResult(holder["applied"], out.write, next_at, recorded=fresh is not None)

@@ -275,15 +275,41 @@ class WalletService:
 
     def flush_outbox(self) -> dict[str, int]:
         """Republish gift events whose publish did not complete (crash between commit and
-        publish). Downstream dedupes by event_id, so publishing twice is harmless."""
+        publish), each stream's in batch messages when the publisher can (`many`).
+        Downstream counts each event once whatever message holds it, so publishing twice
+        is harmless."""
         cutoff, sent, failed = self.clock() - self.s.outbox_grace_s, 0, 0
-        for tid, doc in self.store.where(paths.OUTBOX, "published", "==", False):
-            if to_ts(doc.get("created_at")) > cutoff:
+        due = [
+            (tid, doc)
+            for tid, doc in self.store.where(paths.OUTBOX, "published", "==", False)
+            if to_ts(doc.get("created_at")) <= cutoff
+        ]
+        many = getattr(self._publish_fn, "many", None)
+        if many is None or len(due) < 2:
+            for tid, doc in due:
+                if self._publish(tid, doc["event"]):
+                    sent += 1
+                else:
+                    failed += 1
+            return {"republished": sent, "failed": failed}
+        by_stream: dict[str, list[tuple[str, ev.EngagementEvent]]] = {}
+        for tid, doc in due:
+            e = ev.EngagementEvent.model_validate(doc["event"])
+            by_stream.setdefault(e.stream_id, []).append((tid, e))
+        for entries in by_stream.values():
+            try:
+                many([e for _, e in entries])
+            except Exception:
+                log.exception("republishing %d outbox events failed", len(entries))
+                failed += len(entries)
                 continue
-            if self._publish(tid, doc["event"]):
-                sent += 1
-            else:
-                failed += 1
+            for tid, _ in entries:
+                self.store.set(
+                    paths.outbox(tid),
+                    {"published": True, "published_at": to_dt(self.clock())},
+                    merge=True,
+                )
+            sent += len(entries)
         return {"republished": sent, "failed": failed}
 
     # ------------------------------------------------------------------ tiers

@@ -29,8 +29,25 @@ locals {
       LOG_EXECUTION_ID    = "true"
     },
     { for key, f in local.http_functions : "GIFTENGINE_URL_${upper(key)}" => f.url },
+    local.wallet_env,
     var.extra_env,
   )
+
+  # The wallet's production endpoints (wallet/settings.py defaults are the payment sandboxes
+  # and localhost, right for the local cloud only). Return URLs point at the Hosting site
+  # that serves the apps; gateways are live or sandbox by `payments_live`.
+  site_url = coalesce(var.website_url, "https://${var.project_id}.web.app")
+  wallet_env = {
+    GIFTENGINE_WEBSITE_URL          = local.site_url
+    GIFTENGINE_CHECKOUT_SUCCESS_URL = "${local.site_url}/wallet?checkout=success"
+    GIFTENGINE_CHECKOUT_CANCEL_URL  = "${local.site_url}/wallet?checkout=cancel"
+    ESEWA_SUCCESS_URL               = "${local.site_url}/wallet?esewa=success"
+    ESEWA_FAILURE_URL               = "${local.site_url}/wallet?esewa=failure"
+    KHALTI_RETURN_URL               = "${local.site_url}/wallet?khalti=return"
+    ESEWA_PRODUCT_CODE              = var.esewa_product_code
+    ESEWA_FORM_URL                  = var.payments_live ? "https://epay.esewa.com.np/api/epay/main/v2/form" : "https://rc-epay.esewa.com.np/api/epay/main/v2/form"
+    KHALTI_API_BASE                 = var.payments_live ? "https://khalti.com/api/v2" : "https://dev.khalti.com/api/v2"
+  }
 }
 
 data "archive_file" "functions_source" {
@@ -56,7 +73,10 @@ resource "google_cloudfunctions2_function" "fn" {
   labels      = local.labels
 
   build_config {
-    runtime         = "python312"
+    # The Python the tests, the CLI and the worker image run (manifest `python_runtime`;
+    # tests/infra/test_infra_deploy_truth.py checks it equals the test interpreter).
+    # Supported Python runtimes: https://cloud.google.com/run/docs/runtimes/python
+    runtime         = local.python_runtime
     entry_point     = each.value.entry_point
     service_account = google_service_account.platform["builder"].id
     source {
@@ -68,8 +88,9 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   service_config {
-    available_memory               = var.function_memory
-    timeout_seconds                = lookup(var.function_timeouts, each.key, 60)
+    # Measured per function (manifest `memory_mb`, docs/decisions/014-deploy-per-function-packages.md).
+    available_memory               = "${each.value.memory_mb}Mi"
+    timeout_seconds                = each.value.timeout_s
     min_instance_count             = 0
     max_instance_count             = var.function_max_instances
     ingress_settings               = each.value.public ? "ALLOW_ALL" : var.private_function_ingress
@@ -88,10 +109,17 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
+  lifecycle {
+    precondition {
+      condition     = !(var.payments_live && var.esewa_product_code == "EPAYTEST")
+      error_message = "payments_live needs the merchant's esewa_product_code, not the sandbox EPAYTEST."
+    }
+  }
+
   depends_on = [
     google_project_service.api,
     google_project_iam_member.builder,
-    google_storage_bucket_iam_member.builder_reads_source,
+    google_storage_bucket_iam_member.builder_source,
     google_secret_manager_secret_iam_member.identity,
   ]
 }

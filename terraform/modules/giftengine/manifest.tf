@@ -19,6 +19,10 @@ locals {
 
   region = coalesce(var.region, local.manifest.region)
 
+  # The Python of every deployable: the functions' runtime id (python311) and the worker
+  # image's base (python:3.11-slim) both come from the manifest's `python_runtime`.
+  python_runtime = try(local.manifest.python_runtime, "python311")
+
   # key -> topic name
   topics = { for key, name in merge({}, try(local.manifest.topics, {})) : key => tostring(name) }
 
@@ -35,12 +39,21 @@ locals {
       roles       = try(tolist(f.roles), tolist([]))
       secrets     = try(tolist(f.secrets), tolist([]))
       identity    = "fn-${replace(key, "_", "-")}"
+      # Memory measured per function (helper "arch" writes `memory_mb`); 256 MiB until then.
+      memory_mb = try(f.memory_mb, 256)
+      # Timeout: the manifest's `timeout_s`, else the module variable, else 60 s.
+      timeout_s = try(f.timeout_s, lookup(var.function_timeouts, key, 60))
       # Predictable gen2 URL: lets functions know each other's URLs without a dependency cycle.
       url = "https://${local.region}-${var.project_id}.cloudfunctions.net/${replace(key, "_", "-")}"
     }
   }
 
   http_functions = { for key, f in local.functions : key => f if f.trigger == "http" }
+
+  # Batch jobs (Scheduler targets) run for minutes by design: the p95 latency alert watches
+  # only the functions that answer users and events.
+  scheduled_functions   = toset([for key, j in local.raw_schedules : j.target])
+  latency_watched_names = [for key, f in local.functions : f.name if !contains(local.scheduled_functions, key)]
 
   services = {
     for key, s in local.raw_services : key => {
@@ -57,11 +70,14 @@ locals {
 
   schedules = {
     for key, j in local.raw_schedules : key => {
-      cron        = j.cron
-      target      = j.target
-      path        = try(j.path, "/")
-      description = try(j.description, "")
-      time_zone   = try(j.time_zone, "Etc/UTC")
+      cron   = j.cron
+      target = j.target
+      # Cloud Scheduler waits for the target at least as long as the function may run
+      # (attempt deadline: 15 s to 30 min for HTTP targets), plus 30 s for a cold start.
+      attempt_deadline_s = min(1800, max(15, try(local.raw_functions[j.target].timeout_s, lookup(var.function_timeouts, j.target, 60)) + 30))
+      path               = try(j.path, "/")
+      description        = try(j.description, "")
+      time_zone          = try(j.time_zone, "Etc/UTC")
     }
   }
 

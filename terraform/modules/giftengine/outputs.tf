@@ -16,9 +16,14 @@ output "service_accounts" {
   )
 }
 
-output "image_repository" {
-  description = "Artifact Registry path for the worker image."
-  value       = "${local.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+output "worker_image" {
+  description = "The worker image deployed (built once in the ops registry, promoted by digest)."
+  value       = var.worker_image
+}
+
+output "site_url" {
+  description = "Origin of the web apps (Firebase Hosting) and of the payment return URLs."
+  value       = local.site_url
 }
 
 output "secret_ids" {

@@ -1,24 +1,12 @@
 # Cloud Run services of the manifest (the long-lived TikTok LIVE ingest worker). They run the
-# image cloudbuild.yaml builds from the same package, with their own identity and secrets.
-
-resource "google_artifact_registry_repository" "images" {
-  project       = var.project_id
-  location      = local.region
-  repository_id = "giftengine"
-  description   = "Container images of giftengine's Cloud Run services."
-  format        = "DOCKER"
-  labels        = local.labels
-
-  cleanup_policies {
-    id     = "keep-recent"
-    action = "KEEP"
-    most_recent_versions {
-      keep_count = 20
-    }
-  }
-
-  depends_on = [google_project_service.api]
-}
+# image cloudbuild.yaml builds once into the ops registry (terraform/bootstrap) and promotes
+# from dev to prod by digest, with their own identity and secrets.
+#
+# Scale: the worker answers no requests, so request-based autoscaling never adds an instance
+# for more creators. The service runs in manual scaling mode and the `ingest_scale` function
+# (a Scheduler job) sets its instance count from the number of targets through the Cloud Run
+# Admin API, between the manifest's min_instances and max_instances (the documented ceiling):
+# https://cloud.google.com/run/docs/configuring/services/manual-scaling
 
 resource "google_cloud_run_v2_service" "service" {
   for_each = local.services
@@ -31,13 +19,14 @@ resource "google_cloud_run_v2_service" "service" {
   ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
   deletion_protection = var.deletion_protection
 
+  scaling {
+    scaling_mode          = "MANUAL"
+    manual_instance_count = each.value.min_instances
+  }
+
   template {
     service_account = google_service_account.identity[each.value.identity].email
 
-    scaling {
-      min_instance_count = each.value.min_instances
-      max_instance_count = each.value.max_instances
-    }
 
     containers {
       image = var.worker_image
@@ -45,6 +34,34 @@ resource "google_cloud_run_v2_service" "service" {
       # the entrypoint and its arguments so the container runs exactly the manifest command.
       command = slice(each.value.command, 0, 1)
       args    = slice(each.value.command, 1, length(each.value.command))
+
+      ports {
+        container_port = 8080
+      }
+
+      # The worker serves GET /readyz (first scan done, not draining) and GET /healthz (its
+      # event loop answers) on $PORT (ingest/health.py). Startup waits up to 240 s, the
+      # longest a startup probe may take; liveness restarts a wedged worker.
+      # https://cloud.google.com/run/docs/configuring/healthchecks
+      startup_probe {
+        http_get {
+          path = "/readyz"
+          port = 8080
+        }
+        period_seconds    = 10
+        timeout_seconds   = 5
+        failure_threshold = 24
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+          port = 8080
+        }
+        period_seconds    = 30
+        timeout_seconds   = 5
+        failure_threshold = 3
+      }
 
       resources {
         # A long-lived websocket client: keep the CPU when no request is in flight.
@@ -79,6 +96,9 @@ resource "google_cloud_run_v2_service" "service" {
   }
 
   lifecycle {
+    # The reconciler owns the instance count between applies.
+    ignore_changes = [scaling[0].manual_instance_count]
+
     precondition {
       condition     = var.worker_image != ""
       error_message = "The manifest has Cloud Run services: set worker_image (cloudbuild.yaml passes it)."

@@ -4,13 +4,14 @@
 resource "google_cloud_scheduler_job" "job" {
   for_each = local.schedules
 
-  project          = var.project_id
-  region           = local.region
-  name             = each.key
-  description      = each.value.description
-  schedule         = each.value.cron
-  time_zone        = each.value.time_zone
-  attempt_deadline = "320s"
+  project     = var.project_id
+  region      = local.region
+  name        = each.key
+  description = each.value.description
+  schedule    = each.value.cron
+  time_zone   = each.value.time_zone
+  # Never shorter than the target's timeout (a 540 s reconcile must not be cut at 320 s).
+  attempt_deadline = "${each.value.attempt_deadline_s}s"
 
   retry_config {
     retry_count          = 3

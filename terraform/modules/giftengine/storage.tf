@@ -136,8 +136,11 @@ resource "google_storage_bucket_iam_member" "access_log_writer" {
   member = "group:cloud-storage-analytics@google.com"
 }
 
-resource "google_storage_bucket_iam_member" "builder_reads_source" {
+# A custom build service account of Cloud Functions needs roles/storage.objectAdmin on the
+# source bucket (objectViewer is not enough: the build writes back to it). Required roles:
+# https://cloud.google.com/functions/docs/securing/build-custom-sa
+resource "google_storage_bucket_iam_member" "builder_source" {
   bucket = google_storage_bucket.platform["function-source"].name
-  role   = "roles/storage.objectViewer"
+  role   = "roles/storage.objectAdmin"
   member = google_service_account.platform["builder"].member
 }

@@ -42,10 +42,27 @@ variable "worker_image" {
   default     = ""
 }
 
-variable "function_memory" {
-  description = "Memory of each function instance."
+variable "website_url" {
+  description = "Origin of the apps (payment return URLs); null = the project's default Firebase Hosting site https://PROJECT.web.app."
   type        = string
-  default     = "256Mi"
+  default     = null
+}
+
+variable "payments_live" {
+  description = "Live payment gateways (eSewa, Khalti production endpoints) instead of their sandboxes. Stripe follows its key (sk_live_ / sk_test_)."
+  type        = bool
+  default     = false
+}
+
+variable "esewa_product_code" {
+  description = "eSewa merchant product code; EPAYTEST is eSewa's sandbox code and is refused when payments_live."
+  type        = string
+  default     = "EPAYTEST"
+
+  validation {
+    condition     = length(var.esewa_product_code) > 0
+    error_message = "esewa_product_code must not be empty."
+  }
 }
 
 variable "function_max_instances" {
@@ -55,7 +72,7 @@ variable "function_max_instances" {
 }
 
 variable "function_timeouts" {
-  description = "Per-function timeout in seconds (manifest key -> seconds, at most 3600 for HTTP functions); others get 60."
+  description = "Per-function timeout override in seconds (manifest key -> seconds); the manifest's `timeout_s` wins, others get 60."
   type        = map(number)
   default     = {}
 }

@@ -10,8 +10,12 @@ output "service_accounts" {
   value = module.giftengine.service_accounts
 }
 
-output "image_repository" {
-  value = module.giftengine.image_repository
+output "worker_image" {
+  value = module.giftengine.worker_image
+}
+
+output "site_url" {
+  value = module.giftengine.site_url
 }
 
 output "secret_ids" {

@@ -1,0 +1,126 @@
+"""One rollup's decisions, as pure code: what to apply and write now, and when to come back.
+
+The service hands `decide` the state and the events a repository read; the repository
+commits exactly the `RollupOutput` it gets back (or nothing when `write` is False). The
+spacing rule: the documents clients listen to (the live document, the alert feed) are
+written at most once per interval; a rollup that changes none of them (a leaderboard
+flush, the cursor passing records applied ahead) may run in between and does not delay
+the next one (docs/decisions/001-event-log-and-rollup.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from giftengine.domain.events import EngagementEvent
+from giftengine.domain.stream import FlushItem, StreamState
+
+
+@dataclass
+class RollupInput:
+    state: StreamState
+    events: list[EngagementEvent]
+    goals: list[dict]
+    more: bool  # the read hit its limit, or the commit holds a fresh record: come back
+    last_bucket: int  # the interval of the last live write
+    cursor_moves: bool = False  # the cursor or the applied-ahead set changes
+
+
+@dataclass
+class RollupOutput:
+    write: bool  # False: nothing changed (or too soon), commit nothing
+    alerts: list[dict]
+    flush: list[FlushItem]
+    live: dict | None
+    bucket: int
+
+
+@dataclass(frozen=True)
+class Cadence:
+    interval: float  # rollup_min_interval_s
+    top_n: int
+    idle_timeout: float
+    retention: float
+    board_flush: float
+    period_flush: float
+    flush_max_users: int
+    followup_tick: float
+
+
+@dataclass
+class Decision:
+    out: RollupOutput
+    skipped: bool  # left for later because too soon after a live write
+    applied: int
+
+
+def decide(
+    inp: RollupInput,
+    now: float,
+    bucket: int,
+    c: Cadence,
+    timezone_of: Callable[[str], str],
+) -> Decision:
+    st = inp.state
+    too_soon = inp.last_bucket >= bucket or now - st.last_rollup_at < c.interval
+    nothing = RollupOutput(False, [], [], None, inp.last_bucket)
+    if too_soon and inp.events:
+        return Decision(nothing, True, 0)
+    before = st.live_view(c.top_n)
+    before_core = st.core_dict()
+    if not st.creator_id and inp.events:
+        st.creator_id = inp.events[0].creator_id or st.stream_id
+    if st.creator_id:
+        st.timezone = timezone_of(st.creator_id)
+    st.set_goals(inp.goals)
+    for ev in inp.events:
+        st.apply(ev, now)
+    applied = len(inp.events)
+    st.expire(now, c.idle_timeout)
+    st.prune(now, c.retention)
+    ranks = st.finish_batch()
+    alerts = list(st.alerts)
+    flush = []
+    if st.pending_flush() and st.flush_due(now, c.board_flush):
+        flush = st.take_flush(
+            now, c.flush_max_users, periods=st.period_flush_due(now, c.period_flush)
+        )
+    if alerts:
+        st.alert_seq += 1
+    live = st.live_view(c.top_n, ranks)
+    live_changed = {**live, "rev": 0} != {**before, "rev": 0}
+    changed = applied or alerts or flush or live_changed or inp.cursor_moves
+    changed = changed or st.core_dict() != before_core
+    if not changed:
+        return Decision(nothing, False, applied)
+    if not (alerts or live_changed):  # nothing clients listen to: spacing unchanged
+        return Decision(RollupOutput(True, [], flush, None, inp.last_bucket), False, applied)
+    if too_soon:  # e.g. an idle streak settling: it waits for its turn like an event
+        return Decision(nothing, True, 0)
+    st.last_rollup_at = now
+    if live_changed:
+        st.rev += 1
+        live = st.live_view(c.top_n, ranks)
+    return Decision(
+        RollupOutput(True, alerts, flush, live if live_changed else None, bucket), False, applied
+    )
+
+
+def next_run(st: StreamState, skipped: bool, more: bool, now: float, c: Cadence) -> float | None:
+    """When the stream's follow-up rollup is due, or None. Work that writes the live
+    documents runs one interval after the last such write; a leaderboard flush whenever
+    it is due; never sooner than one follow-up tick from now (task names are per tick)."""
+    live_ok = st.last_rollup_at + c.interval
+    candidates = []
+    if skipped:
+        candidates.append(live_ok)
+    elif more:
+        candidates.append(now + c.interval)
+    deadline = st.next_deadline(c.idle_timeout)
+    if deadline is not None:
+        candidates.append(max(deadline, live_ok))
+    flush_at = st.next_flush_at(c.board_flush, c.period_flush)
+    if flush_at is not None:
+        candidates.append(flush_at)
+    return max(min(candidates), now + c.followup_tick) if candidates else None

@@ -1,0 +1,34 @@
+"""Each function, in a fresh interpreter, after one representative request on the test stack
+(giftengine_dev.bench.memory): it loads only the heavy libraries it uses and its peak memory
+fits the `memory_mb` the manifest gives it."""
+
+from __future__ import annotations
+
+import pytest
+from giftengine import manifest
+from giftengine_dev.bench import memory
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+SCORER = ["numpy", "scipy", "sklearn"]
+# What each function may load; TikTokLive belongs to the ingest worker only.
+ALLOWED = {
+    "chat_api": SCORER,
+    "on_comment": SCORER,
+    "wallet_api": ["stripe"],
+    "payments_webhook": ["stripe"],
+}
+
+
+@pytest.fixture(scope="module")
+def measured(cloud):
+    return {r["function"]: r for r in memory.measure(memory.stack_function_env(cloud))}
+
+
+@pytest.mark.parametrize("name", sorted(manifest.load().functions))
+def test_a_function_loads_only_its_own_heavy_libraries_and_fits_its_memory(measured, name):
+    r = measured[name]
+    assert r["status"] in ("ok", 200, 201, 400), r  # payments_webhook: an unsigned body
+    assert r["import_heavy"] == []
+    assert set(r["heavy"]) <= set(ALLOWED.get(name, [])), r
+    assert r["peak_rss_mb"] < manifest.load().functions[name].memory_mb, r

@@ -1,0 +1,257 @@
+"""The pipeline's use cases on the in-memory event store (service/memory.py): every event
+counted exactly once whatever the messages' batch boundaries, redeliveries, the same event
+in several batches, crashes before and after commits, the order of deliveries and
+rollups, commit times sorting before what a read returned, and quiet streams' fast path.
+
+Likes and non-streakable gifts: their sums have no settled-streak memory that could hide
+an event applied twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from giftengine.config import load
+from giftengine.domain import eventlog
+from giftengine.service import pipeline
+from giftengine.service.memory import Crash, MemoryEventStore
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit import factories
+
+pytestmark = pytest.mark.unit
+
+
+class Tasks:
+    def __init__(self):
+        self.calls: list[tuple[str, float]] = []
+
+    def schedule_rollup(self, stream_id, at, trailing=True):
+        self.calls.append((stream_id, at))
+
+    def schedule_followup(self, stream_id, at):
+        self.calls.append((stream_id, at))
+
+
+class DeadLetters:
+    def __init__(self):
+        self.published: list[dict] = []
+
+    def publish(self, data, **attributes):
+        self.published.append(attributes)
+        return "id"
+
+
+class Clock:
+    def __init__(self, t: float = 1_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Leading:
+    """Stands in for the per-process quiet/leading-edge memory: the test decides."""
+
+    def __init__(self):
+        self.next = True
+
+    def quiet(self, *a):
+        return self.next
+
+    def claim(self, *a):
+        return self.next
+
+
+def make_deps(store: MemoryEventStore) -> pipeline.Deps:
+    return pipeline.Deps(
+        settings=dataclasses.replace(load(), inline_rollup=True, rollup_max_events=3),
+        store=store,
+        scheduler=Tasks(),
+        dead_letters=DeadLetters(),
+        clock=Clock(),
+    )
+
+
+def deliver(deps, events, message_id="m"):
+    return pipeline.record_engagement(eventlog.encode_message(events), message_id, {}, deps)
+
+
+def totals(store, stream="s1") -> dict:
+    return (store.live(stream) or {}).get("totals", {})
+
+
+def drain(deps) -> None:
+    """Rollups until nothing is left: past every commit's horizon, one interval apart."""
+    for _ in range(30):
+        deps.clock.t += 2
+        deps.store.clock += deps.store.lag + 1
+        pipeline.run_rollup("s1", deps)
+
+
+def event(i: int, kind: str, amount: int):
+    if kind == "gift":
+        return factories.gift(
+            f"u{i % 3}", coins=amount, streakable=False, event_id=f"ev{i}", group=f"g{i}"
+        )
+    return factories.ev("like", event_id=f"ev{i}", user=f"u{i % 3}", count=amount)
+
+
+@st.composite
+def scenarios(draw):
+    n = draw(st.integers(1, 14))
+    events = [
+        event(i, draw(st.sampled_from(["gift", "like"])), draw(st.integers(1, 9))) for i in range(n)
+    ]
+    messages: list[list] = []
+    pos = 0
+    while pos < n:  # the first sending: consecutive batches
+        size = draw(st.integers(1, 5))
+        messages.append(events[pos : pos + size])
+        pos += size
+    for _ in range(draw(st.integers(0, 4))):  # re-sent with other boundaries
+        start = draw(st.integers(0, n - 1))
+        end = draw(st.integers(start + 1, min(n, start + 6)))
+        messages.append(events[start:end])
+    for _ in range(draw(st.integers(0, 3))):  # redeliveries of a message as it was
+        messages.append(draw(st.sampled_from(messages)))
+    order = draw(st.permutations(range(len(messages))))
+    steps = []
+    for k in order:
+        steps.append(
+            (
+                "deliver",
+                messages[k],
+                draw(st.sampled_from([None, None, None, "before", "after"])),
+                draw(st.booleans()),  # quiet: the fast path
+            )
+        )
+        if draw(st.booleans()):
+            steps.append(
+                ("rollup", None, draw(st.sampled_from([None, None, "before", "after"])), 0)
+            )
+    lags = draw(st.lists(st.integers(0, 2), max_size=40))
+    ticks = draw(
+        st.lists(st.sampled_from([0.0, 0.3, 1.0, 1.5]), min_size=len(steps), max_size=len(steps))
+    )
+    return events, steps, lags, ticks
+
+
+def once(where: str | None):
+    fired: list[bool] = []
+
+    def crash(at: str) -> bool:
+        if at == where and not fired:
+            fired.append(True)
+            return True
+        return False
+
+    return crash
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_every_event_counts_once_whatever_the_batches_redeliveries_and_crashes(scenario):
+    events, steps, lags, ticks = scenario
+    store = MemoryEventStore(lag=2)
+    store.lag_next = list(lags)
+    deps = make_deps(store)
+    real_leading, leading = pipeline._leading, Leading()
+    pipeline._leading = leading
+    try:
+        pending = list(steps)
+        i = 0
+        while pending:
+            what, msg, crash, quiet = pending.pop(0)
+            deps.clock.t += ticks[i % len(ticks)]
+            i += 1
+            store.crash = once(crash)
+            leading.next = quiet
+            try:
+                if what == "deliver":
+                    deliver(deps, msg)
+                else:
+                    pipeline.run_rollup("s1", deps)
+            except Crash:
+                if what == "deliver":  # not acknowledged: Pub/Sub delivers it again
+                    pending.append((what, msg, None, quiet))
+        store.crash = once(None)
+        drain(deps)
+    finally:
+        pipeline._leading = real_leading
+    gifts = [e for e in events if e.kind == "gift"]
+    got = totals(store)
+    assert got.get("coins", 0) == sum(e.gift.coins for e in gifts)
+    assert got.get("gifts", 0) == len(gifts)
+    assert got.get("likes", 0) == sum(e.count for e in events if e.kind == "like")
+    # The log's one reader yields each event once, whatever records hold it.
+    assert sorted(e.event_id for e in store.stream_events("s1")) == sorted(
+        e.event_id for e in events
+    )
+
+
+def test_a_batch_is_one_record_and_its_redelivery_changes_nothing():
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    batch = [event(i, "gift", 2) for i in range(4)]
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        pipeline._leading.next = False
+        assert deliver(deps, batch).outcome == "recorded"
+        assert deliver(deps, batch).outcome == "duplicate"
+        assert store.ops == {"write": 1}
+        drain(deps)
+    finally:
+        pipeline._leading = real
+    assert totals(store)["coins"] == 8 and totals(store)["gifts"] == 4
+
+
+def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit():
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        assert deliver(deps, [event(0, "gift", 5), event(1, "like", 3)]).outcome == "recorded"
+    finally:
+        pipeline._leading = real
+    assert totals(store)["coins"] == 5 and totals(store)["likes"] == 3
+    assert store.ops["write"] == 4  # the record, the state, the live document, the alert
+
+
+def test_an_invalid_event_of_a_batch_is_dead_lettered_alone_and_the_rest_recorded():
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    good = event(0, "gift", 4)
+    bad = {"event_id": "bad", "kind": "gift"}
+    data = json.dumps({"events": [json.loads(good.model_dump_json()), bad]}).encode()
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        result = pipeline.record_engagement(data, "m7", {}, deps)
+    finally:
+        pipeline._leading = real
+    assert result.outcome == "recorded" and result.events == [good]
+    assert list(store.dead_letters) == ["m7#1"]
+    assert deps.dead_letters.published[0]["message_id"] == "m7#1"
+    assert totals(store)["coins"] == 4
+
+
+def test_a_quiet_stream_asks_for_a_rollup_passing_its_records_once_enough_are_ahead():
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        for i in range(eventlog.AHEAD_PASS):
+            deps.clock.t += 2
+            deliver(deps, [event(i, "like", 1)])
+            ahead = store.streams["s1"].core["_ahead"]
+            assert len(ahead) == i + 1 and store.streams["s1"].core["_cursor"] is None
+        assert deps.scheduler.calls  # the last one asked for a rollup
+        deps.clock.t += 2
+        assert pipeline.run_rollup("s1", deps).applied == 0  # it passes 3 (rollup_max_events)
+        assert len(store.streams["s1"].core["_ahead"]) == eventlog.AHEAD_PASS - 3
+        drain(deps)
+    finally:
+        pipeline._leading = real
+    assert store.streams["s1"].core["_ahead"] == [] and totals(store)["likes"] == 20

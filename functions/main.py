@@ -44,9 +44,11 @@ def chat_api(request: Request):
 
 @functions_framework.cloud_event
 def on_comment(cloud_event: CloudEvent) -> None:
+    from giftengine.live import http as live
     from giftengine.moderation import http as chat
 
     chat.on_comment(cloud_event)
+    live.on_comment(cloud_event)  # chat votes in the stream's active poll
 
 
 @functions_framework.http
@@ -71,7 +73,21 @@ def wallet_jobs(request: Request):
 
 
 @functions_framework.http
+def live_jobs(request: Request):
+    from giftengine.live import http as live
+
+    return live.live_jobs(request)
+
+
+@functions_framework.http
 def ingest_targets(request: Request):
     from giftengine.ingest import targets  # TikTok creators followed by the ingest worker
 
     return targets.handle(request)
+
+
+@functions_framework.http
+def ingest_scale(request: Request):
+    from giftengine.entrypoints import fleet  # sizes the ingest worker fleet to its targets
+
+    return fleet.ingest_scale(request)

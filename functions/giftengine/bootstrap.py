@@ -43,3 +43,23 @@ def ownership():
     from giftengine.adapters.ownership import FirestoreOwnership
 
     return FirestoreOwnership(firestore_client(config.load().project_id))
+
+
+class _Live:
+    """Live interactions (polls): the service's dependencies, wired on first use."""
+
+    def __init__(self) -> None:
+        from giftengine.live.service import Deps as LiveDeps
+        from giftengine.live.tasks import PollTasks
+        from giftengine.wallet.firestore_store import FirestoreStore as DocStore
+
+        s = config.load()
+        self.project_id = s.project_id
+        self.service = LiveDeps(store=DocStore(firestore_client(s.project_id)),
+                                scheduler=PollTasks(s), ownership=ownership())
+
+
+@lru_cache(maxsize=1)
+def live_deps() -> _Live:
+    _logging()
+    return _Live()

@@ -38,6 +38,7 @@ class Service:
     secrets: tuple[str, ...] = ()
     min_instances: int = 0
     max_instances: int = 10
+    scaled_by: str | None = None  # the function that sets its instance count (manual scaling)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ def _check(m: Manifest) -> None:
             raise ValueError(f"function {f.name}: unknown topic key {f.topic!r}")
         if not isinstance(f.memory_mb, int) or f.memory_mb < 128:
             raise ValueError(f"function {f.name}: memory_mb must be an integer >= 128")
+    for sv in m.services.values():
+        if sv.scaled_by and sv.scaled_by not in m.functions:
+            raise ValueError(f"service {sv.name}: unknown scaling function {sv.scaled_by!r}")
     for j in m.schedules.values():
         if j.target not in m.functions or m.functions[j.target].trigger != "http":
             raise ValueError(f"schedule {j.name}: target {j.target!r} is not an http function")

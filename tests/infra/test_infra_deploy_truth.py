@@ -238,6 +238,16 @@ def test_worker_scale_is_set_by_the_reconciler_not_by_requests(hcl: dict[str, An
     assert one(scaling["scaling_mode"]) == "MANUAL"
     ignored = one(one(svc["lifecycle"])["ignore_changes"])
     assert any("manual_instance_count" in str(x) for x in ignored)
+    # The reconciler is a scheduled function allowed to change that one service.
+    m = manifest_mod.load()
+    worker = m.services["ingest_worker"]
+    assert worker.scaled_by in m.functions
+    assert any(j.target == worker.scaled_by for j in m.schedules.values())
+    grant = _by_addr(hcl)[("google_cloud_run_v2_service_iam_member", "scaler")]
+    assert one(grant["role"]) == "roles/run.developer"
+    assert one(grant["for_each"]) == "${local.scaled_services}"
+    main = (REPO / "functions" / "main.py").read_text()
+    assert f"def {m.functions[worker.scaled_by].entry_point}(" in main
 
 
 # -- staging: ops stage, one environment root, budget, lock file (item 12) -------------------

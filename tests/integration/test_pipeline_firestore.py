@@ -5,6 +5,7 @@ replaced (by a recorder); everything else is the production code path."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import threading
 import time
@@ -172,7 +173,12 @@ def test_a_rollup_too_soon_after_a_live_write_leaves_the_events_to_its_follow_up
     assert coins(deps, stream_id) == 3
 
 
-def test_racing_rollups_and_writers_count_every_gift_exactly_once(cloud, stream_id, monkeypatch):
+@pytest.mark.parametrize("viewers_in", ["state", "shards"])
+def test_racing_rollups_and_writers_count_every_gift_exactly_once(
+    cloud, stream_id, monkeypatch, viewers_in
+):
+    if viewers_in == "shards":  # viewers kept in the user shards from the start
+        monkeypatch.setattr(FirestoreStore, "INLINE_USERS_MAX", -1)
     settings = dataclasses.replace(
         load(),
         project_id=cloud["project_id"],
@@ -489,3 +495,28 @@ def test_the_fast_path_skips_an_event_another_batch_applied_and_applies_the_rest
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 0
     assert likes(deps, stream_id) == 111
+
+
+def test_viewers_outgrowing_the_state_document_move_to_shards_and_keep_counting(
+    deps, stream_id, monkeypatch
+):
+    """A quiet stream keeps its viewers in the state document; past INLINE_USERS_MAX they
+    move to the user shards (the fast path and the transaction path both read them)."""
+    deps.settings = dataclasses.replace(deps.settings, inline_rollup=True)
+    monkeypatch.setattr(deps.store, "INLINE_USERS_MAX", 700)  # about two viewers
+    expected = 0
+    for i in range(6):
+        deliver(deps, ev(stream_id, user=f"u{i}", coins=i + 1, streakable=False))
+        expected += i + 1
+        deps.clock.t += deps.settings.rollup_min_interval_s
+        if i == 0:
+            assert "_users" in state_doc(deps, stream_id)
+    pipeline.run_rollup(stream_id, deps)
+    state = state_doc(deps, stream_id)
+    assert "_users" not in state
+    shards = deps.store._state_refs(stream_id)[1]
+    snaps = [ref.get() for ref in shards]
+    held = [u for snap in snaps if snap.exists for u in json.loads(snap.get("users"))]
+    assert sorted(held) == [f"u{i}" for i in range(6)]
+    assert coins(deps, stream_id) == expected
+    assert [g["user_id"] for g in deps.store.live(stream_id)["top_gifters"][:2]] == ["u5", "u4"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from giftengine.wallet.checkout import PaymentFlows
-from giftengine.wallet.errors import BadSignature, InvalidRequest, StaleCallback
+from giftengine.wallet.errors import BadSignature, Conflict, InvalidRequest, StaleCallback
 from giftengine.wallet.gateways import Esewa, Khalti, esewa_signature
 from giftengine.wallet.stripe_gateway import StripeGateway, to_payment_event
 from giftengine_dev.wallet import stripe_fake
@@ -21,7 +22,8 @@ from tests.wallet import stripe_events as se
 from tests.wallet.helpers import make_service
 
 pytestmark = pytest.mark.unit
-FAKE_PORT = 9846  # this engineer's port range (9800-9849)
+# Inside the test port range (GIFTENGINE_TEST_PORT_BASE .. +49), on a port the stack leaves free.
+FAKE_PORT = int(os.environ.get("GIFTENGINE_TEST_PORT_BASE") or 9800) + 46
 ESEWA_KEY = "8gBm/:&EnhH.1/q"
 
 
@@ -157,6 +159,35 @@ def test_esewa_form_signature_and_callback(flows):
     with pytest.raises(StaleCallback):
         f.esewa_callback(esewa_callback(ok))
     assert svc.wallet_view("u1")["balance"] == 5000
+
+
+def test_a_checkout_key_reused_for_other_parameters_is_refused(flows, fake):
+    """Issue 14: a reused key answered the second pack's price with the first session (Stripe),
+    and overwrote the recorded eSewa payment so paying the first form credited nothing."""
+    f, svc, store, _ = flows
+    first = f.stripe_checkout("u1", "coins-350", "chk-reuse-01")
+    with pytest.raises(Conflict):
+        f.stripe_checkout("u1", "coins-1400", "chk-reuse-01")
+    assert f.stripe_checkout("u1", "coins-350", "chk-reuse-01")["sessionId"] == first["sessionId"]
+    assert f.stripe_checkout("u2", "coins-1400", "chk-reuse-01")["amount"] != first["amount"]
+
+    start = f.esewa_start("u1", 100, "esw-reuse-01")
+    with pytest.raises(Conflict):
+        f.esewa_start("u1", 200, "esw-reuse-01")
+    assert f.esewa_start("u1", 100, "esw-reuse-01") == start
+    ok = {
+        "transaction_code": "000AWEO",
+        "status": "COMPLETE",
+        "total_amount": "100.0",
+        "transaction_uuid": start["transaction_uuid"],
+        "product_code": "EPAYTEST",
+    }
+    assert f.esewa_callback(esewa_callback(ok))["credited"] == 5000  # the first form still pays
+
+    k = f.khalti_start("u3", 20, "khl-reuse-01")
+    with pytest.raises(Conflict):
+        f.khalti_start("u3", 30, "khl-reuse-01")
+    assert f.khalti_start("u3", 20, "khl-reuse-01")["pidx"] == k["pidx"]
 
 
 @pytest.mark.parametrize("amount", [5, 15, 0])

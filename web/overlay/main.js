@@ -2,7 +2,7 @@
 //
 // URL parameters (docs/web-clients.md):
 //   stream=<id>            required
-//   widgets=alerts,top,goal,combo,chat   (default alerts,top,goal,combo)
+//   widgets=alerts,top,goal,combo,chat,poll,prediction,question   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this get the big effect (default 100)
 //   fx=auto|3d|2d          big-gift effect: three.js when WebGL works (auto), or forced
@@ -18,8 +18,11 @@ import {
 } from "firebase/firestore";
 import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { playBigEffect, warmUp } from "./effects.js";
+import { mountPoll } from "./poll.js";
+import { mountPrediction } from "./prediction.js";
+import { mountQuestion } from "./question.js";
 
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
 const params = new URLSearchParams(location.search);
 const opts = {
   stream: params.get("stream") || params.get("s") || "",
@@ -326,6 +329,18 @@ async function main() {
   for (const [w, box] of [["alerts", alertsBox], ["top", topBox], ["goal", goalBox],
     ["combo", comboBox], ["chat", chatBox]]) {
     if (on(w)) root.append(box);
+  }
+
+  if (on("poll")) {
+    const pollBox = el("section", { id: "w-poll", class: "widget panel" });
+    root.append(pollBox);
+    mountPoll(db, opts.stream, pollBox, fail); // poll.js: bars of the active poll
+  }
+  for (const [w, mount] of [["prediction", mountPrediction], ["question", mountQuestion]]) {
+    if (!on(w)) continue;
+    const box = el("section", { id: `w-${w}`, class: "widget panel" });
+    root.append(box);
+    mount(db, opts.stream, box, fail); // prediction.js, question.js
   }
 
   const streamRef = doc(db, "streams", opts.stream);

@@ -135,6 +135,7 @@ def requests_by_function(project_id: str) -> dict[str, dict]:
         },
         "wallet_jobs": http("POST", "/outbox", {}, bearer=admin),
         "ingest_targets": http("PUT", f"/{creator}", {}, bearer=creator_token),
+        "ingest_scale": http("POST", "/", {}, bearer=None),
     }
 
 

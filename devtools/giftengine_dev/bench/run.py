@@ -43,7 +43,7 @@ from giftengine_dev.bench.stats import busiest, in_flight_fit, latency_figures
 STALL_S = 30.0  # the sustained run gives up after this long without progress
 HOT_MULTIPLE = 4.0  # the hot stream's gifts per second, in floor message rates
 STEADY_RATE = 100.0  # gifts/s of the steady stream priced at "100 gifts/s"
-STEADY_SECONDS = 20.0
+STEADY_SECONDS = 60.0
 STEADY_VIEWERS = 50
 # Subscriptions of the engagement topic that bill a delivery per message: on_engagement
 # and on_comment (filtered: Pub/Sub still bills the delivery of what it acknowledges).

@@ -20,6 +20,7 @@ COMMANDS = [
     "wallet",
     "chat",
     "ingest",
+    "smoke",
 ]
 
 

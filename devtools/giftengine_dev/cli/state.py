@@ -37,6 +37,15 @@ def view(live: dict | None, stream_id: str) -> dict:
     }
 
 
+def interactions(project_id: str, stream_id: str) -> dict:
+    """The active and most recent poll with exact counts (docs/engagement.md)."""
+    from giftengine.adapters.clients import firestore_client
+    from giftengine.live import service
+    from giftengine.wallet.firestore_store import FirestoreStore as DocStore
+
+    return service.state(DocStore(firestore_client(project_id)), stream_id)
+
+
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
     from giftengine.adapters.firestore_store import FirestoreStore
@@ -44,6 +53,7 @@ def run(args) -> int:
     s = ensure_env()
     store = FirestoreStore(firestore_client(s.project_id))
     v = view(store.live(args.stream_id), args.stream_id)
+    v["interactions"] = interactions(s.project_id, args.stream_id)
     if args.board:
         v["board"] = {
             "board_id": args.board,
@@ -68,6 +78,12 @@ def run(args) -> int:
     print(f"{args.stream_id} [{v['status']}]  " + "  ".join(f"{k}={t[k]}" for k in TOTAL_KEYS))
     for g in v["top_gifters"]:
         print(f"  #{g['rank']:<3} {g['handle'] or g['user_id']:<24} {g['coins']:>8} coins")
+    for key in ("active_poll", "last_poll"):
+        p = v["interactions"][key]
+        if p:
+            votes = ", ".join(f"{c}={n}" for c, n in zip(p["choices"], p["exact_counts"],
+                                                          strict=True))
+            print(f"  {key.replace('_', ' ')}: {p['question']} [{p['status']}] {votes}")
     return 0
 
 

@@ -59,6 +59,7 @@ def _lookups() -> ThreadPoolExecutor:
     """Threads for a hot rollup's record lookups (one query per 30 events)."""
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="holders")
 
+
 # array-contains-any takes at most 30 values per query.
 _CONTAINS_MAX = 30
 
@@ -120,6 +121,7 @@ class _Plan:
     out: RollupOutput
     state: StreamState
     before_shards: list[dict]
+    inline: bool  # the viewers were read from the state document (`_users`), not shards
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
 
@@ -228,7 +230,9 @@ class FirestoreStore:
             self.writes.count("read", max(1, len(snaps)))
             return snaps
 
+        t0 = time.perf_counter()
         found = list((map if len(chunks) == 1 else _lookups().map)(lookup, chunks))
+        self.writes.count("lookup_s", time.perf_counter() - t0)  # dev/bench: its cost
         return list({snap.id: _stored(snap) for snaps in found for snap in snaps}.values())
 
     def record_dead_letter(
@@ -337,8 +341,7 @@ class FirestoreStore:
         ref = self._record_ref(events)
         goals = self._goals(stream_id)
         for _ in range(self.FRESH_ATTEMPTS):
-            snaps = {s.reference.path: s for s in self.db.get_all([state_ref, *shard_refs])}
-            self.writes.count("read", len(snaps))
+            snaps = self._read_state(self.db.get_all, stream_id)
             plan = self._plan(stream_id, snaps, goals, False, decide, fresh=(ref.id, list(events)))
             if not plan.out.write:
                 return None
@@ -437,8 +440,7 @@ class FirestoreStore:
         @firestore.transactional
         def run(tx):
             holder.clear()
-            snaps = {s.reference.path: s for s in tx.get_all([state_ref, *shard_refs])}
-            self.writes.count("read", len(snaps))
+            snaps = self._read_state(tx.get_all, stream_id)
             plan = self._plan(
                 stream_id, snaps, goals, more, decide, cursor=cursor, complete=complete,
                 recent=recent,
@@ -447,13 +449,31 @@ class FirestoreStore:
             if plan is not None and plan.out.write:
                 holder["written"] = self._write_rollup(tx, stream_id, plan)
 
+        t0 = time.perf_counter()
         run(self.db.transaction(max_attempts=20))
+        self.writes.count("transaction_s", time.perf_counter() - t0)  # dev/bench
         plan = holder["plan"]
         if plan is None:
             return None
         if holder.get("written"):
             self.writes.record(holder["written"], "rollup")
         return plan.out, plan.cursor
+
+    # A stream's viewers stay in the state document itself (`_users`, JSON text) while
+    # they take at most this much: a quiet stream's rollup then reads and writes one
+    # document, not nine. Past it they move to `users-{k}` shards, and stay there.
+    INLINE_USERS_MAX = 64_000
+
+    def _read_state(self, get_all, stream_id: str) -> dict:
+        """The state document, and its user shards when it keeps its viewers there."""
+        state_ref, shard_refs = self._state_refs(stream_id)
+        snaps = {s.reference.path: s for s in get_all([state_ref])}
+        self.writes.count("read")
+        state = snaps.get(state_ref.path)
+        if state is not None and state.exists and (state.to_dict() or {}).get("_users") is None:
+            snaps.update({s.reference.path: s for s in get_all(shard_refs)})
+            self.writes.count("read", len(shard_refs))
+        return snaps
 
     def _plan(
         self, stream_id, snaps, goals, more, decide, *, cursor=_UNKNOWN, complete=(), recent=(),
@@ -495,8 +515,14 @@ class FirestoreStore:
                     if e.event_id in wanted:
                         wanted.discard(e.event_id)
                         events.append(e)
-        before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
-        users = [u for shard in before_shards for u in shard.values()]
+        inline_users = core.pop("_users", None)
+        inline = inline_users is not None or not core  # a new stream starts inline
+        if inline:
+            before_shards = [{} for _ in shard_refs]
+            users = list(json.loads(inline_users or "{}").values())
+        else:
+            before_shards = [_shard_users(snaps.get(ref.path)) for ref in shard_refs]
+            users = [u for shard in before_shards for u in shard.values()]
         state = StreamState.from_dicts(stream_id, core or None, users)
         if fresh is not None:  # a long applied-ahead set asks for a rollup that passes it
             more = more or len(step.ahead) >= eventlog.AHEAD_PASS
@@ -506,8 +532,8 @@ class FirestoreStore:
             )
         )
         if not out.write:
-            return _Plan(out, state, before_shards, cursor, sorted(ahead))
-        return _Plan(out, state, before_shards, step.cursor, step.ahead)
+            return _Plan(out, state, before_shards, inline, cursor, sorted(ahead))
+        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -515,17 +541,28 @@ class FirestoreStore:
         written: list[str] = []
         state, out = plan.state, plan.out
         state_ref, shard_refs = self._state_refs(stream_id)
-        new_shards: list[dict] = [{} for _ in range(self.shards)]
-        for uid, v in state.users.items():
-            new_shards[shard_of(uid, self.shards)][uid] = v.to_dict()
-        for k, ref in enumerate(shard_refs):
-            if new_shards[k] != plan.before_shards[k]:
-                writer.set(ref, {"users": json.dumps(new_shards[k], separators=(",", ":"))})
-                written.append(ref.path)
+        users = {uid: v.to_dict() for uid, v in state.users.items()}
         core = state.core_dict()
+        text = json.dumps(users, separators=(",", ":")) if plan.inline else None
+        if text is not None and len(text) <= self.INLINE_USERS_MAX:
+            core["_users"] = text
+        else:  # sharded, or outgrowing the state document now
+            if plan.inline:
+                core["_users"] = firestore.DELETE_FIELD
+            new_shards: list[dict] = [{} for _ in range(self.shards)]
+            for uid, u in users.items():
+                new_shards[shard_of(uid, self.shards)][uid] = u
+            for k, ref in enumerate(shard_refs):
+                if new_shards[k] != plan.before_shards[k]:
+                    writer.set(ref, {"users": json.dumps(new_shards[k], separators=(",", ":"))})
+                    written.append(ref.path)
         core["_cursor"] = plan.cursor
         core["_ahead"] = plan.ahead
         core["_bucket"] = out.bucket
+        if core.get("_users") is firestore.DELETE_FIELD and (
+            if_unchanged is None or not if_unchanged.exists
+        ):
+            del core["_users"]  # a set or create replaces the whole document anyway
         if if_unchanged is None:
             writer.set(state_ref, core)
         elif if_unchanged.exists:  # every field of the document is in `core`

@@ -8,9 +8,20 @@ docs/schema/engagement_event.schema.json is generated from this model
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from giftengine.domain.ids import ID_PATTERN, DocId
 
 Kind = Literal[
     "gift", "like", "comment", "follow", "share", "join", "viewers", "stream_start", "stream_end"
@@ -19,15 +30,40 @@ KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 # Kinds that name a viewer; stream-level kinds may omit `user`.
 USER_KINDS = frozenset({"gift", "like", "comment", "follow", "share", "join"})
 
-# Ids become Firestore document ids: no "/", not "." or "..", not "__...__".
-ID_PATTERN = r"^(?!\.\.?$)(?!__.*__$)[^/]+$"
+# Ids become Firestore document ids: no "/", not "." or "..", not "__...__" (domain/ids.py).
 _ID = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
+
+
+def _int_id(value: object) -> object:
+    """TikTok's user and gift ids are numbers upstream: accept them, store them as strings."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("an integer id must not be negative")
+        return str(value)
+    return value
+
+
+# A user or gift id: a string, or a non-negative integer stored as its decimal string.
+UpstreamId = Annotated[
+    DocId,
+    BeforeValidator(_int_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 256, "pattern": ID_PATTERN},
+                {"type": "integer", "minimum": 0},
+            ],
+            "description": "A string, or a non-negative integer (TikTok's numeric ids), "
+            "stored as its decimal string.",
+        }
+    ),
+]
 
 
 class User(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
-    id: str = _ID
+    id: UpstreamId = _ID
     handle: str = Field(default="", max_length=256)
     name: str = Field(default="", max_length=256)
 
@@ -35,7 +71,7 @@ class User(BaseModel):
 class Gift(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
-    id: str = _ID
+    id: UpstreamId = _ID
     name: str = Field(default="", max_length=256)
     coins: int = Field(
         ge=0, le=1_000_000, description="Price of one unit in coins (= TikTok diamonds)."
@@ -50,16 +86,18 @@ class EngagementEvent(BaseModel):
 
     event_id: str = Field(min_length=1, max_length=512, description="Unique per upstream message.")
     source: Literal["tiktok", "app"]
-    stream_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    stream_id: DocId = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     kind: Kind
     occurred_at: AwareDatetime
     user: User | None = None
-    creator_id: str | None = Field(
+    creator_id: DocId | None = Field(
         default=None,
         max_length=200,
         pattern=ID_PATTERN,
         description=(
-            "Owner of the stream; recorded on the stream's first event. Defaults to stream_id."
+            "The creator the source names; the stream's first event sets the live state's "
+            "creator_id (leaderboard periods). Defaults to stream_id. Ownership (creator powers, "
+            "gift earnings) is the stream_owners record, never this field."
         ),
     )
     # gift

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 from functools import lru_cache
 
 from flask import Request
@@ -15,16 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.firestore_store import SettingsStore
 from giftengine.bootstrap import deps, ownership
-from giftengine.domain import access
-from giftengine.domain.events import ID_PATTERN
+from giftengine.domain import access, ids
+from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
     authenticate,
     error_response,
+    json_body,
     json_response,
     parse_body,
 )
+from giftengine.live import http as live_http
 from giftengine.service import goals, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
@@ -49,13 +50,12 @@ def on_engagement(cloud_event) -> None:
 def rollup(request: Request):
     stream_id = request.args.get("stream_id") or ""
     if not stream_id:
-        body = request.get_json(silent=True)
-        stream_id = (body or {}).get("stream_id", "") if isinstance(body, dict) else ""
-    if (
-        not isinstance(stream_id, str)
-        or not re.fullmatch(ID_PATTERN, stream_id)
-        or len(stream_id) > 200
-    ):
+        try:
+            body = json_body(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.reason)
+        stream_id = body.get("stream_id", "") if isinstance(body, dict) else ""
+    if ids.id_problem(stream_id) is not None:
         return error_response(
             400,
             "invalid_request",
@@ -127,19 +127,13 @@ def put_creator_settings(request: Request, creator_id: str):
 class StreamBody(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    stream_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
+    stream_id: DocId | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
     title: str = Field(default="", max_length=200)
 
 
 def _actor(request: Request) -> access.Actor:
     who = authenticate(request, deps().settings.project_id)
     return access.Actor.from_claims(who.uid, who.claims)
-
-
-def _id(value: str, what: str) -> str:
-    if not (0 < len(value) <= 200 and re.fullmatch(ID_PATTERN, value)):
-        raise ApiError(400, "invalid_request", f"invalid {what}")
-    return value
 
 
 @router.route("POST", "/streams")
@@ -152,29 +146,30 @@ def post_stream(request: Request):
 
 @router.route("GET", "/streams/{stream_id}")
 def get_stream(request: Request, stream_id: str):
-    return _mapped(streams.get_stream, ownership(), _id(stream_id, "stream id"))
+    return _mapped(streams.get_stream, ownership(), stream_id)
 
 
 @router.route("GET", "/creators/{creator_id}/moderators")
 def get_moderators(request: Request, creator_id: str):
     actor = _actor(request)
-    mods = _mapped(streams.list_moderators, ownership(), actor, _id(creator_id, "creator id"))
+    mods = _mapped(streams.list_moderators, ownership(), actor, creator_id)
     return {"creator_id": creator_id, "moderators": mods}
 
 
 @router.route("PUT", "/creators/{creator_id}/moderators/{uid}")
 def put_moderator(request: Request, creator_id: str, uid: str):
     actor = _actor(request)
-    doc, created = _mapped(streams.appoint_moderator, ownership(), actor,
-                          _id(creator_id, "creator id"), _id(uid, "uid"))
+    doc, created = _mapped(streams.appoint_moderator, ownership(), actor, creator_id, uid)
     return doc, 201 if created else 200
 
 
 @router.route("DELETE", "/creators/{creator_id}/moderators/{uid}")
 def delete_moderator(request: Request, creator_id: str, uid: str):
     actor = _actor(request)
-    return _mapped(streams.dismiss_moderator, ownership(), actor, _id(creator_id, "creator id"),
-                  _id(uid, "uid"))
+    return _mapped(streams.dismiss_moderator, ownership(), actor, creator_id, uid)
+
+
+live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 
 def api(request: Request):

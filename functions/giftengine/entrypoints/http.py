@@ -17,6 +17,7 @@ from flask import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from giftengine.adapters.auth import Principal, Unauthenticated, verify_bearer
+from giftengine.domain import bounded_json, ids
 from giftengine.domain.events import validation_reason
 
 log = logging.getLogger("giftengine.http")
@@ -42,8 +43,35 @@ def error_response(status: int, code: str, reason: str, headers: dict[str, str] 
     return json_response({"error": code, "reason": reason}, status, headers)
 
 
-def parse_body(request: Request, model: type[M]) -> M:
+MAX_BODY_BYTES = bounded_json.MAX_BYTES
+
+
+def _raw_body(request: Request) -> bytes:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
     raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def json_body(request: Request) -> Any:
+    """A raw JSON body within bounds (size, depth), or None when there is none or it is not
+    JSON; bounds exceeded answer 4xx."""
+    raw = _raw_body(request)
+    if not raw:
+        return None
+    try:
+        return bounded_json.loads(raw)
+    except bounded_json.TooComplex as exc:
+        if "deeper" in str(exc):
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return None
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    # pydantic's JSON parser bounds nesting itself (a ValidationError, so a 400)
+    raw = _raw_body(request)
     if not raw:
         raise ApiError(400, "invalid_request", "a JSON body is required")
     try:
@@ -67,21 +95,31 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    free: tuple[str, ...] = ()  # path parameters that are not document ids
 
 
 class Router:
     """Method + path routing for one function. Paths may carry a `/<function>` prefix (the
     production URL shape); it is stripped before matching."""
 
-    def __init__(self, function_name: str):
+    def __init__(
+        self, function_name: str, before: Callable[[Request], Response | None] | None = None
+    ):
+        """`before` runs after the route and its path ids are checked, before the handler
+        (e.g. a rate limiter); a Response it returns is the answer."""
         self.prefix = "/" + function_name
         self.routes: list[Route] = []
+        self.before = before
 
-    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, path: str, free: tuple[str, ...] = ()
+    ) -> Callable[[Handler], Handler]:
+        """Every path parameter is a document id checked before the handler runs (a 400
+        otherwise), except those named in `free`, which the handler validates itself."""
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + "/?$"
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), re.compile(regex), fn))
+            self.routes.append(Route(method.upper(), re.compile(regex), fn, free))
             return fn
 
         return deco
@@ -98,7 +136,14 @@ class Router:
             if r.method != request.method:
                 allowed.append(r.method)
                 continue
-            return _call(r.handler, request, m.groupdict())
+            params = m.groupdict()
+            for name, value in params.items():
+                problem = None if name in r.free else ids.id_problem(value)
+                if problem is not None:
+                    return error_response(400, "invalid_request", f"{name}: {problem}")
+            if self.before is not None and (early := self.before(request)) is not None:
+                return early
+            return _call(r.handler, request, params)
         if allowed:
             return error_response(
                 405,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.adapters.auth import Principal
 from giftengine.domain import access
+from giftengine.domain.ids import DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 
 TARGETS = "ingest_targets"
@@ -42,7 +43,7 @@ def may_manage(p: Principal, creator_id: str, owner_uid: str | None = None) -> b
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owner_uid: str | None = Field(default=None, min_length=1, max_length=128,
+    owner_uid: DocId | None = Field(default=None, min_length=1, max_length=128,
                                   description="Admins only: the creator's Firebase uid.")
 
 

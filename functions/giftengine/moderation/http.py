@@ -8,7 +8,6 @@ import base64
 import binascii
 import logging
 import os
-import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -16,7 +15,9 @@ from flask import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from giftengine.adapters.clients import firestore_client
-from giftengine.domain.events import ID_PATTERN, parse_event
+from giftengine.domain import ids
+from giftengine.domain.events import parse_event
+from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, error_response, parse_body
 from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
@@ -27,8 +28,21 @@ from giftengine.moderation.rules import InvalidConfig
 from giftengine.moderation.sanitize import InvalidMessage
 
 log = logging.getLogger("giftengine.chat")
-router = Router("chat_api")
+
+
+def _limit_ip(request: Request):
+    """The per-IP limiter, after the route and its ids are checked (no I/O for bad input)."""
+    try:
+        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops))
+    except service.RateLimited as exc:
+        err = _too_many(exc)
+        return error_response(err.status, err.code, err.reason, err.headers)
+    return None
+
+
+router = Router("chat_api", before=_limit_ip)
 _ID = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+Id = DocId
 
 
 @lru_cache(maxsize=1)
@@ -80,11 +94,6 @@ def _call(fn, *args):
 
 
 def chat_api(request: Request):
-    try:
-        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops))
-    except service.RateLimited as exc:
-        err = _too_many(exc)
-        return error_response(err.status, err.code, err.reason, err.headers)
     return router.dispatch(request)
 
 
@@ -113,9 +122,9 @@ class SendBody(_Body):
 
 
 class ReportBody(_Body):
-    stream_id: str = _ID
+    stream_id: Id = _ID
     target_type: Literal["user", "stream", "message"]
-    target_id: str = _ID
+    target_id: Id = _ID
     reason: Text = Field(min_length=1, max_length=500)
 
 
@@ -141,15 +150,16 @@ class ModerationBody(_Body):
 
 
 class BanBody(_Body):
-    uid: str = _ID
+    uid: Id = _ID
     duration_s: int | None = Field(default=None, ge=1, le=service.MAX_BAN_S)
     reason: Text = Field(default="", max_length=500)
 
 
 def _valid_id(value: str, what: str = "stream id") -> str:
-    if not (0 < len(value) <= 200 and re.fullmatch(ID_PATTERN, value)):
-        raise ApiError(400, "invalid_request", f"invalid {what}")
-    return value
+    try:
+        return ids.check_id(value, what)
+    except ids.InvalidId as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
 
 
 _stream = _valid_id

@@ -43,33 +43,126 @@ def clean_entries(entries: Iterable[str], max_entries: int = DEFAULT_MAX_ENTRIES
     return out
 
 
-def _pattern(entry: str) -> str:
-    parts = []
-    for word in entry.split(" "):
-        parts.append("".join(r"\w*" if c == "*" else re.escape(c) for c in word))
-    return r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
+# Matching is linear in the message length whatever the creator types: no regular expression
+# is built from an entry. The message is cut into tokens once (runs of word characters, runs
+# of spaces, single other characters; the fixed expressions below cannot backtrack), and an
+# entry is a sequence of tokens compared one to one at each candidate start; `*` inside a
+# word is matched by splitting the word on `*` and finding the pieces left to right.
+_TEXT_TOKENS = re.compile(r"\w+|\s+|.", re.DOTALL)
+_ENTRY_TOKENS = re.compile(r"[\w*]+|\s+|.", re.DOTALL)
+
+
+def _is_word(token: str) -> bool:
+    return token[0].isalnum() or token[0] == "_"
+
+
+def _text_tokens(text: str) -> list[str]:
+    return [" " if t[0].isspace() else t for t in _TEXT_TOKENS.findall(text)]
+
+
+@dataclass(frozen=True)
+class _Token:
+    """One token of an entry: a literal (a non-word character or a space) or a word whose
+    `*`s stand for any word characters (`parts` = the word split on `*`)."""
+
+    literal: str | None
+    parts: tuple[str, ...] = ()
+
+    def matches(self, token: str, steps: list[int]) -> bool:
+        steps[0] += 1
+        if self.literal is not None:
+            return token == self.literal
+        if not _is_word(token):
+            return False
+        parts = self.parts
+        if len(parts) == 1:
+            return token == parts[0]
+        first, last = parts[0], parts[-1]
+        if len(token) < len(first) + len(last):
+            return False
+        if not (token.startswith(first) and token.endswith(last)):
+            return False
+        pos, end = len(first), len(token) - len(last)
+        for piece in parts[1:-1]:  # leftmost placement of each piece is always safe
+            if piece:
+                steps[0] += 1
+                k = token.find(piece, pos, end)
+                if k < 0:
+                    return False
+                pos = k + len(piece)
+        return True
+
+
+@dataclass(frozen=True)
+class _Entry:
+    entry: str
+    tokens: tuple[_Token, ...]
+
+    @classmethod
+    def compile(cls, entry: str) -> _Entry:
+        toks = []
+        for t in _ENTRY_TOKENS.findall(entry):
+            if t[0].isspace():
+                toks.append(_Token(" "))
+            elif t[0] == "*" or _is_word(t):
+                toks.append(_Token(None, tuple(t.split("*"))))
+            else:
+                toks.append(_Token(t))
+        return cls(entry, tuple(toks))
+
+    def found_in(self, tokens: list[str], starts: Iterable[int], steps: list[int]) -> bool:
+        n, k = len(tokens), len(self.tokens)
+        first_literal = self.tokens[0].literal is not None
+        last_literal = self.tokens[-1].literal is not None
+        for i in starts:
+            if i + k > n:
+                continue
+            # whole words: no word character right before or after the match
+            if first_literal and i > 0 and _is_word(tokens[i - 1]):
+                continue
+            if last_literal and i + k < n and _is_word(tokens[i + k]):
+                continue
+            if all(t.matches(tokens[i + j], steps) for j, t in enumerate(self.tokens)):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
 class KeywordFilter:
     entries: tuple[str, ...]
-    _regex: re.Pattern[str] | None
+    _compiled: tuple[_Entry, ...] = ()
 
     @classmethod
     def build(cls, entries: Sequence[str]) -> KeywordFilter:
         entries = tuple(entries)
-        if not entries:
-            return cls((), None)
-        # Named groups are capped (100 in `re`), so report the hit by re-checking entries.
-        return cls(entries, re.compile("|".join(_pattern(e) for e in entries)))
+        return cls(entries, tuple(_Entry.compile(e) for e in entries))
 
     def match(self, text: str) -> str | None:
-        """The first entry the message hits, or None."""
-        if self._regex is None:
-            return None
-        for form in {" ".join(fold(text).split()), normalize(text)}:
-            if self._regex.search(form):
-                for entry in self.entries:
-                    if re.search(_pattern(entry), form):
-                        return entry
-        return None
+        """The first entry (in list order) the message hits, or None."""
+        return self.match_counting(text)[0]
+
+    def match_counting(self, text: str) -> tuple[str | None, int]:
+        """`match`, and the number of token comparisons it made (tests bound it)."""
+        steps = [0]
+        if not self._compiled:
+            return None, 0
+        forms = []
+        for form in (" ".join(fold(text).split()), normalize(text)):
+            tokens = _text_tokens(form)
+            at: dict[str, list[int]] = {}
+            for i, t in enumerate(tokens):
+                at.setdefault(t, []).append(i)
+            words = [i for i, t in enumerate(tokens) if _is_word(t)]
+            forms.append((tokens, at, words))
+        for c in self._compiled:
+            head = c.tokens[0]
+            for tokens, at, words in forms:
+                if head.literal is not None:
+                    starts: Iterable[int] = at.get(head.literal, ())
+                elif len(head.parts) == 1:
+                    starts = at.get(head.parts[0], ())
+                else:
+                    starts = words
+                if c.found_in(tokens, starts, steps):
+                    return c.entry, steps[0]
+        return None, steps[0]

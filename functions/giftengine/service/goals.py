@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from giftengine.domain import access, periods
-from giftengine.domain.events import ID_PATTERN
+from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.stream import GOAL_METRICS
 
 
@@ -34,11 +34,11 @@ class NotFound(Exception):
 class GoalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
-    stream_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
-    goal_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=ID_PATTERN)
+    stream_id: DocId = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    goal_id: DocId | None = Field(default=None, min_length=1, max_length=100, pattern=ID_PATTERN)
     metric: Literal[GOAL_METRICS]  # type: ignore[valid-type]
     target: int = Field(ge=1, le=1_000_000_000)
-    gift_id: str | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
+    gift_id: DocId | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
     title: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")

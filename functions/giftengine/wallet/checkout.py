@@ -12,11 +12,18 @@ from typing import Any
 from giftengine.wallet import paths
 from giftengine.wallet import postings as P
 from giftengine.wallet.catalog import Catalog
-from giftengine.wallet.errors import BadSignature, InvalidRequest, NotFound, StaleCallback
+from giftengine.wallet.errors import (
+    BadSignature,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    StaleCallback,
+)
 from giftengine.wallet.gateways import Esewa, Khalti, npr_to_paisa
 from giftengine.wallet.payments import PaymentEvent
 from giftengine.wallet.service import WalletService, to_dt, to_ts
 from giftengine.wallet.settings import WalletSettings
+from giftengine.wallet.store import Tx
 from giftengine.wallet.stripe_gateway import StripeGateway, to_payment_event
 
 
@@ -34,6 +41,32 @@ class PaymentFlows:
     def catalog(self) -> Catalog:
         return self.w.catalog
 
+    # ------------------------------------------------------------------ idempotency keys
+    def _claim_key(self, provider: str, uid: str, key: str, params: dict[str, Any]):
+        """Bind a client's idempotency key to this checkout's parameters (first use wins).
+        Returns the remembered answer of an earlier call with the same parameters, or None;
+        the same key with other parameters is a Conflict (409): a paid purchase must never be
+        credited as another one."""
+        path = paths.checkout_key(provider, uid, key)
+
+        def work(tx: Tx) -> dict[str, Any] | None:
+            doc = tx.get_all([path])[path]
+            if doc is None:
+                tx.set(path, {"provider": provider, "uid": uid, "params": params,
+                              "created_at": to_dt(self.w.clock())})
+                return None
+            if doc.get("params") != params:
+                raise Conflict(
+                    "idempotency_key was already used for a different checkout "
+                    f"({doc.get('params')}); use a new key"
+                )
+            return doc.get("result")
+
+        return self.w.store.transact(work)
+
+    def _remember(self, provider: str, uid: str, key: str, result: dict[str, Any]) -> None:
+        self.w.store.set(paths.checkout_key(provider, uid, key), {"result": result}, merge=True)
+
     # ------------------------------------------------------------------ Stripe
     def stripe_checkout(self, uid: str, pack_id: str, key: str) -> dict[str, Any]:
         """Create a Checkout Session (Stripe dedupes by our idempotency key) and record it
@@ -41,6 +74,7 @@ class PaymentFlows:
         pack = self.catalog.packs.get(pack_id)
         if pack is None:
             raise NotFound(f"no coin pack {pack_id!r}")
+        self._claim_key("stripe", uid, key, {"pack_id": pack.id})  # Stripe replays the rest
         session = self.stripe.create_checkout_session(
             uid=uid,
             pack=pack,
@@ -104,6 +138,9 @@ class PaymentFlows:
 
     def esewa_start(self, uid: str, amount_npr: int, key: str) -> dict[str, Any]:
         paisa = self._npr_amount(amount_npr)
+        done = self._claim_key("esewa", uid, key, {"amount_npr": amount_npr})
+        if done is not None:
+            return done
         tx_uuid = P.txn_id("esewa", uid, key).replace(":", "-")
         intent = self._record_intent("esewa", tx_uuid, uid, paisa)
         form = self.esewa.payment_form(
@@ -112,7 +149,9 @@ class PaymentFlows:
             success_url=self.s.esewa_success_url,
             failure_url=self.s.esewa_failure_url,
         )
-        return {"transaction_uuid": tx_uuid, "coins": intent["coins"], "form": form}
+        result = {"transaction_uuid": tx_uuid, "coins": intent["coins"], "form": form}
+        self._remember("esewa", uid, key, result)
+        return result
 
     def esewa_callback(self, data_b64: str) -> dict[str, Any]:
         data = self.esewa.verify_callback(data_b64)
@@ -144,6 +183,9 @@ class PaymentFlows:
 
     def khalti_start(self, uid: str, amount_npr: int, key: str) -> dict[str, Any]:
         paisa = self._npr_amount(amount_npr)
+        done = self._claim_key("khalti", uid, key, {"amount_npr": amount_npr})
+        if done is not None:
+            return done
         order_id = P.txn_id("khalti", uid, key).replace(":", "-")
         res = self.khalti.initiate(
             amount_paisa=paisa,
@@ -154,12 +196,14 @@ class PaymentFlows:
         )
         pidx = str(res["pidx"])
         intent = self._record_intent("khalti", pidx, uid, paisa)
-        return {
+        result = {
             "pidx": pidx,
             "payment_url": res.get("payment_url"),
             "coins": intent["coins"],
             "purchase_order_id": order_id,
         }
+        self._remember("khalti", uid, key, result)
+        return result
 
     def khalti_callback(self, pidx: str) -> dict[str, Any]:
         if not pidx or "/" in pidx:

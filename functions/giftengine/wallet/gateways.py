@@ -15,12 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
 
+from giftengine.domain import bounded_json
 from giftengine.wallet.errors import BadSignature, InvalidRequest
 
 ESEWA_REQUEST_FIELDS = ("total_amount", "transaction_uuid", "product_code")
@@ -73,9 +73,9 @@ class Esewa:
         if not self.secret_key:
             raise RuntimeError("ESEWA_SECRET_KEY is not set")
         try:
-            data = json.loads(base64.b64decode(data_b64, validate=False))
-        except ValueError:
-            raise InvalidRequest("`data` is not base64 JSON") from None
+            data = bounded_json.loads(base64.b64decode(data_b64, validate=False), max_depth=4)
+        except ValueError:  # binascii.Error, TooComplex
+            raise InvalidRequest("`data` is not base64 JSON (a flat object)") from None
         if not isinstance(data, dict):
             raise InvalidRequest("`data` is not a JSON object")
         names = [n for n in str(data.get("signed_field_names", "")).split(",") if n]

@@ -72,5 +72,10 @@ def reconciliation_run(run_id: str) -> str:
     return f"reconciliation_runs/{run_id}"
 
 
+def checkout_key(provider: str, uid: str, key: str) -> str:  # server-only
+    digest = hashlib.sha256(f"{uid}|{key}".encode()).hexdigest()[:40]
+    return f"checkout_keys/{provider}-{digest}"
+
+
 def stream_owner(stream_id: str) -> str:  # public read; written by POST /api/streams, ingest
     return f"stream_owners/{stream_id}"

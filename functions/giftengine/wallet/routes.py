@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal
@@ -10,12 +11,13 @@ from typing import Any, Literal
 from flask import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
+from giftengine.domain.ids import ID_PATTERN, DocId
+from giftengine.entrypoints.http import ApiError, Router, authenticate, json_body, parse_body
 from giftengine.wallet import bootstrap
 from giftengine.wallet.errors import VelocityExceeded, WalletError
 from giftengine.wallet.service import GiftSpend
 
-_ID = r"^(?!\.\.?$)(?!__.*__$)[^/]+$"
+_ID = ID_PATTERN
 _KEY = Field(
     min_length=8,
     max_length=100,
@@ -29,8 +31,8 @@ class _Body(BaseModel):
 
 
 class GiftBody(_Body):
-    stream_id: str = Field(min_length=1, max_length=200, pattern=_ID)
-    creator_id: str | None = Field(
+    stream_id: DocId = Field(min_length=1, max_length=200, pattern=_ID)
+    creator_id: DocId | None = Field(
         default=None,
         min_length=1,
         max_length=128,
@@ -38,7 +40,7 @@ class GiftBody(_Body):
         description="Optional: the stream's ownership record names its creator; if given, it "
         "must be that creator.",
     )
-    gift_id: str = Field(min_length=1, max_length=100, pattern=_ID)
+    gift_id: DocId = Field(min_length=1, max_length=100, pattern=_ID)
     count: int = Field(default=1, ge=1, le=10_000)
     idempotency_key: str = _KEY
 
@@ -48,7 +50,7 @@ class KeyBody(_Body):
 
 
 class StripeCheckoutBody(_Body):
-    pack_id: str = Field(min_length=1, max_length=100)
+    pack_id: DocId = Field(min_length=1, max_length=100, pattern=_ID)
     idempotency_key: str = _KEY
 
 
@@ -58,7 +60,7 @@ class NprCheckoutBody(_Body):
 
 
 class AdjustBody(_Body):
-    uid: str = Field(min_length=1, max_length=128, pattern=_ID)
+    uid: DocId = Field(min_length=1, max_length=128, pattern=_ID)
     account: Literal["balance", "bonus_balance"]
     amount: int = Field(ge=-10_000_000, le=10_000_000)
     reason: str = Field(min_length=3, max_length=500)
@@ -118,7 +120,7 @@ def post_gift(request: Request):
 @_domain
 def post_tier(request: Request, level: str):
     user = _user(request)
-    if not level.isdigit():
+    if not (level.isascii() and level.isdigit() and len(level) <= 3):
         raise ApiError(404, "not_found", f"no OG tier {level!r}")
     b = parse_body(request, KeyBody)
     return bootstrap.wallet_service().buy_tier(user.uid, int(level), b.idempotency_key)
@@ -179,37 +181,50 @@ def stripe_webhook(request: Request):
     return bootstrap.payment_flows().stripe_webhook(payload, signature)
 
 
+# What a provider's callback parameter may be: eSewa's `data` is base64 of a small JSON
+# object, Khalti's `pidx` a short token. Anything else is refused before any lookup.
+_PARAMS = {"data": re.compile(r"[A-Za-z0-9+/=_-]{1,8000}"),
+           "pidx": re.compile(r"[A-Za-z0-9_-]{1,64}")}
+
+
 def _param(request: Request, name: str) -> str:
     value = request.args.get(name) or request.form.get(name)
     if not value and request.is_json:
-        value = (request.get_json(silent=True) or {}).get(name)
+        body = json_body(request)
+        value = body.get(name) if isinstance(body, dict) else None
     if not value:
         raise ApiError(400, "invalid_request", f"`{name}` is required")
-    return str(value)
+    if not isinstance(value, str) or not _PARAMS[name].fullmatch(value):
+        raise ApiError(400, "invalid_request", f"`{name}` is malformed")
+    return value
 
 
 @webhooks.route("GET", "/esewa")
 @_domain
 def esewa_get(request: Request):
-    return bootstrap.payment_flows().esewa_callback(_param(request, "data"))
+    value = _param(request, "data")  # checked before any I/O
+    return bootstrap.payment_flows().esewa_callback(value)
 
 
 @webhooks.route("POST", "/esewa")
 @_domain
 def esewa_post(request: Request):
-    return bootstrap.payment_flows().esewa_callback(_param(request, "data"))
+    value = _param(request, "data")  # checked before any I/O
+    return bootstrap.payment_flows().esewa_callback(value)
 
 
 @webhooks.route("GET", "/khalti")
 @_domain
 def khalti_get(request: Request):
-    return bootstrap.payment_flows().khalti_callback(_param(request, "pidx"))
+    value = _param(request, "pidx")  # checked before any I/O
+    return bootstrap.payment_flows().khalti_callback(value)
 
 
 @webhooks.route("POST", "/khalti")
 @_domain
 def khalti_post(request: Request):
-    return bootstrap.payment_flows().khalti_callback(_param(request, "pidx"))
+    value = _param(request, "pidx")  # checked before any I/O
+    return bootstrap.payment_flows().khalti_callback(value)
 
 
 # --------------------------------------------------------------------------- wallet_jobs

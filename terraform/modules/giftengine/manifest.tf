@@ -65,8 +65,12 @@ locals {
       min_instances = try(s.min_instances, 0)
       max_instances = try(s.max_instances, 10)
       identity      = "run-${replace(key, "_", "-")}"
+      # The function that sets the instance count (manual scaling), if any.
+      scaled_by = try(s.scaled_by, null)
     }
   }
+
+  scaled_services = { for key, s in local.services : key => s if s.scaled_by != null }
 
   schedules = {
     for key, j in local.raw_schedules : key => {

@@ -107,3 +107,24 @@ resource "google_cloud_run_v2_service" "service" {
 
   depends_on = [google_project_service.api, google_secret_manager_secret_iam_member.identity]
 }
+
+# The scaling function may change this one service (roles/run.developer holds
+# run.services.update) and act as its runtime identity, which an update of a service needs;
+# nothing else of the project.
+resource "google_cloud_run_v2_service_iam_member" "scaler" {
+  for_each = local.scaled_services
+
+  project  = var.project_id
+  location = local.region
+  name     = google_cloud_run_v2_service.service[each.key].name
+  role     = "roles/run.developer"
+  member   = google_service_account.identity[local.functions[each.value.scaled_by].identity].member
+}
+
+resource "google_service_account_iam_member" "scaler_acts_as_service" {
+  for_each = local.scaled_services
+
+  service_account_id = google_service_account.identity[each.value.identity].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.identity[local.functions[each.value.scaled_by].identity].member
+}

@@ -1,0 +1,1 @@
+"""Live interactions: polls voted from the app and from TikTok chat (docs/engagement.md)."""

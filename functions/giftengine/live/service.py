@@ -1,0 +1,389 @@
+"""Use cases of live polls: open, vote (app and chat), close, publish the tally, freeze.
+
+The service owns each unit of work: every use case is one transaction over the `Store`
+protocol (the wallet's: `MemoryStore` in tests, Firestore in production). Documents
+(docs/engagement.md has the layout):
+
+    streams/{s}/interactions/current      public: the active poll's id, question, choices
+    streams/{s}/polls/{p}                 public: config, status, counts (<= 1 write/s)
+    streams/{s}/polls/{p}/votes/{voter}   server-only: the vote that counts for a viewer
+    streams/{s}/polls/{p}/shards/{k}      server-only: per-choice counters, k = hash(voter)
+
+A vote's transaction writes its voter's document and moves one count between two fields of
+one shard, so the shards always sum to the tally of the vote documents. A task per poll and
+second (`flush`) copies the shard sums onto the poll document: one write per second at most,
+whatever the vote rate. The deadline task (`freeze`) writes the final counts and marks the
+poll frozen; every later vote is refused, so redelivered and late votes change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from giftengine.domain import access
+from giftengine.domain.access import Actor
+from giftengine.live import domain
+from giftengine.live.domain import Poll, PollError, Vote
+from giftengine.service.streams import OwnershipRepo, stream_access
+from giftengine.wallet.store import Doc, Store, Tx
+
+SHARDS = 8
+
+
+class Scheduler(Protocol):
+    """Runs `job` ("flush" or "freeze") for a poll at `at` (epoch s); `name` deduplicates."""
+
+    def schedule(self, job: str, stream_id: str, poll_id: str, at: float, name: str) -> None: ...
+
+
+@dataclass
+class Deps:
+    store: Store
+    scheduler: Scheduler
+    ownership: OwnershipRepo
+    clock: Callable[[], float] = time.time
+    new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
+
+
+class Forbidden(PollError):
+    def __init__(self, reason: str):
+        super().__init__("forbidden", reason, 403)
+
+
+class NotFound(PollError):
+    def __init__(self, reason: str):
+        super().__init__("not_found", reason, 404)
+
+
+# ---- paths -----------------------------------------------------------------------------------
+def current_path(stream_id: str) -> str:
+    return f"streams/{stream_id}/interactions/current"
+
+
+def poll_path(stream_id: str, poll_id: str) -> str:
+    return f"streams/{stream_id}/polls/{poll_id}"
+
+
+def vote_path(stream_id: str, poll_id: str, voter: str) -> str:
+    return f"{poll_path(stream_id, poll_id)}/votes/{voter}"
+
+
+def shard_path(stream_id: str, poll_id: str, k: int) -> str:
+    return f"{poll_path(stream_id, poll_id)}/shards/{k}"
+
+
+def shard_of(voter: str) -> int:
+    return int.from_bytes(hashlib.sha256(voter.encode()).digest()[:4], "big") % SHARDS
+
+
+# ---- documents <-> domain --------------------------------------------------------------------
+def poll_from(doc: Doc) -> Poll:
+    return Poll(
+        poll_id=doc["poll_id"],
+        stream_id=doc["stream_id"],
+        question=doc["question"],
+        choices=tuple(doc["choices"]),
+        opened_at=doc["opened_at"],
+        closes_at=doc.get("closes_at"),
+        changeable=bool(doc.get("changeable")),
+        grace_s=doc.get("grace_s", domain.DEFAULT_GRACE_S),
+        frozen=bool(doc.get("frozen")),
+    )
+
+
+def vote_from(voter: str, doc: Doc) -> Vote:
+    return Vote(
+        occurred_at=doc["occurred_at"],
+        vote_id=doc["vote_id"],
+        voter=voter,
+        choice=doc["choice"],
+        source=doc.get("source", "app"),
+    )
+
+
+def _sum_shards(tx: Tx, stream_id: str, poll_id: str, n: int) -> list[int]:
+    docs = tx.get_all([shard_path(stream_id, poll_id, k) for k in range(SHARDS)])
+    counts = [0] * n
+    for d in docs.values():
+        for i in range(n):
+            counts[i] += int((d or {}).get(f"c{i}", 0))
+    return counts
+
+
+# ---- authorization ---------------------------------------------------------------------------
+def require_runner(deps: Deps, actor: Actor, stream_id: str) -> None:
+    """The stream's creator (its ownership record, docs of POST /api/streams), a moderator
+    the creator appointed, a staff moderator or an admin."""
+    acc = stream_access(deps.ownership, stream_id)
+    if acc.creator_id is None and not actor.is_staff:
+        raise NotFound(f"stream {stream_id!r} has no ownership record (POST /api/streams)")
+    try:
+        access.require_stream_moderator(actor, acc)
+    except access.Forbidden as exc:
+        raise Forbidden(str(exc)) from None
+
+
+# ---- use cases -------------------------------------------------------------------------------
+def open_poll(
+    deps: Deps,
+    actor: Actor,
+    stream_id: str,
+    question: str,
+    choices: list[str],
+    duration_s: int | None,
+    changeable: bool,
+) -> Doc:
+    require_runner(deps, actor, stream_id)
+    if not domain.duration_ok(duration_s):
+        raise PollError(
+            "invalid_request",
+            f"duration_s must be {domain.MIN_DURATION_S}-"
+            f"{domain.MAX_DURATION_S} or omitted (close by hand)",
+            400,
+        )
+    now = deps.clock()
+    poll = Poll(
+        poll_id=deps.new_id(),
+        stream_id=stream_id,
+        question=question,
+        choices=tuple(choices),
+        opened_at=now,
+        closes_at=None if duration_s is None else now + duration_s,
+        changeable=changeable,
+    )
+    doc = {
+        "poll_id": poll.poll_id,
+        "stream_id": stream_id,
+        "question": question,
+        "choices": list(poll.choices),
+        "opened_at": now,
+        "closes_at": poll.closes_at,
+        "changeable": changeable,
+        "grace_s": poll.grace_s,
+        "status": "open",
+        "frozen": False,
+        "counts": [0] * len(choices),
+        "voters": 0,
+        "tally_bucket": -1,
+        "created_by": actor.uid,
+    }
+
+    def tx_fn(tx: Tx) -> None:
+        cur = (tx.get(current_path(stream_id)) or {}).get("poll")
+        if cur and cur["status"] == "open" and (cur["closes_at"] is None or now < cur["closes_at"]):
+            raise PollError("poll_active", f"poll {cur['poll_id']} is still open; close it first")
+        tx.set(poll_path(stream_id, poll.poll_id), doc)
+        pointer: Doc = {"poll": _pointer(doc)}
+        if cur:
+            pointer["last_poll_id"] = cur["poll_id"]
+        tx.set(current_path(stream_id), pointer, merge=True)
+
+    deps.store.transact(tx_fn)
+    if poll.freeze_at() is not None:
+        deps.scheduler.schedule(
+            "freeze", stream_id, poll.poll_id, poll.freeze_at(), f"freeze-{poll.poll_id}"
+        )
+    return doc
+
+
+def _pointer(doc: Doc) -> Doc:
+    return {k: doc[k] for k in ("poll_id", "question", "choices", "closes_at", "status")}
+
+
+def active_poll(deps: Deps, stream_id: str) -> Doc | None:
+    """The stream's open (or closing, not yet frozen) poll as the pointer holds it."""
+    return (deps.store.get(current_path(stream_id)) or {}).get("poll")
+
+
+def cast(deps: Deps, stream_id: str, poll_id: str, vote: Vote) -> dict[str, Any]:
+    """Records `vote` if it is the one that counts for its viewer. Raises PollError (nothing
+    applied) for an unknown or closed poll, an unknown choice or a vote outside the window.
+    Returns {"counted": bool, "choice": 1-based choice that counts for the viewer}."""
+
+    def tx_fn(tx: Tx) -> dict[str, Any]:
+        docs = tx.get_all(
+            [poll_path(stream_id, poll_id), vote_path(stream_id, poll_id, vote.voter)]
+        )
+        pdoc = docs[poll_path(stream_id, poll_id)]
+        if pdoc is None:
+            raise NotFound(f"no poll {poll_id!r} on stream {stream_id!r}")
+        poll = poll_from(pdoc)
+        domain.check_vote(poll, vote)
+        old_doc = docs[vote_path(stream_id, poll_id, vote.voter)]
+        old = vote_from(vote.voter, old_doc) if old_doc else None
+        if not domain.supersedes(vote, old, poll.changeable):
+            assert old is not None
+            return {"counted": old.vote_id == vote.vote_id, "choice": old.choice + 1}
+        tx.set(
+            vote_path(stream_id, poll_id, vote.voter),
+            {
+                "choice": vote.choice,
+                "occurred_at": vote.occurred_at,
+                "vote_id": vote.vote_id,
+                "source": vote.source,
+            },
+        )
+        if old is None or old.choice != vote.choice:
+            deltas = {f"c{vote.choice}": 1}
+            if old is not None:
+                deltas[f"c{old.choice}"] = -1
+            tx.increment(shard_path(stream_id, poll_id, shard_of(vote.voter)), deltas)
+        return {"counted": True, "choice": vote.choice + 1}
+
+    result = deps.store.transact(tx_fn)
+    bucket = math.floor(deps.clock()) + 1
+    deps.scheduler.schedule("flush", stream_id, poll_id, float(bucket), f"flush-{poll_id}-{bucket}")
+    return result
+
+
+def chat_vote(
+    deps: Deps,
+    stream_id: str,
+    text: str,
+    source: str,
+    user_id: str,
+    event_id: str,
+    occurred_at: float,
+) -> dict[str, Any] | None:
+    """A chat comment that votes in the stream's active poll (`!vote 2`, `!2`, a choice's
+    text). Returns None when the comment is not a vote or the vote cannot count: chat is
+    not answered, so a late or invalid vote is dropped silently."""
+    cur = active_poll(deps, stream_id)
+    if not cur:
+        return None
+    choice = domain.parse_chat_vote(text, tuple(cur["choices"]))
+    if choice is None:
+        return None
+    vote = Vote(
+        occurred_at=occurred_at,
+        vote_id=event_id,
+        choice=choice,
+        source=source,
+        voter=domain.voter_key(source, user_id),
+    )
+    try:
+        return cast(deps, stream_id, cur["poll_id"], vote)
+    except PollError:
+        return None
+
+
+def close_poll(deps: Deps, actor: Actor, stream_id: str, poll_id: str) -> Doc:
+    """Closes the window now (votes that occurred from now on never count); the result is
+    frozen `grace_s` later, when votes already in flight have arrived."""
+    require_runner(deps, actor, stream_id)
+    now = deps.clock()
+
+    def tx_fn(tx: Tx) -> Doc:
+        pdoc = tx.get(poll_path(stream_id, poll_id))
+        cur = tx.get(current_path(stream_id)) or {}
+        if pdoc is None:
+            raise NotFound(f"no poll {poll_id!r} on stream {stream_id!r}")
+        if pdoc.get("frozen"):
+            return pdoc
+        if pdoc["status"] == "open" and (pdoc["closes_at"] is None or now < pdoc["closes_at"]):
+            pdoc.update(closes_at=now)
+        pdoc["status"] = "closed"
+        tx.set(
+            poll_path(stream_id, poll_id),
+            {"closes_at": pdoc["closes_at"], "status": "closed"},
+            merge=True,
+        )
+        if (cur.get("poll") or {}).get("poll_id") == poll_id:
+            tx.set(current_path(stream_id), {"poll": _pointer(pdoc)}, merge=True)
+        return pdoc
+
+    doc = deps.store.transact(tx_fn)
+    if not doc.get("frozen"):
+        deps.scheduler.schedule(
+            "freeze",
+            stream_id,
+            poll_id,
+            doc["closes_at"] + doc["grace_s"],
+            f"freeze-{poll_id}-closed",
+        )
+    return doc
+
+
+def flush(deps: Deps, stream_id: str, poll_id: str, bucket: int) -> bool:
+    """Copies the shard sums onto the poll document, at most once per second `bucket`."""
+
+    def tx_fn(tx: Tx) -> bool:
+        pdoc = tx.get(poll_path(stream_id, poll_id))
+        if pdoc is None or pdoc.get("frozen") or pdoc.get("tally_bucket", -1) >= bucket:
+            return False
+        counts = _sum_shards(tx, stream_id, poll_id, len(pdoc["choices"]))
+        if counts == pdoc.get("counts"):
+            return False
+        tx.set(
+            poll_path(stream_id, poll_id),
+            {"counts": counts, "voters": sum(counts), "tally_bucket": bucket},
+            merge=True,
+        )
+        return True
+
+    return deps.store.transact(tx_fn)
+
+
+class NotDue(Exception):
+    """The freeze task ran before the poll's freeze time (the task is retried)."""
+
+
+def freeze(deps: Deps, stream_id: str, poll_id: str) -> Doc | None:
+    """Writes the final counts and marks the poll frozen, exactly once."""
+    now = deps.clock()
+
+    def tx_fn(tx: Tx) -> Doc | None:
+        pdoc = tx.get(poll_path(stream_id, poll_id))
+        cur = tx.get(current_path(stream_id)) or {}
+        if pdoc is None or pdoc.get("frozen"):
+            return pdoc
+        poll = poll_from(pdoc)
+        due = poll.freeze_at()
+        if due is None:
+            return None  # a manual poll's deadline task: its close schedules the real one
+        if now < due:
+            raise NotDue(f"poll {poll_id} freezes at {due}")
+        counts = _sum_shards(tx, stream_id, poll_id, len(poll.choices))
+        pdoc.update(counts=counts, voters=sum(counts), status="closed", frozen=True)
+        tx.set(
+            poll_path(stream_id, poll_id),
+            {"counts": counts, "voters": sum(counts), "status": "closed", "frozen": True},
+            merge=True,
+        )
+        if (cur.get("poll") or {}).get("poll_id") == poll_id:
+            tx.set(current_path(stream_id), {"poll": None, "last_poll_id": poll_id}, merge=True)
+        return pdoc
+
+    return deps.store.transact(tx_fn)
+
+
+def state(store: Store, stream_id: str) -> dict[str, Any]:
+    """The active poll and the most recent one, with exact counts (summed from the shards,
+    not the once-a-second copy), and the latest prediction with its exact pools."""
+    cur = store.get(current_path(stream_id)) or {}
+    out: dict[str, Any] = {"active_poll": None, "last_poll": None}
+    for key, pid in (
+        ("active_poll", (cur.get("poll") or {}).get("poll_id")),
+        ("last_poll", cur.get("last_poll_id")),
+    ):
+        if not pid:
+            continue
+        pdoc = store.get(poll_path(stream_id, pid))
+        if pdoc is None:
+            continue
+        n = len(pdoc["choices"])
+        exact = store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
+        out[key] = {**pdoc, "exact_counts": exact}
+    pred_id = cur.get("prediction_id")
+    out["prediction"] = store.get(f"streams/{stream_id}/predictions/{pred_id}") if pred_id else None
+    out["current_question"] = cur.get("question")
+    from giftengine.live.questions import queue  # the Q&A module imports this one
+
+    out["question_queue"] = queue(store, stream_id)
+    return out

@@ -1,0 +1,45 @@
+"""Q&A on the in-memory store: review before anything is shown, one upvote per viewer, the
+question on screen, answered mark."""
+
+from __future__ import annotations
+
+import pytest
+from giftengine.domain.access import Actor
+from giftengine.live import questions as qa
+from giftengine.live import service
+from giftengine.live.domain import PollError
+
+from tests.live.test_service import CREATOR, make
+
+
+def test_questions_are_reviewed_upvoted_once_shown_and_answered():
+    deps = make()
+    q, created = qa.submit(
+        deps, "s1", "tiktok:1", "Ana", "<b>When</b> is the next stream?", "key-0001"
+    )
+    assert created and q["text"] == "When is the next stream?" and q["status"] == "pending"
+    assert qa.submit(deps, "s1", "tiktok:1", "Ana", "changed", "key-0001") == (q, False)
+    with pytest.raises(PollError):
+        qa.submit(deps, "s1", "tiktok:1", "Ana", "<i></i>", "key-0002")
+    with pytest.raises(service.NotFound):
+        qa.upvote(deps, "s1", q["question_id"], "app:x")  # not approved: not public
+    with pytest.raises(service.Forbidden):
+        qa.review(deps, Actor("viewer"), "s1", q["question_id"], True)
+    assert [p["question_id"] for p in qa.pending(deps, CREATOR, "s1")] == [q["question_id"]]
+    qa.review(deps, CREATOR, "s1", q["question_id"], True)
+    assert qa.pending(deps, CREATOR, "s1") == []
+    assert qa.upvote(deps, "s1", q["question_id"], "app:x") == {"counted": True, "votes": 1}
+    assert qa.upvote(deps, "s1", q["question_id"], "app:x") == {"counted": False, "votes": 1}
+    qa.upvote(deps, "s1", q["question_id"], "tiktok:2")
+    qa.mark(deps, CREATOR, "s1", q["question_id"], "show")
+    state = service.state(deps.store, "s1")
+    assert state["current_question"]["text"] == "When is the next stream?"
+    assert [(x["question_id"], x["votes"]) for x in state["question_queue"]] == [
+        (q["question_id"], 2)
+    ]
+    qa.mark(deps, CREATOR, "s1", q["question_id"], "answered")
+    state = service.state(deps.store, "s1")
+    assert state["current_question"] is None and state["question_queue"] == []
+    rejected, _ = qa.submit(deps, "s1", "tiktok:3", "Bo", "spam spam", "key-0003")
+    qa.review(deps, CREATOR, "s1", rejected["question_id"], False)
+    assert deps.store.get(qa.question_path("s1", rejected["question_id"])) is None

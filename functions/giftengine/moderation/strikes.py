@@ -76,11 +76,13 @@ def strike(s: Standing, points: int, now: float, p: StrikePolicy) -> tuple[Stand
     triggered (None when it did not)."""
     if points <= 0:
         return s, None
-    total = points_now(s, now, p) + points
-    if total + 1e-9 >= p.ban_at:
+    # Points are kept to 6 decimals; the ban decision uses the value that would be stored,
+    # so a stored standing never holds `ban_at` points without a ban.
+    total = round(points_now(s, now, p) + points, 6)
+    if total >= p.ban_at:
         after = ban(s, now, p)
         return after, after.banned_until
-    return replace(s, points=round(total, 6), points_at=now), None
+    return replace(s, points=total, points_at=now), None
 
 
 def unban(s: Standing, now: float) -> tuple[Standing, bool]:

@@ -56,8 +56,9 @@ chromium:
 test: setup
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# KEEP=1: leave the local cloud, overlay and dashboard running after the replay.
 demo: setup
-	$(VENV)/bin/giftengine demo
+	$(VENV)/bin/giftengine demo $(if $(KEEP),--keep)
 
 dev-up: setup
 	$(VENV)/bin/giftengine dev up

@@ -72,6 +72,13 @@ def wallet_jobs(request: Request):
     return wallet.wallet_jobs(request)
 
 
+@functions_framework.cloud_event
+def on_stream_end(cloud_event: CloudEvent) -> None:
+    from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
+
+    reports.on_stream_end(cloud_event)
+
+
 @functions_framework.http
 def live_jobs(request: Request):
     from giftengine.live import http as live

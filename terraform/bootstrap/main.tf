@@ -41,7 +41,9 @@ locals {
   #   bucket IAM                     roles/storage.admin
   #   Firestore rules releases       roles/firebaserules.admin
   #   Hosting releases (firebase deploy --only hosting): roles/firebasehosting.admin
+  #   event archive table IAM (archive.tf: the Pub/Sub agent writes rows): roles/bigquery.admin
   deployer_env_roles = toset([
+    "roles/bigquery.admin",
     "roles/editor",
     "roles/firebasehosting.admin",
     "roles/firebaserules.admin",

@@ -89,6 +89,7 @@ IAM_ADMIN = {
     "google_cloud_run_v2_service_iam_member": "roles/run.admin",
     "google_secret_manager_secret_iam_member": "roles/secretmanager.admin",
     "google_storage_bucket_iam_member": "roles/storage.admin",
+    "google_bigquery_table_iam_member": "roles/bigquery.admin",
 }
 
 

@@ -38,6 +38,9 @@ MANIFEST_KINDS = {
 PLATFORM = {
     ("google_storage_bucket", "platform"): "${local.platform_buckets}",
     ("google_storage_bucket", "access_logs"): None,
+    # The event archive's BigQuery subscription (archive.tf): production only, there is no
+    # BigQuery locally; the local counterpart is a report's Parquet export (decision 080).
+    ("google_pubsub_subscription", "archive"): None,
 }
 
 LOCALS = [

@@ -88,6 +88,7 @@ export const SEED = {
     title: "", created_by: "ingest", created_at: now,
   },
   [`creators/${CREATOR}`]: { creator_id: CREATOR, timezone: "Asia/Kathmandu" },
+  [`live_pointers/${CREATOR}`]: { creator_id: CREATOR, streams: { [STREAM]: { stream_id: STREAM } } },
   [`streams/${STREAM}/events/e1`]: { event_id: "tiktok:gift:1", ingested_at: now },
   [`streams/${STREAM}/rollup/state`]: { cursor: "e1", open_streaks: {} },
   [`streams/${STREAM}/rollup/users-0`]: { users: { "u-ana": { coins: 500 } } },

@@ -86,6 +86,12 @@ for (const who of ["unauthenticated", "viewer", "admin"]) {
       assert.equal(snap.get("timezone"), "Asia/Kathmandu");
     });
 
+    test("a creator's live pointer by id, but no listing of who is live", async () => {
+      const snap = await assertSucceeds(getDoc(doc(db(), "live_pointers", CREATOR)));
+      assert.equal(snap.get("creator_id"), CREATOR);
+      await assertFails(getDocs(query(collection(db(), "live_pointers"), limit(10))));
+    });
+
     // Listeners attach before the stream's first write.
     test("a document that does not exist yet", async () => {
       const snap = await assertSucceeds(getDoc(doc(db(), "streams", "not-started-yet")));

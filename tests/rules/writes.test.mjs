@@ -30,6 +30,7 @@ const PATHS = [
   [`leaderboards/${BOARD}`, "leaderboards/global.alltime"],
   [`leaderboards/${BOARD}/entries/u-ana`, `leaderboards/${BOARD}/entries/viewer-1`],
   [`creators/${CREATOR}`, "creators/creator-new"],
+  [`live_pointers/${CREATOR}`, "live_pointers/creator-new"],
   [`streams/${STREAM}/events/e1`, `streams/${STREAM}/events/e-new`],
   [`streams/${STREAM}/rollup/state`, `streams/${STREAM}/rollup/users-1`],
   ["dead_letters/m1", "dead_letters/m-new"],

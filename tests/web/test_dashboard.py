@@ -66,10 +66,9 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     )
     browser.wait_for(PAGE, "() => document.querySelector('#stream-title')?.textContent")
     assert text(browser, "#stream-title") == stream_id
-    assert (
-        browser.eval(PAGE, "() => document.getElementById('review-card').className").count("hidden")
-        == 1
-    )  # not a moderator
+    # Not a moderator: the review queue is there for the creator's own stream only.
+    scope = browser.wait_for(PAGE, "() => document.getElementById('review-scope')?.textContent")
+    assert scope == f"stream {stream_id}"
 
     # Chat moderation: the creator makes the stream strict and allows links.
     browser.wait_for(PAGE, "() => document.querySelector('#moderation-level')?.value")
@@ -102,7 +101,8 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
 
     # The overlay URL the creator copies shows that goal.
     url = browser.eval(PAGE, "() => document.getElementById('overlay-url').value")
-    assert url.startswith(web["overlay"]) and f"stream={stream_id}" in url
+    # One permanent URL per creator, no stream id: it follows the creator's live stream.
+    assert url.startswith(web["overlay"]) and f"creator={creator}" in url and "stream" not in url
     browser.open("overlay", url, width=1280, height=720)
     goal = browser.wait_for(
         "overlay",

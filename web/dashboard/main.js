@@ -9,9 +9,10 @@ import {
   signInWithEmailAndPassword, signOut,
 } from "firebase/auth";
 import {
-  collection, doc, getDoc, limit, onSnapshot, orderBy, query, where,
+  collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
@@ -50,43 +51,87 @@ async function api(fn, path, { method = "GET", body } = {}) {
 
 // ------------------------------------------------------------------------------- periods
 // Period keys as the backend computes them (docs/firestore.md): calendar day / Monday-started
-// week / month in the creator's time zone.
-function periodKey(period, tz) {
+// week / month in the creator's time zone (global boards: UTC). The period picker names a
+// date; the board is the period that contains it.
+function todayIn(tz) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
-    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
+    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
   }).formatToParts(new Date()).map((p) => [p.type, p.value]));
-  const ymd = `${parts.year}-${parts.month}-${parts.day}`;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+function periodKey(period, ymd) {
   if (period === "daily") return ymd;
-  if (period === "monthly") return `${parts.year}-${parts.month}`;
-  const back = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(parts.weekday);
+  if (period === "monthly") return ymd.slice(0, 7);
   const d = new Date(`${ymd}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - back);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7)); // back to Monday
   return d.toISOString().slice(0, 10);
 }
 
-function boardId(period, stream, tz) {
+function shiftDate(ymd, period, n) {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  if (period === "daily") d.setUTCDate(d.getUTCDate() + n);
+  else if (period === "monthly") d.setUTCMonth(d.getUTCMonth() + n, 1);
+  else d.setUTCDate(d.getUTCDate() + 7 * n);
+  return d.toISOString().slice(0, 10);
+}
+
+function boardId(period, stream, ymd) {
   if (period === "session") return `stream.${stream.stream_id}`;
+  if (period === "global_alltime") return "global.alltime";
+  if (period === "global_weekly") return `global.weekly.${periodKey("weekly", ymd)}`;
   const creator = stream.creator_id;
   if (period === "alltime") return `creator.${creator}.alltime`;
-  return `creator.${creator}.${period}.${periodKey(period, tz)}`;
+  return `creator.${creator}.${period}.${periodKey(period, ymd)}`;
 }
 
 // ------------------------------------------------------------------------------- streams
+// The creator's streams: those the ownership record gives them (stream_owners, docs/
+// firestore.md: app streams they created, TikTok LIVEs of their linked account) and those
+// whose live state names their uid as creator_id (server-side publishers, the demo).
+const myStreams = { owned: new Map(), live: new Map() };
+
+function renderStreams() {
+  const ids = new Set([...myStreams.owned.keys(), ...myStreams.live.keys()]);
+  const rows = [...ids].map((id) => ({ ...(myStreams.owned.get(id) || {}), ...(myStreams.live.get(id) || {}), stream_id: id }))
+    .sort((a, b) => (b.started_at?.seconds || b.created_at?.seconds || 0) - (a.started_at?.seconds || a.created_at?.seconds || 0));
+  $("streams-empty").classList.toggle("hidden", rows.length > 0);
+  $("streams").replaceChildren(...rows.map((s) => el("li", {
+    "data-stream": s.stream_id, class: state.stream === s.stream_id ? "selected" : "",
+  },
+  el("button", { type: "button", onclick: () => selectStream(s.stream_id) }, "Open"),
+  el("span", { class: "mono" }, s.stream_id),
+  s.title ? el("span", {}, s.title) : null,
+  el("span", { class: "badge" }, s.status || (s.source ? `${s.source}: not live yet` : "?")),
+  el("span", {}, `${fmt(s.totals?.coins)} coins`))));
+  if (!state.stream && rows.length) selectStream(rows[0].stream_id);
+}
+
 function listenStreams() {
-  const q = query(collection(state.db, "streams"), where("creator_id", "==", state.user.uid), limit(50));
-  state.unsub.push(onSnapshot(q, (snap) => {
-    const rows = snap.docs.map((s) => s.data())
-      .sort((a, b) => (b.started_at?.seconds || 0) - (a.started_at?.seconds || 0));
-    $("streams-empty").classList.toggle("hidden", rows.length > 0);
-    $("streams").replaceChildren(...rows.map((s) => el("li", {
-      "data-stream": s.stream_id, class: state.stream === s.stream_id ? "selected" : "",
-    },
-    el("button", { type: "button", onclick: () => selectStream(s.stream_id) }, "Open"),
-    el("span", { class: "mono" }, s.stream_id),
-    el("span", { class: "badge" }, s.status || "?"),
-    el("span", {}, `${fmt(s.totals?.coins)} coins`))));
-    if (!state.stream && rows.length) selectStream(rows[0].stream_id);
-  }, (e) => status($("signin-status"), `streams: ${e.code || e.message}`, "error")));
+  const uid = state.user.uid;
+  const onErr = (e) => status($("signin-status"), `streams: ${e.code || e.message}`, "error");
+  const live = query(collection(state.db, "streams"), where("creator_id", "==", uid), limit(50));
+  state.unsub.push(onSnapshot(live, (snap) => {
+    myStreams.live = new Map(snap.docs.map((d) => [d.id, d.data()]));
+    renderStreams();
+  }, onErr));
+  const owned = query(collection(state.db, "stream_owners"), where("creator_id", "==", uid), limit(50));
+  state.unsub.push(onSnapshot(owned, (snap) => {
+    myStreams.owned = new Map(snap.docs.map((d) => [d.id, d.data()]));
+    renderStreams();
+  }, onErr));
+}
+
+async function createStream(ev) {
+  ev.preventDefault();
+  const title = $("new-stream-title").value.trim();
+  try {
+    const s = await api("api", "/streams", { method: "POST", body: title ? { title } : {} });
+    status($("new-stream-status"), `Stream ${s.stream_id} created: publish its events with this id; your overlay follows it when it goes live.`, "ok");
+    $("new-stream-status").dataset.stream = s.stream_id;
+  } catch (e) {
+    status($("new-stream-status"), `Not created: ${e.message}`, "error");
+  }
 }
 
 let streamUnsub = [];
@@ -94,9 +139,11 @@ let currentStream = null;
 let creatorTz = "UTC";
 
 function stopStreamListeners() {
-  streamUnsub.forEach((u) => u()); // the board's listener among them
+  streamUnsub.forEach((u) => u());
   streamUnsub = [];
+  if (boardUnsub) boardUnsub();
   boardUnsub = null;
+  closeReport();
 }
 
 async function selectStream(id) {
@@ -105,6 +152,7 @@ async function selectStream(id) {
   for (const li of $("streams").children) li.classList.toggle("selected", li.dataset.stream === id);
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
+  showReport({ db: state.db, uid: state.user.uid, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";
@@ -119,7 +167,7 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
-  renderOverlayUrl();
+  if (!isModerator()) renderReview();
   renderModeration();
 }
 
@@ -173,27 +221,136 @@ function renderGoals(goals) {
       el("span", {}, g.title || g.metric),
       el("span", {}, `${fmt(g.progress)} / ${fmt(g.target)} ${g.metric}`),
       el("div", { class: "bar wide" }, el("div", { style: { width: `${pct}%` } })),
-      g.reached ? el("span", { class: "badge" }, "reached") : null);
+      g.reached ? el("span", { class: "badge" }, "reached") : null,
+      el("button", { type: "button", class: "secondary goal-delete", onclick: () => deleteGoal(id) }, "Delete"));
   }));
   if (!items.length) $("goals").append(el("li", { class: "muted" }, "No goals yet."));
 }
 
+// The board, 20 rows a page, paged with startAfter through the whole ranking (listeners:
+// each page stays live). `board.cursors[p]` is the entry page p starts after (null: the top).
+const PAGE = 20;
+const board = { cursors: [null], page: 0, last: null, highlight: null };
 let boardUnsub = null;
-function listenBoard() {
+
+function periodUsesDate(period) {
+  return ["daily", "weekly", "monthly", "global_weekly"].includes(period);
+}
+
+function entriesOf(id) {
+  return collection(state.db, "leaderboards", id, "entries");
+}
+
+function rankedQuery(id, ...rest) {
+  return query(entriesOf(id), orderBy("coins", "desc"), orderBy("user_id", "asc"), ...rest);
+}
+
+function listenBoard(reset = true) {
   if (boardUnsub) boardUnsub();
+  boardUnsub = null;
   if (!currentStream) return;
-  const id = boardId($("period").value, currentStream, creatorTz);
+  const period = $("period").value;
+  if (!$("period-date").value) $("period-date").value = todayIn(creatorTz);
+  for (const id of ["period-date", "period-prev", "period-next"]) $(id).disabled = !periodUsesDate(period);
+  const id = boardId(period, currentStream, $("period-date").value);
+  if (reset || $("board").dataset.board !== id) {
+    board.cursors = [null];
+    board.page = 0;
+    board.highlight = reset ? null : board.highlight;
+  }
   $("board").dataset.board = id;
   $("board-id").textContent = id;
-  const q = query(collection(state.db, "leaderboards", id, "entries"),
-    orderBy("coins", "desc"), orderBy("user_id", "asc"), limit(20));
+  const after = board.cursors[board.page];
+  const q = rankedQuery(id, ...(after ? [startAfter(after)] : []), limit(PAGE));
+  const page = board.page;
   boardUnsub = onSnapshot(q, (snap) => {
-    const rows = snap.docs.map((s) => s.data());
-    $("board").querySelector("tbody").replaceChildren(...rows.map((r, i) => el("tr", { "data-user": r.user_id },
-      el("td", {}, `${i + 1}`), el("td", {}, r.name || r.handle || r.user_id),
-      el("td", {}, fmt(r.coins)), el("td", {}, fmt(r.gifts)))));
-  });
-  streamUnsub.push(() => boardUnsub && boardUnsub());
+    board.last = snap.docs.at(-1) || null;
+    const rows = snap.docs.map((d) => d.data());
+    $("board").dataset.page = page;
+    $("board").querySelector("tbody").replaceChildren(...rows.map((r, i) => el("tr", {
+      "data-user": r.user_id, "data-rank": page * PAGE + i + 1,
+      class: r.user_id === board.highlight ? "highlight" : "",
+    },
+    el("td", {}, `${page * PAGE + i + 1}`), el("td", {}, r.name || r.handle || r.user_id),
+    el("td", {}, fmt(r.coins)), el("td", {}, fmt(r.gifts)))));
+    if (!rows.length) {
+      $("board").querySelector("tbody").append(el("tr", {}, el("td", { colspan: "4", class: "muted" },
+        page ? "No more gifters." : "No gifts in this period.")));
+    }
+    $("board-page").textContent = `ranks ${page * PAGE + 1}-${page * PAGE + Math.max(rows.length, 1)}`;
+    $("board-prev").disabled = page === 0;
+    $("board-next").disabled = rows.length < PAGE;
+  }, (e) => status($("board-found"), `board: ${e.code || e.message}`, "error"));
+}
+
+function boardPage(delta) {
+  if (delta > 0) {
+    if (!board.last) return;
+    board.cursors[board.page + 1] = board.last;
+  }
+  board.page = Math.max(0, board.page + delta);
+  listenBoard(false);
+}
+
+function shiftPeriod(n) {
+  const period = $("period").value;
+  const base = $("period-date").value || todayIn(creatorTz);
+  $("period-date").value = shiftDate(base, period === "global_weekly" ? "weekly" : period, n);
+  listenBoard();
+}
+
+// A viewer's rank: their entry (by user id, or by handle), then the entries ranked above
+// them counted in pages of 100 (the rules' largest page); the board jumps to their page.
+async function findRank() {
+  const id = $("board").dataset.board;
+  const wanted = $("board-search").value.trim();
+  if (!id || !wanted) return;
+  status($("board-found"), "Searching…");
+  try {
+    let entry = await getDoc(doc(entriesOf(id), wanted.replace(/^@/, "")));
+    if (!entry.exists()) {
+      const handle = wanted.startsWith("@") ? wanted : `@${wanted}`;
+      const hit = await getDocs(query(entriesOf(id), where("handle", "==", handle), limit(1)));
+      entry = hit.docs[0];
+    }
+    if (!entry || !entry.exists()) {
+      status($("board-found"), `${wanted}: not on this board`, "error");
+      return;
+    }
+    const cursors = [null];
+    let after = null;
+    let rank = 0;
+    for (;;) {
+      const snap = await getDocs(rankedQuery(id, ...(after ? [startAfter(after)] : []), limit(100)));
+      const i = snap.docs.findIndex((d) => d.id === entry.id);
+      for (let k = 0; k < (i >= 0 ? i : snap.docs.length); k++) {
+        rank += 1;
+        if (rank % PAGE === 0) cursors.push(snap.docs[k]);
+      }
+      if (i >= 0 || snap.docs.length < 100) break;
+      after = snap.docs.at(-1);
+    }
+    rank += 1;
+    const e = entry.data();
+    board.cursors = cursors;
+    board.page = Math.floor((rank - 1) / PAGE);
+    board.highlight = entry.id;
+    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins`, "ok");
+    $("board-found").dataset.rank = rank;
+    listenBoard(false);
+  } catch (err) {
+    status($("board-found"), `Search failed: ${err.code || err.message}`, "error");
+  }
+}
+
+async function deleteGoal(goalId) {
+  const path = `/goals/${encodeURIComponent(state.stream)}/${encodeURIComponent(goalId)}`;
+  try {
+    await api("api", path, { method: "DELETE" });
+    status($("goal-status"), `Goal ${goalId} deleted: it leaves the overlay with the next update.`, "ok");
+  } catch (e) {
+    status($("goal-status"), `Goal not deleted: ${e.message}`, "error");
+  }
 }
 
 async function submitGoal(ev) {
@@ -220,21 +377,80 @@ async function submitGoal(ev) {
 }
 
 // ------------------------------------------------------------------------------- overlay
+// The creator's permanent overlay URL: `?creator=<uid>` (no stream id; the overlay follows
+// whatever stream the creator is live on). `giftengine overlay-url UID` prints the same form.
 function renderOverlayUrl() {
   const base = state.config.overlayUrl;
-  if (!base) {
+  if (!base || !state.user) {
     $("overlay-url").value = "overlay: not available";
     return;
   }
   const widgets = WIDGETS.filter((w) => $(`w-${w}`).checked);
   const u = new URL(base);
-  u.searchParams.set("stream", state.stream || "");
+  u.searchParams.set("creator", state.user.uid);
   u.searchParams.set("widgets", widgets.join(","));
   u.searchParams.set("theme", $("overlay-theme").value);
   u.searchParams.set("width", $("overlay-width").value);
   u.searchParams.set("height", $("overlay-height").value);
   $("overlay-url").value = u.toString();
   $("overlay-open").href = u.toString();
+}
+
+// ----------------------------------------------------------------------------- alert rules
+// creators/{uid}.overlay.alerts (docs/web-clients.md, "Alert queue"); saved with
+// PUT /creators/{uid}/overlay, applied live by every open overlay of the creator.
+const RULE_KINDS = {
+  gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
+};
+const RULE_DEFAULTS = {
+  gift: { mode: "condense", min_coins: 0, display_ms: 4000 },
+  big_gift: { mode: "show", min_coins: 100, display_ms: 6000 },
+  follow: { mode: "condense", min_coins: 0, display_ms: 3000 },
+  share: { mode: "condense", min_coins: 0, display_ms: 3000 },
+  goal_reached: { mode: "show", min_coins: 0, display_ms: 6000 },
+};
+
+function renderRules(saved) {
+  const rows = Object.entries(RULE_KINDS).map(([k, label]) => {
+    const r = { ...RULE_DEFAULTS[k], ...((saved || {})[k] || {}) };
+    const coins = k === "gift" || k === "big_gift";
+    return el("tr", { "data-kind": k },
+      el("td", {}, label),
+      el("td", {}, el("select", { class: "rule-mode" },
+        ...["show", "condense", "hide"].map((m) => el("option", { value: m, selected: m === r.mode ? "" : null }, m)))),
+      el("td", {}, coins ? el("input", { class: "rule-min", type: "number", min: "0", step: "1", value: r.min_coins }) : "-"),
+      el("td", {}, el("input", { class: "rule-secs", type: "number", min: "0.5", max: "60", step: "0.5", value: r.display_ms / 1000 })));
+  });
+  $("alert-rules").querySelector("tbody").replaceChildren(...rows);
+}
+
+async function saveRules() {
+  const alerts = {};
+  for (const tr of $("alert-rules").querySelectorAll("tbody tr")) {
+    const rule = {
+      mode: tr.querySelector(".rule-mode").value,
+      display_ms: Math.round(Number(tr.querySelector(".rule-secs").value) * 1000),
+    };
+    const min = tr.querySelector(".rule-min");
+    if (min) rule.min_coins = Number.parseInt(min.value || "0", 10);
+    alerts[tr.dataset.kind] = rule;
+  }
+  try {
+    await api("api", `/creators/${encodeURIComponent(state.user.uid)}/overlay`, { method: "PUT", body: { alerts } });
+    status($("rules-status"), "Saved: open overlays apply the rules now.", "ok");
+  } catch (e) {
+    status($("rules-status"), `Not saved: ${e.message}`, "error");
+  }
+}
+
+function listenCreator() {
+  let first = true;
+  state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
+    const d = snap.data() || {};
+    creatorTz = d.timezone || "UTC";
+    if (first) renderRules(d.overlay?.alerts); // later saves are the user's own edits
+    first = false;
+  }, () => renderRules(null)));
 }
 
 async function copyOverlayUrl() {
@@ -328,10 +544,19 @@ function flagRow(f) {
     }, REVIEW_ACTIONS[a])));
 }
 
+// Moderators see every stream's flags; a creator sees those of the stream they opened
+// (chat_api lets a creator act on their own streams' flags).
+function isModerator() {
+  return !!(state.claims.moderator || state.claims.admin);
+}
+
 async function loadFlags() {
   const filter = $("review-filter").value;
+  const scope = isModerator() ? "" : `&stream_id=${encodeURIComponent(state.stream || "")}`;
+  if (!isModerator() && !state.stream) return;
+  $("review-scope").textContent = isModerator() ? "all streams" : `stream ${state.stream}`;
   try {
-    const { flags } = await api("chat_api", `/flags?status=${filter}&limit=50`);
+    const { flags } = await api("chat_api", `/flags?status=${filter}&limit=50${scope}`);
     $("review-list").replaceChildren(...(flags.length ? flags.map(flagRow)
       : [el("li", { class: "muted" }, `No ${filter} flags.`)]));
   } catch (e) {
@@ -352,15 +577,17 @@ async function actOnFlag(f, action) {
 }
 
 function renderReview() {
-  const mod = !!(state.claims.moderator || state.claims.admin);
-  $("review-card").classList.toggle("hidden", !mod);
-  if (!mod) return;
+  // Moderators always; a creator once they have a stream to moderate.
+  const show = isModerator() || !!state.stream;
+  $("review-card").classList.toggle("hidden", !show);
+  if (!show) return;
   if (!state.config.functions?.chat_api) return $("review-body").replaceChildren(unavailable("Review queue"));
   const filter = el("select", { id: "review-filter", onchange: loadFlags },
     ...["pending", "reviewed", "resolved"].map((s) => el("option", { value: s }, s)));
   $("review-body").replaceChildren(
     el("div", { class: "row" }, filter,
-      el("button", { type: "button", id: "review-refresh", class: "secondary", onclick: loadFlags }, "Refresh")),
+      el("button", { type: "button", id: "review-refresh", class: "secondary", onclick: loadFlags }, "Refresh"),
+      el("span", { id: "review-scope", class: "muted" })),
     el("p", { id: "review-status", class: "status" }),
     el("ul", { id: "review-list", class: "list" }));
   loadFlags();
@@ -374,6 +601,8 @@ function closeStream() {
   $("stream-card").classList.add("hidden");
   $("board").dataset.board = "";
   $("streams").replaceChildren();
+  myStreams.owned = new Map();
+  myStreams.live = new Map();
 }
 
 async function onUser(user) {
@@ -392,6 +621,8 @@ async function onUser(user) {
   state.claims = (await user.getIdTokenResult()).claims;
   $("who").textContent = `${user.email || user.uid} (uid ${user.uid})`;
   listenStreams();
+  listenCreator();
+  renderOverlayUrl();
   renderIngest();
   renderWallet();
   renderReview();
@@ -418,10 +649,18 @@ async function main() {
     $(id).addEventListener("change", renderOverlayUrl);
   }
   $("overlay-copy").addEventListener("click", copyOverlayUrl);
-  $("period").addEventListener("change", listenBoard);
+  $("rules-save").addEventListener("click", saveRules);
+  $("period").addEventListener("change", () => listenBoard());
+  $("period-date").addEventListener("change", () => listenBoard());
+  $("period-prev").addEventListener("click", () => shiftPeriod(-1));
+  $("period-next").addEventListener("click", () => shiftPeriod(1));
+  $("board-prev").addEventListener("click", () => boardPage(-1));
+  $("board-next").addEventListener("click", () => boardPage(1));
+  $("board-find").addEventListener("click", findRank);
   $("goal-metric").addEventListener("change", () =>
     $("goal-gift-label").classList.toggle("hidden", $("goal-metric").value !== "gift_units"));
   $("goal-form").addEventListener("submit", submitGoal);
+  $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     status($("signin-status"), "Signing in…");

@@ -1,12 +1,17 @@
-// The OBS overlay: live state of one stream through Firestore listeners (docs/firestore.md).
+// The OBS overlay: live state of one creator's current stream (or of one named stream) through
+// Firestore listeners (docs/firestore.md).
 //
 // URL parameters (docs/web-clients.md):
-//   stream=<id>            required
+//   creator=<creator id>   follow whatever stream the creator is live on (live_pointers/{id}),
+//                          across streams without a reload; idle between streams
+//   stream=<id>            or: one fixed stream (one of creator / stream is required)
 //   widgets=alerts,top,goal,combo,chat,poll,prediction,question   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
-//   big=<coins>            gifts worth at least this get the big effect (default 100)
+//   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
 //   fx=auto|3d|2d          big-gift effect: three.js when WebGL works (auto), or forced
-//   alert_ms=<ms>          how long one alert stays when the queue is short (default 4000)
+//   alert_ms=<ms>          how long one alert stays when nothing waits (default: per kind)
+//   max_delay=<ms>         longest an alert may wait to be shown (default 4000)
+//   min_ms=<ms>            shortest turn of an alert while others wait (default 700)
 //   top=<n>                top gifters shown (default 5, at most 10)
 //   goal=<goal id>         show only this goal
 //   perf=1                 record frame times in window.giftOverlay.frames (benchmarks)
@@ -17,20 +22,27 @@ import {
   collection, doc, limit, onSnapshot, orderBy, query,
 } from "firebase/firestore";
 import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { AlertQueue, DEFAULT_RULES, KINDS } from "./alerts.js";
 import { playBigEffect, warmUp } from "./effects.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
+// Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
+const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
+  && !/^__.*__$/.test(v);
 const params = new URLSearchParams(location.search);
 const opts = {
+  creator: params.get("creator") || params.get("c") || "",
   stream: params.get("stream") || params.get("s") || "",
   widgets: (params.get("widgets") || "alerts,top,goal,combo").split(",").map((w) => w.trim()),
   theme: params.get("theme") || "dark",
   big: intParam("big", 100, 1),
   fx: params.get("fx") || "auto",
-  alertMs: intParam("alert_ms", 4000, 300),
+  alertMs: intParam("alert_ms", 0, 300),
+  maxDelayMs: intParam("max_delay", 4000, 1000),
+  minTurnMs: intParam("min_ms", 700, 200),
   top: Math.min(intParam("top", 5, 1), 10),
   goal: params.get("goal") || null,
   perf: params.get("perf") === "1",
@@ -43,7 +55,7 @@ function intParam(name, fallback, min) {
 
 // Hooks for tests and benchmarks (read-only view of what the overlay did).
 const hooks = {
-  opts, state: "loading", shown: [], frames: [], errors: [],
+  opts, state: "loading", stream: null, hint: null, shown: [], hidden: [], frames: [], errors: [],
   playEffect: (alert) => playBigEffect(alert, opts.fx), // lets tests capture the effect
 };
 window.giftOverlay = hooks;
@@ -75,47 +87,7 @@ function displayName(u) {
 }
 
 // ------------------------------------------------------------------------------- alerts
-class AlertQueue {
-  constructor(box) {
-    this.box = box;
-    this.queue = [];
-    this.running = false;
-  }
-
-  push(items) {
-    this.queue.push(...items);
-    // A burst must not back up for minutes: past 60 waiting, drop the cheapest ones.
-    if (this.queue.length > 60) {
-      const keep = [...this.queue].sort((a, b) => (b.coins || 0) - (a.coins || 0)).slice(0, 60);
-      const set = new Set(keep);
-      this.queue = this.queue.filter((a) => set.has(a));
-    }
-    if (!this.running) this.run();
-  }
-
-  async run() {
-    this.running = true;
-    while (this.queue.length) {
-      const item = this.queue.shift();
-      // Shorter turns while alerts are waiting, never shorter than 600 ms.
-      const ms = Math.max(600, Math.round(opts.alertMs / (1 + this.queue.length / 3)));
-      const node = renderAlert(item);
-      this.box.replaceChildren(node);
-      const seen = { event_id: item.event_id || null, type: item.type, at: Date.now() };
-      hooks.shown.push(seen);
-      if (node.classList.contains("big")) {
-        node.dataset.fx = seen.fx = await playBigEffect(item, opts.fx);
-      }
-      await sleep(ms);
-      node.classList.add("leaving");
-      await sleep(300);
-      node.remove();
-    }
-    this.running = false;
-  }
-}
-
-function renderAlert(a) {
+function renderAlert(a, kind) {
   const who = displayName(a);
   let what;
   let amount = null;
@@ -130,7 +102,7 @@ function renderAlert(a) {
       el("span", { class: "what" }, "Goal reached!"),
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
   } else what = a.type;
-  const big = a.type === "gift" && (a.coins || 0) >= opts.big;
+  const big = kind === "big_gift";
   return el("div", {
     class: `alert panel${big ? " big" : ""}`, "data-type": a.type,
     "data-event-id": a.event_id || "", "data-user": a.user_id || "", "data-coins": a.coins ?? "",
@@ -138,10 +110,6 @@ function renderAlert(a) {
   el("span", { class: "who" }, who),
   el("span", { class: "what" }, what),
   amount && el("span", { class: "amount" }, amount));
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 // -------------------------------------------------------------------------- top gifters
@@ -304,9 +272,123 @@ function recordFrames() {
 }
 
 // ---------------------------------------------------------------------------------- main
+// Rules of the alert queue before the creator's settings: the URL's `big` and `alert_ms`.
+function baseRules() {
+  const r = structuredClone(DEFAULT_RULES);
+  r.big_gift.min_coins = opts.big;
+  if (opts.alertMs) for (const k of KINDS) r[k].display_ms = opts.alertMs;
+  return r;
+}
+
+let hintBox = null;
+function showHint(text) {
+  if (!hintBox) {
+    hintBox = el("div", { class: "hint panel", role: "status" });
+    root.append(hintBox);
+  }
+  hintBox.textContent = text;
+  hintBox.classList.remove("hidden");
+  hooks.hint = text;
+}
+
+function clearHint() {
+  if (hintBox) hintBox.classList.add("hidden");
+  hooks.hint = null;
+}
+
+// One stream's listeners: stream document (top, goals, combos) and alert feed. `replay`:
+// play the alerts already there (a stream the overlay switched to after loading) instead of
+// taking them as the baseline (an OBS source that reloads must not replay old alerts).
+function watchStream(db, streamId, replay, ui) {
+  const streamRef = doc(db, "streams", streamId);
+  ui.topBox.querySelector("ol").replaceChildren();
+  ui.topBox.classList.add("hidden");
+  ui.goalBox.replaceChildren();
+  ui.goalBox.classList.add("hidden");
+  ui.comboBox.replaceChildren();
+  const meter = new ComboMeter(ui.comboBox);
+  const unsubs = [];
+  // Poll, prediction, question (poll.js, prediction.js, question.js): a fresh box per stream;
+  // the old stream's box leaves the page (its listeners stay on a stream that has ended).
+  for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion]]) {
+    if (!ui.on(w)) continue;
+    const box = el("section", { id: `w-${w}`, class: "widget panel" });
+    const old = document.getElementById(`w-${w}`);
+    if (old) old.replaceWith(box);
+    else root.append(box);
+    mount(ui.db, streamId, box, fail);
+  }
+  unsubs.push(onSnapshot(streamRef, (snap) => {
+    if (!snap.exists()) {
+      if (opts.stream) showHint(`stream "${streamId}" not found (yet): check the stream id in the URL`);
+      setState("waiting");
+      return;
+    }
+    const d = snap.data();
+    if (!opts.stream && d.status === "ended") {
+      // The pointer still names it (its end and the pointer's change are one commit, so
+      // only briefly, or for a TikTok room whose record came after its end): wait.
+      showHint(`${opts.creator} is offline: the overlay waits for the next stream`);
+      ui.topBox.classList.add("hidden");
+      ui.goalBox.classList.add("hidden");
+      ui.comboBox.replaceChildren();
+      setState("idle");
+      return;
+    }
+    clearHint();
+    root.dataset.rev = d.rev ?? "";
+    if (ui.on("top")) {
+      ui.topBox.classList.toggle("hidden", !(d.top_gifters || []).length);
+      renderTop(d.top_gifters, ui.topBox.querySelector("ol"));
+    }
+    if (ui.on("goal")) renderGoals(d.goals, ui.goalBox);
+    if (ui.on("combo")) meter.update(d.combos);
+    if (opts.stream) ui.followRules(d.creator_id);
+    setState("live");
+  }, (e) => fail(`overlay: stream listener: ${e.code || e.message}`)));
+
+  let lastSeq = replay ? 0 : null;
+  const alertsQuery = query(collection(streamRef, "alerts"), orderBy("seq", "desc"), limit(20));
+  unsubs.push(onSnapshot(alertsQuery, (snap) => {
+    const seqs = snap.docs.map((s) => s.data().seq);
+    if (lastSeq === null) {
+      lastSeq = seqs.length ? Math.max(...seqs) : 0;
+      root.dataset.alertsReady = "1";
+      return;
+    }
+    root.dataset.alertsReady = "1";
+    const fresh = snap.docs.map((s) => s.data()).filter((d) => d.seq > lastSeq)
+      .sort((a, b) => a.seq - b.seq);
+    if (!fresh.length) return;
+    lastSeq = fresh[fresh.length - 1].seq;
+    // `_key` (seq:index) names each item for the benchmark, also those without an event id.
+    const items = fresh.flatMap((d) => (d.items || []).map((a, i) => ({ ...a, _key: `${d.seq}:${i}` })));
+    const now = Date.now();
+    for (const a of items) if (a.type === "gift") meter.giftAlert({ ...a, at: now });
+    // Provisional "combo" items are shown by the combo meter, not as pop-ups.
+    if (ui.on("alerts")) ui.queue.push(items.filter((a) => a.type !== "combo"));
+  }, (e) => fail(`overlay: alerts listener: ${e.code || e.message}`)));
+  return { id: streamId, close: () => unsubs.forEach((u) => u()) };
+}
+
+// The stream a creator is live on now: the newest entry of live_pointers/{creator}.streams.
+function currentStream(pointer) {
+  const millis = (t) => (t && typeof t.toMillis === "function" ? t.toMillis() : 0);
+  const live = Object.values((pointer && pointer.streams) || {}).filter((s) => s && s.stream_id);
+  live.sort((a, b) => millis(b.since) - millis(a.since)
+    || String(b.started_at || "").localeCompare(String(a.started_at || ""))
+    || b.stream_id.localeCompare(a.stream_id));
+  return live[0] || null;
+}
+
 async function main() {
   applyLayout();
-  if (!opts.stream) return fail("overlay: add ?stream=<stream id> to the URL");
+  if (!opts.creator && !opts.stream) {
+    return fail("overlay: add ?creator=<creator id> (or ?stream=<stream id>) to the URL");
+  }
+  for (const [name, v] of [["creator", opts.creator], ["stream", opts.stream]]) {
+    if (v && !validId(v)) return fail(`overlay: "${v}" is not a valid ${name} id`);
+  }
   const unknown = opts.widgets.filter((w) => !WIDGETS.includes(w));
   if (unknown.length) return fail(`overlay: unknown widgets: ${unknown.join(", ")}`);
   if (opts.perf) recordFrames();
@@ -331,55 +413,69 @@ async function main() {
     if (on(w)) root.append(box);
   }
 
-  if (on("poll")) {
-    const pollBox = el("section", { id: "w-poll", class: "widget panel" });
-    root.append(pollBox);
-    mountPoll(db, opts.stream, pollBox, fail); // poll.js: bars of the active poll
-  }
-  for (const [w, mount] of [["prediction", mountPrediction], ["question", mountQuestion]]) {
-    if (!on(w)) continue;
-    const box = el("section", { id: `w-${w}`, class: "widget panel" });
-    root.append(box);
-    mount(db, opts.stream, box, fail); // prediction.js, question.js
-  }
-
-  const streamRef = doc(db, "streams", opts.stream);
-  const meter = new ComboMeter(comboBox);
-  onSnapshot(streamRef, (snap) => {
-    const d = snap.data() || {};
-    root.dataset.rev = d.rev ?? "";
-    if (on("top")) {
-      topBox.classList.toggle("hidden", !(d.top_gifters || []).length);
-      renderTop(d.top_gifters, topBox.querySelector("ol"));
-    }
-    if (on("goal")) renderGoals(d.goals, goalBox);
-    if (on("combo")) meter.update(d.combos);
-    setState("live");
-  }, (e) => fail(`overlay: stream listener: ${e.code || e.message}`));
-
-  // Alerts: the newest 20 documents; only those written after the page loaded are played
-  // (an OBS source reloading must not replay old alerts).
-  const queue = new AlertQueue(alertsBox);
+  const queue = new AlertQueue(alertsBox, hooks, {
+    maxDelayMs: opts.maxDelayMs,
+    minTurnMs: opts.minTurnMs,
+    render: renderAlert,
+    onBig: (item) => hooks.playEffect(item),
+  });
+  queue.setRules(null, baseRules());
+  hooks.rules = queue.rules;
   if (on("alerts")) warmUp(opts.fx);
-  let lastSeq = null;
-  const alertsQuery = query(collection(streamRef, "alerts"), orderBy("seq", "desc"), limit(20));
-  onSnapshot(alertsQuery, (snap) => {
-    const seqs = snap.docs.map((s) => s.data().seq);
-    if (lastSeq === null) {
-      lastSeq = seqs.length ? Math.max(...seqs) : 0;
+
+  // The creator's overlay settings (creators/{id}.overlay), applied live.
+  let rulesCreator = null;
+  let unsubRules = null;
+  const followRules = (creatorId) => {
+    if (!creatorId || creatorId === rulesCreator) return;
+    if (unsubRules) unsubRules();
+    rulesCreator = creatorId;
+    unsubRules = onSnapshot(doc(db, "creators", creatorId), (snap) => {
+      const overlay = (snap.data() || {}).overlay || {};
+      queue.setRules(overlay.alerts, baseRules());
+      hooks.rules = queue.rules;
+    }, (e) => hooks.errors.push(`creator settings: ${e.code || e.message}`));
+  };
+
+  const ui = { db, on, queue, topBox, goalBox, comboBox, followRules };
+  let view = null;
+  const attach = (streamId, replay) => {
+    if (view && view.id === streamId) return;
+    if (view) view.close();
+    view = watchStream(db, streamId, replay, ui);
+    hooks.stream = streamId;
+    root.dataset.stream = streamId;
+  };
+
+  if (opts.stream) {
+    attach(opts.stream, false);
+    return;
+  }
+
+  // Creator-scoped: follow the pointer the rollup keeps (docs/firestore.md, live_pointers).
+  followRules(opts.creator);
+  let loaded = false;
+  onSnapshot(doc(db, "live_pointers", opts.creator), (snap) => {
+    const cur = currentStream(snap.data());
+    if (cur) {
+      clearHint();
+      attach(cur.stream_id, loaded);
+    } else {
+      if (view) view.close();
+      view = null;
+      hooks.stream = null;
+      delete root.dataset.stream;
       root.dataset.alertsReady = "1";
-      return;
+      topBox.classList.add("hidden");
+      goalBox.classList.add("hidden");
+      comboBox.replaceChildren();
+      setState("idle");
+      showHint(snap.exists()
+        ? `${opts.creator} is offline: the overlay waits for the next stream`
+        : `no stream seen yet for creator "${opts.creator}": waiting (check the creator id in the URL if this stays)`);
     }
-    const fresh = snap.docs.map((s) => s.data()).filter((d) => d.seq > lastSeq)
-      .sort((a, b) => a.seq - b.seq);
-    if (!fresh.length) return;
-    lastSeq = fresh[fresh.length - 1].seq;
-    const items = fresh.flatMap((d) => d.items || []);
-    const now = Date.now();
-    for (const a of items) if (a.type === "gift") meter.giftAlert({ ...a, at: now });
-    // Provisional "combo" items are shown by the combo meter, not as pop-ups.
-    if (on("alerts")) queue.push(items.filter((a) => a.type !== "combo"));
-  }, (e) => fail(`overlay: alerts listener: ${e.code || e.message}`));
+    loaded = true;
+  }, (e) => fail(`overlay: live pointer listener: ${e.code || e.message}`));
 }
 
 main();

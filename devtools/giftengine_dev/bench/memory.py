@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
@@ -68,6 +68,12 @@ def _pubsub(data: dict, attributes: dict[str, str]) -> dict:
         },
         "subscription": "projects/probe/subscriptions/probe",
     }
+
+
+def _ended(envelope: dict) -> dict:
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    envelope["message"]["publishTime"] = at.isoformat().replace("+00:00", "Z")
+    return envelope
 
 
 def _event(kind: str, stream: str, **fields) -> dict:
@@ -122,6 +128,10 @@ def requests_by_function(project_id: str) -> dict[str, dict]:
         ),
         "chat_api": http("POST", f"/streams/{stream}/messages", {"text": "hello there"}),
         "on_comment": {"cloud_event": _pubsub(comment, {"kind": "comment"})},
+        # Published 10 minutes ago: the report is written (files and all, pyarrow loaded)
+        # without waiting for a live state the probe stream does not have.
+        "on_stream_end": {"cloud_event": _ended(_pubsub(_event("stream_end", stream),
+                                                        {"kind": "stream_end"}))},  # fmt: skip
         "wallet_api": http(
             "POST", "/checkout/stripe", {"pack_id": "coins-70", "idempotency_key": f"mem-{run}"}
         ),

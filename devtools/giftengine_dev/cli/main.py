@@ -14,12 +14,14 @@ COMMANDS = [
     "dev",
     "replay",
     "state",
+    "report",
     "schema",
     "bench",
     "demo",
     "wallet",
     "chat",
     "ingest",
+    "overlay-url",
     "smoke",
 ]
 
@@ -28,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="giftengine", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"giftengine_dev.cli.{name}").register(sub)
+        importlib.import_module(f"giftengine_dev.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

@@ -212,5 +212,53 @@ def run_demo(status: dict, rate: float = 40.0, console: Console | None = None) -
         if exact
         else "[bold red]MISMATCH between live state and expected totals[/]"
     )
+    report_ok = _end_and_report(db, project, stream_id, events[-1], console)
     console.print(f"inspect: giftengine state {stream_id} --json")
-    return {"stream_id": stream_id, "exact": exact, "totals": t}
+    console.print(f"         giftengine report {stream_id} --json")
+    return {"stream_id": stream_id, "exact": exact and report_ok, "totals": t}
+
+
+def _end_and_report(db, project: str, stream_id: str, last, console: Console) -> bool:
+    """End the stream (a `stream_end` event, as TikTok's end of live becomes one) and wait
+    for its report: totals equal to the live state's, a timeline that sums to them."""
+    from datetime import timedelta
+
+    from giftengine.adapters.pubsub import EventPublisher
+    from giftengine.reports.domain import COUNTERS
+
+    end = last.model_copy(
+        update={
+            "event_id": f"{stream_id}:end",
+            "kind": "stream_end",
+            "occurred_at": last.occurred_at + timedelta(seconds=1),
+            "user": None,
+            "gift": None,
+        }
+    )
+    publisher = EventPublisher(project)
+    try:
+        publisher.publish_all([end])
+    finally:
+        publisher.close()
+    ref = db.collection("reports").document(stream_id)
+    deadline = time.monotonic() + 120
+    report: dict = {}
+    while time.monotonic() < deadline:
+        snap = ref.get()
+        report = snap.to_dict() or {}
+        if report.get("status") == "ended" and report.get("live_totals_match"):
+            break
+        time.sleep(0.5)
+    live = db.collection("streams").document(stream_id).get().to_dict() or {}
+    totals, live_totals = report.get("totals") or {}, live.get("totals") or {}
+    equal = bool(report) and all(totals.get(k) == live_totals.get(k) for k in COUNTERS)
+    sums = bool(report) and all(
+        sum(row[k] for row in report.get("timeline") or []) == totals.get(k) for k in COUNTERS
+    )
+    console.print(
+        f"report: {len(report.get('timeline') or [])} minutes, totals equal to the live state: "
+        f"{equal}, timeline sums to the totals: {sums}, files: {len(report.get('files') or {})}"
+    )
+    for p in report.get("peaks") or []:
+        console.print(f"  peak {p['minute']}: {p['coins']} coins, {escape(p['reason'])}")
+    return equal and sums

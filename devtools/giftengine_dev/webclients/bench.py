@@ -1,6 +1,7 @@
 """Web client benchmark on the local cloud (docs/bench-web.md).
 
     python -m giftengine_dev.webclients.bench [--samples 60] [--burst-seconds 10] [--rate 50]
+        [--demo-rate 40] [--only latency|frames|demo ...]
 
 - alert latency: a gift published as an EngagementEvent (Pub/Sub -> on_engagement -> rollup
   -> Firestore) until its alert element is in the overlay's DOM, next to the floor measured in
@@ -9,6 +10,8 @@
 - frame pacing: the overlay records every animation frame (perf=1) while gifts arrive at
   `rate` per second from many viewers (streaks, big gifts with the 3D effect, reordering
   leaderboard, goal); the share of frames over 20 ms, with the same page idle as the floor.
+- demo replay: the bundled demo session at the demo's rate into a creator-scoped overlay:
+  alert document written -> item on screen (alone or condensed) p50 / p99, and alerts lost.
 
 Clocks: the page stamps Date.now() when it renders an alert; Python stamps time.time() before
 publishing / writing. Both read the same system clock.
@@ -222,6 +225,99 @@ def frame_pacing(b, urls, publish, rate: int, seconds: float, fx: str) -> dict:
     }
 
 
+def demo_replay(b, urls, status, db, publisher, rate: float) -> dict:
+    """The bundled demo session at the demo's rate into a creator-scoped overlay with the
+    default widgets and rules: every alert item the pipeline wrote, from its alert document's
+    `created_at` (server time) until the overlay put it on screen, alone or condensed; paid
+    gift alerts neither shown nor condensed nor hidden by a rule are "lost"."""
+    import requests
+
+    from giftengine_dev.cli.replay import Skipped, read_events
+    from giftengine_dev.demo.run import EXPECTED, SESSION
+    from giftengine_dev.devcloud.tokens import emulator_id_token
+
+    run = uuid.uuid4().hex[:8]
+    stream, creator = f"bench-web-demo-{run}", f"bench-creator-{run}"
+    with open(SESSION) as f:
+        events = [e for e in read_events(f, stream) if not isinstance(e, Skipped)]
+    events = [e.model_copy(update={"creator_id": creator}) for e in events]
+    expected = json.loads(EXPECTED.read_text())
+    url = f"{urls['overlay']}?{urlencode({'creator': creator})}"
+    b.open("demo", url, width=1280, height=720)
+    b.wait_for("demo", "() => window.giftOverlay.state === 'idle'")
+    ref = db.collection("streams").document(stream)
+    token = emulator_id_token(creator, status["project_id"], display_name="Bench Creator")
+    goal_set = False
+    started = time.monotonic()
+    for i, ev in enumerate(events):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        publisher.publish(ev)
+        if not goal_set and i % 40 == 39 and ref.get(["creator_id"]).exists:
+            r = requests.post(
+                f"{status['endpoints']['api']}/goals",
+                json={
+                    "stream_id": stream,
+                    "goal_id": "new-mic",
+                    "metric": "coins",
+                    "target": int(expected["coins"] * 0.6),
+                    "title": "New microphone",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            r.raise_for_status()
+            goal_set = True
+    replay_s = time.monotonic() - started
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        totals = (ref.get().to_dict() or {}).get("totals") or {}
+        if all(totals.get(k) == expected[k] for k in ("coins", "gifts", "follows")):
+            break
+        time.sleep(0.5)
+    time.sleep(3.0)  # the last alert documents reach the page
+    b.wait_for("demo", "() => !window.giftOverlay.waiting", timeout=60)
+    shown = b.eval("demo", "() => window.giftOverlay.shown")
+    hidden = b.eval("demo", "() => window.giftOverlay.hidden")
+    b.call("close", page="demo")
+
+    written = {}  # "seq:index" -> (item, created_at seconds)
+    for snap in ref.collection("alerts").order_by("seq").stream():
+        d = snap.to_dict()
+        for i, item in enumerate(d.get("items") or []):
+            if item.get("type") != "combo":
+                written[f"{d['seq']}:{i}"] = (item, d["created_at"].timestamp())
+    on_screen = {}  # key -> (seconds, condensed)
+    for row in shown:
+        for k in row.get("keys") or []:
+            if k:
+                on_screen.setdefault(k, (row["at"] / 1000, row["condensed"]))
+    hidden_keys = {h.get("key") for h in hidden}
+    lat = [on_screen[k][0] - at for k, (_, at) in written.items() if k in on_screen]
+    paid = {k for k, (it, _) in written.items() if it["type"] == "gift" and it.get("coins", 0) > 0}
+    kinds: dict[str, int] = {}
+    for it, _ in written.values():
+        kinds[it["type"]] = kinds.get(it["type"], 0) + 1
+    lost = [k for k in written if k not in on_screen and k not in hidden_keys]
+    return {
+        "events": len(events),
+        "rate": rate,
+        "replay_seconds": round(replay_s, 1),
+        "alert_items_written": len(written),
+        "by_type": kinds,
+        "screen_turns": len(shown),
+        "condensed_turns": sum(1 for r in shown if r["condensed"]),
+        "items_shown_alone": sum(1 for v in on_screen.values() if not v[1]),
+        "items_in_condensed": sum(1 for v in on_screen.values() if v[1]),
+        "hidden_by_rules": len(hidden_keys & set(written)),
+        "paid_alerts": len(paid),
+        "paid_lost": len([k for k in lost if k in paid]),
+        "lost": len(lost),
+        "alert_write_to_screen_ms": summary_ms(lat),
+    }
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m giftengine_dev.webclients.bench")
     p.add_argument("--state-dir", default=str(ROOT / ".giftengine" / "bench-web"))
@@ -229,6 +325,13 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=60)
     p.add_argument("--rate", type=int, default=50)
     p.add_argument("--burst-seconds", type=float, default=10.0)
+    p.add_argument("--demo-rate", type=float, default=40.0, help="the demo replay's events/s")
+    p.add_argument(
+        "--only",
+        choices=["latency", "frames", "demo"],
+        action="append",
+        help="run only these parts (repeatable; default: all)",
+    )
     p.add_argument("--keep", action="store_true", help="leave the stack running")
     args = p.parse_args(argv)
 
@@ -254,11 +357,16 @@ def main(argv=None) -> int:
 
         with Browser() as b:
             report = {"browser": f"chromium {b.version} (headless, software WebGL)"}
-            report.update(alert_latency(b, urls, db, publish, args.samples))
-            report["frame_pacing"] = [
-                frame_pacing(b, urls, publish, args.rate, args.burst_seconds, fx)
-                for fx in ("auto", "2d")
-            ]
+            parts = set(args.only or ["latency", "frames", "demo"])
+            if "latency" in parts:
+                report.update(alert_latency(b, urls, db, publish, args.samples))
+            if "frames" in parts:
+                report["frame_pacing"] = [
+                    frame_pacing(b, urls, publish, args.rate, args.burst_seconds, fx)
+                    for fx in ("auto", "2d")
+                ]
+            if "demo" in parts:
+                report["demo_replay"] = demo_replay(b, urls, status, db, publisher, args.demo_rate)
         publisher.close()
         print(json.dumps(report, indent=2))
     finally:

@@ -38,9 +38,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 from pydantic import TypeAdapter
 
+from giftengine.adapters import live_pointers
 from giftengine.adapters.writelog import WriteLog
 from giftengine.domain import eventlog, periods
 from giftengine.domain.events import EngagementEvent
+from giftengine.domain.live_pointer import PointerChange, pointer_changes, status_changed
 from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import FlushItem, StreamState
 
@@ -124,6 +126,7 @@ class _Plan:
     inline: bool  # the viewers were read from the state document (`_users`), not shards
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
+    pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
 
 
 class FirestoreStore:
@@ -533,7 +536,11 @@ class FirestoreStore:
         )
         if not out.write:
             return _Plan(out, state, before_shards, inline, cursor, sorted(ahead))
-        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead)
+        before = core.get("status") if core else None
+        changed = status_changed(before, state)  # read the owner only then: twice per stream
+        owner = live_pointers.owner_uid(self.db, stream_id) if changed else None
+        pointers = tuple(pointer_changes(before, state, owner))
+        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead, pointers)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -587,6 +594,8 @@ class FirestoreStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
+        for change in plan.pointers:
+            written.append(live_pointers.write(writer, self.db, change))
         return written
 
     def _write_flush(self, tx, stream_id: str, items: list[FlushItem]) -> list[str]:

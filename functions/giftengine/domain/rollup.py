@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from giftengine.domain import challenges
 from giftengine.domain.events import EngagementEvent
 from giftengine.domain.stream import FlushItem, StreamState
 
@@ -80,6 +81,7 @@ def decide(
     st.expire(now, c.idle_timeout)
     st.prune(now, c.retention)
     ranks = st.finish_batch()
+    st.alerts.extend(challenges.expire(st.goals.values(), now))  # goals with a deadline
     alerts = list(st.alerts)
     flush = []
     if st.pending_flush() and st.flush_due(now, c.board_flush):

@@ -30,7 +30,7 @@ from datetime import datetime
 from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
 
-GOAL_METRICS = ("coins", "gift_units", "likes", "follows")
+GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
 # Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
 # them in one shard document stay near half of Firestore's 1 MiB limit.
 SETTLED_CAP = 10_000
@@ -131,6 +131,8 @@ class GoalState:
     baseline: int = 0
     progress: int = 0
     reached: bool = False
+    deadline: float | None = None  # a challenge (domain/challenges.py)
+    failed: bool = False
 
 
 @dataclass
@@ -360,6 +362,10 @@ class StreamState:
             return self.totals.likes
         if metric == "follows":
             return self.totals.follows
+        if metric == "shares":
+            return self.totals.shares
+        if metric == "joins":
+            return self.totals.joins
         raise ValueError(f"unknown goal metric {metric!r}")
 
     def set_goals(self, configs: list[dict]) -> None:
@@ -381,13 +387,14 @@ class StreamState:
             if g.target != int(c["target"]):
                 g.target, g.reached = int(c["target"]), False
             g.title = c.get("title", g.title)
+            g.deadline = c.get("deadline")
         for gid in set(self.goals) - seen:
             del self.goals[gid]
 
     def _update_goals(self) -> None:
         for g in self.goals.values():
             g.progress = self.metric(g.metric, g.gift_id) - g.baseline
-            if not g.reached and g.progress >= g.target:
+            if not g.reached and not g.failed and g.progress >= g.target:
                 g.reached = True
                 self.alerts.append(
                     {
@@ -502,6 +509,8 @@ class StreamState:
                     "progress": g.progress,
                     "reached": g.reached,
                     "title": g.title,
+                    "deadline": g.deadline,
+                    "failed": g.failed,
                 }
                 for g in self.goals.values()
             },

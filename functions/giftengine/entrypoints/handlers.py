@@ -16,6 +16,7 @@ from giftengine.adapters.firestore_store import SettingsStore
 from giftengine.bootstrap import deps, ownership
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
+from giftengine.domain.overlay import OverlaySettings
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -121,6 +122,40 @@ def put_creator_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, goals.CreatorSettings)
     return _mapped(goals.set_creator_settings, creator_id, body, who, _settings_store())
+
+
+@router.route("GET", "/reports/{stream_id}")
+def get_report(request: Request, stream_id: str):
+    from giftengine.reports import http as reports
+
+    who = authenticate(request, deps().settings.project_id)
+    return _reports_mapped(reports.report, request, stream_id, who)
+
+
+@router.route("GET", "/creators/{creator_id}/analytics")
+def get_analytics(request: Request, creator_id: str):
+    from giftengine.reports import http as reports
+
+    who = authenticate(request, deps().settings.project_id)
+    return _reports_mapped(reports.analytics, request, creator_id, who)
+
+
+def _reports_mapped(fn, *args):
+    from giftengine.reports import service as reports
+
+    try:
+        return fn(*args)
+    except reports.Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    except reports.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+@router.route("PUT", "/creators/{creator_id}/overlay")
+def put_overlay_settings(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, OverlaySettings)
+    return _mapped(goals.set_overlay_settings, creator_id, body, who, _settings_store())
 
 
 # ---- stream ownership and creators' moderators (service/streams.py) ---------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from giftengine.adapters import live_pointers
 from giftengine.adapters.ownership import FirestoreOwnership
 from giftengine.ingest import normalize
 from giftengine.ingest.backoff import SignGate
@@ -47,6 +48,7 @@ class Worker:
         self.leases = LeaseStore(db, settings.instance_id, settings.lease_ttl_s)
         self.targets = TargetRepo(db)
         self.owners = FirestoreOwnership(db)
+        self.db = db
         self.publisher = publisher
         self.gate = SignGate()
         self._connect = connect or (lambda cid, sink: Connection(cid, settings, sink))
@@ -132,8 +134,11 @@ class Worker:
         (ingest_targets.owner_uid): write its ownership record once."""
         owner_uid = (self.targets.get(cid) or {}).get("owner_uid")
         if owner_uid:
-            streams.record_tiktok_stream(self.owners, normalize.stream_id(room_id), owner_uid,
-                                         cid)
+            stream_id = normalize.stream_id(room_id)
+            streams.record_tiktok_stream(self.owners, stream_id, owner_uid, cid)
+            # The room's first rollup may have run before this record (it then keyed the live
+            # pointer by the username): point the owner's overlays at it now (decision 060).
+            live_pointers.write(None, self.db, live_pointers.live_entry(owner_uid, stream_id))
 
     async def write_stats(self, force: bool = False) -> None:
         now = time.monotonic()

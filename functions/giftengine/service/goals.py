@@ -1,4 +1,4 @@
-"""Creator-facing settings: stream goals and the creator's time zone."""
+"""Creator-facing settings: stream goals, the creator's time zone and overlay settings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from giftengine.domain import access, periods
 from giftengine.domain.ids import ID_PATTERN, DocId
+from giftengine.domain.overlay import OverlaySettings
 from giftengine.domain.stream import GOAL_METRICS
 
 
@@ -40,6 +41,10 @@ class GoalRequest(BaseModel):
     target: int = Field(ge=1, le=1_000_000_000)
     gift_id: DocId | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
     title: str = Field(default="", max_length=200)
+    duration_s: int | None = Field(
+        default=None, ge=15, le=86_400,
+        description="A challenge: the goal fails if not reached within this many seconds.",
+    )
 
     @model_validator(mode="after")
     def _gift_for_units(self) -> GoalRequest:
@@ -75,8 +80,12 @@ def set_goal(req: GoalRequest, who: Principal, settings_store, scheduler) -> dic
     _require_creator(who, req.stream_id, creator)
     goal = req.model_dump(exclude={"stream_id"})
     goal["goal_id"] = req.goal_id or secrets.token_hex(6)
+    now = time.time()
+    goal["deadline"] = now + req.duration_s if req.duration_s else None
     doc = settings_store.put_goal(req.stream_id, goal, who.uid)
-    scheduler.schedule_rollup(req.stream_id, time.time())  # show progress promptly
+    scheduler.schedule_rollup(req.stream_id, now)  # show progress promptly
+    if goal["deadline"] is not None:  # a rollup at the deadline judges the challenge
+        scheduler.schedule_rollup(req.stream_id, goal["deadline"], trailing=False)
     return doc
 
 
@@ -95,3 +104,16 @@ def set_creator_settings(
     except access.Forbidden as exc:
         raise Forbidden(str(exc)) from None
     return settings_store.put_creator_settings(creator_id, body.model_dump())
+
+
+def set_overlay_settings(
+    creator_id: str, body: OverlaySettings, who: Principal, settings_store
+) -> dict:
+    """Replace the creator's overlay settings (every rule, defaults filled in)."""
+    try:
+        access.require_self_or_admin(access.Actor.from_claims(who.uid, who.claims), creator_id)
+    except access.Forbidden as exc:
+        raise Forbidden(str(exc)) from None
+    overlay = body.model_dump()
+    settings_store.put_creator_settings(creator_id, {"overlay": overlay})
+    return {"creator_id": creator_id, "overlay": overlay}

@@ -1,0 +1,76 @@
+"""`giftengine report STREAM [--json] [--out DIR]`: compute a stream's report from its event
+log (and save it, as at stream end); `giftengine report --creator C --days N`: analytics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from giftengine_dev.cli._cloud import ensure_env
+
+
+def _deps(out: Path | None):
+    """The production wiring; with --out, the files also go to DIR."""
+    from giftengine.bootstrap import report_deps
+
+    deps = report_deps()
+    if out is None:
+        return deps
+    from dataclasses import replace
+
+    return replace(deps, files=_Tee(deps.files, out))
+
+
+class _Tee:
+    """Writes each file to the exports bucket and to a local folder (by its base name)."""
+
+    def __init__(self, inner, folder: Path):
+        self.inner, self.folder = inner, folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def write(self, path: str, data: bytes, content_type: str) -> str:
+        (self.folder / path.rsplit("/", 1)[-1]).write_bytes(data)
+        return self.inner.write(path, data, content_type)
+
+
+def run(args) -> int:
+    from giftengine.reports import service
+
+    ensure_env()
+    if args.creator:
+        out = service.creator_analytics(args.creator, _deps(None), args.days)
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    if not args.stream_id:
+        print("give a STREAM, or --creator C for analytics")
+        return 2
+    deps = _deps(Path(args.out) if args.out else None)
+    built = service.build_report(args.stream_id, deps)
+    summary = built.summary
+    if not built.report.events:
+        print(f"no recorded events for stream {args.stream_id!r}")
+        return 1
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    t = summary["totals"]
+    print(f"{args.stream_id} [{summary['status']}] {summary['events']} events  "
+          + "  ".join(f"{k}={v}" for k, v in t.items()))  # fmt: skip
+    print(f"  live totals match: {summary['live_totals_match']}")
+    for p in summary["peaks"]:
+        print(f"  peak {p['minute']}: {p['coins']} coins, {p['reason']}")
+    for name, uri in (summary.get("files") or {}).items():
+        print(f"  {name:18} {uri}")
+    if args.out:
+        print(f"  files written to {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="a stream's report, or a creator's analytics")
+    p.add_argument("stream_id", nargs="?")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--out", help="also write the CSV / Parquet files into this folder")
+    p.add_argument("--creator", help="creator analytics instead of a stream report")
+    p.add_argument("--days", type=int, choices=(7, 30, 90), default=30)
+    p.set_defaults(func=run)

@@ -1,0 +1,1 @@
+"""Stream reports and creator analytics (docs/reports.md)."""

@@ -1,0 +1,167 @@
+"""The reports use cases: a stream's report (at its end and on demand) and a creator's
+analytics, over abstract stores (Protocols; `reports/memory.py` fakes them for tests).
+
+`build_report` reads the stream's event log once, replays it through the pure report
+builder, completes the report with what the log does not hold (goal outcomes, moderation,
+the creator's earlier streams), writes the files and then the report. Every write is keyed
+by the stream id and overwrites the same content, so a retry or a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from giftengine.domain.events import EngagementEvent, parse_event
+from giftengine.reports import analytics, archive, domain
+
+log = logging.getLogger("giftengine.reports")
+
+
+class EventLog(Protocol):
+    def events(self, stream_id: str) -> Iterable[EngagementEvent]: ...
+
+
+class ReportStore(Protocol):
+    def live(self, stream_id: str) -> dict | None: ...
+    def moderation_summary(self, stream_id: str) -> dict: ...
+    def get_report(self, stream_id: str) -> dict | None: ...
+    def previous_reports(self, creator_id: str, before: str, limit: int) -> list[dict]: ...
+    def gifter_ids(self, stream_ids: list[str]) -> dict[str, list[str]]: ...
+    def creator_reports(self, creator_id: str, since: str) -> list[dict]: ...
+    def save_report(self, summary: dict, gifter_ids: list[str]) -> None: ...
+
+
+class FileSink(Protocol):
+    def write(self, path: str, data: bytes, content_type: str) -> str: ...
+
+
+@dataclass
+class Deps:
+    events: EventLog
+    store: ReportStore
+    files: FileSink | None
+    idle_timeout_s: float = 10.0
+    retention_s: float = 3600.0
+    # How long after its end a stream's report waits for the live state to agree.
+    settle_s: float = 300.0
+    clock: Callable[[], float] = time.time
+    encode: Callable | None = None  # report, event rows -> {name: (bytes, type)}
+
+
+class NotReady(Exception):
+    """The live state has not caught up with the event log yet: try again later."""
+
+
+@dataclass
+class Built:
+    report: domain.StreamReport
+    summary: dict
+    files: dict[str, str] = field(default_factory=dict)
+
+
+TOTALS = domain.COUNTERS
+
+
+def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
+    rows: list[dict] = []
+
+    def logged() -> Iterable[EngagementEvent]:
+        for ev in deps.events.events(stream_id):
+            if export:
+                rows.append(archive.archive_row(ev))
+            yield ev
+
+    report = domain.compute_report(
+        stream_id, logged(), deps.idle_timeout_s, deps.retention_s, now=deps.clock()
+    )
+    live = deps.store.live(stream_id) or {}
+    report.goals = domain.goal_outcomes(live.get("goals") or {})
+    report.moderation = deps.store.moderation_summary(stream_id)
+    before = report.started_at or datetime.now(UTC).isoformat()
+    previous = [
+        p
+        for p in deps.store.previous_reports(report.creator_id, before, domain.COMPARE_LAST + 1)
+        if p["stream_id"] != stream_id
+    ][: domain.COMPARE_LAST]
+    report.comparison = domain.compare(report, previous)
+    known = {u for ids in deps.store.gifter_ids([p["stream_id"] for p in previous]).values()
+             for u in ids}  # fmt: skip
+    report.new_gifters = domain.new_gifters(report, known)[: domain.TOP_N * 5]
+    summary = report.summary()
+    live_totals = live.get("totals") or {}
+    summary["live_totals_match"] = bool(live) and all(
+        int(live_totals.get(k, 0)) == report.totals[k] for k in TOTALS
+    )
+    summary["computed_at"] = datetime.fromtimestamp(deps.clock(), UTC).isoformat()
+    built = Built(report, summary)
+    if export and deps.files is not None and deps.encode is not None:
+        prefix = f"reports/{report.creator_id}/{stream_id}"
+        for name, (data, ctype) in deps.encode(report, rows).items():
+            built.files[name] = deps.files.write(f"{prefix}/{name}", data, ctype)
+        summary["files"] = built.files
+    deps.store.save_report(summary, [g["user_id"] for g in report.gifters])
+    return built
+
+
+def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) -> dict | None:
+    """A `stream_end` event was published (at `published_at`, default its `occurred_at`):
+    report the stream once its live state has applied the whole log (status ended, totals
+    equal). Raises NotReady before that, so the message comes back; `settle_s` after the
+    publish the report is written anyway, flagged."""
+    ev = parse_event(data)
+    if ev.kind != "stream_end":
+        return None
+    done = deps.store.get_report(ev.stream_id)
+    if done and done.get("status") == "ended" and done.get("live_totals_match"):
+        return done  # a redelivery: the report is final
+    built = build_report(ev.stream_id, deps)
+    late = deps.clock() - (published_at or ev.occurred_ts) > deps.settle_s
+    if not built.summary["live_totals_match"] or built.report.status != "ended":
+        if not late:
+            raise NotReady(f"stream {ev.stream_id}: live state has not caught up yet")
+        log.error("report of %s does not match its live state after %ss", ev.stream_id,
+                  deps.settle_s)  # fmt: skip
+    return built.summary
+
+
+class Forbidden(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+def report_for(stream_id: str, uid: str, is_admin: bool, deps: Deps, refresh: bool) -> dict:
+    """The stream's report for its creator (or an admin); `refresh` computes it again now."""
+    live = deps.store.live(stream_id)
+    if live is None:
+        raise NotFound(f"stream {stream_id!r} has no live state")
+    if not is_admin and live.get("creator_id") != uid:
+        raise Forbidden("only the stream's creator or an admin may read its report")
+    saved = None if refresh else deps.store.get_report(stream_id)
+    return saved or build_report(stream_id, deps).summary
+
+
+def analytics_for(creator_id: str, uid: str, is_admin: bool, deps: Deps, days: int) -> dict:
+    if not is_admin and creator_id != uid:
+        raise Forbidden("only the creator or an admin may read these analytics")
+    return creator_analytics(creator_id, deps, days)
+
+
+WINDOWS = (7, 30, 90)
+
+
+def creator_analytics(creator_id: str, deps: Deps, days: int = 30) -> dict:
+    if days not in WINDOWS:
+        raise ValueError(f"days must be one of {WINDOWS}")
+    now = datetime.fromtimestamp(deps.clock(), UTC)
+    since = (now - timedelta(days=days)).isoformat()
+    reports = deps.store.creator_reports(creator_id, since)
+    ids = deps.store.gifter_ids([r["stream_id"] for r in reports])
+    return analytics.creator_analytics(creator_id, days, reports, ids)

@@ -1,0 +1,89 @@
+"""The BigQuery archive and the local Parquet export describe the same schema, and the
+documented queries run in DuckDB over the export."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from giftengine.reports import archive, domain, export
+
+from tests.reports.test_report_service import _log
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+TF_SCHEMA = ROOT / "terraform/modules/giftengine/engagement_events.schema.json"
+DOC = ROOT / "docs/reports.md"
+
+
+def test_terraform_table_schema_is_the_one_derived_from_the_event_json_schema():
+    assert json.loads(TF_SCHEMA.read_text()) == archive.bigquery_schema()
+
+
+def test_bigquery_schema_shape():
+    fields = {f["name"]: f for f in archive.bigquery_schema()}
+    assert fields["occurred_at"] == {"name": "occurred_at", "type": "TIMESTAMP",
+                                     "mode": "REQUIRED"}  # fmt: skip
+    assert fields["creator_id"]["mode"] == "NULLABLE"
+    gift = fields["gift"]
+    assert gift["type"] == "RECORD" and gift["mode"] == "NULLABLE"
+    assert {f["name"]: f["type"] for f in gift["fields"]}["coins"] == "INTEGER"
+
+
+@pytest.fixture(scope="module")
+def parquet(tmp_path_factory):
+    log = [e.model_copy(update={"creator_id": "demo-creator"}) for e in _log("demo-1")]
+    report = domain.compute_report("demo-1", log)
+    rows = [archive.archive_row(e) for e in log]
+    d = tmp_path_factory.mktemp("export")
+    for name, (data, _) in export.files(report, rows).items():
+        (d / name).write_bytes(data)
+    return d
+
+
+def test_parquet_export_has_the_archive_schema_in_duckdb(parquet):
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    described = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet('{parquet / 'events.parquet'}')"
+    ).fetchall()
+    # DuckDB quotes field names that are keywords ("name"): compare without quotes.
+    got = {name: typ.replace('"', "") for name, typ, *_ in described}
+    assert got == archive.duckdb_types()
+
+
+def _documented_queries() -> list[str]:
+    text = DOC.read_text()
+    section = text.split("## Example queries", 1)[1]
+    return re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+
+
+def _duckdb_setup(parquet_dir) -> list[str]:
+    block = re.search(r"```sql duckdb-setup\n(.*?)```", DOC.read_text(), flags=re.S).group(1)
+    block = block.replace("reports/*/*/events.parquet", str(parquet_dir / "events.parquet"))
+    return [s for s in block.split(";") if s.strip()]
+
+
+def test_documented_queries_run_in_duckdb_over_the_export(parquet):
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    for statement in _duckdb_setup(parquet):
+        con.execute(statement)
+    queries = _documented_queries()
+    assert len(queries) >= 4
+    results = [con.execute(q.replace("`giftengine.events`", "events")).fetchall() for q in queries]
+    assert all(results), "every documented query returns rows on the demo-like export"
+    # The log's streaks all end with a final: the final-message figures are the report's.
+    report = domain.compute_report("demo-1", _log("demo-1"))
+    assert results[0] == [("demo-1", report.totals["coins"], report.totals["gifts"], 2)]
+    assert [(r[0], r[2]) for r in results[1]] == [("bo", 100), ("ana", 20)]
+    assert sum(r[1] for r in results[2]) == report.totals["coins"]
+    assert sum(r[2] for r in results[2]) == report.totals["likes"]
+
+
+def test_an_id_given_as_string_or_integer_is_a_required_string_column():
+    fields = {f["name"]: f for f in archive.bigquery_schema()}
+    user_id = next(f for f in fields["user"]["fields"] if f["name"] == "id")
+    assert user_id == {"name": "id", "type": "STRING", "mode": "REQUIRED"}

@@ -1,0 +1,124 @@
+"""The reports use cases on in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from giftengine.reports import export, service
+from giftengine.reports.memory import MemoryEventLog, MemoryFiles, MemoryReportStore
+
+from tests.unit.factories import T0, ev, gift
+
+pytestmark = pytest.mark.unit
+
+
+def _log(stream="s1"):
+    return [
+        ev("stream_start", stream, user=None, at=T0),
+        gift("ana", coins=5, count=4, end=True, secs=10, stream=stream),
+        gift("bo", "lion", 100, streakable=False, secs=70, stream=stream),
+        ev("like", stream, user="cy", count=7, at=T0 + timedelta(seconds=80)),
+        ev("stream_end", stream, user=None, at=T0 + timedelta(seconds=120)),
+    ]
+
+
+def _deps(log, live=None, clock=None):
+    store = MemoryReportStore()
+    if live is not None:
+        store.lives["s1"] = live
+    files = MemoryFiles()
+    deps = service.Deps(
+        MemoryEventLog({"s1": log}),
+        store,
+        files,
+        clock=clock or (lambda: T0.timestamp() + 130),
+        encode=export.files,
+    )
+    return deps, store, files
+
+
+LIVE = {"status": "ended", "totals": {"coins": 120, "gifts": 5, "likes": 7}, "goals": {}}
+
+
+def test_report_is_saved_with_its_files_and_matches_the_live_totals():
+    deps, store, files = _deps(_log(), LIVE)
+    built = service.build_report("s1", deps)
+    saved = store.reports["s1"]
+    assert saved["totals"]["coins"] == 120 and saved["live_totals_match"] is True
+    assert store.gifters["s1"] == ["bo", "ana"]
+    names = {p.rsplit("/", 1)[-1] for p in files.objects}
+    assert names == {f"{t}.{x}" for t in ("timeline", "gifters", "gift_mix", "events")
+                     for x in ("csv", "parquet")} | {"report.json"}  # fmt: skip
+    assert all(p.startswith("reports/s1/s1/") for p in files.objects)
+    assert saved["files"]["timeline.csv"] == "memory://reports/s1/s1/timeline.csv"
+    events_csv = files.objects["reports/s1/s1/events.csv"][0].decode().splitlines()
+    assert len(events_csv) == 1 + 5  # header and every event
+    assert built.report.new_gifters and "gifters" not in saved
+
+
+def test_stream_end_waits_for_the_live_state_then_reports_once():
+    end = _log()[-1].model_dump_json().encode()
+    behind = {**LIVE, "totals": {"coins": 20, "gifts": 4, "likes": 7}}
+    deps, store, _ = _deps(_log(), behind)
+    with pytest.raises(service.NotReady):
+        service.on_stream_end(end, deps)
+    store.lives["s1"] = LIVE
+    assert service.on_stream_end(end, deps)["live_totals_match"] is True
+    saves = store.saves
+    service.on_stream_end(end, deps)  # a redelivery
+    assert store.saves == saves
+
+
+def test_stream_end_reports_anyway_once_the_settle_time_has_passed():
+    end = _log()[-1].model_dump_json().encode()
+    deps, store, _ = _deps(_log(), {**LIVE, "totals": {}},
+                           clock=lambda: T0.timestamp() + 120 + 301)  # fmt: skip
+    assert service.on_stream_end(end, deps)["live_totals_match"] is False
+    assert "s1" in store.reports
+
+
+def test_other_kinds_are_ignored():
+    deps, store, _ = _deps(_log(), LIVE)
+    assert service.on_stream_end(_log()[1].model_dump_json().encode(), deps) is None
+    assert store.reports == {}
+
+
+def test_comparison_and_new_gifters_use_the_creators_earlier_reports():
+    deps, store, _ = _deps(_log(), LIVE)
+    store.reports["old"] = {"stream_id": "old", "creator_id": "s1",
+                            "started_at": "2026-11-01T00:00:00+00:00",
+                            "totals": {"coins": 60}, "gifters_count": 1}  # fmt: skip
+    store.gifters["old"] = ["ana"]
+    built = service.build_report("s1", deps)
+    assert [g["user_id"] for g in built.report.new_gifters] == ["bo"]
+    assert built.report.comparison["median"]["coins"] == 60
+    assert built.report.comparison["delta_pct"]["coins"] == 100.0
+
+
+def test_creator_analytics_windows():
+    deps, store, _ = _deps(_log(), LIVE, clock=lambda: T0.timestamp() + 3600)
+    service.build_report("s1", deps)
+    out = service.creator_analytics("s1", deps, days=7)
+    assert out["streams"] == 1 and out["coins"] == 120 and out["unique_gifters"] == 2
+    with pytest.raises(ValueError):
+        service.creator_analytics("s1", deps, days=5)
+
+
+def test_settle_time_runs_from_the_publish_not_from_the_events_own_time():
+    """A replayed session's events are days old: the wait runs from the message's publish."""
+    end = _log()[-1].model_dump_json().encode()
+    now = T0.timestamp() + 86_400
+    deps, store, _ = _deps(_log(), {**LIVE, "totals": {}}, clock=lambda: now)
+    with pytest.raises(service.NotReady):
+        service.on_stream_end(end, deps, published_at=now - 10)
+    assert service.on_stream_end(end, deps, published_at=now - 301)["live_totals_match"] is False
+
+
+def test_published_at_is_read_from_the_push_envelope():
+    from giftengine.reports.http import _published_at
+
+    assert _published_at({"publishTime": "2026-12-03T10:00:00.123Z"}) == pytest.approx(
+        T0.replace(day=3, month=12, hour=10).timestamp() + 0.123
+    )
+    assert _published_at({}) is None and _published_at({"publishTime": "nope"}) is None

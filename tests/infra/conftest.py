@@ -107,16 +107,21 @@ def module_locals(hcl_files: dict[str, Any]) -> dict[str, Any]:
 
 
 def terraform_locals(
-    terraform: str, tmp_path: Path, manifest: Path, names: list[str], project: str = "demo-p"
+    terraform: str,
+    tmp_path: Path,
+    manifest: Path,
+    names: list[str],
+    project: str = "demo-p",
+    extra_vars: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the module's manifest locals with the real terraform CLI, offline.
 
-    manifest.tf and firestore_files.tf declare no provider resource, so `terraform init` needs
-    no download.
+    manifest.tf, firestore_files.tf and packages.tf declare no provider resource, so
+    `terraform init` needs no download.
     """
     work = tmp_path / "tf"
     work.mkdir()
-    for name in ("manifest.tf", "firestore_files.tf", "variables.tf"):
+    for name in ("manifest.tf", "firestore_files.tf", "packages.tf", "variables.tf"):
         shutil.copy(MODULE_DIR / name, work / name)
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     subprocess.run(
@@ -136,6 +141,7 @@ def terraform_locals(
             "-var=environment=test",
             f"-var=manifest_path={manifest}",
             f"-var=repo_root={REPO}",
+            *[f"-var={k}={v}" for k, v in (extra_vars or {}).items()],
         ],
         cwd=work,
         env=env,

@@ -114,3 +114,13 @@ def test_an_event_held_by_a_record_applied_before_is_not_applied_again():
         "n": ["y"],
         "o": [],
     }
+
+
+def test_an_events_slot_is_a_function_of_the_event_so_every_record_holding_it_shares_it():
+    a = gift(secs=0.5)
+    resent = a.model_copy()  # the same upstream message, sent again in another batch
+    assert eventlog.slot_of(a) == eventlog.slot_of(resent)
+    later = gift(secs=eventlog.SLOT_S * 3)
+    assert eventlog.slots_of([a, later, resent]) == sorted(
+        {eventlog.slot_of(a), eventlog.slot_of(later)}
+    )

@@ -40,7 +40,7 @@ from giftengine_dev import bench as defaults
 from giftengine_dev.bench import cost
 from giftengine_dev.bench.stats import busiest, in_flight_fit, latency_figures
 
-STALL_S = 30.0  # the sustained run gives up after this long without progress
+STALL_S = 120.0  # the sustained run gives up after this long without progress
 HOT_MULTIPLE = 4.0  # the hot stream's gifts per second, in floor message rates
 STEADY_RATE = 100.0  # gifts/s of the steady stream priced at "100 gifts/s"
 STEADY_SECONDS = 60.0

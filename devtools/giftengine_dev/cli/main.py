@@ -23,6 +23,7 @@ COMMANDS = [
     "ingest",
     "overlay-url",
     "smoke",
+    "packages",
 ]
 
 

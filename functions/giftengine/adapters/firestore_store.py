@@ -21,13 +21,11 @@ event not yet visible to a rollup commits with a later timestamp than any it has
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,13 +54,7 @@ def event_doc_id(event_id: str) -> str:
 _EVENTS = TypeAdapter(list[EngagementEvent])
 
 
-@functools.cache
-def _lookups() -> ThreadPoolExecutor:
-    """Threads for a hot rollup's record lookups (one query per 30 events)."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="holders")
-
-
-# array-contains-any takes at most 30 values per query.
+# array-contains-any takes at most 30 values per query (the record lookup's slots).
 _CONTAINS_MAX = 30
 
 
@@ -95,6 +87,12 @@ def _events_of(snap) -> list[EngagementEvent]:
     if text.startswith("["):
         return _EVENTS.validate_json(text)
     return [EngagementEvent.model_validate_json(text)]
+
+
+def _slots_of(snap) -> list[int]:
+    if isinstance(snap, _InHand):
+        return eventlog.slots_of(snap.events)
+    return list(snap.get("slots") or [])
 
 
 def _stored(snap) -> eventlog.Stored:
@@ -177,7 +175,8 @@ class FirestoreStore:
     def _event_record(self, events: Sequence[EngagementEvent]) -> dict:
         one = len(events) == 1
         return {
-            "event_ids": [e.event_id for e in events],  # found by id: eventlog.events_to_apply
+            "event_ids": [e.event_id for e in events],  # eventlog.events_to_apply
+            "slots": eventlog.slots_of(events),  # how a rollup finds the records (_holders)
             "n": len(events),
             "kind": events[0].kind if one else "batch",
             # The events as JSON text (an object, or an array for a batch): one field to
@@ -220,23 +219,23 @@ class FirestoreStore:
                 return
             last = snaps[-1]
 
-    def _holders(self, stream_id: str, event_ids: Sequence[str]) -> list[eventlog.Stored]:
-        """Every record of the stream holding any of these events (by the automatic index
-        of the `event_ids` array; 30 values per query, the queries run side by side)."""
+    def _holders(self, stream_id: str, records: Sequence) -> list[eventlog.Stored]:
+        """Every record of the stream that may hold an event of `records` (snapshots or
+        `_InHand`): the records sharing one of their events' time slots (the automatic
+        index of the `slots` array, 30 values per query). A superset of the records
+        holding those events: `eventlog.events_to_apply` compares event ids."""
         events = self.stream_ref(stream_id).collection("events")
-        ids = list(dict.fromkeys(event_ids))
-        chunks = [ids[i : i + _CONTAINS_MAX] for i in range(0, len(ids), _CONTAINS_MAX)]
-
-        def lookup(chunk: list[str]) -> list:
-            q = events.where(filter=FieldFilter("event_ids", "array_contains_any", chunk))
+        slots = sorted({x for r in records for x in _slots_of(r)})
+        found: dict[str, eventlog.Stored] = {}
+        t0 = time.perf_counter()
+        for i in range(0, len(slots), _CONTAINS_MAX):
+            chunk = slots[i : i + _CONTAINS_MAX]
+            q = events.where(filter=FieldFilter("slots", "array_contains_any", chunk))
             snaps = list(q.select(["ingested_at", "event_ids"]).stream())
             self.writes.count("read", max(1, len(snaps)))
-            return snaps
-
-        t0 = time.perf_counter()
-        found = list((map if len(chunks) == 1 else _lookups().map)(lookup, chunks))
+            found.update({snap.id: _stored(snap) for snap in snaps})
         self.writes.count("lookup_s", time.perf_counter() - t0)  # dev/bench: its cost
-        return list({snap.id: _stored(snap) for snaps in found for snap in snaps}.values())
+        return list(found.values())
 
     def record_dead_letter(
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
@@ -508,10 +507,8 @@ class FirestoreStore:
         )
         events: list[EngagementEvent] = []
         if step.to_apply:
-            ids = [e for r in step.to_apply for e in r.event_ids]
-            keep = eventlog.events_to_apply(
-                step.to_apply, self._holders(stream_id, ids), cursor, ahead
-            )
+            holders = self._holders(stream_id, [by_id[r.id] for r in step.to_apply])
+            keep = eventlog.events_to_apply(step.to_apply, holders, cursor, ahead)
             for r in step.to_apply:
                 wanted = set(keep[r.id])
                 for e in _events_of(by_id[r.id]):

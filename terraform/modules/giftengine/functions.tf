@@ -1,26 +1,9 @@
-# Cloud Functions (gen2) for every function of the manifest, built from ONE zip of functions/
-# (main.py + the giftengine package + requirements.txt). The object name carries the zip's
-# content hash: unchanged code keeps the same object, so no function redeploys.
+# Cloud Functions (gen2) for every function of the manifest, each built from the archive of
+# its package (packages.tf): main.py, the giftengine modules its functions import and the
+# package's own requirements.txt. The object name carries the archive's content hash:
+# unchanged code keeps the same object, so no function of that package redeploys.
 
 locals {
-  # Never shipped: tests, caches, build metadata. tests/infra/test_function_source.py builds
-  # the zip from this list and checks what is (not) in it.
-  source_excludes = [
-    "**/__pycache__/**",
-    "**/*.pyc",
-    "**/.pytest_cache/**",
-    "**/.mypy_cache/**",
-    "**/.ruff_cache/**",
-    "**/.hypothesis/**",
-    "**/tests/**",
-    "**/test_*.py",
-    "**/*_test.py",
-    "**/conftest.py",
-    "**/*.egg-info/**",
-    "**/.venv/**",
-    "**/.DS_Store",
-  ]
-
   function_env = merge(
     {
       GIFTENGINE_PROJECT  = var.project_id
@@ -50,17 +33,32 @@ locals {
   }
 }
 
-data "archive_file" "functions_source" {
+data "archive_file" "package" {
+  for_each = local.packages
+
   type        = "zip"
-  source_dir  = "${var.repo_root}/functions"
-  output_path = "${path.root}/.build/functions-source.zip"
-  excludes    = local.source_excludes
+  output_path = "${path.root}/.build/functions-${each.key}.zip"
+
+  dynamic "source" {
+    for_each = toset(each.value.files)
+    content {
+      content  = file("${var.repo_root}/functions/${source.value}")
+      filename = source.value
+    }
+  }
+
+  source {
+    content  = each.value.requirements
+    filename = "requirements.txt"
+  }
 }
 
-resource "google_storage_bucket_object" "functions_source" {
-  name   = "functions/source-${data.archive_file.functions_source.output_sha256}.zip"
+resource "google_storage_bucket_object" "package" {
+  for_each = local.packages
+
+  name   = "functions/${each.key}-${data.archive_file.package[each.key].output_sha256}.zip"
   bucket = google_storage_bucket.platform["function-source"].name
-  source = data.archive_file.functions_source.output_path
+  source = data.archive_file.package[each.key].output_path
 }
 
 resource "google_cloudfunctions2_function" "fn" {
@@ -81,8 +79,8 @@ resource "google_cloudfunctions2_function" "fn" {
     service_account = google_service_account.platform["builder"].id
     source {
       storage_source {
-        bucket = google_storage_bucket_object.functions_source.bucket
-        object = google_storage_bucket_object.functions_source.name
+        bucket = google_storage_bucket_object.package[local.function_package[each.key]].bucket
+        object = google_storage_bucket_object.package[local.function_package[each.key]].name
       }
     }
   }
@@ -110,6 +108,10 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   lifecycle {
+    precondition {
+      condition     = contains(keys(local.function_package), each.key)
+      error_message = "Function ${each.key} is in no package of build/packages/packages.json: run `giftengine packages`."
+    }
     precondition {
       condition     = !(var.payments_live && var.esewa_product_code == "EPAYTEST")
       error_message = "payments_live needs the merchant's esewa_product_code, not the sandbox EPAYTEST."

@@ -31,7 +31,7 @@ output "secret_ids" {
   value       = sort(tolist(local.secret_ids))
 }
 
-output "source_object" {
-  description = "Content-addressed object holding the functions' source zip."
-  value       = google_storage_bucket_object.functions_source.name
+output "source_objects" {
+  description = "Package -> content-addressed object holding its functions' archive."
+  value       = { for k, o in google_storage_bucket_object.package : k => o.name }
 }

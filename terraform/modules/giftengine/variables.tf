@@ -24,6 +24,12 @@ variable "repo_root" {
   type        = string
 }
 
+variable "packages_dir" {
+  description = "Where `giftengine packages` wrote packages.json and requirements/; null = REPO/build/packages."
+  type        = string
+  default     = null
+}
+
 variable "firestore_location" {
   description = "Firestore database location (e.g. nam5, eur3 or a region); null uses the region."
   type        = string

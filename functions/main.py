@@ -1,10 +1,10 @@
 """Cloud Function entry points. Each is a few lines: parse, call the service layer, map errors.
 
-The same file is the deployable source of every function (Terraform zips functions/ and
-sets the entry point per function; see giftengine/manifest.yaml). Each function imports its
-own module on first call, so a function loads only the libraries it uses: stripe only where
-a payment is taken, none of numpy, scipy, scikit-learn anywhere (tests/unit/test_entrypoints.py
-checks this).
+The same file is in every function's archive (Terraform builds one archive per package of
+functions with the modules they import, decision 014, and sets the entry point per function;
+see giftengine/manifest.yaml). Each function imports its own module on first call, so a
+function loads only the libraries it uses: stripe only where a payment is taken, none of
+numpy, scipy, scikit-learn anywhere (tests/unit/test_entrypoints.py checks this).
 """
 
 from __future__ import annotations

@@ -75,3 +75,76 @@ def test_rollup_refuses_deep_json(cloud):
         timeout=60,
     )
     assert r.status_code == 400, r.text[:300]
+
+
+def test_a_disabled_account_cannot_move_money_or_post(cloud):
+    """Issue 14: tokens were verified without revocation checks, so a disabled account's
+    token still posted for up to an hour."""
+    import uuid
+
+    from firebase_admin import auth
+    from giftengine_dev.devcloud.tokens import admin_app
+
+    uid = f"disabled-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {id_token(uid)}", "X-Forwarded-For": "10.7.0.2"}
+    wallet = cloud["endpoints"]["wallet_api"]
+    assert requests.get(f"{wallet}/wallet_api/wallet", headers=headers, timeout=60).ok
+    auth.update_user(uid, disabled=True, app=admin_app(cloud["project_id"]))
+    r = requests.get(f"{wallet}/wallet_api/wallet", headers=headers, timeout=60)
+    assert r.status_code == 401, r.text
+    r = requests.post(
+        f"{wallet}/wallet_api/gifts",
+        headers=headers,
+        json={"stream_id": "s-any", "gift_id": "rose", "idempotency_key": "dis-00000001"},
+        timeout=60,
+    )
+    assert r.status_code == 401
+    r = requests.post(
+        f"{cloud['endpoints']['chat_api']}/streams/s-any/messages",
+        headers=headers,
+        json={"text": "still here?"},
+        timeout=180,
+    )
+    assert r.status_code == 401, r.text
+
+
+def test_display_names_come_from_the_profile_not_the_body(cloud):
+    import uuid
+
+    uid = f"noname-{uuid.uuid4().hex[:8]}"
+    stream = f"s-names-{uid}"
+    r = requests.post(
+        f"{cloud['endpoints']['chat_api']}/streams/{stream}/messages",
+        headers={"Authorization": f"Bearer {id_token(uid)}", "X-Forwarded-For": "10.7.0.3"},
+        json={"text": "hello a < b", "name": "The Real Creator"},
+        timeout=180,
+    )
+    assert r.status_code == 201, r.text
+    feed = requests.get(
+        f"{cloud['endpoints']['chat_api']}/streams/{stream}/messages",
+        headers={"X-Forwarded-For": "10.7.0.3"},
+        timeout=60,
+    ).json()
+    assert [m["name"] for m in feed["messages"]] == ["user-" + uid[:6]]
+
+
+def test_concurrent_puts_of_one_ingest_target_never_answer_500(cloud):
+    """Issue 14: 24 concurrent PUT /ingest_targets/<same> answered 500 (0-18 of them) on lock
+    timeouts. Each must be 200/201, or 409 with Retry-After."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = f"race{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {id_token('race-admin', {'admin': True})}"}
+    url = f"{cloud['endpoints']['ingest_targets']}/ingest_targets/{cid}"
+
+    def put(_):
+        return requests.put(url, headers=headers, timeout=180)
+
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(put, range(24)))
+    codes = sorted(r.status_code for r in answers)
+    assert set(codes) <= {200, 201, 409}, codes
+    assert codes.count(201) <= 1, codes
+    assert all(r.headers.get("Retry-After") for r in answers if r.status_code == 409)
+    requests.delete(url, headers=headers, timeout=60)

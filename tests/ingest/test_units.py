@@ -193,3 +193,77 @@ HADOLINT = shutil.which("hadolint") or shutil.which(
 def test_dockerfile_lints_clean():
     r = subprocess.run([HADOLINT, str(DOCKERFILE)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_message_the_normalizer_rejects_is_logged_and_skipped(monkeypatch, caplog):
+    """Issue 14: one rejected message raised inside the TikTokLive listener; the connection
+    dropped and the valid messages after it in the same frame were lost."""
+    from giftengine.ingest import session as session_mod
+    from giftengine.ingest.settings import IngestSettings
+
+    s = session_mod.CreatorSession("ana", IngestSettings(instance_id="t"), connect=None,
+                                   publish=None, gate=SignGate())
+    good = [decode(F.gift(ROOM, 40 + i, repeat_end=True), GiftEvent) for i in range(3)]
+    bad = object()  # stands for a message the normalizer cannot accept
+    real = normalize.normalize
+
+    def picky(event, room_id, creator_id):
+        if event is bad:
+            raise ValueError("gift.id: invalid")
+        return real(event, room_id, creator_id)
+
+    monkeypatch.setattr(session_mod.normalize, "normalize", picky)
+    with caplog.at_level(logging.WARNING, logger="giftengine.ingest.session"):
+        for ev in (good[0], bad, good[1], good[2]):  # one frame, in wire order
+            s.on_event(ev, ROOM)
+    assert [e.user.id for e in s._queue] == ["40", "41", "42"]
+    assert s.stats.skipped_bad == 1
+    assert any("normalizer rejected" in r.getMessage() for r in caplog.records)
+
+
+def test_tiktoklive_log_lines_go_through_the_json_logger(capsys):
+    from giftengine.ingest import logs
+    from TikTokLive.client.logger import TikTokLiveLogHandler
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logs.setup("demo-p")
+        TikTokLiveLogHandler.get_logger().error("sign server said no")
+        lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+        assert lines and json.loads(lines[-1])["message"] == "sign server said no"
+        assert json.loads(lines[-1])["severity"] == "ERROR"
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_a_429_without_ratelimit_remaining_is_a_rate_limit():
+    """Issue 14: TikTokLive raised TypeError (int(None)) for a 429 without RateLimit-Remaining;
+    the worker retried in seconds as if it were transient."""
+    import httpx
+    from TikTokLive.client.errors import SignatureRateLimitError
+
+    response = httpx.Response(429, headers={}, request=httpx.Request("GET", "https://sign"))
+    try:
+        SignatureRateLimitError(None, "try again in %s seconds", response=response)
+    except TypeError as exc:
+        f = classify(exc, rate_limit_default_s=60.0)
+    else:  # a fixed TikTokLive: still classified as a rate limit
+        pytest.skip("this TikTokLive no longer raises TypeError here")
+    assert (f.kind, f.code, f.retry_after_s) == ("rate_limited", "sign_rate_limited", 60.0)
+    assert classify(TypeError("unrelated")).kind == "transient"
+
+
+def test_sign_gate_is_shared_through_wall_clock_instants():
+    mono, wall = [100.0], [1_000_000.0]
+    a = SignGate(clock=lambda: mono[0], wall=lambda: wall[0])
+    b = SignGate(clock=lambda: mono[0] + 5000, wall=lambda: wall[0])  # another process
+    a.block_for(60)
+    assert a.until_wall() == 1_000_060.0
+    b.hold_until_wall(a.until_wall())
+    assert b.wait_s() == 60.0
+    b.hold_until_wall(wall[0] - 1)  # a past instant changes nothing
+    assert b.wait_s() == 60.0
+    mono[0] += 61
+    wall[0] += 61
+    assert a.wait_s() == 0 and b.wait_s() == 0 and a.until_wall() == 0.0

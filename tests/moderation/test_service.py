@@ -36,7 +36,7 @@ def test_clean_message_is_visible_with_public_fields_only(make_deps, stream):
     out = send(deps, stream, "hello <b>everyone</b>")
     assert out["visible"] and out["action"] == "allow"
     feed = service.feed(deps, stream, include_held=True)
-    assert [m["text"] for m in feed["messages"]] == ["hello everyone"]
+    assert [m["text"] for m in feed["messages"]] == ["hello <b>everyone</b>"]  # as sent
     assert "score" not in feed["messages"][0]
     assert feed["held"] == []
 

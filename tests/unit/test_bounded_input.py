@@ -84,3 +84,18 @@ def test_an_esewa_data_nested_3000_deep_is_a_400_not_a_500():
     data = base64.b64encode(("[" * 3000 + "]" * 3000).encode()).decode()
     with pytest.raises(InvalidRequest):
         Esewa("secret", "EPAYTEST", "http://esewa.invalid").verify_callback(data)
+
+
+def test_dates_in_api_json_are_rfc_3339():
+    """Issue 14: dates were Python's str(datetime), `2026-12-03 21:44:17.989093+00:00`."""
+    from datetime import UTC, datetime
+
+    from giftengine.entrypoints.http import json_response
+
+    at = datetime(2026, 12, 3, 21, 44, 17, 989093, tzinfo=UTC)
+    body = json.loads(json_response({"banned_until": at, "naive": at.replace(tzinfo=None)}).data)
+    assert body == {
+        "banned_until": "2026-12-03T21:44:17.989093+00:00",
+        "naive": "2026-12-03T21:44:17.989093+00:00",
+    }
+    assert datetime.fromisoformat(body["banned_until"]) == at

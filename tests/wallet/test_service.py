@@ -143,11 +143,46 @@ def test_daily_bonus_once_per_user_per_day_and_tier_expiry_event():
     svc.run_daily_bonus()
     assert svc.wallet_view("u1")["bonus_balance"] == 120
     clock.now += 30 * 86400
-    r = svc.run_daily_bonus()
-    assert r == {"day": r["day"], "credited": 0, "skipped": 0, "expired": 1}
+    r = svc.run_daily_bonus()  # a late run pays what fell due while the tier was active
+    assert r == {"day": r["day"], "credited": 28, "skipped": 0, "expired": 1}
+    assert svc.wallet_view("u1")["bonus_balance"] == 30 * 60
     assert svc.wallet_view("u1")["tier"]["level"] == 0
     assert any(d.get("reason") == "expired" for p, d in store.docs.items() if "tier_events" in p)
     assert svc.reconcile()["ok"]
+
+
+@pytest.mark.parametrize(
+    "first_run_s, every_s", [(0, 3600), (1800, 3600), (14 * 3600 + 1800, 86400), (60, 7 * 86400)]
+)
+def test_og_bonus_count_equals_the_tier_days_whatever_the_schedule(first_run_s, every_s):
+    """Issue 14: a 30-day tier paid 31 bonuses (1,860 instead of 1,800, 60% of the price)
+    when the job ran hourly over the tier's whole life. Simulated clock: the tier is bought
+    at 10:00 UTC; the job runs from `first_run_s` after that, every `every_s`, until well
+    after expiry."""
+    svc, store, clock, _ = funded(3000)
+    clock.now = 1_795_000_000.0 - 1_795_000_000.0 % 86400 + 10 * 3600  # a day's 10:00 UTC
+    svc.buy_tier("u1", 1, "tier-sched")
+    start = clock.now
+    clock.now = start + first_run_s
+    while clock.now < start + 40 * 86400:
+        svc.run_daily_bonus()
+        clock.now += every_s
+    bonuses = [d for p, d in store.docs.items() if p.startswith("ledger/bonus:")]
+    assert len(bonuses) == 30
+    assert svc.wallet_view("u1")["bonus_balance"] == 1800  # 60% of 3,000
+    assert svc.wallet_view("u1")["tier"]["level"] == 0
+    assert svc.reconcile()["ok"]
+
+
+def test_extending_a_tier_adds_its_days_bonuses():
+    svc, store, clock, _ = funded(6000)
+    svc.buy_tier("u1", 1, "tier-ext-1")
+    svc.buy_tier("u1", 1, "tier-ext-2")  # same level: 60 days
+    end = clock.now + 70 * 86400
+    while clock.now < end:
+        svc.run_daily_bonus()
+        clock.now += 6 * 3600
+    assert svc.wallet_view("u1")["bonus_balance"] == 60 * 60
 
 
 def test_refund_before_completion_credits_nothing():

@@ -120,6 +120,7 @@ def test_prediction_odds_and_current_question_widgets(cloud, web, browser, strea
         f"predictions/{pred['prediction_id']}/stakes",
         {"outcome": 2, "points": 100, "idempotency_key": "fan-b-0001"},
     )
+    browser.wait_for(page, "() => document.querySelector('#w-prediction .bar')", timeout=60)
     odds = browser.wait_for(
         page,
         """() => {

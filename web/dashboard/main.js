@@ -444,6 +444,7 @@ async function saveRules() {
 }
 
 function listenCreator() {
+  renderRules(null); // the defaults until the saved rules arrive
   let first = true;
   state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
     const d = snap.data() || {};
@@ -618,7 +619,9 @@ async function onUser(user) {
     $("who").textContent = "";
     return;
   }
-  state.claims = (await user.getIdTokenResult()).claims;
+  const claims = (await user.getIdTokenResult()).claims;
+  if (state.user !== user) return; // signed out or switched meanwhile: that call sets up
+  state.claims = claims;
   $("who").textContent = `${user.email || user.uid} (uid ${user.uid})`;
   listenStreams();
   listenCreator();

@@ -1,14 +1,35 @@
-"""CLI commands talk to whichever cloud the environment names; when no emulator variables
-are set and a local stack (`giftengine dev up`) is running, they use that stack."""
+"""How every CLI command finds the cloud it talks to, the same way for all of them:
+
+1. the emulator / project variables already in the environment, else
+2. the local stack recorded in `--state-dir` (or GIFTENGINE_STATE_DIR, default
+   .giftengine/dev) when it runs, else
+3. the one running stack recorded anywhere under .giftengine/ (e.g. a stack started with
+   another --state-dir, or the test stack),
+and otherwise stops with a message that says how to start one, instead of falling through to
+Google's default credentials (which crashed `giftengine wallet UID --json`).
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from giftengine import config
 
 
-def ensure_env() -> config.Settings:
+class NoCloud(SystemExit):
+    pass
+
+
+def _candidates(state_dir: str | None) -> list[Path | None]:
+    from giftengine_dev.devcloud.layout import ROOT
+
+    first: list[Path | None] = [Path(state_dir).resolve()] if state_dir else [None]
+    found = sorted(p.parent for p in (ROOT / ".giftengine").glob("*/stack.json"))
+    return first + [p for p in found if p not in first]
+
+
+def ensure_env(state_dir: str | None = None) -> config.Settings:
     if not (
         os.environ.get("FIRESTORE_EMULATOR_HOST")
         or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -16,7 +37,23 @@ def ensure_env() -> config.Settings:
     ):
         from giftengine_dev.devcloud import stack
 
-        st = stack.status()
-        if st.get("running"):
-            os.environ.update(st["env"])
+        state_dir = state_dir or os.environ.get("GIFTENGINE_CLI_STATE_DIR")
+        tried = []
+        for candidate in _candidates(state_dir):
+            st = stack.status(candidate)
+            tried.append(st["state_dir"])
+            if st.get("running"):
+                os.environ.update(st["env"])
+                break
+            if state_dir:  # an explicit --state-dir is the only one to use
+                break
+        else:
+            st = {}
+        if not st.get("running"):
+            raise NoCloud(
+                "giftengine: no local cloud is running (looked in "
+                f"{', '.join(tried)}) and no emulator or project variables are set. Start one "
+                "with `giftengine dev up [--state-dir DIR]`, pass --state-dir, or export "
+                "FIRESTORE_EMULATOR_HOST / GOOGLE_CLOUD_PROJECT."
+            )
     return config.load()

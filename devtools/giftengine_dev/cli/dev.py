@@ -114,6 +114,7 @@ def _print(st: dict, as_json: bool) -> None:
     rows = [(name, addr, "emulator") for name, addr in st["emulators"].items()]
     rows += [(name, f["url"], f"function ({f['trigger']})") for name, f in st["functions"].items()]
     rows += [(name, "-", f"service: {what}") for name, what in st["services"].items()]
+    rows += [(name, url, "stand-in") for name, url in st.get("stand_ins", {}).items()]
     width = max(len(r[0]) for r in rows)
     owner = {"firestore": "firebase", "pubsub": "firebase", "auth": "firebase-auth"}
     for name, where, kind in rows:

@@ -32,11 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"giftengine_dev.cli.{name.replace('-', '_')}").register(sub)
+    # Every command finds its local cloud the same way (cli/_cloud.py): all take --state-dir.
+    for p in sub.choices.values():
+        if not any("--state-dir" in a.option_strings for a in p._actions):
+            p.add_argument(
+                "--state-dir", help="the local cloud to use (default: the running one)"
+            )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
     args = build_parser().parse_args(argv)
+    if getattr(args, "state_dir", None) and args.command != "dev":
+        os.environ["GIFTENGINE_CLI_STATE_DIR"] = args.state_dir
     return int(args.func(args) or 0)
 
 

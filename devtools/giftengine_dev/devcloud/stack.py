@@ -96,6 +96,9 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
         "port_base": layout.port_base,
         "emulators": layout.emulators(),
         "endpoints": layout.endpoints(),
+        # Local stand-ins of outside services: the payment providers (Stripe API, eSewa form,
+        # Khalti) the wallet functions call on the local cloud.
+        "stand_ins": {"payments": layout.stand_in_url()},
         "functions": {
             f.name: {
                 "url": layout.function_url(f.name),

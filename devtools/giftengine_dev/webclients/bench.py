@@ -247,6 +247,15 @@ def demo_replay(b, urls, status, db, publisher, rate: float) -> dict:
     b.wait_for("demo", "() => window.giftOverlay.state === 'idle'")
     ref = db.collection("streams").document(stream)
     token = emulator_id_token(creator, status["project_id"], display_name="Bench Creator")
+    auth = {"Authorization": f"Bearer {token}"}
+    # The ownership record (POST /api/streams): the creator may then set the goal.
+    r = requests.post(
+        f"{status['endpoints']['api']}/streams",
+        json={"stream_id": stream},
+        headers=auth,
+        timeout=60,
+    )
+    r.raise_for_status()
     goal_set = False
     started = time.monotonic()
     for i, ev in enumerate(events):
@@ -264,8 +273,8 @@ def demo_replay(b, urls, status, db, publisher, rate: float) -> dict:
                     "target": int(expected["coins"] * 0.6),
                     "title": "New microphone",
                 },
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
+                headers=auth,
+                timeout=60,
             )
             r.raise_for_status()
             goal_set = True

@@ -40,12 +40,20 @@ def _app(project_id: str) -> firebase_admin.App:
         return firebase_admin.initialize_app(options={"projectId": project_id})
 
 
-def verify_bearer(authorization: str | None, project_id: str) -> Principal:
+def verify_bearer(
+    authorization: str | None, project_id: str, check_revoked: bool = False
+) -> Principal:
+    """`check_revoked`: also ask Firebase Auth whether the account is disabled or its tokens
+    were revoked (one lookup); used where money moves or moderation happens, so a disabled
+    account cannot act for the rest of its token's hour."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("missing 'Authorization: Bearer <Firebase ID token>' header")
     token = authorization.removeprefix("Bearer ").strip()
     try:
-        claims = fb_auth.verify_id_token(token, app=_app(project_id))
+        claims = fb_auth.verify_id_token(token, app=_app(project_id), check_revoked=check_revoked)
+    except (fb_auth.RevokedIdTokenError, fb_auth.UserDisabledError) as exc:
+        reason = f"the account is disabled or signed out: {type(exc).__name__}"
+        raise Unauthenticated(reason) from None
     except Exception as exc:  # firebase-admin raises several types for bad tokens
         raise Unauthenticated(f"invalid ID token: {type(exc).__name__}") from None
     return Principal(uid=claims["uid"], claims=claims)

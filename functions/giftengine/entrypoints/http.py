@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from flask import Request, Response
@@ -33,9 +34,23 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def _json_default(value: Any) -> Any:
+    """Dates as RFC 3339 (`2026-12-03T21:44:17.989093+00:00`), never Python's str()."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json"
+        json.dumps(body, default=_json_default),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
     )
 
 
@@ -80,9 +95,9 @@ def parse_body(request: Request, model: type[M]) -> M:
         raise ApiError(400, "invalid_request", validation_reason(exc)) from None
 
 
-def authenticate(request: Request, project_id: str) -> Principal:
+def authenticate(request: Request, project_id: str, check_revoked: bool = False) -> Principal:
     try:
-        return verify_bearer(request.headers.get("Authorization"), project_id)
+        return verify_bearer(request.headers.get("Authorization"), project_id, check_revoked)
     except Unauthenticated as exc:
         raise ApiError(401, "unauthenticated", str(exc)) from None
 

@@ -25,13 +25,25 @@ class Backoff:
 
 
 class SignGate:
-    """All creators of a process share one sign-server key: when the server answers 429, every
-    creator waits until its reset time instead of each finding out on its own."""
+    """All creators share one sign-server key: when the server answers 429, every creator
+    waits until its reset time instead of each finding out on its own. Within a process this
+    object is the gate; across instances the worker mirrors it into Firestore
+    (`ingest_gates/sign`, see SharedGate in leases.py) with `until_wall` / `hold_until_wall`."""
 
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
+    def __init__(self, clock=time.monotonic, wall=time.time):
+        self._clock, self._wall = clock, wall
         self._open_at = 0.0
         self.rate_limited = 0
+
+    def until_wall(self) -> float:
+        """Wall-clock instant the gate opens (0 when open)."""
+        wait = self.wait_s()
+        return self._wall() + wait if wait > 0 else 0.0
+
+    def hold_until_wall(self, until: float) -> None:
+        """Another instance was rate limited: keep this process's creators waiting too."""
+        if until > self._wall():
+            self._open_at = max(self._open_at, self._clock() + (until - self._wall()))
 
     def block_for(self, seconds: float) -> None:
         self.rate_limited += 1

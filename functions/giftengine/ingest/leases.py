@@ -140,3 +140,38 @@ class LeaseStore:
         except NotFound:
             return "gone"
         return "ok"
+
+
+GATES = "ingest_gates"
+
+
+class SharedGate:
+    """The sign-server gate shared by every worker instance: `ingest_gates/sign` =
+    {until (timestamp), by (instance), rate_limited (count)}. An instance that gets a 429
+    raises `until` (never lowers it); every instance reads it on its heartbeat and holds its
+    own creators until then (docs/ingest.md)."""
+
+    def __init__(self, db: firestore.Client, instance: str):
+        self.db, self.instance = db, instance
+        self.ref = db.collection(GATES).document("sign")
+
+    def until(self) -> float:
+        snap = self.ref.get()
+        at = (snap.to_dict() or {}).get("until") if snap.exists else None
+        return at.timestamp() if at else 0.0
+
+    def raise_to(self, until: float) -> float:
+        """Set `until` to at least `until`; returns the stored value."""
+
+        @firestore.transactional
+        def txn_fn(txn) -> float:
+            snap = self.ref.get(transaction=txn)
+            d = snap.to_dict() or {} if snap.exists else {}
+            current = d["until"].timestamp() if d.get("until") else 0.0
+            if until <= current:
+                return current
+            txn.set(self.ref, {"until": _ts(until), "by": self.instance,
+                               "rate_limited": int(d.get("rate_limited", 0)) + 1})
+            return until
+
+        return txn_fn(self.db.transaction())

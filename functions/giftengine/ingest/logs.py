@@ -44,5 +44,14 @@ def setup(project_id: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # TikTokLive logs every parse at DEBUG and its own errors at ERROR; keep its errors only.
-    logging.getLogger("TikTokLive").setLevel(logging.ERROR)
+    # It installs its own plain-text handler (and stops propagation) the first time it is
+    # asked for its logger: create that logger now, drop its handler and let its records
+    # reach the JSON handler above, so no plain line is mixed into the JSON stream.
+    from TikTokLive.client.logger import LogLevel, TikTokLiveLogHandler
+
+    tiktok = TikTokLiveLogHandler.get_logger(level=LogLevel.ERROR)
+    for h in list(tiktok.handlers):
+        tiktok.removeHandler(h)
+    tiktok.propagate = True
+    tiktok.setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per TikTok request is noise

@@ -38,6 +38,7 @@ class Stats:
     room_id: int | None = None
     events_total: int = 0
     duplicates_dropped: int = 0
+    skipped_bad: int = 0  # messages the normalizer rejected (logged, skipped)
     by_kind: Counter = field(default_factory=Counter)
     reconnects: int = 0
     rate_limited: int = 0
@@ -67,6 +68,7 @@ class Stats:
                 "events_per_s": events_per_s,
                 "by_kind": dict(self.by_kind),
                 "duplicates_dropped": self.duplicates_dropped,
+                "skipped_bad": self.skipped_bad,
                 "reconnects": self.reconnects,
                 "rate_limited": self.rate_limited,
                 "last_message_at": (datetime.fromtimestamp(self.last_message_at, UTC)
@@ -100,9 +102,19 @@ class CreatorSession:
 
     # ---- events in ---------------------------------------------------------------------------
     def on_event(self, event: Any, room_id: int) -> None:
-        """Called synchronously by the library for each decoded event, in wire order."""
-        n = normalize.normalize(event, room_id, self.creator_id)
+        """Called synchronously by the library for each decoded event, in wire order. A
+        message the normalizer rejects is logged and skipped: raising here would make the
+        library drop the connection and the rest of the frame (and, inside TikTok's replay
+        window, reconnect forever)."""
         self.stats.last_message_at = time.time()
+        try:
+            n = normalize.normalize(event, room_id, self.creator_id)
+        except Exception as exc:
+            self.stats.skipped_bad += 1
+            self.log.warning("skipped a message the normalizer rejected (%s: %s)",
+                             type(exc).__name__, str(exc)[:300],
+                             extra={"stream": normalize.stream_id(room_id)})
+            return
         if n is None:
             return
         self._admit(n.event, n.keys)

@@ -74,7 +74,22 @@ def classify(exc: BaseException, rate_limit_default_s: float = 60.0) -> Failure:
             retry = rate_limit_default_s
         return Failure("rate_limited", "sign_rate_limited", reason,
                        retry if retry > 0 else rate_limit_default_s)
+    if isinstance(exc, TypeError) and _from_rate_limit_error(exc):
+        # TikTokLive builds SignatureRateLimitError from the RateLimit-Remaining header and
+        # raises TypeError (int(None)) when the sign server leaves it out: still a 429.
+        return Failure("rate_limited", "sign_rate_limited",
+                       "sign server answered 429 without RateLimit-Remaining",
+                       rate_limit_default_s)
     return Failure("transient", type(exc).__name__, reason)
+
+
+def _from_rate_limit_error(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "calculate_retry_after":
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def configure_endpoints(settings: IngestSettings) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +48,11 @@ class TargetIn(BaseModel):
                                   description="Admins only: the creator's Firebase uid.")
 
 
+class Contention(Exception):
+    """Concurrent writes to one target outlasted the transaction's retries (409 + Retry-After;
+    the caller retries)."""
+
+
 class TargetRepo:
     def __init__(self, db: firestore.Client):
         self.db = db
@@ -74,7 +80,13 @@ class TargetRepo:
                           "error": None, "ingest": {}})
             return True
 
-        created = txn_fn(self.db.transaction())
+        try:
+            created = txn_fn(self.db.transaction())
+        except (gexc.Aborted, gexc.Conflict, gexc.DeadlineExceeded, gexc.ServiceUnavailable,
+                gexc.TooManyRequests) as exc:
+            raise Contention(f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # google-cloud-firestore: "Failed to commit ... attempts"
+            raise Contention(str(exc)) from None
         return self.get(creator_id) or {}, created
 
     def delete(self, creator_id: str) -> bool:
@@ -144,7 +156,11 @@ def put_target(request: Request, creator: str):
     if not may_manage(p, cid, (existing or {}).get("owner_uid")):
         raise ApiError(403, "forbidden", f"only @{cid} or an admin may manage this ingest target")
     owner = body.owner_uid or (existing or {}).get("owner_uid") or p.uid
-    doc, created = _repo().put(cid, owner, p.uid)
+    try:
+        doc, created = _repo().put(cid, owner, p.uid)
+    except Contention:
+        raise ApiError(409, "conflict", f"@{cid} is being changed by another request; retry",
+                       {"Retry-After": "1"}) from None
     return _view(doc), 201 if created else 200
 
 

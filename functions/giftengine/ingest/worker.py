@@ -21,7 +21,7 @@ from giftengine.adapters import live_pointers
 from giftengine.adapters.ownership import FirestoreOwnership
 from giftengine.ingest import normalize
 from giftengine.ingest.backoff import SignGate
-from giftengine.ingest.leases import Lease, LeaseStore
+from giftengine.ingest.leases import Lease, LeaseStore, SharedGate
 from giftengine.ingest.publisher import AsyncPublisher
 from giftengine.ingest.session import CreatorSession
 from giftengine.ingest.settings import IngestSettings
@@ -51,6 +51,7 @@ class Worker:
         self.db = db
         self.publisher = publisher
         self.gate = SignGate()
+        self.shared_gate = SharedGate(db, settings.instance_id)
         self._connect = connect or (lambda cid, sink: Connection(cid, settings, sink))
         self.running: dict[str, Running] = {}
         self.ready = False
@@ -115,7 +116,20 @@ class Worker:
         self.log.info("leased @%s (token %d)", cid, lease.token,
                       extra={"creator": cid, "trace": session.trace})
 
+    def _sync_gate(self) -> None:
+        """Mirror the sign-server gate across instances: publish ours if it is later than the
+        shared one, and hold our creators until the shared one opens."""
+        mine = self.gate.until_wall()
+        shared = self.shared_gate.until()
+        if mine > shared + 0.5:
+            shared = self.shared_gate.raise_to(mine)
+        self.gate.hold_until_wall(shared)
+
     async def heartbeat(self) -> None:
+        try:
+            await asyncio.to_thread(self._sync_gate)
+        except Exception:  # the local gate still holds this process's creators
+            self.log.warning("could not sync the shared sign gate", exc_info=True)
         for cid, r in list(self.running.items()):
             try:
                 renewed = await asyncio.to_thread(self.leases.renew, r.lease)

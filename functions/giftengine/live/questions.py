@@ -7,7 +7,8 @@ approved questions once each, the creator puts one on screen and marks questions
     streams/{s}/questions/{q}/upvotes/{v}   server-only: one per viewer
     streams/{s}/interactions/current        `question`: the one on screen (overlay)
 
-Text is cleaned by the chat pipeline's sanitizer (markup and control characters removed).
+Text is cleaned by the chat pipeline's sanitizer (control characters removed) with markup
+stripped as well (`strip_markup`: questions are shown on stream as plain text).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from giftengine.domain.access import Actor
 from giftengine.live.domain import PollError
 from giftengine.live.service import Deps, NotFound, current_path, require_runner
-from giftengine.moderation.sanitize import InvalidMessage, sanitize
+from giftengine.moderation.sanitize import InvalidMessage, sanitize, strip_markup
 from giftengine.wallet.store import Doc, Tx
 
 MAX_CHARS = 300
@@ -42,7 +43,7 @@ def submit(
     """Queues a question for review. The id is derived from (stream, viewer, key), so a retry
     returns the same question. Returns (question, created)."""
     try:
-        clean = sanitize(raw, MAX_CHARS)
+        clean = sanitize(strip_markup(raw), MAX_CHARS)
     except InvalidMessage as exc:
         raise PollError("invalid_request", str(exc), 400) from None
     qid = "q-" + hashlib.sha256(f"{stream_id}\0{voter}\0{key}".encode()).hexdigest()[:20]

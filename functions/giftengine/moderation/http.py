@@ -71,7 +71,8 @@ def _too_many(exc: service.RateLimited) -> ApiError:
 
 
 def _actor(request: Request) -> tuple[Actor, dict]:
-    principal = authenticate(request, deps().repo.db.project)
+    # Posting and moderating: disabled and revoked accounts are refused.
+    principal = authenticate(request, deps().repo.db.project, check_revoked=True)
     return Actor.from_claims(principal.uid, principal.claims), principal.claims
 
 
@@ -166,14 +167,17 @@ _stream = _valid_id
 
 
 def _display_name(claims: dict, body_name: str | None, uid: str) -> str:
+    """The name the server holds for the user (the Firebase Auth profile, carried in the
+    verified token's `name` claim); a name in the request body is ignored, so nobody posts
+    under a name they merely typed."""
     from giftengine.moderation.sanitize import sanitize
 
-    for candidate in (claims.get("name"), body_name):
-        if isinstance(candidate, str):
-            try:
-                return sanitize(candidate, 64).text
-            except InvalidMessage:
-                continue
+    candidate = claims.get("name")
+    if isinstance(candidate, str):
+        try:
+            return sanitize(candidate, 64).text
+        except InvalidMessage:
+            pass
     return "user-" + uid[:6]
 
 

@@ -1,10 +1,10 @@
-"""Sanitizing chat text before it is stored: what any client may render safely.
+"""Chat text before it is stored: as sent, bounded.
 
-The stored `text` is plain text that no HTML parser can turn into an element: markup is
-removed, and no `<` is left directly in front of a letter, `/`, `!` or `?` (the only places
-where the HTML tokenizer opens a tag or comment), so even an overlay that mistakenly assigns it
-to `innerHTML` renders characters, not elements. `<3` and `a < b` survive. The `html` form is
-fully entity-escaped for overlays that build HTML strings.
+The stored `text` is what the user typed ("a < b" stays "a < b", and so does markup): only
+control characters, bidi overrides and zero-width tricks are removed, whitespace runs become
+one space, and the length is bounded. Clients render `text` as text (`textContent`, never
+`innerHTML`); the `html` form is entity-escaped for overlays that assemble HTML strings.
+`strip_markup` remains for callers that want markup gone.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ class InvalidMessage(ValueError):
 
 @dataclass(frozen=True)
 class Sanitized:
-    text: str  # plain text, safe as textContent and inert even as innerHTML
+    text: str  # as sent (controls removed): render it as text, never as HTML
     html: str  # entity-escaped, for overlays that assemble HTML
-    changed: bool  # markup or control characters were removed
+    changed: bool  # control characters or whitespace were changed
 
 
 def _strip_controls(text: str) -> str:
@@ -69,10 +69,9 @@ def sanitize(raw: str, max_chars: int) -> Sanitized:
         raise InvalidMessage("text must be a string")
     text = unicodedata.normalize("NFC", raw)
     text = _strip_controls(text)
-    text = strip_markup(text)
     text = _WS.sub(" ", text).strip()
     if not text:
-        raise InvalidMessage("message is empty after removing markup and control characters")
+        raise InvalidMessage("message is empty after removing control characters")
     if len(text) > max_chars:
         raise InvalidMessage(f"message is longer than {max_chars} characters")
     return Sanitized(text=text, html=html.escape(text, quote=True), changed=text != raw)

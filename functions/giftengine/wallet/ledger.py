@@ -173,6 +173,11 @@ class WalletState:
     lock_reason: str = ""
     tier_level: int = 0
     tier_expires_at: float = 0.0
+    # OG daily bonuses still owed for the current tier, and when the next one falls due: a
+    # tier of N days pays exactly N bonuses, one per 24 h from its purchase, whenever the job
+    # runs (decision 050).
+    tier_bonuses_left: int = 0
+    tier_bonus_next_at: float = 0.0
     velocity_minute: int = 0
     velocity_coins: int = 0
     velocity_count: int = 0

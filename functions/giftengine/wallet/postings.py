@@ -124,6 +124,10 @@ def tier_purchase(
             available=w.balance,
         )
     start = w.tier_expires_at if current == tier.level else at
+    if current == tier.level:  # an extension adds its days' bonuses to those still owed
+        left, next_at = w.tier_bonuses_left + tier.duration_days, w.tier_bonus_next_at
+    else:
+        left, next_at = tier.duration_days, at
     t = L.txn(
         txn_id("tier", w.uid, key),
         L.TIER,
@@ -132,32 +136,44 @@ def tier_purchase(
         tier=tier.level,
         key=key,
     )
-    w2 = replace(w.apply(t), tier_level=tier.level, tier_expires_at=start + tier.duration_s)
+    w2 = replace(
+        w.apply(t),
+        tier_level=tier.level,
+        tier_expires_at=start + tier.duration_s,
+        tier_bonuses_left=left,
+        tier_bonus_next_at=next_at,
+    )
     return t, w2, (current, tier.level)
 
 
 def daily_bonus(
-    w: WalletState, *, tiers: dict[int, Tier], day_start: float, at: float
+    w: WalletState, *, tiers: dict[int, Tier], at: float
 ) -> tuple[LedgerTxn, WalletState] | None:
-    """The OG daily bonus for the UTC day starting at `day_start`, or None when the wallet has
-    no tier active at `at` (the job's run time, within that day) or is locked.
-    Id = bonus:{uid}:{day}: one per user per day however often the job runs."""
-    level = w.tier_active(at)
-    if not level or w.locked or level not in tiers:
+    """The next OG daily bonus of the wallet's tier if it has fallen due by `at`, or None.
+
+    A tier of N days owes N bonuses, due 24 h apart from its purchase; each is paid once
+    (id bonus:{uid}:{due instant}) whether the job runs hourly, daily or late (a late run
+    pays what fell due while the tier was active). A locked wallet is paid nothing."""
+    level, due = w.tier_level, w.tier_bonus_next_at
+    if not level or w.locked or level not in tiers or w.tier_bonuses_left <= 0:
+        return None
+    if due > at or due >= w.tier_expires_at:
         return None
     amount = tiers[level].daily_bonus
     if amount <= 0:
         return None
-    day = day_key(day_start)
     t = L.txn(
-        txn_id("bonus", w.uid, day),
+        txn_id("bonus", w.uid, str(int(due))),
         L.BONUS,
         at,
         [(L.SYS_BONUS, -amount), (L.user_account(w.uid, "bonus"), amount)],
         tier=level,
-        day=day,
+        day=day_key(day_start(due)),
     )
-    return t, w.apply(t)
+    w2 = replace(
+        w.apply(t), tier_bonuses_left=w.tier_bonuses_left - 1, tier_bonus_next_at=due + DAY_S
+    )
+    return t, w2
 
 
 def day_key(ts: float) -> str:

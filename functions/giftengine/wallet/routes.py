@@ -86,7 +86,8 @@ def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _user(request: Request):
-    return authenticate(request, bootstrap.project_id())
+    # Every wallet_api call reads or moves money: disabled and revoked accounts are refused.
+    return authenticate(request, bootstrap.project_id(), check_revoked=True)
 
 
 # ---------------------------------------------------------------------------- wallet_api

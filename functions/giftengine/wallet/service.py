@@ -60,6 +60,8 @@ def wallet_from_doc(uid: str, doc: Doc | None) -> WalletState:
         lock_reason=str(d.get("lock_reason", "")),
         tier_level=int(tier.get("level", 0)),
         tier_expires_at=to_ts(tier.get("expires_at")),
+        tier_bonuses_left=int(tier.get("bonuses_left", 0)),
+        tier_bonus_next_at=to_ts(tier.get("bonus_next_at")),
         velocity_minute=int(vel.get("minute", 0)),
         velocity_coins=int(vel.get("coins", 0)),
         velocity_count=int(vel.get("count", 0)),
@@ -80,6 +82,8 @@ def wallet_doc(w: WalletState, at: float, catalog: catalog_mod.Catalog) -> Doc:
             "level": w.tier_level,
             "name": tier.name if tier else "",
             "expires_at": to_dt(w.tier_expires_at) if w.tier_level else None,
+            "bonuses_left": w.tier_bonuses_left if w.tier_level else 0,
+            "bonus_next_at": to_dt(w.tier_bonus_next_at) if w.tier_level else None,
         },
         "velocity": {
             "minute": w.velocity_minute,
@@ -367,24 +371,35 @@ class WalletService:
         }
 
     def run_daily_bonus(self) -> dict[str, int]:
-        """Credit today's OG bonus to every wallet with an active tier, once per user per UTC
-        day (txn id bonus:{uid}:{day}), and record tier expiries as tier events."""
+        """Pay every OG bonus that has fallen due (a tier of N days pays exactly N, 24 h apart
+        from its purchase, however often or late this job runs; each keyed by its due
+        instant), then record tier expiries as tier events."""
         now = self.clock()
         day0 = P.day_start(now)
         credited = skipped = expired = 0
         for uid, _doc in self.store.where(paths.WALLETS, "tier.level", ">", 0):
-            tid = P.txn_id("bonus", uid, P.day_key(day0))
 
-            def work(tx: Tx, uid: str = uid, tid: str = tid) -> str:
-                docs = tx.get_all([paths.ledger(tid), paths.wallet(uid)])
-                w = wallet_from_doc(uid, docs[paths.wallet(uid)])
+            def work(tx: Tx, uid: str = uid) -> str:
+                w = wallet_from_doc(uid, tx.get_all([paths.wallet(uid)])[paths.wallet(uid)])
+                r = P.daily_bonus(w, tiers=self.catalog.tiers, at=now)
+                if r is not None:
+                    if tx.get_all([paths.ledger(r[0].txn_id)])[paths.ledger(r[0].txn_id)]:
+                        return "skipped"  # cannot happen unless the wallet was restored
+                    self._write(tx, r[0], {uid: r[1]})
+                    return "credited"
                 if w.tier_level and not w.tier_active(now):
                     # Expired: record the change once (id keyed by the expiry instant).
                     eid = P.txn_id("expire", uid, str(int(w.tier_expires_at)))
                     tx.set(
                         paths.wallet(uid),
                         {
-                            "tier": {"level": 0, "name": "", "expires_at": None},
+                            "tier": {
+                                "level": 0,
+                                "name": "",
+                                "expires_at": None,
+                                "bonuses_left": 0,
+                                "bonus_next_at": None,
+                            },
                             "updated_at": to_dt(now),
                         },
                         merge=True,
@@ -401,19 +416,16 @@ class WalletService:
                         },
                     )
                     return "expired"
-                if docs[paths.ledger(tid)]:
-                    return "skipped"
-                r = P.daily_bonus(w, tiers=self.catalog.tiers, day_start=day0, at=now)
-                if r is None:
-                    return "skipped"
-                self._write(tx, r[0], {uid: r[1]})
-                return "credited"
+                return "skipped"
 
-            with self._serial(uid):
-                outcome = self.store.transact(work)
-            credited += outcome == "credited"
-            skipped += outcome == "skipped"
-            expired += outcome == "expired"
+            for _ in range(400):  # at most the tier's days, each its own transaction
+                with self._serial(uid):
+                    outcome = self.store.transact(work)
+                credited += outcome == "credited"
+                if outcome != "credited":
+                    skipped += outcome == "skipped"
+                    expired += outcome == "expired"
+                    break
         return {
             "day": P.day_key(day0),
             "credited": credited,

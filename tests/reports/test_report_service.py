@@ -28,8 +28,10 @@ def _deps(log, live=None, clock=None):
     if live is not None:
         store.lives["s1"] = live
     files = MemoryFiles()
+    events = MemoryEventLog({"s1": log})
+    events.recorded_at["s1"] = T0.timestamp()  # long quiet
     deps = service.Deps(
-        MemoryEventLog({"s1": log}),
+        events,
         store,
         files,
         clock=clock or (lambda: T0.timestamp() + 130),
@@ -63,6 +65,7 @@ def test_stream_end_waits_for_the_live_state_then_reports_once():
     deps, store, _ = _deps(_log(), behind)
     with pytest.raises(service.NotReady):
         service.on_stream_end(end, deps)
+    assert store.reports == {}  # nothing written before the report is final
     store.lives["s1"] = LIVE
     assert service.on_stream_end(end, deps)["live_totals_match"] is True
     saves = store.saves
@@ -122,3 +125,25 @@ def test_published_at_is_read_from_the_push_envelope():
         T0.replace(day=3, month=12, hour=10).timestamp() + 0.123
     )
     assert _published_at({}) is None and _published_at({"publishTime": "nope"}) is None
+
+
+def test_stream_end_waits_until_the_log_has_been_quiet():
+    """Events still arriving would be in neither the live state nor the report yet."""
+    end = _log()[-1].model_dump_json().encode()
+    now = T0.timestamp() + 130
+    deps, store, _ = _deps(_log(), LIVE, clock=lambda: now)
+    deps.events.recorded_at["s1"] = now - 5
+    with pytest.raises(service.NotReady, match="recorded in the last"):
+        service.on_stream_end(end, deps, published_at=now - 10)
+    assert store.reports == {}
+    deps.events.recorded_at["s1"] = now - 20
+    assert service.on_stream_end(end, deps, published_at=now - 30)["live_totals_match"] is True
+
+
+def test_stream_end_waits_while_the_log_is_still_empty():
+    end = _log()[-1].model_dump_json().encode()
+    deps, store, _ = _deps(_log(), LIVE)
+    deps.events.recorded_at.clear()  # the end arrived before any event was recorded
+    with pytest.raises(service.NotReady):
+        service.on_stream_end(end, deps, published_at=deps.clock() - 1)
+    assert store.reports == {}

@@ -70,6 +70,9 @@ def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     assert [e.event_id for e in got] == [e.event_id for e in sent + later]
     report = domain.compute_report(stream, got)
     assert report.totals["likes"] == 40 + 3
+    newest = FirestoreEventLog(store).last_recorded_at(stream)
+    assert newest is not None and abs(newest - datetime.now(UTC).timestamp()) < 120
+    assert FirestoreEventLog(store).last_recorded_at(f"{stream}-none") is None
 
 
 @pytest.mark.emulator
@@ -106,10 +109,17 @@ def test_report_at_stream_end_equals_the_live_state(cloud):
         publisher.publish_all(_session(stream))
     finally:
         publisher.close()
-    live = wait_for_doc(db.collection("streams").document(stream),
-                        lambda d: d and d.get("status") == "ended", timeout=60)  # fmt: skip
-    report = wait_for_doc(db.collection("reports").document(stream),
-                          lambda d: bool(d) and d.get("live_totals_match"), timeout=90)  # fmt: skip
+    ended = wait_for_doc(
+        db.collection("streams").document(stream),
+        lambda d: d and d.get("status") == "ended",
+        timeout=180,
+    )
+    assert ended["status"] == "ended"
+    report = wait_for_doc(
+        db.collection("reports").document(stream),
+        lambda d: bool(d) and d.get("live_totals_match"),
+        timeout=240,
+    )
     live = db.collection("streams").document(stream).get().to_dict()
     for k in domain.COUNTERS:
         assert report["totals"][k] == live["totals"][k]

@@ -31,7 +31,7 @@ def test_report_view_draws_its_charts(cloud, web, browser, artifacts, publish, s
     report = wait_for_doc(
         db.collection("reports").document(stream_id),
         lambda d: bool(d) and d.get("live_totals_match"),
-        timeout=120,
+        timeout=240,
     )
 
     browser.open(PAGE, web["dashboard"], width=1280, height=1600)

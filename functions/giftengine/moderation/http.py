@@ -23,8 +23,8 @@ from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
 from giftengine.moderation.keywords import InvalidKeywords
 from giftengine.moderation.policy import Actor, ChatSettings, Forbidden
-from giftengine.moderation.profanity import default_scorer
 from giftengine.moderation.repo import ChatRepo, ts
+from giftengine.moderation.rules import InvalidConfig
 from giftengine.moderation.sanitize import InvalidMessage
 
 log = logging.getLogger("giftengine.chat")
@@ -51,7 +51,7 @@ def deps() -> service.Deps:
 
     project = config.load().project_id
     key = os.environ.get("GIFTENGINE_IP_HASH_KEY") or f"giftengine:{project}"
-    return service.Deps(repo=ChatRepo(firestore_client(project)), scorer=default_scorer(),
+    return service.Deps(repo=ChatRepo(firestore_client(project)),
                         settings=ChatSettings.from_env(), ip_hash_key=key.encode())
 
 
@@ -84,7 +84,7 @@ def _call(fn, *args):
     except service.Banned as exc:
         raise ApiError(403, "banned", f"{exc}; the ban ends at {ts(exc.until).isoformat()}",
                        {"Retry-After": retry_after_header(exc.until - deps().clock())}) from None
-    except (InvalidMessage, InvalidKeywords) as exc:
+    except (InvalidMessage, InvalidKeywords, InvalidConfig) as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     except Forbidden as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
@@ -142,6 +142,12 @@ class OverrideBody(_Body):
 
 class KeywordsBody(_Body):
     keywords: list[Text] = Field(max_length=5000)
+
+
+class ModerationBody(_Body):
+    level: Literal["relaxed", "standard", "strict"] | None = None
+    overrides: dict[str, Literal["allow", "warn", "hold", "block"]] | None = Field(
+        default=None, max_length=20)
 
 
 class BanBody(_Body):
@@ -257,6 +263,20 @@ def put_keywords(request: Request, stream_id: str):
     actor, _ = _actor(request)
     body = parse_body(request, KeywordsBody)
     return _call(service.set_keywords, deps(), actor, _stream(stream_id), body.keywords)
+
+
+@router.route("GET", "/streams/{stream_id}/moderation")
+def get_moderation(request: Request, stream_id: str):
+    actor, _ = _actor(request)
+    return _call(service.get_moderation, deps(), actor, _stream(stream_id))
+
+
+@router.route("PUT", "/streams/{stream_id}/moderation")
+def put_moderation(request: Request, stream_id: str):
+    actor, _ = _actor(request)
+    body = parse_body(request, ModerationBody)
+    return _call(service.set_moderation, deps(), actor, _stream(stream_id), body.level,
+                 body.overrides)
 
 
 @router.route("GET", "/streams/{stream_id}/bans")

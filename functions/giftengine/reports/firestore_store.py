@@ -29,6 +29,18 @@ class FirestoreEventLog:
     def events(self, stream_id: str) -> Iterable[EngagementEvent]:
         return self.store.stream_events(stream_id, page=1000)
 
+    def last_recorded_at(self, stream_id: str) -> float | None:
+        """When the stream's newest event record was committed (no event is read)."""
+        q = (
+            self.store.stream_ref(stream_id)
+            .collection("events")
+            .order_by("ingested_at", direction=firestore.Query.DESCENDING)
+            .select(["ingested_at"])
+            .limit(1)
+        )
+        snaps = list(q.stream())
+        return snaps[0].get("ingested_at").timestamp() if snaps else None
+
 
 class FirestoreReportStore:
     def __init__(self, client: firestore.Client):

@@ -10,9 +10,13 @@ from giftengine.domain.events import EngagementEvent
 class MemoryEventLog:
     def __init__(self, events: dict[str, list[EngagementEvent]] | None = None):
         self.by_stream = events or {}
+        self.recorded_at: dict[str, float] = {}  # stream -> when its newest event was recorded
 
     def events(self, stream_id: str) -> Iterable[EngagementEvent]:
         yield from self.by_stream.get(stream_id, [])
+
+    def last_recorded_at(self, stream_id: str) -> float | None:
+        return self.recorded_at.get(stream_id)
 
 
 class MemoryReportStore:

@@ -24,6 +24,7 @@ log = logging.getLogger("giftengine.reports")
 
 class EventLog(Protocol):
     def events(self, stream_id: str) -> Iterable[EngagementEvent]: ...
+    def last_recorded_at(self, stream_id: str) -> float | None: ...
 
 
 class ReportStore(Protocol):
@@ -49,6 +50,9 @@ class Deps:
     retention_s: float = 3600.0
     # How long after its end a stream's report waits for the live state to agree.
     settle_s: float = 300.0
+    # The log must have been quiet this long: events still in flight would be in neither
+    # the live state nor the report yet, and both would agree on too little.
+    quiet_s: float = 10.0
     clock: Callable[[], float] = time.time
     encode: Callable | None = None  # report, event rows -> {name: (bytes, type)}
 
@@ -68,11 +72,20 @@ TOTALS = domain.COUNTERS
 
 
 def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
+    """Compute the report and write it (files, then the report document)."""
+    built, rows = compute(stream_id, deps, keep_rows=export)
+    save(built, rows if export else None, deps)
+    return built
+
+
+def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Built, list[dict]]:
+    """The report from the event log (one read) and the stores; nothing written. Returns it
+    with the events as archive rows (for the export) when `keep_rows`."""
     rows: list[dict] = []
 
     def logged() -> Iterable[EngagementEvent]:
         for ev in deps.events.events(stream_id):
-            if export:
+            if keep_rows:
                 rows.append(archive.archive_row(ev))
             yield ev
 
@@ -98,34 +111,44 @@ def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
         int(live_totals.get(k, 0)) == report.totals[k] for k in TOTALS
     )
     summary["computed_at"] = datetime.fromtimestamp(deps.clock(), UTC).isoformat()
-    built = Built(report, summary)
-    if export and deps.files is not None and deps.encode is not None:
-        prefix = f"reports/{report.creator_id}/{stream_id}"
+    return Built(report, summary), rows
+
+
+def save(built: Built, rows: list[dict] | None, deps: Deps) -> None:
+    """Write the files (when `rows` is given), then the report document naming them."""
+    report, summary = built.report, built.summary
+    if rows is not None and deps.files is not None and deps.encode is not None:
+        prefix = f"reports/{report.creator_id}/{report.stream_id}"
         for name, (data, ctype) in deps.encode(report, rows).items():
             built.files[name] = deps.files.write(f"{prefix}/{name}", data, ctype)
         summary["files"] = built.files
     deps.store.save_report(summary, [g["user_id"] for g in report.gifters])
-    return built
 
 
 def on_stream_end(data: bytes, deps: Deps, published_at: float | None = None) -> dict | None:
     """A `stream_end` event was published (at `published_at`, default its `occurred_at`):
-    report the stream once its live state has applied the whole log (status ended, totals
-    equal). Raises NotReady before that, so the message comes back; `settle_s` after the
-    publish the report is written anyway, flagged."""
+    report the stream once its log has been quiet for `quiet_s` and its live state has
+    applied the whole log (status ended, totals equal). Raises NotReady before that, so the
+    message comes back; `settle_s` after the publish the report is written anyway, flagged.
+    Events recorded after the report are in the live state only, until the report is
+    computed again (on demand)."""
     ev = parse_event(data)
     if ev.kind != "stream_end":
         return None
     done = deps.store.get_report(ev.stream_id)
     if done and done.get("status") == "ended" and done.get("live_totals_match"):
         return done  # a redelivery: the report is final
-    built = build_report(ev.stream_id, deps)
     late = deps.clock() - (published_at or ev.occurred_ts) > deps.settle_s
+    last = deps.events.last_recorded_at(ev.stream_id)
+    if not late and (last is None or deps.clock() - last < deps.quiet_s):
+        raise NotReady(f"stream {ev.stream_id}: events recorded in the last {deps.quiet_s}s")
+    built, rows = compute(ev.stream_id, deps)
     if not built.summary["live_totals_match"] or built.report.status != "ended":
-        if not late:
+        if not late:  # nothing written: the next delivery computes it again
             raise NotReady(f"stream {ev.stream_id}: live state has not caught up yet")
         log.error("report of %s does not match its live state after %ss", ev.stream_id,
                   deps.settle_s)  # fmt: skip
+    save(built, rows, deps)
     return built.summary
 
 

@@ -2,10 +2,9 @@
 
 The same file is in every function's archive (Terraform builds one archive per package of
 functions with the modules they import, decision 014, and sets the entry point per function;
-see giftengine/manifest.yaml). Each function imports its
-own module on first call, so a function loads only the libraries it uses: the chat scorer
-(scikit-learn, numpy, scipy) only in chat_api and on_comment, stripe only where a payment is
-taken (tests/unit/test_entrypoints.py checks this).
+see giftengine/manifest.yaml). Each function imports its own module on first call, so a
+function loads only the libraries it uses: stripe only where a payment is taken, none of
+numpy, scipy, scikit-learn anywhere (tests/unit/test_entrypoints.py checks this).
 """
 
 from __future__ import annotations

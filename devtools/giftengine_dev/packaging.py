@@ -173,8 +173,6 @@ class Package:
 def _name(reqs: list[str]) -> str:
     if "tiktoklive" in reqs:
         return "worker"
-    if "alt-profanity-check" in reqs:
-        return "moderation"
     if "stripe" in reqs:
         return "wallet"
     return "core"
@@ -195,7 +193,7 @@ def compute() -> dict[str, Package]:
 
     providers = _providers()
     entries = entry_imports()
-    # Functions are grouped by the heavy library they need (none, stripe, the chat scorer);
+    # Functions are grouped by the heavy library they need (none, stripe);
     # a group installs the union of its functions' distributions.
     out: dict[str, Package] = {}
     for key, f in sorted(manifest.load().functions.items()):

@@ -10,7 +10,7 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
 - live interactions: `live_deps()` (the live functions)
-- reports: `report_deps()`
+- reports: `giftengine.reports.bootstrap.report_deps()` (its own wiring, to fold in here)
 """
 
 from __future__ import annotations
@@ -69,30 +69,6 @@ def deps() -> Deps:
         store=store,
         scheduler=TaskScheduler(s, meter=store.writes.count),
         dead_letters=RawPublisher(s.project_id, "dead_letter"),
-    )
-
-
-@lru_cache(maxsize=1)
-def report_deps():
-    """The reports subsystem: event log and report store on Firestore, files in the exports
-    bucket (Parquet through pyarrow, imported only when a report is written)."""
-    from giftengine.adapters.clients import storage_client
-    from giftengine.adapters.firestore_store import FirestoreStreamStore
-    from giftengine.naming import bucket_name
-    from giftengine.reports import export, service
-    from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
-    from giftengine.reports.storage import StorageFiles
-
-    _logging()
-    s = settings().pipeline
-    db = firestore()
-    return service.Deps(
-        events=FirestoreEventLog(FirestoreStreamStore(db)),
-        store=FirestoreReportStore(db),
-        files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
-        idle_timeout_s=s.streak_idle_timeout_s,
-        retention_s=s.settled_streak_retention_s,
-        encode=export.files,
     )
 
 
@@ -169,15 +145,13 @@ def payment_flows() -> PaymentFlows:
 # ---- chat moderation ----------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def chat_deps() -> ChatDeps:
-    """The chat service's dependencies; the scorer (scikit-learn) loads here."""
+    """The chat service's dependencies."""
     from giftengine.moderation import service
-    from giftengine.moderation.profanity import default_scorer
     from giftengine.moderation.repo import ChatRepo
 
     s = settings()
     return service.Deps(
         repo=ChatRepo(firestore()),
-        scorer=default_scorer(),
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
     )

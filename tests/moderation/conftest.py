@@ -37,29 +37,90 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def make_deps(chat_db, clock):
-    from giftengine.moderation.policy import ChatSettings
-    from giftengine.moderation.profanity import default_scorer
+@pytest.fixture(params=["memory", pytest.param("firestore", marks=pytest.mark.emulator)])
+def chat_store(request):
+    """The service's store: the in-memory fake, and the Firestore adapter on the emulator
+    (every service test runs on both, so the fake cannot drift from the adapter)."""
+    if request.param == "memory":
+        from giftengine.moderation.store import MemoryChatStore
+
+        return MemoryChatStore()
     from giftengine.moderation.repo import ChatRepo
+
+    return ChatRepo(request.getfixturevalue("chat_db"))
+
+
+@pytest.fixture
+def owners(chat_store):
+    """Stream ownership records beside the store: in memory, or Firestore's stream_owners."""
+    if hasattr(chat_store, "db"):
+        from giftengine.adapters.ownership import FirestoreOwnership
+
+        return FirestoreOwnership(chat_store.db)
+    from giftengine.service.streams import MemoryOwnership
+
+    return MemoryOwnership()
+
+
+@pytest.fixture
+def make_deps(chat_store, owners, clock):
+    from giftengine.moderation.policy import ChatSettings
     from giftengine.moderation.service import Deps
 
     def make(**settings) -> Deps:
-        return Deps(repo=ChatRepo(chat_db), scorer=default_scorer(),
-                    settings=ChatSettings(**settings), clock=clock, shard=lambda n: 0)
+        return Deps(repo=chat_store, settings=ChatSettings(**settings), clock=clock,
+                    shard=lambda n: 0, owners=owners)
 
     return make
 
 
 @pytest.fixture
+def store_stream(chat_store, owners) -> str:
+    """A fresh stream owned by `creator-<id>` (its ownership record, and on Firestore also
+    the live-state document)."""
+    from datetime import UTC, datetime
+
+    from giftengine.domain.access import StreamOwner
+
+    stream_id = "s-" + uuid.uuid4().hex[:12]
+    creator = f"creator-{stream_id}"
+    if hasattr(chat_store, "db"):
+        chat_store.db.collection("streams").document(stream_id).set(
+            {"stream_id": stream_id, "creator_id": creator})
+    owners.create(StreamOwner(stream_id, creator), creator, datetime.now(UTC))
+    return stream_id
+
+
+@pytest.fixture
 def stream(chat_db) -> str:
-    """A fresh stream whose creator is `creator-<id>`."""
+    """A fresh stream on the emulator whose creator is `creator-<id>` (end-to-end tests)."""
     stream_id = "s-" + uuid.uuid4().hex[:12]
     chat_db.collection("streams").document(stream_id).set(
         {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
     chat_db.collection("stream_owners").document(stream_id).set(
         {"stream_id": stream_id, "creator_id": f"creator-{stream_id}", "source": "app"})
     return stream_id
+
+
+def audit_actions(store, stream: str) -> list[str]:
+    if hasattr(store, "audit_actions"):
+        return store.audit_actions(stream)
+    from google.cloud.firestore import FieldFilter
+
+    return sorted(d.to_dict()["action"] for d in store.db.collection("moderation_audit")
+                  .where(filter=FieldFilter("stream_id", "==", stream)).stream())
+
+
+def notices(store, stream: str, uid: str) -> list[dict]:
+    if hasattr(store, "notices"):
+        return store.notices(stream, uid)
+    return [d.to_dict() for d in store.user(stream, uid).collection("notices").stream()]
+
+
+def rate_limit_ids(store) -> list[str]:
+    if hasattr(store, "docs"):
+        return [p.split("/", 1)[1] for p in store.docs if p.startswith("rate_limits/")]
+    return [d.id for d in store.db.collection("rate_limits").stream()]
 
 
 # ---- end-to-end helpers: real users on the Auth emulator, calls through chat_api ----------

@@ -56,9 +56,11 @@ def test_clean_send_appears_in_the_feed_and_bad_requests_are_4xx(chat, stream, c
 
 def test_warn_is_visible_and_the_sender_gets_a_warning_event(chat, stream, chat_db):
     viewer = chat("e2e-warned")
-    r = viewer.send(stream, "what the hell happened")
+    assert viewer.send(stream, "hell yeah").json()["action"] == "allow"  # never even warned
+    r = viewer.send(stream, "what the fuck happened")
     assert r.status_code == 201
     assert r.json()["action"] == "warn" and r.json()["visible"] is True
+    assert r.json()["category"] == "profanity"
     notices = chat_db.collection(f"streams/{stream}/chat_users/e2e-warned/notices").stream()
     assert [n.to_dict()["type"] for n in notices] == ["warning"]
     assert feed(viewer, stream)["messages"][0]["action"] == "warn"
@@ -69,7 +71,10 @@ def test_block_bans_and_moderators_see_the_held_message(chat, stream):
     r = troll.send(stream, "shut the fuck up you b1tch")
     assert r.status_code == 201
     out = r.json()
-    assert out["visible"] is False and out["action"] == "block" and out["banned_until"]
+    assert out["visible"] is False and out["action"] == "block" and out["category"] == "insult"
+    assert "banned_until" not in out  # one harassing message is 2 strike points, not a ban
+    out = troll.send(stream, "kys").json()  # 2 + 3 points: banned
+    assert out["action"] == "block" and out["category"] == "threat" and out["banned_until"]
     r = troll.send(stream, "hello?")
     assert r.status_code == 403 and r.json()["error"] == "banned"
     assert int(r.headers["Retry-After"]) > 500  # the first ban lasts 600 s by default
@@ -77,7 +82,8 @@ def test_block_bans_and_moderators_see_the_held_message(chat, stream):
     assert troll.call("GET", f"/streams/{stream}/messages",
                       params={"held": "1"}).status_code == 403
     held = feed(chat("e2e-mod", moderator=True), stream, held=True)["held"]
-    assert held[0]["action"] == "block" and held[0]["score"] >= 0.9 and held[0]["flag_id"]
+    assert [h["category"] for h in held] == ["threat", "insult"]
+    assert held[1]["action"] == "block" and held[1]["score"] >= 0.8 and held[1]["flag_id"]
 
 
 def test_ban_expires_by_itself(chat, stream, chat_db):
@@ -198,11 +204,17 @@ def test_tiktok_comments_are_scored_hidden_and_flagged(cloud, stream, chat, chat
 def test_ip_rate_limit_answers_429_with_retry_after(chat, stream):
     viewer = chat("e2e-ip")
     ip = random_ip()
-    codes = [viewer.call("GET", f"/streams/{stream}/messages", ip=ip).status_code
-             for _ in range(101)]
-    assert codes[:100] == [200] * 100
+    # 100 per 15 minutes: a token comes back every 9 s, so on a slow machine a few more than
+    # 100 requests pass before the first 429; how many follows from the elapsed time.
+    start = time.monotonic()
+    codes = []
+    while 429 not in codes and len(codes) < 150:
+        codes.append(viewer.call("GET", f"/streams/{stream}/messages", ip=ip).status_code)
+    refills = (time.monotonic() - start) / 9.0
+    assert set(codes[:100]) == {200} and codes[-1] == 429
+    assert len(codes) - 1 <= 100 + int(refills) + 1, (len(codes), refills)
     last = viewer.call("GET", f"/streams/{stream}/messages", ip=ip)
-    assert codes[100] == 429 and last.status_code == 429
+    assert last.status_code == 429
     assert last.json()["error"] == "rate_limited" and int(last.headers["Retry-After"]) >= 1
     assert viewer.call("GET", f"/streams/{stream}/messages").status_code == 200  # other IP
 
@@ -252,9 +264,27 @@ def test_cli_prints_the_feed_as_clients_read_it(chat, stream, capsys):
     moderator_view = json.loads(capsys.readouterr().out)
     assert moderator_view["messages"] == public["messages"]
     [held] = moderator_view["held"]
-    assert (held["text"], held["action"]) == ("fuck off", "block") and held["score"] >= 0.9
+    assert (held["text"], held["action"]) == ("fuck off", "block") and held["score"] >= 0.8
+    assert held["category"] == "insult"
 
 
 def test_chat_api_is_in_dev_status(cloud):
     assert cloud["endpoints"]["chat_api"].startswith("http://127.0.0.1:")
     assert "on_comment" in cloud["functions"]
+
+
+def test_creator_sets_strictness_through_chat_api(chat, stream):
+    creator = chat(f"creator-{stream}")
+    viewer = chat("e2e-strict-viewer")
+    path = f"/streams/{stream}/moderation"
+    assert viewer.call("PUT", path, json={"level": "strict"}).status_code == 403
+    assert creator.call("GET", path).json()["level"] == "standard"
+    for bad in ({"level": "lax"}, {"overrides": {"hate": "allow"}},
+                {"overrides": {"weather": "block"}}, {"level": "strict", "extra": 1}):
+        r = creator.call("PUT", path, json=bad)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_request", (bad, r.text)
+    r = creator.call("PUT", path, json={"level": "strict", "overrides": {"spam": "allow"}})
+    assert r.status_code == 200 and r.json()["level"] == "strict"
+    assert creator.call("GET", path).json()["overrides"] == {"spam": "allow"}
+    assert viewer.send(stream, "holy shit").json()["action"] == "hold"
+    assert viewer.send(stream, "see www.example.com").json()["action"] == "allow"

@@ -163,40 +163,15 @@ def test_keyword_regex_metacharacters_are_literal():
     assert f.match("a.b") == "a.b"
 
 
-S = policy.ChatSettings()
-
-
-@pytest.mark.parametrize(
-    "score, keyword, action",
-    [
-        (0.0, None, "allow"),
-        (0.5999, None, "allow"),
-        (0.6, None, "warn"),
-        (0.8999, None, "warn"),
-        (0.9, None, "block"),
-        (1.0, "x", "block"),
-        (0.1, "spam", "hold"),
-        (0.7, "spam", "hold"),
-    ],
-)
-def test_decide_uses_the_seed_thresholds(score, keyword, action):
-    v = policy.decide(score, keyword, S)
-    assert v.action == action
-    assert v.visible == (action in ("allow", "warn"))
-    assert (v.reason == "") == (action == "allow")
-
-
-def test_thresholds_and_ladder_come_from_the_environment():
+def test_strike_settings_and_ladder_come_from_the_environment():
     s = policy.ChatSettings.from_env({
-        "GIFTENGINE_CHAT_WARN_THRESHOLD": "0.5",
-        "GIFTENGINE_CHAT_BLOCK_THRESHOLD": "0.8",
+        "GIFTENGINE_CHAT_STRIKE_BAN_AT": "4",
+        "GIFTENGINE_CHAT_STRIKE_HALF_LIFE_S": "60",
         "GIFTENGINE_CHAT_BAN_LADDER_S": "5, 50",
     })
-    assert policy.decide(0.55, None, s).action == "warn"
-    assert policy.decide(0.85, None, s).action == "block"
-    assert [policy.ban_duration_s(n, s) for n in range(4)] == [5, 50, 50, 50]
+    assert (s.strike_ban_at, s.strike_half_life_s, s.ban_ladder_s) == (4.0, 60.0, (5, 50))
     with pytest.raises(ValueError):
-        policy.ChatSettings(warn_threshold=0.95, block_threshold=0.9)
+        policy.ChatSettings(strike_ban_at=0)
     with pytest.raises(ValueError):
         policy.ChatSettings(max_keywords=199)
 

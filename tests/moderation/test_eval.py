@@ -1,61 +1,91 @@
-"""The labeled chat evaluation set, scored with the real alt-profanity-check model.
-
-Floors sit a little under today's measured figures (docs/bench-chat.md): a change to the
-normalizer or the model that loses recall or precision fails here.
+"""The labeled chat set (tests/moderation/data/chat_eval.csv) and the shipped classifier's
+figures on its held-out part: the issue's targets are floors here, so a change to the word
+lists or the policy that loses precision or recall fails (docs/bench-chat.md has the table).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from giftengine.moderation import scoring
-from giftengine.moderation.profanity import default_scorer
 from giftengine_dev.moderation import evaluate
 
 pytestmark = pytest.mark.unit
 
-DATA = Path(__file__).parent / "data" / "chat_eval.csv"
+CATEGORIES = (
+    "clean",
+    "trap",
+    "mild",
+    "profanity",
+    "insult",
+    "harassment",
+    "hate",
+    "threat",
+    "sexual",
+    "spam",
+    "personal",
+)
 
 
 @pytest.fixture(scope="module")
 def examples():
-    return evaluate.load(DATA)
+    return evaluate.load()
 
 
 @pytest.fixture(scope="module")
-def scored(examples):
-    scorer = default_scorer()
-    return evaluate.evaluate(examples, lambda t: scoring.score_many(scorer, t), [0.6, 0.9])
+def heldout(examples):
+    rows = [e for e in examples if e.split == "heldout"]
+    predict = evaluate.rules_predictor()
+    return evaluate.report(rows, [predict(e.text) for e in rows])
 
 
-def test_the_set_covers_every_category(examples):
-    counts: dict[str, int] = {}
+def test_the_set_is_large_labeled_and_split(examples):
+    assert len(examples) >= 500
+    assert {e.split for e in examples} == {"tune", "heldout"}
+    assert len([e for e in examples if e.split == "heldout"]) >= 200
+    assert len({e.text for e in examples}) == len(examples)  # no message counted twice
+    for split in ("tune", "heldout"):
+        for cat in CATEGORIES:
+            assert any(e.category == cat and e.split == split for e in examples), (split, cat)
+    expected = {
+        "clean": "allow",
+        "trap": "allow",
+        "mild": "allow",
+        "profanity": "warn",
+        "insult": "warn",
+    }
     for e in examples:
-        counts[e.category] = counts.get(e.category, 0) + 1
-    assert len(examples) >= 200
-    for cat in ("clean", "profane", "leetspeak", "harassment", "trap"):
-        assert counts.get(cat, 0) >= 25, cat
-    assert {e.label for e in examples if e.category in ("clean", "trap", "mild")} == {0}
-    assert {e.label for e in examples if e.category in ("profane", "leetspeak")} == {1}
+        assert e.expected == expected.get(e.category, "block"), e
 
 
-def test_precision_and_recall_at_the_seed_thresholds(scored):
-    _, (warn, block) = scored
-    assert warn.recall >= 0.80 and warn.precision >= 0.88
-    assert block.recall >= 0.75 and block.precision >= 0.90
-    assert block.recall <= warn.recall  # a higher threshold never catches more
+def test_heldout_meets_the_targets(heldout):
+    warn, block = heldout["overall"]["warn_or_worse"], heldout["overall"]["block"]
+    assert warn["precision"] >= 0.95 and warn["recall"] >= 0.90, warn
+    assert block["precision"] >= 0.97 and block["recall"] >= 0.85, block
+    assert heldout["clean_banned"] == 0, heldout["shown_messages_banning_a_first_sender"]
 
 
-def test_false_positive_traps_pass(examples, scored):
-    scores, _ = scored
-    assert evaluate.flagged_rate(examples, scores, "trap", 0.6) <= 0.10
-    scunthorpe = next(s for e, s in zip(examples, scores, strict=True) if "Scunthorpe" in e.text)
-    assert scunthorpe < 0.6
-
-
-def test_normalizing_catches_leetspeak_the_raw_model_misses(examples, scored):
-    scores, _ = scored
-    raw = default_scorer().predict([e.text for e in examples])
-    assert evaluate.flagged_rate(examples, scores, "leetspeak", 0.6) >= 0.80
-    assert evaluate.flagged_rate(examples, raw, "leetspeak", 0.6) <= 0.40
+def test_report_counts():
+    ex = [
+        evaluate.Example("t", "clean", "allow", "a"),
+        evaluate.Example("t", "hate", "block", "b"),
+        evaluate.Example("t", "profanity", "warn", "c"),
+    ]
+    out = [evaluate.Outcome("warn"), evaluate.Outcome("block", bans=True), evaluate.Outcome("hold")]
+    rep = evaluate.report(ex, out)
+    assert rep["overall"]["warn_or_worse"] == {
+        "precision": 0.667,
+        "recall": 1.0,
+        "tp": 2,
+        "fp": 1,
+        "fn": 0,
+        "tn": 0,
+    }
+    assert rep["overall"]["block"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "tp": 1,
+        "fp": 1,
+        "fn": 0,
+        "tn": 1,
+    }
+    assert rep["clean_banned"] == 0 and len(rep["errors"]) == 2
+    assert "| **overall** | 3 |" in evaluate.table(rep)

@@ -1,4 +1,5 @@
-"""Chat use cases against the real Firestore emulator, with a controllable clock."""
+"""Chat use cases with a controllable clock, each on the in-memory store and on the
+Firestore adapter against the emulator (the `chat_store` fixture)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import pytest
 from giftengine.domain.events import parse_event
 from giftengine.moderation import service
 from giftengine.moderation.policy import Actor, Forbidden
-from google.cloud.firestore import FieldFilter
+from giftengine.moderation.rules import InvalidConfig
 
-pytestmark = pytest.mark.emulator
+from tests.moderation.conftest import audit_actions, notices, rate_limit_ids
+
+
+@pytest.fixture
+def stream(store_stream) -> str:
+    return store_stream
+
 
 VIEWER = Actor("viewer-1")
 MOD = Actor("mod-1", moderator=True)
@@ -24,11 +31,6 @@ def send(deps, stream, text, actor=VIEWER, client_id=None):
     return service.send(deps, actor, stream, text, client_id, actor.uid)[0]
 
 
-def audit_actions(db, stream):
-    return sorted(d.to_dict()["action"] for d in db.collection("moderation_audit")
-                  .where(filter=FieldFilter("stream_id", "==", stream)).stream())
-
-
 def test_clean_message_is_visible_with_public_fields_only(make_deps, stream):
     deps = make_deps()
     out = send(deps, stream, "hello <b>everyone</b>")
@@ -39,37 +41,91 @@ def test_clean_message_is_visible_with_public_fields_only(make_deps, stream):
     assert feed["held"] == []
 
 
-def test_warn_shows_the_message_and_notifies_the_sender(make_deps, stream, chat_db):
+def test_profanity_warns_and_never_bans(make_deps, stream):
+    deps = make_deps(stream_shards=1)
+    out = send(deps, stream, "what the fuck was that")
+    assert out["visible"] and out["action"] == "warn" and "profanity" in out["reason"]
+    assert out["category"] == "profanity"
+    for i in range(4):  # swearing alone, however often, is warned, never banned
+        assert send(deps, stream, f"holy shit {i}")["action"] == "warn"
+    assert service.is_banned(deps, stream, VIEWER.uid) is None
+    assert [n["type"] for n in notices(deps.repo, stream, VIEWER.uid)] == ["warning"] * 5
+
+
+def test_exclamations_and_scunthorpe_pass(make_deps, stream):
     deps = make_deps()
-    out = send(deps, stream, "what the hell happened")
-    assert out["visible"] and out["action"] == "warn" and "warning" in out["reason"]
-    notices = [d.to_dict() for d in deps.repo.user(stream, VIEWER.uid)
-               .collection("notices").stream()]
-    assert [n["type"] for n in notices] == ["warning"]
+    for text in ("hell yeah", "Scunthorpe United won today", "Shitake mushrooms are tasty"):
+        assert send(deps, stream, text)["action"] == "allow", text
 
 
-def test_block_holds_bans_flags_and_escalates(make_deps, stream, clock, chat_db):
-    deps = make_deps(ban_ladder_s=(60, 600))
-    out = send(deps, stream, "you are a fucking idiot")
-    assert not out["visible"] and out["action"] == "block"
-    assert out["banned_until"].timestamp() == clock() + 60
+def test_harassment_is_blocked_and_strikes_build_up_to_a_ban(make_deps, stream, clock):
+    deps = make_deps(ban_ladder_s=(60, 600), stream_shards=1)
+    out = send(deps, stream, "you're a piece of shit")
+    assert not out["visible"] and out["action"] == "block" and out["category"] == "insult"
+    assert "banned_until" not in out  # 2 strike points: not yet a ban
     feed = service.feed(deps, stream, include_held=True)
     assert feed["messages"] == []
-    assert feed["held"][0]["score"] >= 0.9 and feed["held"][0]["action"] == "block"
-    flag = deps.repo.get_flag(feed["held"][0]["flag_id"])
+    held = feed["held"][0]
+    assert held["category"] == "insult" and held["score"] > 0.5 and held["action"] == "block"
+    flag = deps.repo.get_flag(held["flag_id"])
     assert flag["status"] == "pending" and flag["reporter"] == "system"
     assert flag["target_uid"] == VIEWER.uid and flag["action"] == "block"
-    assert audit_actions(chat_db, stream) == ["auto_block_and_ban"]
+    assert flag["category"] == "insult" and flag["strike"] == 2
+    assert audit_actions(deps.repo, stream) == []
 
+    out = send(deps, stream, "stupid asshole")  # 2 + 2 points >= 3: banned
+    assert out["banned_until"].timestamp() == clock() + 60
+    assert audit_actions(deps.repo, stream) == ["auto_block_and_ban"]
     with pytest.raises(service.Banned) as banned:
         send(deps, stream, "hello again")
     assert banned.value.until == clock() + 60
     clock.advance(60.5)  # the ban ends by time alone
     assert send(deps, stream, "hello again")["visible"]
-    send(deps, stream, "f u c k you")  # leetspeak, second ban: the next ladder step
+    send(deps, stream, "n****r")  # a masked slur bans at once, on the next ladder step
     with pytest.raises(service.Banned) as banned:
         send(deps, stream, "sorry")
     assert banned.value.until == clock() + 600
+
+
+def test_strikes_decay(make_deps, stream, clock):
+    deps = make_deps(strike_half_life_s=600, stream_shards=1)
+    send(deps, stream, "you're a piece of shit")  # 2 points
+    clock.advance(1200)  # two half-lives: 0.5 points left
+    assert "banned_until" not in send(deps, stream, "go fuck yourself")  # 2.5 < 3
+    assert "banned_until" in send(deps, stream, "you dumb bitch")
+
+
+def test_creator_strictness_and_overrides(make_deps, stream):
+    deps = make_deps(stream_shards=1)
+    with pytest.raises(Forbidden):
+        service.set_moderation(deps, VIEWER, stream, "strict", None)
+    with pytest.raises(InvalidConfig):
+        service.set_moderation(deps, creator(stream), stream, "lax", None)
+    with pytest.raises(InvalidConfig):  # hate is never shown
+        service.set_moderation(deps, creator(stream), stream, None, {"hate": "allow"})
+    assert service.get_moderation(deps, creator(stream), stream)["level"] == "standard"
+
+    service.set_moderation(deps, creator(stream), stream, "strict", None)
+    out = send(deps, stream, "this lag is bullshit")
+    assert out["action"] == "hold" and not out["visible"]
+    assert send(deps, stream, "hell yeah", actor=Actor("fan-2"))["action"] == "warn"
+
+    cfg = service.set_moderation(deps, MOD, stream, "relaxed", {"spam": "allow"})
+    assert cfg["overrides"] == {"spam": "allow"}
+    assert send(deps, stream, "this lag is bullshit", actor=Actor("fan-3"))["action"] == "allow"
+    assert send(deps, stream, "visit www.example.com", actor=Actor("fan-4"))["visible"]
+    assert send(deps, stream, "kys", actor=Actor("fan-5"))["action"] == "block"
+    assert audit_actions(deps.repo, stream) == ["auto_block_and_ban", "moderation_set",
+                                                "moderation_set"]
+
+
+def test_personal_data_is_held_without_a_strike(make_deps, stream):
+    deps = make_deps()
+    out = send(deps, stream, "call me 9841234567")
+    assert out["action"] == "hold" and out["category"] == "personal"
+    held = service.feed(deps, stream, include_held=True)["held"][0]
+    assert held["category"] == "personal" and held["flag_id"] is None
+    assert deps.repo.standing(stream, VIEWER.uid)[0].points == 0
 
 
 def test_keyword_filter_holds_without_a_ban(make_deps, stream):
@@ -94,12 +150,15 @@ def test_keyword_lists_are_the_creators_own(make_deps, stream):
     assert service.get_keywords(deps, creator(stream), stream)["keywords"] == entries
 
 
-def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_db):
+def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_store):
     """Issue 14, attack 1: the live state's creator_id (named by a stream's first event) grants
     nothing; the record does, and so do the moderators its creator appointed."""
     from giftengine.adapters.ownership import FirestoreOwnership
     from giftengine.service import streams
 
+    if not hasattr(chat_store, "db"):
+        pytest.skip("the live-state document this is about exists only on Firestore")
+    chat_db = chat_store.db
     deps = make_deps()
     chat_db.collection("streams").document(stream).set({"creator_id": VIEWER.uid}, merge=True)
     with pytest.raises(Forbidden):
@@ -112,7 +171,7 @@ def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_d
     owners = FirestoreOwnership(chat_db)
     streams.appoint_moderator(owners, creator(stream), creator(stream).uid, helper.uid)
     assert service.ban_user(deps, helper, stream, "troll", None, "spam")["uid"] == "troll"
-    assert audit_actions(chat_db, stream) == ["ban"]
+    assert audit_actions(deps.repo, stream) == ["ban"]
     with pytest.raises(Forbidden):  # only that creator's streams
         service.ban_user(deps, helper, unowned, "troll", None, "spam")
 
@@ -156,7 +215,7 @@ def test_client_id_makes_a_retry_idempotent(make_deps, stream):
     assert len(service.feed(deps, stream, False)["messages"]) == 1
 
 
-def test_report_review_override_and_audit(make_deps, stream, chat_db):
+def test_report_review_override_and_audit(make_deps, stream):
     deps = make_deps()
     msg = send(deps, stream, "you are so ugly", actor=Actor("troll"))
     report, created = service.report(deps, VIEWER, stream, "message", msg["message_id"],
@@ -169,6 +228,7 @@ def test_report_review_override_and_audit(make_deps, stream, chat_db):
         service.resolve_flag(deps, Actor("creator-other"), report["flag_id"], "resolved", "")
     pending = service.list_flags(deps, creator(stream), "pending", stream, 50)
     assert [f["flag_id"] for f in pending] == [report["flag_id"]]
+    assert pending[0]["category"] == "insult" and pending[0]["score"] > 0
     assert pending[0]["reporter"] == VIEWER.uid and pending[0]["target_uid"] == "troll"
 
     service.override_flag(deps, creator(stream), report["flag_id"], "hide", None, "agreed")
@@ -182,17 +242,18 @@ def test_report_review_override_and_audit(make_deps, stream, chat_db):
     service.override_flag(deps, MOD, user_flag["flag_id"], "ban", 30, "")
     assert service.is_banned(deps, stream, "troll")
     service.resolve_flag(deps, MOD, user_flag["flag_id"], "reviewed", "looked")
-    assert audit_actions(chat_db, stream) == [
+    assert audit_actions(deps.repo, stream) == [
         "flag_override_ban", "flag_override_hide", "flag_reviewed"]
 
 
 def test_override_restores_a_blocked_message_and_lifts_the_ban(make_deps, stream):
     deps = make_deps()
-    send(deps, stream, "fuck this")
+    send(deps, stream, "kill yourself")
     held = service.feed(deps, stream, include_held=True)["held"][0]
     service.override_flag(deps, MOD, held["flag_id"], "restore", None, "false positive")
     feed = service.feed(deps, stream, include_held=True)
-    assert [m["text"] for m in feed["messages"]] == ["fuck this"] and feed["held"] == []
+    assert [m["text"] for m in feed["messages"]] == ["kill yourself"] and feed["held"] == []
+    assert service.is_banned(deps, stream, VIEWER.uid)
     assert "score" not in feed["messages"][0]
     service.override_flag(deps, MOD, held["flag_id"], "unban", None, "")
     assert service.is_banned(deps, stream, VIEWER.uid) is None
@@ -226,7 +287,7 @@ def test_tiktok_comments_are_scored_hidden_and_flagged_never_banned(make_deps, s
     assert flag["keyword"] == "giveaway scam" and flag["status"] == "pending"
 
 
-def test_ip_limit_is_per_ip_and_stores_no_raw_ip(make_deps, chat_db):
+def test_ip_limit_is_per_ip_and_stores_no_raw_ip(make_deps):
     deps = make_deps(ip_requests=3, ip_window_s=900)
     ip = f"198.51.{random.randrange(256)}.{random.randrange(1, 255)}"
     for _ in range(3):
@@ -235,5 +296,5 @@ def test_ip_limit_is_per_ip_and_stores_no_raw_ip(make_deps, chat_db):
         service.check_ip(deps, ip)
     assert limited.value.retry_after_s == pytest.approx(300.0)
     service.check_ip(deps, ip + "1")  # another address is not affected
-    ids = [d.id for d in chat_db.collection("rate_limits").stream()]
+    ids = rate_limit_ids(deps.repo)
     assert ids and not any(ip in i for i in ids)

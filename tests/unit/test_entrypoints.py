@@ -1,6 +1,6 @@
 """Only what runs ships (issue 15): the functions' entry module loads no heavy library at
-import, each function's own modules load none either (the chat scorer and stripe load on first
-use), and the deployable source under functions/ holds no dev tool.
+import, each function's own modules load none either (stripe loads on first use; the chat
+functions load none at all), and the deployable source under functions/ holds no dev tool.
 
 tests/integration/test_entrypoint_memory.py checks the same after a real request, per
 function, and that each function's measured peak fits its manifest `memory_mb`."""
@@ -67,8 +67,8 @@ def test_main_defines_every_manifest_function_and_imports_its_modules_in_the_bod
 
 @pytest.mark.parametrize("entry_point", sorted(_body_imports()))
 def test_a_functions_own_modules_load_no_heavy_library_at_import(entry_point):
-    """The scorer loads when the chat service is first built and stripe when a payment flow
-    is; importing a function's modules loads neither, nor TikTokLive."""
+    """stripe loads when a payment flow is first used; importing a function's modules loads
+    it not, nor TikTokLive."""
     assert _loaded_after(["main", *_body_imports()[entry_point]]) == []
 
 

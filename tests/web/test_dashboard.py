@@ -70,6 +70,25 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     scope = browser.wait_for(PAGE, "() => document.getElementById('review-scope')?.textContent")
     assert scope == f"stream {stream_id}"
 
+    # Chat moderation: the creator makes the stream strict and allows links.
+    browser.wait_for(PAGE, "() => document.querySelector('#moderation-level')?.value")
+    assert browser.eval(PAGE, "() => document.getElementById('moderation-level').value") == (
+        "standard"
+    )
+    browser.select(PAGE, "#moderation-level", "strict")
+    browser.select(PAGE, '.moderation-override[data-category="spam"]', "allow")
+    browser.click(PAGE, "#moderation-save")
+    saved = browser.wait_for(
+        PAGE, "() => document.querySelector('#moderation-status.ok')?.textContent"
+    )
+    assert saved == "Saved: strict with spam allow"
+    cfg = (
+        db.collection("streams").document(stream_id).collection("chat_config")
+        .document("moderation").get().to_dict()
+    )
+    assert cfg["level"] == "strict" and cfg["overrides"] == {"spam": "allow"}
+    assert cfg["updated_by"] == creator
+
     # Set a goal from the form: POST /goals through the page's server with the ID token.
     browser.fill(PAGE, "#goal-title", "Ring light <script>")
     browser.select(PAGE, "#goal-metric", "coins")
@@ -140,7 +159,7 @@ def sign_in(browser, page: str, url: str, email: str) -> None:
 def test_moderator_restores_a_blocked_message_from_the_review_queue(
     cloud, web, browser, artifacts, stream_id
 ):
-    # A viewer's message is blocked by the scorer: held, flagged, the viewer banned.
+    # A viewer's message is blocked as harassment: held and flagged with category and score.
     chat_api = cloud["endpoints"]["chat_api"]
     troll = f"troll-{uuid.uuid4().hex[:8]}"
     r = requests.post(
@@ -172,6 +191,10 @@ def test_moderator_restores_a_blocked_message_from_the_review_queue(
     browser.wait_for("review", "(s) => document.querySelector(s)", row)
     shown = browser.eval("review", "(s) => document.querySelector(s).innerText", row)
     assert "shut the fuck up you b1tch" in shown and troll in shown
+    assert "insult" in shown and "score 0." in shown
+    assert browser.eval(
+        "review", "(s) => document.querySelector(s + ' .category').dataset.category", row
+    ) == "insult"
     buttons = browser.eval(
         "review",
         "(s) => [...document.querySelectorAll(s + ' button')].map((b) => b.dataset.action)",

@@ -168,6 +168,48 @@ async function selectStream(id) {
   }));
   $("board").dataset.board = "";
   if (!isModerator()) renderReview();
+  renderModeration();
+}
+
+// ---------------------------------------------------------------------- chat moderation
+// The creator's strictness level and per-category overrides for the selected stream
+// (docs/moderation.md; chat_api GET/PUT /streams/{s}/moderation).
+async function renderModeration() {
+  const body = $("moderation-body");
+  if (!state.config.functions?.chat_api) return body.replaceChildren(unavailable("Chat moderation"));
+  const stream = state.stream;
+  let cfg;
+  try {
+    cfg = await api("chat_api", `/streams/${encodeURIComponent(stream)}/moderation`);
+  } catch (e) {
+    return body.replaceChildren(el("p", { class: "status error" }, `Chat moderation: ${e.message}`));
+  }
+  if (stream !== state.stream) return; // another stream was selected meanwhile
+  const level = el("select", { id: "moderation-level" },
+    ...cfg.levels.map((l) => el("option", { value: l, selected: l === cfg.level ? "" : null }, l)));
+  const overrides = cfg.categories.map((c) => el("label", {}, c, " ",
+    el("select", { "data-category": c, class: "moderation-override" },
+      el("option", { value: "" }, "level default"),
+      ...cfg.actions.map((a) => el("option", { value: a, selected: cfg.overrides[c] === a ? "" : null }, a)))));
+  const save = el("button", { type: "button", id: "moderation-save", onclick: saveModeration }, "Save");
+  body.replaceChildren(el("div", { class: "inline" }, el("label", {}, "Strictness ", level), save),
+    el("div", { class: "inline", id: "moderation-overrides" }, ...overrides),
+    el("p", { id: "moderation-status", class: "status", role: "status" }));
+}
+
+async function saveModeration() {
+  const overrides = {};
+  for (const s of document.querySelectorAll(".moderation-override")) {
+    if (s.value) overrides[s.dataset.category] = s.value;
+  }
+  try {
+    const cfg = await api("chat_api", `/streams/${encodeURIComponent(state.stream)}/moderation`,
+      { method: "PUT", body: { level: $("moderation-level").value, overrides } });
+    status($("moderation-status"), `Saved: ${cfg.level}` +
+      (Object.keys(cfg.overrides).length ? ` with ${Object.entries(cfg.overrides).map(([c, a]) => `${c} ${a}`).join(", ")}` : ""), "ok");
+  } catch (e) {
+    status($("moderation-status"), `Not saved: ${e.message}`, "error");
+  }
 }
 
 function renderGoals(goals) {
@@ -489,9 +531,13 @@ function flagRow(f) {
         " ", el("span", { class: "mono" }, f.stream_id),
         " ", el("span", { class: "muted" }, when)),
       f.text ? el("blockquote", { class: "flag-text" }, f.text) : null,
+      el("div", { class: "why" },
+        f.category ? el("span", { class: "badge category", "data-category": f.category }, f.category) : null,
+        f.score == null ? null : el("span", { class: "score" }, ` score ${Number(f.score).toFixed(2)}`),
+        f.term ? el("span", { class: "muted" }, ` matched: ${f.term}`) : null,
+        f.keyword ? el("span", { class: "muted" }, ` keyword: ${f.keyword}`) : null),
       el("div", { class: "muted" },
         `${f.target_type} ${f.target_uid || f.target_id}: ${f.reason}`,
-        f.score == null ? "" : ` (score ${Number(f.score).toFixed(2)})`,
         f.resolution ? `; ${f.status}: ${f.resolution}` : "")),
     ...flagActions(f).map((a) => el("button", {
       type: "button", "data-action": a, class: a === "resolve" ? "secondary" : "",

@@ -1,6 +1,6 @@
 """`giftengine chat STREAM [--json] [--held]`: the stream's chat feed as clients read it
 (newest first). Visible messages are what everyone sees; `--held` adds what moderators see:
-held messages with their score, action and reason."""
+held messages with their category, score, action and reason."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from giftengine_dev.cli._cloud import ensure_env
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
     from giftengine.moderation import service
-    from giftengine.moderation.profanity import default_scorer
     from giftengine.moderation.repo import ChatRepo
 
     s = ensure_env()
-    deps = service.Deps(repo=ChatRepo(firestore_client(s.project_id)), scorer=default_scorer())
+    deps = service.Deps(repo=ChatRepo(firestore_client(s.project_id)))
     feed = service.feed(deps, args.stream_id, include_held=args.held, limit=args.limit)
     if args.json:
         print(json.dumps(feed, indent=2, default=str))
@@ -25,7 +24,8 @@ def run(args) -> int:
         mark = " (warned)" if m.get("action") == "warn" else ""
         print(f"{m['created_at']:%H:%M:%S} {m['name'] or m['uid']}: {m['text']}{mark}")
     for m in reversed(feed.get("held", [])):
-        print(f"[held {m['action']} score={m['score']}] {m['name'] or m['uid']}: {m['text']}"
+        print(f"[held {m['action']} {m['category'] or 'keyword'} score={m['score']}] "
+              f"{m['name'] or m['uid']}: {m['text']}"
               f"  ({m['reason']})")
     return 0
 

@@ -22,6 +22,7 @@ from giftengine.moderation.bucket import retry_after_header
 from giftengine.moderation.keywords import InvalidKeywords
 from giftengine.moderation.policy import Actor, Forbidden
 from giftengine.moderation.repo import ts
+from giftengine.moderation.rules import InvalidConfig
 from giftengine.moderation.sanitize import InvalidMessage
 
 log = logging.getLogger("giftengine.chat")
@@ -75,7 +76,7 @@ def _call(fn, *args):
     except service.Banned as exc:
         raise ApiError(403, "banned", f"{exc}; the ban ends at {ts(exc.until).isoformat()}",
                        {"Retry-After": retry_after_header(exc.until - deps().clock())}) from None
-    except (InvalidMessage, InvalidKeywords) as exc:
+    except (InvalidMessage, InvalidKeywords, InvalidConfig) as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     except Forbidden as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
@@ -133,6 +134,12 @@ class OverrideBody(_Body):
 
 class KeywordsBody(_Body):
     keywords: list[Text] = Field(max_length=5000)
+
+
+class ModerationBody(_Body):
+    level: Literal["relaxed", "standard", "strict"] | None = None
+    overrides: dict[str, Literal["allow", "warn", "hold", "block"]] | None = Field(
+        default=None, max_length=20)
 
 
 class BanBody(_Body):
@@ -248,6 +255,20 @@ def put_keywords(request: Request, stream_id: str):
     actor, _ = _actor(request)
     body = parse_body(request, KeywordsBody)
     return _call(service.set_keywords, deps(), actor, _stream(stream_id), body.keywords)
+
+
+@router.route("GET", "/streams/{stream_id}/moderation")
+def get_moderation(request: Request, stream_id: str):
+    actor, _ = _actor(request)
+    return _call(service.get_moderation, deps(), actor, _stream(stream_id))
+
+
+@router.route("PUT", "/streams/{stream_id}/moderation")
+def put_moderation(request: Request, stream_id: str):
+    actor, _ = _actor(request)
+    body = parse_body(request, ModerationBody)
+    return _call(service.set_moderation, deps(), actor, _stream(stream_id), body.level,
+                 body.overrides)
 
 
 @router.route("GET", "/streams/{stream_id}/bans")

@@ -1,15 +1,13 @@
-"""Moderation decisions and who may make them (pure).
+"""Chat settings and who may moderate (pure).
 
-Thresholds and ban durations come from `ChatSettings` (environment), with the seed values
-as defaults: score >= 0.6 warns the sender, score >= 0.9 blocks the message and bans the
-sender for a while. A creator keyword hit holds the message back without a ban.
+`ChatSettings` (environment) holds the throttles and the strike policy's numbers; what a
+message earns is decided in `rules`, what strikes do in `strikes`.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Literal
 
 from giftengine.domain.access import (  # noqa: F401  (re-exported: the moderation API)
     Actor,
@@ -18,16 +16,17 @@ from giftengine.domain.access import (  # noqa: F401  (re-exported: the moderati
     require_stream_moderator,
 )
 
-Action = Literal["allow", "warn", "hold", "block"]
-
 
 @dataclass(frozen=True)
 class ChatSettings:
-    warn_threshold: float = 0.6
-    block_threshold: float = 0.9
-    # Temporary bans escalate: the n-th automatic ban in a stream lasts ban_ladder_s[n-1]
-    # (the last step repeats).
+    # Strikes (strikes.py): a blocked message adds points (rules.py) that halve every
+    # `strike_half_life_s`; at `strike_ban_at` points the sender is banned. Bans escalate:
+    # the n-th ban in a stream lasts ban_ladder_s[n-1] (the last step repeats); the ladder
+    # restarts after `ban_forgive_s` without a ban.
+    strike_ban_at: float = 3.0
+    strike_half_life_s: float = 3600.0
     ban_ladder_s: tuple[int, ...] = (600, 3600, 86400)
+    ban_forgive_s: float = 30 * 86400.0
     max_chars: int = 300
     max_keywords: int = 500
     # Per user per stream: a burst of `user_burst`, then `user_rate` messages per second.
@@ -46,8 +45,8 @@ class ChatSettings:
     trusted_proxy_hops: int = 1
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.warn_threshold <= self.block_threshold <= 1.0:
-            raise ValueError("need 0 < warn_threshold <= block_threshold <= 1")
+        if min(self.strike_ban_at, self.strike_half_life_s, self.ban_forgive_s) <= 0:
+            raise ValueError("strike_ban_at, strike_half_life_s and ban_forgive_s must be > 0")
         if not self.ban_ladder_s or min(self.ban_ladder_s) <= 0:
             raise ValueError("ban_ladder_s needs positive durations")
         if min(self.user_burst, self.stream_burst, self.stream_shards, self.ip_requests) < 1:
@@ -65,8 +64,9 @@ class ChatSettings:
             return default if value in (None, "") else conv(value)
 
         return cls(
-            warn_threshold=get("WARN_THRESHOLD", d.warn_threshold, float),
-            block_threshold=get("BLOCK_THRESHOLD", d.block_threshold, float),
+            strike_ban_at=get("STRIKE_BAN_AT", d.strike_ban_at, float),
+            strike_half_life_s=get("STRIKE_HALF_LIFE_S", d.strike_half_life_s, float),
+            ban_forgive_s=get("BAN_FORGIVE_S", d.ban_forgive_s, float),
             ban_ladder_s=get("BAN_LADDER_S", d.ban_ladder_s,
                              lambda v: tuple(int(x) for x in v.split(",") if x.strip())),
             max_chars=get("MAX_CHARS", d.max_chars, int),
@@ -80,33 +80,6 @@ class ChatSettings:
             ip_window_s=get("IP_WINDOW_S", d.ip_window_s, float),
             trusted_proxy_hops=get("TRUSTED_PROXY_HOPS", d.trusted_proxy_hops, int),
         )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    action: Action
-    score: float
-    reason: str  # "" when allowed; shown to the sender when held or warned
-    keyword: str | None = None
-
-    @property
-    def visible(self) -> bool:
-        return self.action in ("allow", "warn")
-
-
-def decide(score: float, keyword: str | None, s: ChatSettings) -> Verdict:
-    if score >= s.block_threshold:
-        return Verdict("block", score, "message blocked: abusive or profane language", keyword)
-    if keyword is not None:
-        return Verdict("hold", score, "message held: it matches this stream's keyword filter",
-                       keyword)
-    if score >= s.warn_threshold:
-        return Verdict("warn", score, "warning: please keep the chat friendly")
-    return Verdict("allow", score, "")
-
-
-def ban_duration_s(prior_bans: int, s: ChatSettings) -> int:
-    return s.ban_ladder_s[min(max(prior_bans, 0), len(s.ban_ladder_s) - 1)]
 
 
 # --- roles ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
   streams/{s}/chat_users/{uid}/notices/{id} warnings and holds for the sender
   streams/{s}/chat_flood/{k}               stream-wide flood-control shards
   streams/{s}/chat_config/keywords         the creator's keyword filter
+  streams/{s}/chat_config/moderation       the creator's strictness level and overrides
   moderation_flags/{flag_id}               review queue
   moderation_audit/{id}                    append-only record of moderator/admin actions
   rate_limits/{hmac(ip)}                   per-IP API limiter (no raw IPs stored)
@@ -25,27 +26,24 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from giftengine.moderation.bucket import BucketSpec, BucketState, Take, take
+from giftengine.moderation.store import (
+    Recorded,
+    StandingWrite,
+    Version,
+    epoch,
+    standing_from_doc,
+    ts,
+)
+from giftengine.moderation.strikes import Standing
 
 log = logging.getLogger("giftengine.chat")
-
-
-def ts(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value)
+__all__ = ["ChatRepo", "Gate", "epoch", "ts"]
 
 
 def _state(raw: dict | None) -> BucketState | None:
@@ -114,13 +112,26 @@ class ChatRepo:
         return self.db.collection("moderation_flags").document(flag_id)
 
     # ---- reads --------------------------------------------------------------------------
+    def config(self, stream_id: str, name: str):
+        return self.stream(stream_id).collection("chat_config").document(name)
+
+    def stream_rules(self, stream_id: str) -> tuple[list[str], dict | None]:
+        """The keyword list and the moderation config, in one round trip."""
+        kw_ref, cfg_ref = self.config(stream_id, "keywords"), self.config(stream_id, "moderation")
+        snaps = {s.reference.path: s for s in self.db.get_all([kw_ref, cfg_ref])}
+        kw, cfg = snaps.get(kw_ref.path), snaps.get(cfg_ref.path)
+        keywords = list((kw.to_dict() or {}).get("keywords") or []) if kw and kw.exists else []
+        return keywords, (cfg.to_dict() if cfg and cfg.exists else None)
+
     def keywords(self, stream_id: str) -> list[str]:
-        snap = self.stream(stream_id).collection("chat_config").document("keywords").get()
+        snap = self.config(stream_id, "keywords").get()
         return list((snap.to_dict() or {}).get("keywords") or []) if snap.exists else []
 
-    def chat_user(self, stream_id: str, uid: str) -> dict:
+    def standing(self, stream_id: str, uid: str) -> tuple[Standing, Version]:
         snap = self.user(stream_id, uid).get()
-        return snap.to_dict() or {} if snap.exists else {}
+        if not snap.exists:
+            return Standing(), None
+        return standing_from_doc(snap.to_dict()), snap.update_time
 
     def get_message(self, stream_id: str, message_id: str) -> tuple[str, dict] | None:
         """("visible" | "held", data) of a message, or None."""
@@ -226,41 +237,14 @@ class ChatRepo:
                           lambda: run(self.db.transaction(max_attempts=2)))
         return out if isinstance(out, tuple) else (out, None)
 
-    # ---- bans ---------------------------------------------------------------------------
-    def ban(self, stream_id: str, uid: str, now: float, duration_for, reason: str,
-            by: str) -> tuple[float, int]:
-        """Ban until now + duration_for(prior ban count); never shortens a longer ban.
-        Returns (until, ban number)."""
-        ref = self.user(stream_id, uid)
-
-        @firestore.transactional
-        def run(txn):
-            data = ref.get(transaction=txn).to_dict() or {}
-            count = int(data.get("ban_count") or 0)
-            until = now + duration_for(count)
-            current = epoch(data.get("banned_until")) or 0.0
-            until = max(until, current)
-            txn.set(ref, {"uid": uid, "stream_id": stream_id, "banned_until": ts(until),
-                          "ban_count": count + 1, "ban_reason": reason, "banned_by": by,
-                          "banned_at": ts(now)}, merge=True)
-            return until, count + 1
-
-        return run(self.db.transaction())
-
-    def unban(self, stream_id: str, uid: str, now: float, by: str) -> bool:
-        ref = self.user(stream_id, uid)
-        snap = ref.get()
-        until = epoch((snap.to_dict() or {}).get("banned_until")) if snap.exists else None
-        if until is None or until <= now:
-            return False
-        ref.set({"banned_until": None, "unbanned_by": by, "unbanned_at": ts(now)}, merge=True)
-        return True
-
     # ---- writes -------------------------------------------------------------------------
     def record(self, stream_id: str, message_id: str, visible: bool, message: dict,
-               notice: dict | None, flag: dict | None) -> bool:
-        """Create the message (and its notice and flag) atomically; False if the message id
-        already exists (a retried send or a redelivered TikTok comment)."""
+               notice: dict | None, flag: dict | None,
+               standing: StandingWrite | None = None) -> Recorded:
+        """Create the message (and its notice, flag and the sender's new standing) in one
+        batch: "duplicate" if the message id already exists (a retried send or a redelivered
+        TikTok comment), "conflict" if the sender's document changed since `standing` was
+        read (the caller reads again and recomputes)."""
         batch = self.db.batch()
         ref = self.visible(stream_id, message_id) if visible else self.held(stream_id, message_id)
         batch.create(ref, message)
@@ -270,9 +254,34 @@ class ChatRepo:
                 notice["notice_id"]), notice)
         if flag is not None:
             batch.create(self.flag(flag["flag_id"]), flag)
+        if standing is not None:
+            self._write_standing(batch, stream_id, standing)
         try:
             batch.commit()
         except gexc.AlreadyExists:
+            if standing is not None and standing.version is None and self.get_message(
+                    stream_id, message_id) is None:
+                return "conflict"  # the user's document was created meanwhile
+            return "duplicate"
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            return "conflict"
+        return "created"
+
+    def _write_standing(self, batch, stream_id: str, write: StandingWrite) -> None:
+        ref = self.user(stream_id, write.uid)
+        if write.version is None:
+            batch.create(ref, write.fields(stream_id))
+        else:
+            batch.update(ref, write.fields(stream_id),
+                         option=self.db.write_option(last_update_time=write.version))
+
+    def save_standing(self, stream_id: str, write: StandingWrite) -> bool:
+        """Write a standing if the user's document is unchanged since it was read."""
+        batch = self.db.batch()
+        self._write_standing(batch, stream_id, write)
+        try:
+            batch.commit()
+        except (gexc.AlreadyExists, gexc.FailedPrecondition, gexc.NotFound):
             return False
         return True
 
@@ -309,8 +318,12 @@ class ChatRepo:
         return run(self.db.transaction())
 
     def set_keywords(self, stream_id: str, entries: list[str], by: str, now: float) -> None:
-        self.stream(stream_id).collection("chat_config").document("keywords").set(
+        self.config(stream_id, "keywords").set(
             {"keywords": entries, "updated_by": by, "updated_at": ts(now)})
+
+    def set_moderation(self, stream_id: str, config: dict, by: str, now: float) -> None:
+        self.config(stream_id, "moderation").set(
+            {**config, "updated_by": by, "updated_at": ts(now)})
 
     def audit(self, entry: dict) -> str:
         """Append-only: each entry is a new document created with a precondition."""

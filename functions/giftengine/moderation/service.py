@@ -13,26 +13,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from giftengine.moderation import keywords as kw
+from giftengine.moderation import strikes
 from giftengine.moderation.bucket import BucketSpec
+from giftengine.moderation.classify import CATEGORIES, classify, worst
 from giftengine.moderation.policy import (
     Actor,
     ChatSettings,
     Forbidden,
     StreamAccess,
-    Verdict,
-    ban_duration_s,
-    decide,
     require_moderator,
 )
-from giftengine.moderation.repo import ChatRepo, epoch, ts
+from giftengine.moderation.rules import ACTIONS, LEVELS, ModerationConfig, Verdict, decide
 from giftengine.moderation.sanitize import InvalidMessage, sanitize
-from giftengine.moderation.scoring import Scorer, score
+from giftengine.moderation.store import ChatStore, StandingWrite, ts
 from giftengine.service import streams
 from giftengine.service.streams import OwnershipRepo
 
 PUBLIC_FIELDS = ("message_id", "stream_id", "uid", "name", "text", "html", "source", "action",
                  "created_at")
+# What moderators see beside a held message and in its flag: why it was held.
+WHY_FIELDS = ("category", "score", "term", "reason", "keyword")
 MAX_BAN_S = 30 * 86400
+# A standing write loses to a concurrent write on the same user: read again, decide again.
+STANDING_ATTEMPTS = 5
 
 
 class RateLimited(Exception):
@@ -57,8 +60,7 @@ class Conflict(Exception):
 
 @dataclass
 class Deps:
-    repo: ChatRepo
-    scorer: Scorer
+    repo: ChatStore
     settings: ChatSettings = field(default_factory=ChatSettings)
     clock: Callable[[], float] = time.time
     shard: Callable[[int], int] = random.randrange
@@ -74,6 +76,11 @@ class Deps:
 
     def user_spec(self) -> BucketSpec:
         return BucketSpec(capacity=self.settings.user_burst, rate=self.settings.user_rate)
+
+    def strike_policy(self) -> strikes.StrikePolicy:
+        s = self.settings
+        return strikes.StrikePolicy(ban_at=s.strike_ban_at, half_life_s=s.strike_half_life_s,
+                                    ban_ladder_s=s.ban_ladder_s, forgive_after_s=s.ban_forgive_s)
 
     def stream_spec(self) -> BucketSpec:
         n = self.settings.stream_shards
@@ -119,9 +126,14 @@ def check_ip(deps: Deps, ip: str) -> None:
 
 # ---- assessing a message ------------------------------------------------------------------
 def assess(deps: Deps, stream_id: str, text: str) -> Verdict:
-    entries = deps.repo.keywords(stream_id)
+    entries, config = deps.repo.stream_rules(stream_id)
     hit = kw.KeywordFilter.build(entries).match(text) if entries else None
-    return decide(score(deps.scorer, text), hit, deps.settings)
+    return decide(classify(text), hit, ModerationConfig.from_doc(config))
+
+
+def _why(verdict: Verdict) -> dict[str, Any]:
+    return {"category": verdict.category, "score": verdict.score, "term": verdict.term,
+            "reason": verdict.reason, "keyword": verdict.keyword}
 
 
 def _flag(flag_id: str, stream_id: str, reporter: str, target_type: str, target_id: str,
@@ -164,29 +176,56 @@ def send(deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str
                "name": name, "text": clean.text, "html": clean.html, "source": "app",
                "action": verdict.action, "created_at": ts(now)}
     outcome: dict[str, Any] = {"message_id": message_id, "visible": verdict.visible,
-                               "action": verdict.action, "reason": verdict.reason}
+                               "action": verdict.action, "reason": verdict.reason,
+                               "category": verdict.category}
     notice = flag = None
     if verdict.action == "warn":
         notice = _notice(message_id, "warning", verdict.reason, now)
     elif not verdict.visible:
-        message.update(score=verdict.score, reason=verdict.reason, keyword=verdict.keyword)
+        message.update(_why(verdict))
         notice = _notice(message_id, "held", verdict.reason, now)
     if verdict.action == "block":
-        until, nth = deps.repo.ban(stream_id, actor.uid, now,
-                                   lambda n: ban_duration_s(n, deps.settings),
-                                   "automatic: blocked message", "system")
-        outcome["banned_until"] = ts(until)
-        notice = _notice(message_id, "blocked", verdict.reason, now, banned_until=ts(until))
         flag = _flag(f"auto-{message_id}", stream_id, "system", "message", message_id,
                      verdict.reason, verdict.score, "block", now, target_uid=actor.uid,
-                     text=clean.text, source="app", ban_number=nth)
+                     text=clean.text, source="app", category=verdict.category,
+                     term=verdict.term, strike=verdict.strike)
         message["flag_id"] = flag["flag_id"]
-    if not deps.repo.record(stream_id, message_id, verdict.visible, message, notice, flag):
+    for _ in range(STANDING_ATTEMPTS):
+        write, ban_until = _strike(deps, stream_id, actor.uid, verdict.strike, now)
+        if ban_until is not None:
+            outcome["banned_until"] = ts(ban_until)
+            notice = _notice(message_id, "blocked", verdict.reason, now,
+                             banned_until=ts(ban_until))
+        elif verdict.action == "block":
+            notice = _notice(message_id, "blocked", verdict.reason, now)
+        if flag is not None:
+            flag["ban_until"] = ts(ban_until) if ban_until is not None else None
+        recorded = deps.repo.record(stream_id, message_id, verdict.visible, message, notice,
+                                    flag, write)
+        if recorded != "conflict":
+            break
+    else:
+        raise RateLimited("user", 1.0)  # the sender's document kept changing: retry later
+    if recorded == "duplicate":
         return _existing(deps, stream_id, message_id), False
-    if flag is not None:
+    if ban_until is not None:
         _audit(deps, "system", "system", "auto_block_and_ban", stream_id, "user", actor.uid,
-               message_id=message_id, score=verdict.score, banned_until=outcome["banned_until"])
+               message_id=message_id, category=verdict.category, score=verdict.score,
+               banned_until=outcome["banned_until"])
     return outcome, True
+
+
+def _strike(deps: Deps, stream_id: str, uid: str, points: int,
+            now: float) -> tuple[StandingWrite | None, float | None]:
+    """The sender's standing after a blocked message's strike points (None: nothing to
+    write), and the end of the ban they trigger."""
+    if points <= 0:
+        return None, None
+    standing, version = deps.repo.standing(stream_id, uid)
+    after, ban_until = strikes.strike(standing, points, now, deps.strike_policy())
+    note = ({"ban_reason": "automatic: strikes for blocked messages", "banned_by": "system"}
+            if ban_until is not None else {})
+    return StandingWrite(uid, after, version, note), ban_until
 
 
 def _existing(deps: Deps, stream_id: str, message_id: str) -> dict:
@@ -217,11 +256,11 @@ def ingest_comment(deps: Deps, event) -> dict | None:
                "created_at": ts(now), "occurred_at": event.occurred_at}
     flag = None
     if not verdict.visible:
-        message.update(score=verdict.score, reason=verdict.reason, keyword=verdict.keyword,
-                       action="hide")
+        message.update(_why(verdict), action="hide")
         flag = _flag(f"auto-{message_id}", event.stream_id, "system", "message", message_id,
                      verdict.reason, verdict.score, "hide", now, target_uid=uid,
-                     text=clean.text, source="tiktok", keyword=verdict.keyword)
+                     text=clean.text, source="tiktok", keyword=verdict.keyword,
+                     category=verdict.category, term=verdict.term)
         message["flag_id"] = flag["flag_id"]
     deps.repo.record(event.stream_id, message_id, verdict.visible, message, None, flag)
     return {"message_id": message_id, "visible": verdict.visible, "action": message["action"]}
@@ -238,7 +277,9 @@ def report(deps: Deps, actor: Actor, stream_id: str, target_type: str, target_id
         if found is None:
             raise NotFound(f"no message {target_id} in stream {stream_id}")
         _, data = found
-        score_ = score(deps.scorer, data.get("text") or "")
+        top = worst(list(classify(data.get("text") or "")))
+        score_ = top.score if top else 0.0
+        extra["category"] = top.category if top else None
         extra.update(target_uid=data.get("uid"), text=data.get("text"))
     elif target_type == "user":
         extra["target_uid"] = target_id
@@ -305,12 +346,10 @@ def override_flag(deps: Deps, actor: Actor, flag_id: str, action: str,
         if not uid:
             raise Conflict(f"{action} needs a flag that names a user")
         if action == "unban":
-            detail["lifted"] = deps.repo.unban(stream_id, uid, now, actor.uid)
+            detail["lifted"] = _unban(deps, stream_id, uid, now, actor.uid)
         else:
-            until, _ = deps.repo.ban(stream_id, uid, now,
-                                     lambda n: duration_s or ban_duration_s(n, deps.settings),
-                                     f"flag {flag_id}", actor.uid)
-            detail["banned_until"] = ts(until)
+            after = _ban(deps, stream_id, uid, now, duration_s, f"flag {flag_id}", actor.uid)
+            detail["banned_until"] = ts(after.banned_until or now)
         detail["uid"] = uid
     fields = {"status": "resolved", "updated_at": ts(now), "resolved_by": actor.uid,
               "resolution": f"override:{action}", "note": note}
@@ -336,25 +375,68 @@ def set_keywords(deps: Deps, actor: Actor, stream_id: str, entries: list[str]) -
             "max_keywords": deps.settings.max_keywords}
 
 
+def _ban(deps: Deps, stream_id: str, uid: str, now: float, duration_s: int | None,
+         reason: str, by: str) -> strikes.Standing:
+    for _ in range(STANDING_ATTEMPTS):
+        standing, version = deps.repo.standing(stream_id, uid)
+        after = strikes.ban(standing, now, deps.strike_policy(), duration_s)
+        note = {"ban_reason": reason, "banned_by": by}
+        if deps.repo.save_standing(stream_id, StandingWrite(uid, after, version, note)):
+            return after
+    raise Conflict("the user's record kept changing; try again")
+
+
+def _unban(deps: Deps, stream_id: str, uid: str, now: float, by: str) -> bool:
+    for _ in range(STANDING_ATTEMPTS):
+        standing, version = deps.repo.standing(stream_id, uid)
+        after, lifted = strikes.unban(standing, now)
+        if not lifted:
+            return False
+        note = {"unbanned_by": by, "unbanned_at": ts(now)}
+        if deps.repo.save_standing(stream_id, StandingWrite(uid, after, version, note)):
+            return True
+    raise Conflict("the user's record kept changing; try again")
+
+
 def ban_user(deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int | None,
              reason: str) -> dict:
     role = require_moderator(actor, _access(deps, stream_id))
     now = deps.clock()
-    until, nth = deps.repo.ban(stream_id, uid, now,
-                               lambda n: duration_s or ban_duration_s(n, deps.settings),
-                               reason or "banned by a moderator", actor.uid)
+    after = _ban(deps, stream_id, uid, now, duration_s, reason or "banned by a moderator",
+                 actor.uid)
+    until = after.banned_until or now
     deps.repo.add_notice(stream_id, uid, _notice(uuid.uuid4().hex, "banned", reason, now,
                                                  banned_until=ts(until)))
     _audit(deps, actor.uid, role, "ban", stream_id, "user", uid, reason=reason,
-           banned_until=ts(until), ban_number=nth)
-    return {"stream_id": stream_id, "uid": uid, "banned_until": ts(until), "ban_number": nth}
+           banned_until=ts(until), ban_number=after.ban_count)
+    return {"stream_id": stream_id, "uid": uid, "banned_until": ts(until),
+            "ban_number": after.ban_count}
 
 
 def unban_user(deps: Deps, actor: Actor, stream_id: str, uid: str) -> dict:
     role = require_moderator(actor, _access(deps, stream_id))
-    lifted = deps.repo.unban(stream_id, uid, deps.clock(), actor.uid)
+    lifted = _unban(deps, stream_id, uid, deps.clock(), actor.uid)
     _audit(deps, actor.uid, role, "unban", stream_id, "user", uid, lifted=lifted)
     return {"stream_id": stream_id, "uid": uid, "lifted": lifted}
+
+
+def get_moderation(deps: Deps, actor: Actor, stream_id: str) -> dict:
+    require_moderator(actor, _access(deps, stream_id))
+    _, doc = deps.repo.stream_rules(stream_id)
+    return {"stream_id": stream_id, **ModerationConfig.from_doc(doc).to_doc(),
+            "levels": list(LEVELS), "categories": list(CATEGORIES), "actions": list(ACTIONS)}
+
+
+def set_moderation(deps: Deps, actor: Actor, stream_id: str, level: str | None,
+                   overrides: dict[str, str] | None) -> dict:
+    """The creator's strictness level and per-category overrides (raises InvalidConfig)."""
+    role = require_moderator(actor, _access(deps, stream_id))
+    config = ModerationConfig.parse(level, overrides)
+    deps.repo.set_moderation(stream_id, config.to_doc(), actor.uid, deps.clock())
+    _audit(deps, actor.uid, role, "moderation_set", stream_id, "stream", stream_id,
+           **config.to_doc())
+    return {"stream_id": stream_id, **config.to_doc(), "levels": list(LEVELS),
+            "categories": list(CATEGORIES), "actions": list(ACTIONS)}
 
 
 def list_bans(deps: Deps, actor: Actor, stream_id: str) -> list[dict]:
@@ -374,12 +456,11 @@ def feed(deps: Deps, stream_id: str, include_held: bool, limit: int = 50) -> dic
     out: dict[str, Any] = {"stream_id": stream_id, "messages": visible}
     if include_held:
         out["held"] = [{**{k: m.get(k) for k in PUBLIC_FIELDS},
-                        "score": m.get("score"), "reason": m.get("reason"),
-                        "keyword": m.get("keyword"), "flag_id": m.get("flag_id")}
+                        **{k: m.get(k) for k in WHY_FIELDS}, "flag_id": m.get("flag_id")}
                        for m in deps.repo.list_messages(stream_id, True, limit)]
     return out
 
 
 def is_banned(deps: Deps, stream_id: str, uid: str) -> float | None:
-    until = epoch(deps.repo.chat_user(stream_id, uid).get("banned_until"))
-    return until if until is not None and until > deps.clock() else None
+    standing, _ = deps.repo.standing(stream_id, uid)
+    return standing.banned_until if standing.banned(deps.clock()) else None

@@ -32,7 +32,6 @@ DOMAIN = [
     "moderation.normalize",
     "moderation.keywords",
     "moderation.bucket",
-    "moderation.scoring",
     "ingest.dedupe",
     "ingest.backoff",
     "ingest.settings",
@@ -53,7 +52,6 @@ ADAPTERS = [
     "wallet.gateways",
     "wallet.catalog_file",
     "moderation.repo",
-    "moderation.profanity",
     "ingest.source",
     "ingest.normalize",  # TikTokLive's event types -> EngagementEvent, at the edge
     "ingest.leases",

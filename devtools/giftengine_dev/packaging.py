@@ -59,12 +59,37 @@ def _module_file(mod: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, mod: str) -> set[str]:
-    pkg = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
+def _walk(nodes: list[ast.stmt], skip_defs: bool):
+    """ast.walk over `nodes`, leaving out `if TYPE_CHECKING:` blocks (never run) and, with
+    skip_defs, the bodies of functions (a composition root's lazy builders)."""
+    stack: list[ast.AST] = list(nodes)
+    while stack:
+        n = stack.pop()
+        if _is_type_checking(n):
+            continue
+        if skip_defs and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        yield n
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _edges(nodes, pkg: str) -> set[str]:
     out: set[str] = set()
-    for n in ast.walk(ast.parse(path.read_text())):
+    aliases: dict[str, str] = {}
+    nodes = list(nodes)
+    # imports first, so attribute uses see every alias whatever the walk order
+    nodes.sort(key=lambda n: not isinstance(n, (ast.Import, ast.ImportFrom)))
+    for n in nodes:
         if isinstance(n, ast.Import):
             out |= {a.name for a in n.names}
+            aliases.update({(a.asname or a.name): a.name for a in n.names if a.asname})
         elif isinstance(n, ast.ImportFrom):
             base = n.module or ""
             if n.level:
@@ -72,6 +97,54 @@ def _imports(path: Path, mod: str) -> set[str]:
                 base = ".".join(parts + ([base] if base else []))
             out.add(base)
             out |= {f"{base}.{a.name}" for a in n.names}
+            aliases.update({(a.asname or a.name): f"{base}.{a.name}" for a in n.names})
+        elif (
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id in aliases
+        ):
+            # `bootstrap.chat_deps()` reaches only that builder of the composition root
+            out.add(f"{aliases[n.value.id]}.{n.attr}")
+    return out
+
+
+def _imports(path: Path, mod: str) -> set[str]:
+    pkg = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    # A composition root builds each subsystem lazily: importing it costs only its
+    # module-level imports; each builder's imports count where that builder is used.
+    return _edges(_walk(tree.body, skip_defs=_is_root(mod)), pkg)
+
+
+def _is_root(mod: str) -> bool:
+    return mod.rpartition(".")[2] == "bootstrap"
+
+
+def _builder_imports(mod: str, name: str) -> set[str] | None:
+    """Imports of builder `name` of composition root `mod`, and of the builders and classes
+    of that root it uses."""
+    path = _module_file(mod)
+    if path is None or not _is_root(mod):
+        return None
+    tree = ast.parse(path.read_text())
+    defs = {
+        n.name: n
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    if name not in defs:
+        return None
+    pkg = mod.rpartition(".")[0]
+    out: set[str] = set()
+    seen, stack = set(), [name]
+    while stack:
+        fn = stack.pop()
+        if fn in seen:
+            continue
+        seen.add(fn)
+        nodes = list(_walk(defs[fn].body, skip_defs=False))
+        out |= _edges(nodes, pkg)
+        stack.extend(n.id for n in nodes if isinstance(n, ast.Name) and n.id in defs)
     return out
 
 
@@ -93,6 +166,11 @@ def closure(start: set[str]) -> tuple[set[str], set[str]]:
             if path is not None and sub not in seen:
                 seen.add(sub)
                 stack.extend(_imports(path, sub))
+            elif path is None and sub not in seen:
+                builder = _builder_imports(".".join(parts[: i - 1]), parts[i - 1])
+                if builder is not None:
+                    seen.add(sub)
+                    stack.extend(builder)
     return seen, third
 
 

@@ -121,6 +121,15 @@ def terraform_locals(
     """
     work = tmp_path / "tf"
     work.mkdir()
+    extra_vars = dict(extra_vars or {})
+    if "packages_dir" not in extra_vars:
+        # packages.tf reads build/packages, generated at deploy time by `giftengine packages`;
+        # a clean checkout has none, so generate them for this evaluation.
+        from giftengine_dev import packaging
+
+        out = tmp_path / "packages"
+        packaging.write(out)
+        extra_vars["packages_dir"] = str(out)
     for name in ("manifest.tf", "firestore_files.tf", "packages.tf", "variables.tf"):
         shutil.copy(MODULE_DIR / name, work / name)
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
@@ -141,7 +150,7 @@ def terraform_locals(
             "-var=environment=test",
             f"-var=manifest_path={manifest}",
             f"-var=repo_root={REPO}",
-            *[f"-var={k}={v}" for k, v in (extra_vars or {}).items()],
+            *[f"-var={k}={v}" for k, v in extra_vars.items()],
         ],
         cwd=work,
         env=env,

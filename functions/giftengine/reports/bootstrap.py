@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from giftengine import config
 from giftengine.adapters.clients import firestore_client
-from giftengine.adapters.firestore_store import FirestoreStore
+from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.bootstrap import _logging
 
 
@@ -26,7 +26,7 @@ def report_deps():
     s = config.load()
     db = firestore_client(s.project_id)
     return service.Deps(
-        events=FirestoreEventLog(FirestoreStore(db)),
+        events=FirestoreEventLog(FirestoreStreamStore(db)),
         store=FirestoreReportStore(db),
         files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
         idle_timeout_s=s.streak_idle_timeout_s,

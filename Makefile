@@ -74,6 +74,7 @@ down:
 
 lint: $(PIP_STAMP)
 	$(VENV)/bin/ruff check functions devtools tests
+	$(VENV)/bin/ruff format --check functions devtools tests
 
 clean-stamps:
 	rm -rf $(STAMPS)

@@ -62,8 +62,11 @@ def _lock_test_stack():
                 return None
             if not announced:
                 lock.seek(0)
-                print(f"\nwaiting for pytest session {lock.read().strip() or '?'} to release "
-                      f"{TEST_STATE_DIR}", file=sys.stderr)
+                print(
+                    f"\nwaiting for pytest session {lock.read().strip() or '?'} to release "
+                    f"{TEST_STATE_DIR}",
+                    file=sys.stderr,
+                )
                 announced = True
             time.sleep(2)
             continue
@@ -98,9 +101,7 @@ def cloud():
         atexit.register(_stop_test_stack)  # backstop if teardown never runs
         previous = _sigterm_as_interrupt()
         try:
-            status = stack.up(
-                TEST_STATE_DIR, port_base=TEST_PORT_BASE, extra_env=TEST_FUNCTION_ENV
-            )
+            status = stack.up(TEST_STATE_DIR, port_base=TEST_PORT_BASE, extra_env=TEST_FUNCTION_ENV)
         except BaseException:
             _stop_test_stack()
             raise

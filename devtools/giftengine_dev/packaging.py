@@ -99,9 +99,7 @@ def _edges(nodes, pkg: str) -> set[str]:
             out |= {f"{base}.{a.name}" for a in n.names}
             aliases.update({(a.asname or a.name): f"{base}.{a.name}" for a in n.names})
         elif (
-            isinstance(n, ast.Attribute)
-            and isinstance(n.value, ast.Name)
-            and n.value.id in aliases
+            isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases
         ):
             # `bootstrap.chat_deps()` reaches only that builder of the composition root
             out.add(f"{aliases[n.value.id]}.{n.attr}")

@@ -86,10 +86,7 @@ def test_each_package_installs_only_the_heavy_libraries_it_uses(packages: dict[s
         assert reqs and all(r in pins.splitlines() for r in reqs), name
         dists = {r.split("==")[0].lower() for r in reqs}
         heavy = {d for d in HEAVY if d in dists}
-        assert (
-            heavy
-            == {"core": set(), "wallet": {"stripe"}}[name]
-        ), name
+        assert heavy == {"core": set(), "wallet": {"stripe"}}[name], name
     worker = packaging.render(packaging.compute(), Path("/o"))[
         Path("/o/requirements/worker.txt")
     ].lower()

@@ -47,8 +47,9 @@ def _fake_proc(port: int, creators: int, frames: int, per_frame: int, ready, go,
             for j in range(per_frame):
                 k, uid = (f * per_frame + j) % 10, 1000 + j
                 if k < 3:
-                    msgs.append(F.gift(ROOM0, uid, repeat_count=f + 1, repeat_end=False,
-                                       group_id=uid))
+                    msgs.append(
+                        F.gift(ROOM0, uid, repeat_count=f + 1, repeat_end=False, group_id=uid)
+                    )
                 elif k < 6:
                     msgs.append(F.like(ROOM0, uid))
                 elif k < 9:
@@ -67,9 +68,14 @@ def _settings(port: int):
     from giftengine.ingest.settings import IngestSettings
 
     base = f"http://127.0.0.1:{port}"
-    return IngestSettings(instance_id="bench", tiktok_app_url=base,
-                          tiktok_webcast_url=f"{base}/webcast", sign_api_url=base,
-                          poll_interval_s=1, publish_batch=500)
+    return IngestSettings(
+        instance_id="bench",
+        tiktok_app_url=base,
+        tiktok_webcast_url=f"{base}/webcast",
+        sign_api_url=base,
+        poll_interval_s=1,
+        publish_batch=500,
+    )
 
 
 async def _throughput(args) -> dict:
@@ -79,8 +85,9 @@ async def _throughput(args) -> dict:
 
     ctx = mp.get_context("spawn")
     ready, go, done = ctx.Event(), ctx.Event(), ctx.Event()
-    proc = ctx.Process(target=_fake_proc, args=(args.port, 1, args.frames, args.per_frame,
-                                                 ready, go, done))
+    proc = ctx.Process(
+        target=_fake_proc, args=(args.port, 1, args.frames, args.per_frame, ready, go, done)
+    )
     proc.start()
     ready.wait(60)
     settings = _settings(args.port)
@@ -103,8 +110,9 @@ async def _throughput(args) -> dict:
         published += len(batch)
         last = time.perf_counter()
 
-    session = CreatorSession("bench0", settings, lambda c, s: Connection(c, settings, s),
-                             publish, SignGate())
+    session = CreatorSession(
+        "bench0", settings, lambda c, s: Connection(c, settings, s), publish, SignGate()
+    )
     orig = session.on_event
 
     def on_event(ev, room):
@@ -131,11 +139,17 @@ async def _throughput(args) -> dict:
     proc.join(10)
     secs = last - first
     msgs = expected - 1
-    return {"mode": "decode+normalize+publish" if args.publish else "decode+normalize",
-            "frames": args.frames, "messages_per_frame": args.per_frame, "messages": msgs,
-            "seconds": round(secs, 3), "frames_per_s": round(args.frames / secs, 1),
-            "messages_per_s": round(msgs / secs, 1), "cpu_s": round(cpu, 3),
-            "duplicates_dropped": session.stats.duplicates_dropped}
+    return {
+        "mode": "decode+normalize+publish" if args.publish else "decode+normalize",
+        "frames": args.frames,
+        "messages_per_frame": args.per_frame,
+        "messages": msgs,
+        "seconds": round(secs, 3),
+        "frames_per_s": round(args.frames / secs, 1),
+        "messages_per_s": round(msgs / secs, 1),
+        "cpu_s": round(cpu, 3),
+        "duplicates_dropped": session.stats.duplicates_dropped,
+    }
 
 
 async def _memory(args) -> list[dict]:
@@ -156,8 +170,9 @@ async def _memory(args) -> list[dict]:
         return None
 
     # Warm up the process (imports, one connection) so the baseline is the steady state.
-    warm = CreatorSession("bench0", settings, lambda c, s: Connection(c, settings, s), publish,
-                          SignGate())
+    warm = CreatorSession(
+        "bench0", settings, lambda c, s: Connection(c, settings, s), publish, SignGate()
+    )
     wt = asyncio.create_task(warm.run())
     while warm.stats.status != "live":
         await asyncio.sleep(0.05)
@@ -169,22 +184,37 @@ async def _memory(args) -> list[dict]:
     for n in sorted(args.creators):
         while len(sessions) < n:
             i = len(sessions)
-            s = CreatorSession(f"bench{i}", settings, lambda c, s_: Connection(c, settings, s_),
-                               publish, SignGate())
+            s = CreatorSession(
+                f"bench{i}",
+                settings,
+                lambda c, s_: Connection(c, settings, s_),
+                publish,
+                SignGate(),
+            )
             sessions.append(s)
             tasks.append(asyncio.create_task(s.run()))
         while sum(s.stats.status == "live" for s in sessions) < n:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         rss = _rss_mb()
-        rows.append({"creators": n, "rss_mb": round(rss, 1), "baseline_mb": round(base, 1),
-                     "per_creator_kb": round((rss - base) * 1024 / n, 1)})
+        rows.append(
+            {
+                "creators": n,
+                "rss_mb": round(rss, 1),
+                "baseline_mb": round(base, 1),
+                "per_creator_kb": round((rss - base) * 1024 / n, 1),
+            }
+        )
     # The dedupe window at capacity: the bound on what one long stream adds.
     full = CreatorSession("window", settings, None, publish, SignGate())
     before = _rss_mb()
     full.window.add(f"{7_400_000_000_000_000_000 + i}" for i in range(settings.dedupe_window))
-    rows.append({"dedupe_window_full": settings.dedupe_window,
-                 "window_kb": round((_rss_mb() - before) * 1024, 1)})
+    rows.append(
+        {
+            "dedupe_window_full": settings.dedupe_window,
+            "window_kb": round((_rss_mb() - before) * 1024, 1),
+        }
+    )
     for s in sessions:
         await s.stop()
     await asyncio.gather(*tasks, return_exceptions=True)

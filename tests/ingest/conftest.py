@@ -81,19 +81,26 @@ class Tap:
         with contextlib.suppress(AlreadyExists):
             self.pub.create_topic(name=topic)
         self.path = self.sub.subscription_path(project, f"ingest-tap-{uuid.uuid4().hex[:10]}")
-        self.sub.create_subscription(request={
-            "name": self.path, "topic": topic, "enable_message_ordering": True,
-            "ack_deadline_seconds": 60})
+        self.sub.create_subscription(
+            request={
+                "name": self.path,
+                "topic": topic,
+                "enable_message_ordering": True,
+                "ack_deadline_seconds": 60,
+            }
+        )
         self.events: list[dict] = []
         self.attrs: list[dict] = []  # per message
         self.messages: list[tuple[dict, list[str]]] = []  # (attributes, its events' ids)
 
     def drain(self) -> list[dict]:
-        resp = self.sub.pull(subscription=self.path, max_messages=1000, timeout=5,
-                             return_immediately=True)
+        resp = self.sub.pull(
+            subscription=self.path, max_messages=1000, timeout=5, return_immediately=True
+        )
         if resp.received_messages:
-            self.sub.acknowledge(subscription=self.path,
-                                 ack_ids=[m.ack_id for m in resp.received_messages])
+            self.sub.acknowledge(
+                subscription=self.path, ack_ids=[m.ack_id for m in resp.received_messages]
+            )
         for m in resp.received_messages:
             data = json.loads(m.message.data)
             events = data.get("events", [data])  # a batch message carries several
@@ -109,6 +116,7 @@ class Tap:
         def check():
             self.drain()
             return pred(self.events)
+
         wait_until(check, timeout, 0.1, what)
         return self.events
 
@@ -152,11 +160,11 @@ class WorkerProc:
         cmd = dockerfile_command()
         if cmd and cmd[0] == "python":
             cmd[0] = sys.executable
-        full_env = {**os.environ, **env, "PORT": str(self.port),
-                    "GIFTENGINE_INGEST_INSTANCE": name}
+        full_env = {**os.environ, **env, "PORT": str(self.port), "GIFTENGINE_INGEST_INSTANCE": name}
         self._log = open(self.log_path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=str(REPO))
+        self.proc = subprocess.Popen(
+            cmd, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, cwd=str(REPO)
+        )
 
     def get(self, path: str) -> tuple[int, dict]:
         try:
@@ -169,8 +177,12 @@ class WorkerProc:
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Startup imports TikTokLive (seconds of CPU); on a loaded 2-core CI box, more."""
-        wait_until(lambda: self.get("/readyz")[0] == 200 or self.proc.poll() is not None,
-                   timeout, 0.2, f"{self.name} ready")
+        wait_until(
+            lambda: self.get("/readyz")[0] == 200 or self.proc.poll() is not None,
+            timeout,
+            0.2,
+            f"{self.name} ready",
+        )
         assert self.proc.poll() is None, f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
 
     def creators(self) -> list[str]:
@@ -224,8 +236,11 @@ def workers(gcp, fake, tmp_path):
     started: list[WorkerProc] = []
 
     def start(name: str | None = None, ready: bool = True, **env: str) -> WorkerProc:
-        w = WorkerProc(name or f"w{len(started)}-{uuid.uuid4().hex[:6]}",
-                       {**FAST, **fake.env(), **env}, tmp_path)
+        w = WorkerProc(
+            name or f"w{len(started)}-{uuid.uuid4().hex[:6]}",
+            {**FAST, **fake.env(), **env},
+            tmp_path,
+        )
         started.append(w)
         if ready:
             w.wait_ready()

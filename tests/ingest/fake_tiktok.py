@@ -44,9 +44,13 @@ _ids = itertools.count(7_400_000_000_000_000_000)
 
 # ---- message builders (TikTokLiveProto classes) -------------------------------------------------
 def _common(method: str, room_id: int, msg_id: int | None, display_key: str = ""):
-    return CommonMessageData(method=method, msg_id=msg_id or next(_ids), room_id=room_id,
-                             create_time=int(time.time() * 1000),
-                             display_text=Text(key=display_key) if display_key else None)
+    return CommonMessageData(
+        method=method,
+        msg_id=msg_id or next(_ids),
+        room_id=room_id,
+        create_time=int(time.time() * 1000),
+        display_text=Text(key=display_key) if display_key else None,
+    )
 
 
 def _wrap(method: str, msg) -> BaseProtoMessage:
@@ -57,67 +61,115 @@ def viewer(uid: int, handle: str | None = None) -> User:
     return User(id=uid, nickname=f"Viewer {uid}", display_id=handle or f"viewer{uid}")
 
 
-def gift(room_id: int, uid: int, gift_id: int = 5655, name: str = "Rose", diamonds: int = 1,
-         streakable: bool = True, repeat_count: int = 1, repeat_end: bool = True,
-         group_id: int = 0, msg_id: int | None = None) -> BaseProtoMessage:
+def gift(
+    room_id: int,
+    uid: int,
+    gift_id: int = 5655,
+    name: str = "Rose",
+    diamonds: int = 1,
+    streakable: bool = True,
+    repeat_count: int = 1,
+    repeat_end: bool = True,
+    group_id: int = 0,
+    msg_id: int | None = None,
+) -> BaseProtoMessage:
     m = "WebcastGiftMessage"
-    return _wrap(m, WebcastGiftMessage(
-        common=_common(m, room_id, msg_id), user=viewer(uid), gift_id=gift_id,
-        gift=Gift(id=gift_id, name=name, diamond_count=diamonds, type=1 if streakable else 2),
-        repeat_count=repeat_count, repeat_end=1 if repeat_end else 0, group_id=group_id))
+    return _wrap(
+        m,
+        WebcastGiftMessage(
+            common=_common(m, room_id, msg_id),
+            user=viewer(uid),
+            gift_id=gift_id,
+            gift=Gift(id=gift_id, name=name, diamond_count=diamonds, type=1 if streakable else 2),
+            repeat_count=repeat_count,
+            repeat_end=1 if repeat_end else 0,
+            group_id=group_id,
+        ),
+    )
 
 
 def like(room_id: int, uid: int, count: int = 5, msg_id: int | None = None):
     m = "WebcastLikeMessage"
-    return _wrap(m, WebcastLikeMessage(common=_common(m, room_id, msg_id), user=viewer(uid),
-                                       count=count, total=count))
+    return _wrap(
+        m,
+        WebcastLikeMessage(
+            common=_common(m, room_id, msg_id), user=viewer(uid), count=count, total=count
+        ),
+    )
 
 
 def comment(room_id: int, uid: int, text: str, msg_id: int | None = None):
     m = "WebcastChatMessage"
-    return _wrap(m, WebcastChatMessage(common=_common(m, room_id, msg_id), user=viewer(uid),
-                                       content=text))
+    return _wrap(
+        m, WebcastChatMessage(common=_common(m, room_id, msg_id), user=viewer(uid), content=text)
+    )
 
 
 def follow(room_id: int, uid: int, msg_id: int | None = None):
     m = "WebcastSocialMessage"
-    return _wrap(m, WebcastSocialMessage(
-        common=_common(m, room_id, msg_id, "pm_main_follow_message_viewer_2"), user=viewer(uid),
-        action=1, follow_count=1))
+    return _wrap(
+        m,
+        WebcastSocialMessage(
+            common=_common(m, room_id, msg_id, "pm_main_follow_message_viewer_2"),
+            user=viewer(uid),
+            action=1,
+            follow_count=1,
+        ),
+    )
 
 
 def share(room_id: int, uid: int, msg_id: int | None = None):
     m = "WebcastSocialMessage"
-    return _wrap(m, WebcastSocialMessage(
-        common=_common(m, room_id, msg_id, "pm_mt_guidance_share"), user=viewer(uid),
-        action=3, share_count=1))
+    return _wrap(
+        m,
+        WebcastSocialMessage(
+            common=_common(m, room_id, msg_id, "pm_mt_guidance_share"),
+            user=viewer(uid),
+            action=3,
+            share_count=1,
+        ),
+    )
 
 
 def join(room_id: int, uid: int, msg_id: int | None = None):
     m = "WebcastMemberMessage"
-    return _wrap(m, WebcastMemberMessage(common=_common(m, room_id, msg_id), user=viewer(uid),
-                                         member_count=10))
+    return _wrap(
+        m,
+        WebcastMemberMessage(common=_common(m, room_id, msg_id), user=viewer(uid), member_count=10),
+    )
 
 
 def viewers(room_id: int, total: int, msg_id: int | None = None):
     m = "WebcastRoomUserSeqMessage"
-    return _wrap(m, WebcastRoomUserSeqMessage(common=_common(m, room_id, msg_id), total=total,
-                                              total_user=total))
+    return _wrap(
+        m,
+        WebcastRoomUserSeqMessage(
+            common=_common(m, room_id, msg_id), total=total, total_user=total
+        ),
+    )
 
 
 def live_end(room_id: int, msg_id: int | None = None):
     m = "WebcastControlMessage"
-    return _wrap(m, WebcastControlMessage(common=_common(m, room_id, msg_id),
-                                          action=ControlAction.STREAM_ENDED))
+    return _wrap(
+        m,
+        WebcastControlMessage(
+            common=_common(m, room_id, msg_id), action=ControlAction.STREAM_ENDED
+        ),
+    )
 
 
 def msg_id_of(msg: BaseProtoMessage) -> int:
     """The msg_id a builder put in the payload (for expected event ids)."""
-    cls = {"WebcastGiftMessage": WebcastGiftMessage, "WebcastLikeMessage": WebcastLikeMessage,
-           "WebcastChatMessage": WebcastChatMessage, "WebcastSocialMessage": WebcastSocialMessage,
-           "WebcastMemberMessage": WebcastMemberMessage,
-           "WebcastRoomUserSeqMessage": WebcastRoomUserSeqMessage,
-           "WebcastControlMessage": WebcastControlMessage}[msg.method]
+    cls = {
+        "WebcastGiftMessage": WebcastGiftMessage,
+        "WebcastLikeMessage": WebcastLikeMessage,
+        "WebcastChatMessage": WebcastChatMessage,
+        "WebcastSocialMessage": WebcastSocialMessage,
+        "WebcastMemberMessage": WebcastMemberMessage,
+        "WebcastRoomUserSeqMessage": WebcastRoomUserSeqMessage,
+        "WebcastControlMessage": WebcastControlMessage,
+    }[msg.method]
     return cls().parse(msg.payload).common.msg_id
 
 
@@ -155,8 +207,9 @@ class FakeTikTok:
         return self
 
     async def _start(self):
-        self._server = await serve(self._ws_handler, self.host, self.port,
-                                   process_request=self._http, compression=None)
+        self._server = await serve(
+            self._ws_handler, self.host, self.port, process_request=self._http, compression=None
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
@@ -166,6 +219,7 @@ class FakeTikTok:
                     ws.transport.abort()
             self._server.close()
             await self._server.wait_closed()
+
         self._call(_stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
@@ -181,17 +235,20 @@ class FakeTikTok:
     sign_url = property(lambda self: self.app_url)
 
     def env(self) -> dict[str, str]:
-        return {"GIFTENGINE_TIKTOK_APP_URL": self.app_url,
-                "GIFTENGINE_TIKTOK_WEBCAST_URL": self.webcast_url,
-                "GIFTENGINE_SIGN_API_URL": self.sign_url}
+        return {
+            "GIFTENGINE_TIKTOK_APP_URL": self.app_url,
+            "GIFTENGINE_TIKTOK_WEBCAST_URL": self.webcast_url,
+            "GIFTENGINE_SIGN_API_URL": self.sign_url,
+        }
 
     # scenario controls
     def creator(self, unique_id: str) -> FakeCreator:
         with self._lock:
             return self.creators.setdefault(unique_id, FakeCreator(unique_id))
 
-    def set_state(self, unique_id: str, state: str, room_id: int | None = None,
-                  replay_last: int | None = None) -> FakeCreator:
+    def set_state(
+        self, unique_id: str, state: str, room_id: int | None = None, replay_last: int | None = None
+    ) -> FakeCreator:
         c = self.creator(unique_id)
         if room_id is not None and room_id != c.room_id:
             c.room_id, c.history = room_id, []
@@ -205,14 +262,24 @@ class FakeTikTok:
         c = self.creator(unique_id)
         if record:
             c.history.extend(msgs)
-        frame = WebcastPushFrame(payload_type="msg", payload_encoding="pb", log_id=next(_ids),
-                                 payload=bytes(ProtoMessageFetchResult(
-                                     messages=list(msgs), cursor=str(time.time_ns()),
-                                     need_ack=True, internal_ext="fake")))
+        frame = WebcastPushFrame(
+            payload_type="msg",
+            payload_encoding="pb",
+            log_id=next(_ids),
+            payload=bytes(
+                ProtoMessageFetchResult(
+                    messages=list(msgs),
+                    cursor=str(time.time_ns()),
+                    need_ack=True,
+                    internal_ext="fake",
+                )
+            ),
+        )
 
         async def _send():
             for ws in list(c.conns):
                 await ws.send(bytes(frame))
+
         self._call(_send())
 
     def drop(self, unique_id: str) -> None:
@@ -222,6 +289,7 @@ class FakeTikTok:
         async def _drop():
             for ws in list(c.conns):
                 ws.transport.abort()
+
         self._call(_drop())
 
     def open_connections(self, unique_id: str) -> int:
@@ -233,8 +301,14 @@ class FakeTikTok:
 
     @staticmethod
     def _resp(status: int, body: bytes, ctype: str, headers: dict | None = None) -> Response:
-        h = Headers({"Content-Type": ctype, "Content-Length": str(len(body)),
-                     "Connection": "close", **(headers or {})})
+        h = Headers(
+            {
+                "Content-Type": ctype,
+                "Content-Length": str(len(body)),
+                "Connection": "close",
+                **(headers or {}),
+            }
+        )
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
         return Response(status, reason.get(status, "OK"), h, body)
 
@@ -256,20 +330,44 @@ class FakeTikTok:
             c = self.creator(q.get("uniqueId", ""))
             if c.state == "missing":
                 return self._json(200, {"message": "user_not_found", "data": {}})
-            return self._json(200, {"message": "", "data": {
-                "user": {"roomId": str(c.room_id)},
-                "liveRoom": {"status": 2 if c.state != "offline" else 4}}})
+            return self._json(
+                200,
+                {
+                    "message": "",
+                    "data": {
+                        "user": {"roomId": str(c.room_id)},
+                        "liveRoom": {"status": 2 if c.state != "offline" else 4},
+                    },
+                },
+            )
         if path == "/webcast/room/check_alive/":
             ids = [int(x) for x in q.get("room_ids", "0").split(",")]
-            return self._json(200, {"data": [
-                {"alive": bool((c := self._by_room(i)) and c.state != "offline"), "room_id": i}
-                for i in ids]})
+            return self._json(
+                200,
+                {
+                    "data": [
+                        {
+                            "alive": bool((c := self._by_room(i)) and c.state != "offline"),
+                            "room_id": i,
+                        }
+                        for i in ids
+                    ]
+                },
+            )
         if path == "/webcast/room/info/":
             c = self._by_room(int(q.get("room_id", "0")))
             if c is not None and c.state == "age_restricted":
                 return self._json(200, {"data": {"prompts": "This LIVE is 18+"}})
-            return self._json(200, {"data": {"status": 2, "id_str": q.get("room_id", ""),
-                                             "owner": {"display_id": c and c.unique_id}}})
+            return self._json(
+                200,
+                {
+                    "data": {
+                        "status": 2,
+                        "id_str": q.get("room_id", ""),
+                        "owner": {"display_id": c and c.unique_id},
+                    }
+                },
+            )
         if path == "/webcast/fetch":
             return self._sign(q)
         return self._json(404, {"message": f"fake: no route {path}"})
@@ -279,20 +377,33 @@ class FakeTikTok:
         self.sign_times.append(time.monotonic())
         if self.sign_429_left > 0:
             self.sign_429_left -= 1
-            return self._json(429, {"message": "Too many connections", "limit_label": "fake"},
-                              {"RateLimit-Remaining": str(self.sign_retry_after_s),
-                               "RateLimit-Reset": str(int(time.time()) + self.sign_retry_after_s)})
+            return self._json(
+                429,
+                {"message": "Too many connections", "limit_label": "fake"},
+                {
+                    "RateLimit-Remaining": str(self.sign_retry_after_s),
+                    "RateLimit-Reset": str(int(time.time()) + self.sign_retry_after_s),
+                },
+            )
         c = self._by_room(int(q.get("room_id", "0") or 0))
         if c is None or c.state == "offline":
             return self._json(404, {"message": "room not live"})
-        replay = c.history[-c.replay_last:] if c.replay_last else []
-        body = bytes(ProtoMessageFetchResult(
-            messages=list(replay), cursor=str(time.time_ns()), fetch_interval=1000,
-            internal_ext="fake-first", is_first=True, need_ack=False,
-            push_server=f"ws://{self.host}:{self.port}/ws/{c.room_id}",
-            route_params={"fake_room": str(c.room_id)}))
-        return self._resp(200, body, "application/protobuf",
-                          {"X-Set-TT-Cookie": "ttwid=fake; Path=/"})
+        replay = c.history[-c.replay_last :] if c.replay_last else []
+        body = bytes(
+            ProtoMessageFetchResult(
+                messages=list(replay),
+                cursor=str(time.time_ns()),
+                fetch_interval=1000,
+                internal_ext="fake-first",
+                is_first=True,
+                need_ack=False,
+                push_server=f"ws://{self.host}:{self.port}/ws/{c.room_id}",
+                route_params={"fake_room": str(c.room_id)},
+            )
+        )
+        return self._resp(
+            200, body, "application/protobuf", {"X-Set-TT-Cookie": "ttwid=fake; Path=/"}
+        )
 
     def _by_room(self, room_id: int) -> FakeCreator | None:
         return next((c for c in self.creators.values() if c.room_id == room_id and room_id), None)
@@ -302,11 +413,21 @@ class FakeTikTok:
         if c.state == "missing":
             state: dict = {"AppContext": {}}
         else:
-            state = {"LiveRoom": {"liveRoomUserInfo": {"user": {
-                "roomId": str(c.room_id), "uniqueId": c.unique_id,
-                "status": 4 if c.state == "offline" else 2}}}}
-        return ('<html><body><script id="SIGI_STATE" type="application/json">'
-                f"{json.dumps(state)}</script></body></html>")
+            state = {
+                "LiveRoom": {
+                    "liveRoomUserInfo": {
+                        "user": {
+                            "roomId": str(c.room_id),
+                            "uniqueId": c.unique_id,
+                            "status": 4 if c.state == "offline" else 2,
+                        }
+                    }
+                }
+            }
+        return (
+            '<html><body><script id="SIGI_STATE" type="application/json">'
+            f"{json.dumps(state)}</script></body></html>"
+        )
 
     # websocket
     async def _ws_handler(self, ws: ServerConnection) -> None:

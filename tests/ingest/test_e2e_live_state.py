@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.e2e]
 
 
 def test_gifts_reach_live_state_once_through_drops_restarts_and_competition(
-        fake, tap, workers, creator, db):
+    fake, tap, workers, creator, db
+):
     cid, room = creator
     stream = f"tiktok-{room}"
     fake.set_state(cid, "live", room_id=room, replay_last=100)
@@ -28,24 +29,34 @@ def test_gifts_reach_live_state_once_through_drops_restarts_and_competition(
         return F.gift(room, 501, repeat_count=n, repeat_end=end, group_id=31)
 
     def gifts_published():
-        return len({e["event_id"] for e in tap.drain() if e["stream_id"] == stream
-                    and e["kind"] == "gift"})
+        return len(
+            {e["event_id"] for e in tap.drain() if e["stream_id"] == stream and e["kind"] == "gift"}
+        )
 
     fake.push(cid, rose(1), rose(2))
     wait_until(lambda: gifts_published() == 2, what="first gifts published")
     fake.drop(cid)  # network drop: the holder reconnects and TikTok replays the history
-    wait_until(lambda: fake.creator(cid).connects == 2 and fake.open_connections(cid) == 1,
-               what="reconnect")
+    wait_until(
+        lambda: fake.creator(cid).connects == 2 and fake.open_connections(cid) == 1,
+        what="reconnect",
+    )
     fake.push(cid, rose(3))
     wait_until(lambda: gifts_published() == 3, what="gift after reconnect")
     holder.kill()  # crash: the other instance takes over after the lease expires
-    wait_until(lambda: cid in other.creators() and fake.open_connections(cid) == 1,
-               what="takeover")
+    wait_until(lambda: cid in other.creators() and fake.open_connections(cid) == 1, what="takeover")
     final = rose(5, end=True)
-    fake.push(cid, rose(4), final, final,  # the final arrives twice
-              F.gift(room, 502, name="Lion", diamonds=29999, streakable=False))
-    state = wait_for_doc(db.collection("streams").document(stream),
-                         lambda d: d.get("totals", {}).get("coins", 0) >= 30004, timeout=90)
+    fake.push(
+        cid,
+        rose(4),
+        final,
+        final,  # the final arrives twice
+        F.gift(room, 502, name="Lion", diamonds=29999, streakable=False),
+    )
+    state = wait_for_doc(
+        db.collection("streams").document(stream),
+        lambda d: d.get("totals", {}).get("coins", 0) >= 30004,
+        timeout=90,
+    )
     assert state["totals"]["coins"] == 30004 and state["totals"]["gifts"] == 6
     assert state["creator_id"] == cid and state["source"] == "tiktok"
     top = {t["user_id"]: t["coins"] for t in state["top_gifters"]}

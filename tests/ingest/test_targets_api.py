@@ -38,7 +38,8 @@ def test_creator_follows_reads_and_unfollows_themself(url, db):
     assert doc["creator_id"] == cid and doc["created_by"] == f"uid-{cid}"
     # a failed target is re-enabled by putting it again
     db.collection("ingest_targets").document(cid).update(
-        {"status": "failed", "error": {"code": "user_not_found", "reason": "x"}})
+        {"status": "failed", "error": {"code": "user_not_found", "reason": "x"}}
+    )
     r = call("PUT", f"{url}/{cid}", token)
     assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["error"] is None
     r = call("GET", f"{url}/{cid}", token)
@@ -71,8 +72,13 @@ def test_bad_requests_are_clear_4xx(url):
     assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
     r = call("PUT", f"{url}/not%20a%20name!", token)
     assert r.status_code == 400 and "TikTok username" in r.json()["reason"]
-    r = call("PUT", f"{url}/ana.live", token, data=b"{not json",
-             headers={"Content-Type": "application/json"})
+    r = call(
+        "PUT",
+        f"{url}/ana.live",
+        token,
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
     r = call("PUT", f"{url}/ana.live", token, json={"unknown": 1})
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"

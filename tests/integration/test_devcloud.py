@@ -27,9 +27,19 @@ EMULATORS = ("firestore", "pubsub", "auth", "storage", "tasks")
 @pytest.mark.emulator
 def test_status_json_lists_every_emulator_and_http_endpoint_and_they_answer(cloud):
     out = subprocess.run(
-        [sys.executable, "-m", "giftengine_dev.cli.main", "dev", "status", "--json",
-         "--state-dir", cloud["state_dir"]],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "giftengine_dev.cli.main",
+            "dev",
+            "status",
+            "--json",
+            "--state-dir",
+            cloud["state_dir"],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     status = json.loads(out)
     keys = ("project_id", "emulators", "endpoints", "openapi", "running", "pids")
@@ -41,7 +51,8 @@ def test_status_json_lists_every_emulator_and_http_endpoint_and_they_answer(clou
     assert set(status["emulators"]) == set(EMULATORS)
     # Every HTTP function, plus the web clients (giftengine_dev.webclients, served by dev up).
     assert set(status["endpoints"]) == {f.name for f in M.http_functions()} | {
-        "overlay", "dashboard",
+        "overlay",
+        "dashboard",
     }
     assert Path(status["openapi"]).is_absolute()
     for name, hostport in status["emulators"].items():
@@ -134,11 +145,15 @@ def test_functions_get_the_wiring_and_test_env(cloud):
     """The function processes were started with the emulator, URL and GIFTENGINE_* env."""
     for name in M.functions:
         pid = cloud["pids"][f"fn-{name}"]
-        env = dict(
-            item.split("=", 1)
-            for item in Path(f"/proc/{pid}/environ").read_text().split("\0")
-            if "=" in item
-        ) if Path(f"/proc/{pid}/environ").exists() else None
+        env = (
+            dict(
+                item.split("=", 1)
+                for item in Path(f"/proc/{pid}/environ").read_text().split("\0")
+                if "=" in item
+            )
+            if Path(f"/proc/{pid}/environ").exists()
+            else None
+        )
         if env is None:
             pytest.skip("no /proc on this platform")
         assert env["FIRESTORE_EMULATOR_HOST"] == cloud["emulators"]["firestore"]
@@ -197,9 +212,13 @@ def test_down_kills_the_whole_tree_including_detached_children_and_frees_the_por
 
     # A stack record whose "firestore" port is the dummy's, with no children recorded:
     # down must find the detached child by walking the tree.
-    record = {"project_id": "demo-x", "port_base": port - EMULATOR_OFFSETS["firestore"],
-              "ports": {"firestore": port},
-              "leaders": {"firebase": procs.to_json([leader])[0]}, "children": []}
+    record = {
+        "project_id": "demo-x",
+        "port_base": port - EMULATOR_OFFSETS["firestore"],
+        "ports": {"firestore": port},
+        "leaders": {"firebase": procs.to_json([leader])[0]},
+        "children": [],
+    }
     (tmp_path / "stack.json").write_text(json.dumps(record))
     result = stack.down(tmp_path, grace=1.0)
 
@@ -304,9 +323,21 @@ def test_a_push_url_with_the_topic_path_gives_the_cloudevent_the_topic_as_source
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "functions_framework", "--source", str(tmp_path / "main.py"),
-           "--target", "echo", "--signature-type", "cloudevent", "--host", "127.0.0.1",
-           "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--source",
+        str(tmp_path / "main.py"),
+        "--target",
+        "echo",
+        "--signature-type",
+        "cloudevent",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     server = procs.spawn(cmd, tmp_path / "echo.log", env={**os.environ, "ECHO_OUT": str(out)})
     project = cloud["project_id"]
     topic = f"projects/{project}/topics/selftest-{stream_id}"

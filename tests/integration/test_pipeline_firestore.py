@@ -464,8 +464,7 @@ def test_batches_resent_with_other_boundaries_count_each_event_once(deps, stream
     three messages; a batch is redelivered as it was. One record per message, each event
     applied once. Likes, whose sum has no settled-streak memory to hide a double count."""
     likes_ = [
-        factories.ev("like", stream_id, event_id=f"{stream_id}-l{i}", count=i + 1)
-        for i in range(8)
+        factories.ev("like", stream_id, event_id=f"{stream_id}-l{i}", count=i + 1) for i in range(8)
     ]
     first = [likes_[0:3], likes_[3:6]]
     resent = [likes_[2:5], likes_[4:8], likes_[4:5]]
@@ -481,9 +480,7 @@ def test_batches_resent_with_other_boundaries_count_each_event_once(deps, stream
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 0
     assert likes(deps, stream_id) == sum(range(1, 9))
-    assert [e.event_id for e in deps.store.stream_events(stream_id)] == [
-        e.event_id for e in likes_
-    ]
+    assert [e.event_id for e in deps.store.stream_events(stream_id)] == [e.event_id for e in likes_]
 
 
 def test_the_fast_path_skips_an_event_another_batch_applied_and_applies_the_rest(deps, stream_id):

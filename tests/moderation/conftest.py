@@ -68,8 +68,13 @@ def make_deps(chat_store, owners, clock):
     from giftengine.moderation.service import Deps
 
     def make(**settings) -> Deps:
-        return Deps(repo=chat_store, settings=ChatSettings(**settings), clock=clock,
-                    shard=lambda n: 0, owners=owners)
+        return Deps(
+            repo=chat_store,
+            settings=ChatSettings(**settings),
+            clock=clock,
+            shard=lambda n: 0,
+            owners=owners,
+        )
 
     return make
 
@@ -86,7 +91,8 @@ def store_stream(chat_store, owners) -> str:
     creator = f"creator-{stream_id}"
     if hasattr(chat_store, "db"):
         chat_store.db.collection("streams").document(stream_id).set(
-            {"stream_id": stream_id, "creator_id": creator})
+            {"stream_id": stream_id, "creator_id": creator}
+        )
     owners.create(StreamOwner(stream_id, creator), creator, datetime.now(UTC))
     return stream_id
 
@@ -96,9 +102,11 @@ def stream(chat_db) -> str:
     """A fresh stream on the emulator whose creator is `creator-<id>` (end-to-end tests)."""
     stream_id = "s-" + uuid.uuid4().hex[:12]
     chat_db.collection("streams").document(stream_id).set(
-        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"})
+        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}"}
+    )
     chat_db.collection("stream_owners").document(stream_id).set(
-        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}", "source": "app"})
+        {"stream_id": stream_id, "creator_id": f"creator-{stream_id}", "source": "app"}
+    )
     return stream_id
 
 
@@ -107,8 +115,12 @@ def audit_actions(store, stream: str) -> list[str]:
         return store.audit_actions(stream)
     from google.cloud.firestore import FieldFilter
 
-    return sorted(d.to_dict()["action"] for d in store.db.collection("moderation_audit")
-                  .where(filter=FieldFilter("stream_id", "==", stream)).stream())
+    return sorted(
+        d.to_dict()["action"]
+        for d in store.db.collection("moderation_audit")
+        .where(filter=FieldFilter("stream_id", "==", stream))
+        .stream()
+    )
 
 
 def notices(store, stream: str, uid: str) -> list[dict]:
@@ -144,8 +156,9 @@ class ChatClient:
         headers = self.headers()
         if ip:
             headers["X-Forwarded-For"] = ip
-        return requests.request(method, self.base + path, json=json, params=params,
-                                headers=headers, timeout=30)
+        return requests.request(
+            method, self.base + path, json=json, params=params, headers=headers, timeout=30
+        )
 
     def send(self, stream: str, text: str, **body):
         return self.call("POST", f"/streams/{stream}/messages", json={"text": text, **body})
@@ -165,8 +178,7 @@ def auth_app(cloud):
     try:
         return firebase_admin.get_app(name)
     except ValueError:
-        return firebase_admin.initialize_app(options={"projectId": cloud["project_id"]},
-                                             name=name)
+        return firebase_admin.initialize_app(options={"projectId": cloud["project_id"]}, name=name)
 
 
 @pytest.fixture(scope="session")
@@ -186,7 +198,8 @@ def sign_in(cloud, auth_app):
             f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword",
             params={"key": "fake-api-key"},
             json={"email": email, "password": "secret-pass", "returnSecureToken": True},
-            timeout=30)
+            timeout=30,
+        )
         r.raise_for_status()
         return r.json()["idToken"]
 

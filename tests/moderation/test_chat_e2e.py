@@ -37,7 +37,8 @@ def test_clean_send_appears_in_the_feed_and_bad_requests_are_4xx(chat, stream, c
     viewer = chat("e2e-viewer")
     seen: dict[str, dict] = {}
     watch = chat_db.collection(f"streams/{stream}/chat").on_snapshot(
-        lambda docs, changes, read_time: seen.update({d.id: d.to_dict() for d in docs}))
+        lambda docs, changes, read_time: seen.update({d.id: d.to_dict() for d in docs})
+    )
     r = viewer.send(stream, "hello everyone", client_id="c1")
     assert r.status_code == 201 and r.json()["visible"] is True
     message_id = r.json()["message_id"]
@@ -79,8 +80,7 @@ def test_block_bans_and_moderators_see_the_held_message(chat, stream):
     assert r.status_code == 403 and r.json()["error"] == "banned"
     assert int(r.headers["Retry-After"]) > 500  # the first ban lasts 600 s by default
     assert feed(troll, stream)["messages"] == []
-    assert troll.call("GET", f"/streams/{stream}/messages",
-                      params={"held": "1"}).status_code == 403
+    assert troll.call("GET", f"/streams/{stream}/messages", params={"held": "1"}).status_code == 403
     held = feed(chat("e2e-mod", moderator=True), stream, held=True)["held"]
     assert [h["category"] for h in held] == ["threat", "insult"]
     assert held[1]["action"] == "block" and held[1]["score"] >= 0.8 and held[1]["flag_id"]
@@ -89,8 +89,11 @@ def test_block_bans_and_moderators_see_the_held_message(chat, stream):
 def test_ban_expires_by_itself(chat, stream, chat_db):
     mod = chat("e2e-mod", moderator=True)
     viewer = chat("e2e-briefly-banned")
-    r = mod.call("POST", f"/streams/{stream}/bans",
-                 json={"uid": "e2e-briefly-banned", "duration_s": 2, "reason": "cool down"})
+    r = mod.call(
+        "POST",
+        f"/streams/{stream}/bans",
+        json={"uid": "e2e-briefly-banned", "duration_s": 2, "reason": "cool down"},
+    )
     assert r.status_code == 201
     until = datetime.fromisoformat(r.json()["banned_until"]).timestamp()
     assert viewer.send(stream, "am I banned?").status_code == 403
@@ -99,10 +102,15 @@ def test_ban_expires_by_itself(chat, stream, chat_db):
     time.sleep(max(0.0, until - time.time()) + 0.5)
     assert viewer.send(stream, "back again").status_code == 201  # lifted by time alone
     assert mod.call("GET", f"/streams/{stream}/bans").json()["bans"] == []
-    audit = [d.to_dict() for d in chat_db.collection("moderation_audit")
-             .where(filter=FieldFilter("stream_id", "==", stream)).stream()]
+    audit = [
+        d.to_dict()
+        for d in chat_db.collection("moderation_audit")
+        .where(filter=FieldFilter("stream_id", "==", stream))
+        .stream()
+    ]
     assert [(a["action"], a["actor_uid"], a["actor_role"]) for a in audit] == [
-        ("ban", "e2e-mod", "moderator")]
+        ("ban", "e2e-mod", "moderator")
+    ]
 
 
 def test_report_review_resolve(chat, stream, chat_db):
@@ -110,9 +118,16 @@ def test_report_review_resolve(chat, stream, chat_db):
     reporter = chat("e2e-reporter")
     creator = chat(f"creator-{stream}")
     msg = rude.send(stream, "you are so ugly").json()
-    r = reporter.call("POST", "/reports", json={"stream_id": stream, "target_type": "message",
-                                                "target_id": msg["message_id"],
-                                                "reason": "insulting"})
+    r = reporter.call(
+        "POST",
+        "/reports",
+        json={
+            "stream_id": stream,
+            "target_type": "message",
+            "target_id": msg["message_id"],
+            "reason": "insulting",
+        },
+    )
     assert r.status_code == 201
     flag_id = r.json()["flag_id"]
     assert reporter.call("GET", "/flags", params={"stream_id": stream}).status_code == 403
@@ -122,21 +137,35 @@ def test_report_review_resolve(chat, stream, chat_db):
     assert queue.status_code == 200
     [flag] = queue.json()["flags"]
     assert (flag["flag_id"], flag["reporter"], flag["target_type"], flag["status"]) == (
-        flag_id, "e2e-reporter", "message", "pending")
+        flag_id,
+        "e2e-reporter",
+        "message",
+        "pending",
+    )
     assert flag["score"] is not None and flag["reason"] == "insulting"
-    r = creator.call("POST", f"/flags/{flag_id}/override", json={"action": "hide",
-                                                                 "note": "agreed"})
+    r = creator.call(
+        "POST", f"/flags/{flag_id}/override", json={"action": "hide", "note": "agreed"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "resolved"
     assert feed(rude, stream)["messages"] == []
-    assert creator.call("GET", "/flags", params={"stream_id": stream,
-                                                 "status": "pending"}).json()["flags"] == []
+    assert (
+        creator.call("GET", "/flags", params={"stream_id": stream, "status": "pending"}).json()[
+            "flags"
+        ]
+        == []
+    )
     admin = chat("e2e-admin", admin=True)
-    r = admin.call("POST", f"/flags/{flag_id}/resolve", json={"status": "resolved",
-                                                              "note": "checked"})
+    r = admin.call(
+        "POST", f"/flags/{flag_id}/resolve", json={"status": "resolved", "note": "checked"}
+    )
     assert r.status_code == 200
     assert admin.call("POST", "/flags/nope/resolve", json={}).status_code == 404
-    audit = sorted((a.to_dict()["action"], a.to_dict()["actor_role"]) for a in chat_db.collection(
-        "moderation_audit").where(filter=FieldFilter("stream_id", "==", stream)).stream())
+    audit = sorted(
+        (a.to_dict()["action"], a.to_dict()["actor_role"])
+        for a in chat_db.collection("moderation_audit")
+        .where(filter=FieldFilter("stream_id", "==", stream))
+        .stream()
+    )
     assert audit == [("flag_override_hide", "creator"), ("flag_resolved", "admin")]
 
 
@@ -146,10 +175,14 @@ def test_keyword_filters(chat, stream):
     entries = [f"filler{i}" for i in range(240)] + ["spoiler*", "rival stream"]
     r = creator.call("PUT", f"/streams/{stream}/keywords", json={"keywords": entries})
     assert r.status_code == 200 and len(r.json()["keywords"]) == 242
-    assert viewer.call("PUT", f"/streams/{stream}/keywords",
-                       json={"keywords": ["x"]}).status_code == 403
-    assert creator.call("PUT", f"/streams/{stream}/keywords",
-                        json={"keywords": ["*"]}).status_code == 400
+    assert (
+        viewer.call("PUT", f"/streams/{stream}/keywords", json={"keywords": ["x"]}).status_code
+        == 403
+    )
+    assert (
+        creator.call("PUT", f"/streams/{stream}/keywords", json={"keywords": ["*"]}).status_code
+        == 400
+    )
     out = viewer.send(stream, "SPOILERS ahead").json()
     assert out["visible"] is False and out["action"] == "hold" and "keyword" in out["reason"]
     assert viewer.send(stream, "filler199 is here").json()["action"] == "hold"
@@ -168,8 +201,10 @@ class _Elements(html.parser.HTMLParser):
 
 def test_xss_payload_comes_out_inert(chat, stream, chat_db):
     viewer = chat("e2e-xss")
-    payload = ('<img src=x onerror="alert(1)">Nice <scr<script>ipt>alert(2)</script> '
-               '<a href="javascript:alert(3)">stream</a> <3')
+    payload = (
+        '<img src=x onerror="alert(1)">Nice <scr<script>ipt>alert(2)</script> '
+        '<a href="javascript:alert(3)">stream</a> <3'
+    )
     r = viewer.send(stream, payload)
     assert r.status_code == 201 and r.json()["visible"] is True
     doc = next(iter(chat_db.collection(f"streams/{stream}/chat").stream())).to_dict()
@@ -185,16 +220,25 @@ def test_tiktok_comments_are_scored_hidden_and_flagged(cloud, stream, chat, chat
     from giftengine.domain.events import parse_event
 
     pub = EventPublisher(cloud["project_id"])
-    base = {"source": "tiktok", "stream_id": stream, "kind": "comment",
-            "occurred_at": "2026-11-22T01:00:00Z",
-            "user": {"id": "tt-9", "handle": "@tt9", "name": "TT9"}}
-    pub.publish_all([parse_event({**base, "event_id": f"{stream}-c1", "text": "great stream"}),
-                     parse_event({**base, "event_id": f"{stream}-c2", "text": "fuck you"})])
+    base = {
+        "source": "tiktok",
+        "stream_id": stream,
+        "kind": "comment",
+        "occurred_at": "2026-11-22T01:00:00Z",
+        "user": {"id": "tt-9", "handle": "@tt9", "name": "TT9"},
+    }
+    pub.publish_all(
+        [
+            parse_event({**base, "event_id": f"{stream}-c1", "text": "great stream"}),
+            parse_event({**base, "event_id": f"{stream}-c2", "text": "fuck you"}),
+        ]
+    )
     mod = chat("e2e-mod", moderator=True)
     got = wait_for(lambda: (f := feed(mod, stream, held=True))["messages"] and f["held"] and f)
     assert [m["text"] for m in got["messages"]] == ["great stream"]
     assert [(h["text"], h["action"], h["source"]) for h in got["held"]] == [
-        ("fuck you", "hide", "tiktok")]
+        ("fuck you", "hide", "tiktok")
+    ]
     flag = chat_db.document(f"moderation_flags/{got['held'][0]['flag_id']}").get().to_dict()
     assert flag["status"] == "pending" and flag["target_uid"] == "tiktok:tt-9"
     assert not chat_db.document(f"streams/{stream}/chat_users/tiktok:tt-9").get().exists
@@ -226,8 +270,9 @@ def test_flood_from_one_user_is_held_by_its_bucket_and_others_still_get_through(
     start = time.monotonic()
 
     def flood(i):
-        r = flooder.call("POST", f"/streams/{stream}/messages", json={"text": f"spam {i}"},
-                         ip=ips[i % len(ips)])
+        r = flooder.call(
+            "POST", f"/streams/{stream}/messages", json={"text": f"spam {i}"}, ip=ips[i % len(ips)]
+        )
         return r.status_code, r.headers.get("Retry-After"), r.json().get("error")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -279,8 +324,12 @@ def test_creator_sets_strictness_through_chat_api(chat, stream):
     path = f"/streams/{stream}/moderation"
     assert viewer.call("PUT", path, json={"level": "strict"}).status_code == 403
     assert creator.call("GET", path).json()["level"] == "standard"
-    for bad in ({"level": "lax"}, {"overrides": {"hate": "allow"}},
-                {"overrides": {"weather": "block"}}, {"level": "strict", "extra": 1}):
+    for bad in (
+        {"level": "lax"},
+        {"overrides": {"hate": "allow"}},
+        {"overrides": {"weather": "block"}},
+        {"level": "strict", "extra": 1},
+    ):
         r = creator.call("PUT", path, json=bad)
         assert r.status_code == 400 and r.json()["error"] == "invalid_request", (bad, r.text)
     r = creator.call("PUT", path, json={"level": "strict", "overrides": {"spam": "allow"}})

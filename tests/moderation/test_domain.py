@@ -164,11 +164,13 @@ def test_keyword_regex_metacharacters_are_literal():
 
 
 def test_strike_settings_and_ladder_come_from_the_environment():
-    s = policy.ChatSettings.from_env({
-        "GIFTENGINE_CHAT_STRIKE_BAN_AT": "4",
-        "GIFTENGINE_CHAT_STRIKE_HALF_LIFE_S": "60",
-        "GIFTENGINE_CHAT_BAN_LADDER_S": "5, 50",
-    })
+    s = policy.ChatSettings.from_env(
+        {
+            "GIFTENGINE_CHAT_STRIKE_BAN_AT": "4",
+            "GIFTENGINE_CHAT_STRIKE_HALF_LIFE_S": "60",
+            "GIFTENGINE_CHAT_BAN_LADDER_S": "5, 50",
+        }
+    )
     assert (s.strike_ban_at, s.strike_half_life_s, s.ban_ladder_s) == (4.0, 60.0, (5, 50))
     with pytest.raises(ValueError):
         policy.ChatSettings(strike_ban_at=0)

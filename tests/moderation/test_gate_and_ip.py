@@ -30,6 +30,7 @@ class FakeStore:
             if result.allowed:
                 self.state = result.state
             return result
+
         return run
 
 
@@ -78,8 +79,7 @@ def test_gate_serializes_one_bucket_per_instance():
             inside[0] -= 1
         return result
 
-    threads = [threading.Thread(target=repo._gated, args=("k", SPEC, 0.0, slow))
-               for _ in range(8)]
+    threads = [threading.Thread(target=repo._gated, args=("k", SPEC, 0.0, slow)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:

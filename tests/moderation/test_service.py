@@ -115,8 +115,11 @@ def test_creator_strictness_and_overrides(make_deps, stream):
     assert send(deps, stream, "this lag is bullshit", actor=Actor("fan-3"))["action"] == "allow"
     assert send(deps, stream, "visit www.example.com", actor=Actor("fan-4"))["visible"]
     assert send(deps, stream, "kys", actor=Actor("fan-5"))["action"] == "block"
-    assert audit_actions(deps.repo, stream) == ["auto_block_and_ban", "moderation_set",
-                                                "moderation_set"]
+    assert audit_actions(deps.repo, stream) == [
+        "auto_block_and_ban",
+        "moderation_set",
+        "moderation_set",
+    ]
 
 
 def test_personal_data_is_held_without_a_strike(make_deps, stream):
@@ -218,8 +221,7 @@ def test_client_id_makes_a_retry_idempotent(make_deps, stream):
 def test_report_review_override_and_audit(make_deps, stream):
     deps = make_deps()
     msg = send(deps, stream, "you are so ugly", actor=Actor("troll"))
-    report, created = service.report(deps, VIEWER, stream, "message", msg["message_id"],
-                                     "rude")
+    report, created = service.report(deps, VIEWER, stream, "message", msg["message_id"], "rude")
     assert created
     assert service.report(deps, VIEWER, stream, "message", msg["message_id"], "rude")[1] is False
     with pytest.raises(Forbidden):
@@ -243,7 +245,10 @@ def test_report_review_override_and_audit(make_deps, stream):
     assert service.is_banned(deps, stream, "troll")
     service.resolve_flag(deps, MOD, user_flag["flag_id"], "reviewed", "looked")
     assert audit_actions(deps.repo, stream) == [
-        "flag_override_ban", "flag_override_hide", "flag_reviewed"]
+        "flag_override_ban",
+        "flag_override_hide",
+        "flag_reviewed",
+    ]
 
 
 def test_override_restores_a_blocked_message_and_lifts_the_ban(make_deps, stream):
@@ -262,15 +267,24 @@ def test_override_restores_a_blocked_message_and_lifts_the_ban(make_deps, stream
 
 
 def _comment(stream, event_id, text, kind="comment"):
-    return parse_event({"event_id": event_id, "source": "tiktok", "stream_id": stream,
-                        "kind": kind, "occurred_at": "2026-11-22T01:00:00Z",
-                        "user": {"id": "tt-1", "handle": "@tt", "name": "TT"}, "text": text})
+    return parse_event(
+        {
+            "event_id": event_id,
+            "source": "tiktok",
+            "stream_id": stream,
+            "kind": kind,
+            "occurred_at": "2026-11-22T01:00:00Z",
+            "user": {"id": "tt-1", "handle": "@tt", "name": "TT"},
+            "text": text,
+        }
+    )
 
 
 def test_tiktok_comments_are_scored_hidden_and_flagged_never_banned(make_deps, stream):
     deps = make_deps()
     assert service.ingest_comment(deps, _comment(stream, "c1", "love it <script>x</script>"))[
-        "visible"]
+        "visible"
+    ]
     hidden = service.ingest_comment(deps, _comment(stream, "c2", "fuck you"))
     assert hidden == {"message_id": hidden["message_id"], "visible": False, "action": "hide"}
     service.ingest_comment(deps, _comment(stream, "c2", "fuck you"))  # redelivery: no-op

@@ -34,8 +34,9 @@ class Published:
 
 def own(store, stream: str, creator: str) -> None:
     """The stream's ownership record (POST /api/streams writes it in production)."""
-    store.set(f"stream_owners/{stream}", {"stream_id": stream, "creator_id": creator,
-                                           "source": "app"})
+    store.set(
+        f"stream_owners/{stream}", {"stream_id": stream, "creator_id": creator, "source": "app"}
+    )
 
 
 def make_service(

@@ -60,8 +60,12 @@ def own(cloud, stream: str, creator: str) -> None:
 
 @pytest.fixture(autouse=True)
 def owned_streams(cloud) -> None:
-    for stream, creator in [("s-race", "creator-race"), ("s-devices", "creator-d"),
-                            ("s-og", "creator-og"), ("s-rc", "creator-rc")]:
+    for stream, creator in [
+        ("s-race", "creator-race"),
+        ("s-devices", "creator-d"),
+        ("s-og", "creator-og"),
+        ("s-rc", "creator-rc"),
+    ]:
         own(cloud, stream, creator)
 
 

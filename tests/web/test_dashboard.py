@@ -83,8 +83,12 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     )
     assert saved == "Saved: strict with spam allow"
     cfg = (
-        db.collection("streams").document(stream_id).collection("chat_config")
-        .document("moderation").get().to_dict()
+        db.collection("streams")
+        .document(stream_id)
+        .collection("chat_config")
+        .document("moderation")
+        .get()
+        .to_dict()
     )
     assert cfg["level"] == "strict" and cfg["overrides"] == {"spam": "allow"}
     assert cfg["updated_by"] == creator
@@ -192,9 +196,12 @@ def test_moderator_restores_a_blocked_message_from_the_review_queue(
     shown = browser.eval("review", "(s) => document.querySelector(s).innerText", row)
     assert "shut the fuck up you b1tch" in shown and troll in shown
     assert "insult" in shown and "score 0." in shown
-    assert browser.eval(
-        "review", "(s) => document.querySelector(s + ' .category').dataset.category", row
-    ) == "insult"
+    assert (
+        browser.eval(
+            "review", "(s) => document.querySelector(s + ' .category').dataset.category", row
+        )
+        == "insult"
+    )
     buttons = browser.eval(
         "review",
         "(s) => [...document.querySelectorAll(s + ' button')].map((b) => b.dataset.action)",

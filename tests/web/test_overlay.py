@@ -23,7 +23,6 @@ def db(cloud):
     return firestore.Client(project=cloud["project_id"])
 
 
-
 def open_overlay(browser, web, stream_id, **params) -> None:
     query = {"stream": stream_id, "alert_ms": 2500, **params}
     browser.open(PAGE, f"{web['overlay']}?{urlencode(query)}", width=1280, height=720)
@@ -59,8 +58,13 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
     ref = db.collection("streams").document(stream_id)
     wait_for_doc(ref, lambda d: d.get("creator_id") == creator)
     auth = {"Authorization": f"Bearer {id_token(creator)}"}
-    goal = {"stream_id": stream_id, "goal_id": "mic", "metric": "coins", "target": 1000,
-            "title": "New mic"}
+    goal = {
+        "stream_id": stream_id,
+        "goal_id": "mic",
+        "metric": "coins",
+        "target": 1000,
+        "title": "New mic",
+    }
     r = requests.post(f"{cloud['endpoints']['api']}/goals", json=goal, headers=auth, timeout=10)
     assert r.status_code == 201, r.text
     wait_for_doc(ref, lambda d: "mic" in d.get("goals", {}))
@@ -78,10 +82,14 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
 
     # A streak in progress: the meter counts up live, then the streak settles (the test stack's
     # idle timeout, 2 s) and the meter shows the settled total.
-    publish(*[
-        event(stream_id, f"c{i}", "cy", coins=2, count=i, end=False, group="k1", streakable=True)
-        for i in (1, 2, 4)
-    ])
+    publish(
+        *[
+            event(
+                stream_id, f"c{i}", "cy", coins=2, count=i, end=False, group="k1", streakable=True
+            )
+            for i in (1, 2, 4)
+        ]
+    )
     live = browser.wait_for(
         PAGE,
         """() => { const c = document.querySelector('.combo[data-user="cy"]');
@@ -133,7 +141,8 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
     browser.screenshot(PAGE, artifacts / "overlay-5-final.png")
     # The page stays transparent for OBS.
     assert browser.eval(PAGE, "() => getComputedStyle(document.body).backgroundColor") in (
-        "rgba(0, 0, 0, 0)", "transparent",
+        "rgba(0, 0, 0, 0)",
+        "transparent",
     )
 
 

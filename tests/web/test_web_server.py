@@ -16,11 +16,20 @@ def test_only_documented_browser_functions_are_offered(tmp_path):
     spec = tmp_path / "openapi.yaml"
     spec.write_text("paths:\n  /api/goals: {}\n  /wallet_api/wallet: {}\n  /rollup: {}\n")
     s = component.settings(
-        "dashboard", "127.0.0.1", 1, project_id="demo-x",
+        "dashboard",
+        "127.0.0.1",
+        1,
+        project_id="demo-x",
         emulators={"firestore": "h:1", "auth": "h:2", "pubsub": "h:3"},
-        endpoints={"api": "http://a", "wallet_api": "http://w", "rollup": "http://r",
-                   "chat_api": "http://c"},
-        urls={"overlay": "http://o/"}, openapi=spec, dist=tmp_path,
+        endpoints={
+            "api": "http://a",
+            "wallet_api": "http://w",
+            "rollup": "http://r",
+            "chat_api": "http://c",
+        },
+        urls={"overlay": "http://o/"},
+        openapi=spec,
+        dist=tmp_path,
     )
     assert s["upstreams"] == {"api": "http://a", "wallet_api": "http://w"}
     assert s["config"]["functions"] == {"api": "/fn/api", "wallet_api": "/fn/wallet_api"}

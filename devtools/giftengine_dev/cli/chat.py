@@ -24,9 +24,11 @@ def run(args) -> int:
         mark = " (warned)" if m.get("action") == "warn" else ""
         print(f"{m['created_at']:%H:%M:%S} {m['name'] or m['uid']}: {m['text']}{mark}")
     for m in reversed(feed.get("held", [])):
-        print(f"[held {m['action']} {m['category'] or 'keyword'} score={m['score']}] "
-              f"{m['name'] or m['uid']}: {m['text']}"
-              f"  ({m['reason']})")
+        print(
+            f"[held {m['action']} {m['category'] or 'keyword'} score={m['score']}] "
+            f"{m['name'] or m['uid']}: {m['text']}"
+            f"  ({m['reason']})"
+        )
     return 0
 
 
@@ -34,7 +36,10 @@ def register(sub) -> None:
     p = sub.add_parser("chat", help="print a stream's chat feed (visible, and held with --held)")
     p.add_argument("stream_id")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--held", action="store_true",
-                   help="include held messages with score and action (moderator view)")
+    p.add_argument(
+        "--held",
+        action="store_true",
+        help="include held messages with score and action (moderator view)",
+    )
     p.add_argument("--limit", type=int, default=50, help="newest N messages (default 50)")
     p.set_defaults(func=run)

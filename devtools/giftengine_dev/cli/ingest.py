@@ -15,13 +15,18 @@ import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ingest", help="follow one TikTok creator's LIVE with a live display",
-                       description=__doc__)
+    p = sub.add_parser(
+        "ingest", help="follow one TikTok creator's LIVE with a live display", description=__doc__
+    )
     p.add_argument("creator", help="TikTok username, e.g. @ana.live")
-    p.add_argument("--no-publish", action="store_true",
-                   help="decode and show events without publishing them")
-    p.add_argument("--plain", action="store_true",
-                   help="one line per event instead of the live table (for logs and pipes)")
+    p.add_argument(
+        "--no-publish", action="store_true", help="decode and show events without publishing them"
+    )
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="one line per event instead of the live table (for logs and pipes)",
+    )
     p.add_argument("--exit-on-end", action="store_true", help="exit when the LIVE ends")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
     p.set_defaults(func=run)
@@ -30,9 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _line(ev) -> str:
     who = f"@{ev.user.handle or ev.user.id}" if ev.user else ""
     extra = {
-        "gift": lambda: f"{ev.gift.name} x{ev.repeat_count} ({ev.gift.coins} coins each)"
-                        f"{'' if ev.repeat_end else ' …streak'}",
-        "like": lambda: f"{ev.count} likes", "comment": lambda: repr(ev.text),
+        "gift": lambda: (
+            f"{ev.gift.name} x{ev.repeat_count} ({ev.gift.coins} coins each)"
+            f"{'' if ev.repeat_end else ' …streak'}"
+        ),
+        "like": lambda: f"{ev.count} likes",
+        "comment": lambda: repr(ev.text),
         "viewers": lambda: f"{ev.viewers} watching",
     }.get(ev.kind, lambda: "")()
     return f"{ev.occurred_at:%H:%M:%S} {ev.kind:<12} {who} {extra}".rstrip()
@@ -47,13 +55,19 @@ def _table(session, started: float):
     t.add_column("value")
     age = f"{time.time() - st.last_message_at:.1f}s" if st.last_message_at else "-"
     rate = st.events_total / max(1e-6, time.monotonic() - started)
-    for k, v in (("status", st.status), ("room", st.room_id or "-"),
-                 ("events", st.events_total), ("events/s (avg)", f"{rate:.1f}"),
-                 ("by kind", ", ".join(f"{k}={v}" for k, v in sorted(st.by_kind.items())) or "-"),
-                 ("duplicates dropped", st.duplicates_dropped), ("reconnects", st.reconnects),
-                 ("rate limited", st.rate_limited), ("last message", age),
-                 ("queued", session.pending),
-                 ("error", (st.error or {}).get("reason", "-"))):
+    for k, v in (
+        ("status", st.status),
+        ("room", st.room_id or "-"),
+        ("events", st.events_total),
+        ("events/s (avg)", f"{rate:.1f}"),
+        ("by kind", ", ".join(f"{k}={v}" for k, v in sorted(st.by_kind.items())) or "-"),
+        ("duplicates dropped", st.duplicates_dropped),
+        ("reconnects", st.reconnects),
+        ("rate limited", st.rate_limited),
+        ("last message", age),
+        ("queued", session.pending),
+        ("error", (st.error or {}).get("reason", "-")),
+    ):
         t.add_row(k, str(v))
     for ev in list(st.recent)[-6:]:
         t.add_row("", _line(ev))
@@ -93,8 +107,9 @@ async def _main(args) -> int:
             for ev in batch:
                 print(_line(ev), flush=True)
 
-    session = CreatorSession(cid, settings, lambda c, sink: Connection(c, settings, sink),
-                             publish, SignGate())
+    session = CreatorSession(
+        cid, settings, lambda c, sink: Connection(c, settings, sink), publish, SignGate()
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(session.stop()))
@@ -123,8 +138,9 @@ async def _main(args) -> int:
         if publisher is not None:
             await publisher.close()
     if session.failure:
-        print(f"giftengine ingest: {session.failure.code}: {session.failure.reason}",
-              file=sys.stderr)
+        print(
+            f"giftengine ingest: {session.failure.code}: {session.failure.reason}", file=sys.stderr
+        )
         return 1
     return 0
 

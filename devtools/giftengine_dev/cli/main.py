@@ -35,9 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Every command finds its local cloud the same way (cli/_cloud.py): all take --state-dir.
     for p in sub.choices.values():
         if not any("--state-dir" in a.option_strings for a in p._actions):
-            p.add_argument(
-                "--state-dir", help="the local cloud to use (default: the running one)"
-            )
+            p.add_argument("--state-dir", help="the local cloud to use (default: the running one)")
     return parser
 
 

@@ -81,8 +81,9 @@ def run(args) -> int:
     for key in ("active_poll", "last_poll"):
         p = v["interactions"][key]
         if p:
-            votes = ", ".join(f"{c}={n}" for c, n in zip(p["choices"], p["exact_counts"],
-                                                          strict=True))
+            votes = ", ".join(
+                f"{c}={n}" for c, n in zip(p["choices"], p["exact_counts"], strict=True)
+            )
             print(f"  {key.replace('_', ' ')}: {p['question']} [{p['status']}] {votes}")
     return 0
 

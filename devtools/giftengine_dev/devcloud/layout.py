@@ -27,7 +27,11 @@ FUNCTION_PORT_OFFSET = 10
 MAX_FUNCTIONS = 20
 EMULATOR_OFFSETS = {"firestore": 0, "pubsub": 1, "auth": 2, "storage": 3, "tasks": 4}
 FIREBASE_INTERNAL_OFFSETS = {
-    "hub": 5, "logging": 6, "firestore_ws": 7, "auth_hub": 8, "auth_logging": 9,
+    "hub": 5,
+    "logging": 6,
+    "firestore_ws": 7,
+    "auth_hub": 8,
+    "auth_logging": 9,
 }
 WEB_OFFSETS = {"overlay": 30, "dashboard": 31}
 STAND_IN_OFFSET = 48

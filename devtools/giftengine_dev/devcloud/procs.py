@@ -31,8 +31,13 @@ def spawn(cmd: list[str], log: Path, env: dict[str, str] | None, cwd: Path | Non
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         p = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=cwd, start_new_session=True,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
     return identify(p.pid) or Proc(p.pid, "")
 
@@ -57,7 +62,10 @@ def _table() -> dict[int, _Row]:
     env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
     out = subprocess.run(
         ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat=,lstart="],
-        capture_output=True, text=True, check=True, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     ).stdout
     rows = {}
     for line in out.splitlines():

@@ -102,7 +102,9 @@ def create_queues(layout: Layout) -> list[str]:
         if path not in existing:
             queue = tasks_v2.Queue(
                 name=path,
-                rate_limits=tasks_v2.RateLimits(max_dispatches_per_second=q.max_dispatches_per_second),
+                rate_limits=tasks_v2.RateLimits(
+                    max_dispatches_per_second=q.max_dispatches_per_second
+                ),
                 retry_config=tasks_v2.RetryConfig(max_attempts=q.max_attempts),
             )
             client.create_queue(parent=parent, queue=queue, timeout=TIMEOUT)

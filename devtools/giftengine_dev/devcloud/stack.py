@@ -36,8 +36,12 @@ from giftengine_dev.webclients import component as web_component
 
 DEFAULT_TIMEOUT_S = 300.0
 EMULATOR_HOST_VARS = (
-    "FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
-    "STORAGE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "FIREBASE_STORAGE_EMULATOR_HOST",
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "CLOUD_TASKS_EMULATOR_HOST",
+    "FIREBASE_STORAGE_EMULATOR_HOST",
     "DATASTORE_EMULATOR_HOST",
 )
 
@@ -83,8 +87,10 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
     # emulator and function port must also accept connections.
     closed = []
     if leaders and not dead:
-        served = {**layout.emulators(), **{f"fn-{f}": f"{HOST}:{layout.function_port(f)}"
-                                           for f in layout.manifest.functions}}
+        served = {
+            **layout.emulators(),
+            **{f"fn-{f}": f"{HOST}:{layout.function_port(f)}" for f in layout.manifest.functions},
+        }
         closed = [n for n, hp in served.items() if not procs.port_open(int(hp.rsplit(":", 1)[1]))]
     m = layout.manifest
     return {
@@ -124,8 +130,13 @@ def status(state_dir=None, project=None, port_base=None) -> dict:
 
 
 def _components(layout: Layout) -> list[str]:
-    return [*FIREBASE_GROUPS, "storage", "tasks", *(f"fn-{f}" for f in layout.manifest.functions),
-            *(f"web-{app}" for app in WEB_OFFSETS)]
+    return [
+        *FIREBASE_GROUPS,
+        "storage",
+        "tasks",
+        *(f"fn-{f}" for f in layout.manifest.functions),
+        *(f"web-{app}" for app in WEB_OFFSETS),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,8 +299,14 @@ def _start_firebase(layout: Layout, binaries: dict[str, str], group: str) -> pro
     env["NO_UPDATE_NOTIFIER"] = "1"
     env["TMPDIR"] = str(workdir / "tmp")
     cmd = [
-        str(firebase), "emulators:start", "--only", ",".join(FIREBASE_GROUPS[group]),
-        "--project", layout.project_id, "--config", str(config),
+        str(firebase),
+        "emulators:start",
+        "--only",
+        ",".join(FIREBASE_GROUPS[group]),
+        "--project",
+        layout.project_id,
+        "--config",
+        str(config),
     ]
     return procs.spawn(cmd, layout.log_file(group), env, cwd=workdir)
 
@@ -301,8 +318,13 @@ def _console_script(name: str) -> str:
 
 def _start_storage(layout: Layout) -> procs.Proc:
     cmd = [
-        _console_script("gcp-storage-emulator"), "start", "--host", HOST,
-        "--port", str(layout.emulator_port("storage")), "--in-memory",
+        _console_script("gcp-storage-emulator"),
+        "start",
+        "--host",
+        HOST,
+        "--port",
+        str(layout.emulator_port("storage")),
+        "--in-memory",
     ]
     return procs.spawn(cmd, layout.log_file("storage"), _base_env(), cwd=layout.state_dir)
 
@@ -310,8 +332,14 @@ def _start_storage(layout: Layout) -> procs.Proc:
 def _start_tasks(layout: Layout) -> procs.Proc:
     retries = max((q.max_attempts for q in layout.manifest.queues.values()), default=100)
     cmd = [
-        str(tools.tasks_python()), "-m", "gcloud_tasks_emulator", "start",
-        "--port", str(layout.emulator_port("tasks")), "--max-retries", str(retries),
+        str(tools.tasks_python()),
+        "-m",
+        "gcloud_tasks_emulator",
+        "start",
+        "--port",
+        str(layout.emulator_port("tasks")),
+        "--max-retries",
+        str(retries),
     ]
     return procs.spawn(cmd, layout.log_file("tasks"), _base_env(), cwd=layout.state_dir)
 
@@ -320,11 +348,19 @@ def _start_function(layout: Layout, fn, extra: dict[str, str]) -> procs.Proc:
     env = _base_env()
     env.update(layout.function_env(fn.name, extra))
     cmd = [
-        sys.executable, "-m", "functions_framework",
-        "--source", str(ROOT / "functions" / "main.py"),
-        "--target", fn.entry_point,
-        "--signature-type", "cloudevent" if fn.trigger == "pubsub" else "http",
-        "--host", HOST, "--port", str(layout.function_port(fn.name)),
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--source",
+        str(ROOT / "functions" / "main.py"),
+        "--target",
+        fn.entry_point,
+        "--signature-type",
+        "cloudevent" if fn.trigger == "pubsub" else "http",
+        "--host",
+        HOST,
+        "--port",
+        str(layout.function_port(fn.name)),
     ]
     # No --debug: production mode serves through gunicorn with a threaded worker.
     return procs.spawn(cmd, layout.log_file(f"fn-{fn.name}"), env, cwd=ROOT / "functions")
@@ -341,10 +377,19 @@ def _start_stand_in(layout: Layout) -> procs.Proc:
 
     hook = layout.function_url("payments_webhook") + "/payments_webhook/stripe"
     cmd = [
-        sys.executable, "-m", "giftengine_dev.wallet.stripe_fake",
-        "--host", HOST, "--port", str(layout.stand_in_port), "--webhook-url", hook,
-        "--webhook-secret", secret("STRIPE_WEBHOOK_SECRET"),
-        "--esewa-secret", secret("ESEWA_SECRET_KEY"),
+        sys.executable,
+        "-m",
+        "giftengine_dev.wallet.stripe_fake",
+        "--host",
+        HOST,
+        "--port",
+        str(layout.stand_in_port),
+        "--webhook-url",
+        hook,
+        "--webhook-secret",
+        secret("STRIPE_WEBHOOK_SECRET"),
+        "--esewa-secret",
+        secret("ESEWA_SECRET_KEY"),
     ]
     return procs.spawn(cmd, layout.log_file("payments"), _base_env(), cwd=layout.state_dir)
 
@@ -360,16 +405,23 @@ def _start_web(layout: Layout, log: Callable[[str], None]) -> dict[str, procs.Pr
     urls = layout.web_urls()
     settings = {
         app: web_component.settings(
-            app, HOST, layout.web_port(app), project_id=layout.project_id,
-            emulators=layout.emulators(), endpoints=layout.endpoints(), urls=urls,
-            openapi=layout.openapi, dist=dist,
+            app,
+            HOST,
+            layout.web_port(app),
+            project_id=layout.project_id,
+            emulators=layout.emulators(),
+            endpoints=layout.endpoints(),
+            urls=urls,
+            openapi=layout.openapi,
+            dist=dist,
         )
         for app in WEB_OFFSETS
     }
     files = web_component.write_settings(layout.state_dir, settings)
     return {
-        f"web-{app}": procs.spawn(web_component.command(files[app]),
-                                  layout.log_file(f"web-{app}"), _base_env(), cwd=ROOT)
+        f"web-{app}": procs.spawn(
+            web_component.command(files[app]), layout.log_file(f"web-{app}"), _base_env(), cwd=ROOT
+        )
         for app in WEB_OFFSETS
     }
 
@@ -409,14 +461,26 @@ def _checks(layout: Layout) -> dict[str, tuple[str, int, Callable[[], bool]]]:
     e = layout.emulators()
     p = layout.project_id
     checks: dict[str, tuple[str, int, Callable[[], bool]]] = {
-        "firestore": ("firebase", layout.emulator_port("firestore"),
-                      lambda: _http_ok(f"http://{e['firestore']}/")),
-        "pubsub": ("firebase", layout.emulator_port("pubsub"),
-                   lambda: _http_ok(f"http://{e['pubsub']}/v1/projects/{p}/topics")),
-        "auth": ("firebase-auth", layout.emulator_port("auth"),
-                 lambda: _http_ok(f"http://{e['auth']}/emulator/v1/projects/{p}/config")),
-        "storage": ("storage", layout.emulator_port("storage"),
-                    lambda: _http_ok(f"http://{e['storage']}/storage/v1/b?project={p}")),
+        "firestore": (
+            "firebase",
+            layout.emulator_port("firestore"),
+            lambda: _http_ok(f"http://{e['firestore']}/"),
+        ),
+        "pubsub": (
+            "firebase",
+            layout.emulator_port("pubsub"),
+            lambda: _http_ok(f"http://{e['pubsub']}/v1/projects/{p}/topics"),
+        ),
+        "auth": (
+            "firebase-auth",
+            layout.emulator_port("auth"),
+            lambda: _http_ok(f"http://{e['auth']}/emulator/v1/projects/{p}/config"),
+        ),
+        "storage": (
+            "storage",
+            layout.emulator_port("storage"),
+            lambda: _http_ok(f"http://{e['storage']}/storage/v1/b?project={p}"),
+        ),
         "tasks": ("tasks", layout.emulator_port("tasks"), lambda: _tasks_ok(layout)),
     }
     for f in layout.manifest.functions.values():
@@ -425,13 +489,20 @@ def _checks(layout: Layout) -> dict[str, tuple[str, int, Callable[[], bool]]]:
         probe = "/robots.txt" if f.trigger == "http" else "/"
         url = layout.function_url(f.name) + probe
         checks[f"fn-{f.name}"] = (
-            f"fn-{f.name}", layout.function_port(f.name), lambda u=url: _http_answers(u)
+            f"fn-{f.name}",
+            layout.function_port(f.name),
+            lambda u=url: _http_answers(u),
         )
-    checks["payments"] = ("payments", layout.stand_in_port,
-                          lambda: _http_answers(layout.stand_in_url() + "/"))
+    checks["payments"] = (
+        "payments",
+        layout.stand_in_port,
+        lambda: _http_answers(layout.stand_in_url() + "/"),
+    )
     for app, url in layout.web_urls().items():
         checks[f"web-{app}"] = (
-            f"web-{app}", layout.web_port(app), lambda u=f"{url}config.json": _http_ok(u)
+            f"web-{app}",
+            layout.web_port(app),
+            lambda u=f"{url}config.json": _http_ok(u),
         )
     return checks
 

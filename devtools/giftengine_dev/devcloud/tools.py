@@ -45,7 +45,10 @@ def gcloud_sdk_root() -> Path | None:
     try:
         out = subprocess.run(
             [gcloud, "info", "--format=value(installation.sdk_root)"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout.strip()
     except (subprocess.SubprocessError, OSError):
         return None

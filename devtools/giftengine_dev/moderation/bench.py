@@ -49,8 +49,9 @@ def throughput(n_single: int = 3000) -> dict[str, Any]:
     from giftengine_dev.moderation import evaluate
 
     texts = [e.text for e in evaluate.load(EVAL)]
-    kw_filter = keywords.KeywordFilter.build(keywords.clean_entries(
-        [f"filler{i}" for i in range(198)] + ["spoiler*", "rival stream"]))
+    kw_filter = keywords.KeywordFilter.build(
+        keywords.clean_entries([f"filler{i}" for i in range(198)] + ["spoiler*", "rival stream"])
+    )
     settings, config = ChatSettings(), ModerationConfig()
     # CPU time as well as wall time: the machine is shared, and CPU seconds are what one
     # function instance (one vCPU) spends. `findings` is the uncached classifier.
@@ -58,17 +59,20 @@ def throughput(n_single: int = 3000) -> dict[str, Any]:
     for i in range(n_single):
         clean = sanitize(texts[i % len(texts)], settings.max_chars)
         decide(findings(clean.text), kw_filter.match(clean.text), config)
-    return {"per_message_full_path_msgs_per_s": round(n_single / (time.perf_counter() - t0)),
-            "per_message_full_path_msgs_per_cpu_s":
-                round(n_single / (time.process_time() - c0))}
+    return {
+        "per_message_full_path_msgs_per_s": round(n_single / (time.perf_counter() - t0)),
+        "per_message_full_path_msgs_per_cpu_s": round(n_single / (time.process_time() - c0)),
+    }
 
 
 def _seed_policy(scores: list[float]) -> list:
     """The seed's thresholds: >= 0.9 block and ban, >= 0.6 warn."""
     from giftengine_dev.moderation.evaluate import Outcome
 
-    return [Outcome("block", True) if p >= 0.9 else Outcome("warn" if p >= 0.6 else "allow")
-            for p in scores]
+    return [
+        Outcome("block", True) if p >= 0.9 else Outcome("warn" if p >= 0.6 else "allow")
+        for p in scores
+    ]
 
 
 def candidates(splits: tuple[str, ...] = ("tune", "heldout")) -> dict[str, Any]:
@@ -89,7 +93,8 @@ def candidates(splits: tuple[str, ...] = ("tune", "heldout")) -> dict[str, Any]:
             runs["alt-profanity-check, seed thresholds"] = _seed_policy(apc)
             runs["rules + alt-profanity-check >= 0.9 warns"] = [
                 evaluate.Outcome("warn") if o.action == "allow" and p >= 0.9 else o
-                for o, p in zip(shipped, apc, strict=True)]
+                for o, p in zip(shipped, apc, strict=True)
+            ]
         except ImportError:
             pass
         try:
@@ -97,16 +102,21 @@ def candidates(splits: tuple[str, ...] = ("tune", "heldout")) -> dict[str, Any]:
 
             profanity.load_censor_words()
             runs["better-profanity, hit = block"] = [
-                evaluate.Outcome("block", True) if profanity.contains_profanity(t)
-                else evaluate.Outcome("allow") for t in texts]
+                evaluate.Outcome("block", True)
+                if profanity.contains_profanity(t)
+                else evaluate.Outcome("allow")
+                for t in texts
+            ]
         except ImportError:
             pass
         out[split] = {}
         for name, outcomes in runs.items():
             rep = evaluate.report(examples, outcomes)
-            out[split][name] = {"warn_or_worse": rep["overall"]["warn_or_worse"],
-                                "block": rep["overall"]["block"],
-                                "clean_banned": rep["clean_banned"]}
+            out[split][name] = {
+                "warn_or_worse": rep["overall"]["warn_or_worse"],
+                "block": rep["overall"]["block"],
+                "clean_banned": rep["clean_banned"],
+            }
     return out
 
 
@@ -131,17 +141,18 @@ _SUBJECTS = {
     # What a chat_api / on_comment instance loads: the entry module, then one message.
     "chat entry module (giftengine.moderation.http)": (
         "import giftengine.moderation.http",
-        "from giftengine.moderation.classify import classify; classify('you are a f*cking "
-        "idiot')"),
+        "from giftengine.moderation.classify import classify; classify('you are a f*cking idiot')",
+    ),
     # The deployable entry file as Cloud Functions loads it (every function's source).
     "functions/main.py": (
         "sys.path.insert(0, {functions!r}); import main",
-        "from giftengine.moderation.classify import classify; classify('you are a f*cking "
-        "idiot')"),
+        "from giftengine.moderation.classify import classify; classify('you are a f*cking idiot')",
+    ),
     # The seed's scorer, for comparison (not deployed any more).
     "seed scorer: alt-profanity-check model": (
         "from profanity_check import predict_prob",
-        "predict_prob(['you are a f*cking idiot'])"),
+        "predict_prob(['you are a f*cking idiot'])",
+    ),
 }
 
 
@@ -152,12 +163,12 @@ def footprint(runs: int = 3) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name, (setup, first) in _SUBJECTS.items():
-        code = _FOOTPRINT.format(setup=setup.format(functions=str(REPO / "functions")),
-                                 first=first)
+        code = _FOOTPRINT.format(setup=setup.format(functions=str(REPO / "functions")), first=first)
         samples = []
         for _ in range(runs):
-            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               timeout=300, cwd=REPO)
+            r = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO
+            )
             if r.returncode != 0:
                 samples = [{"error": r.stderr.strip().splitlines()[-1:]}]
                 break
@@ -167,8 +178,11 @@ def footprint(runs: int = 3) -> dict[str, Any]:
             continue
         samples.sort(key=lambda x: x["cold_start_s"])
         mid = samples[len(samples) // 2]
-        out[name] = {**mid, "peak_rss_mib_max": max(x["peak_rss_mib"] for x in samples),
-                     "runs": len(samples)}
+        out[name] = {
+            **mid,
+            "peak_rss_mib_max": max(x["peak_rss_mib"] for x in samples),
+            "runs": len(samples),
+        }
     return out
 
 
@@ -197,12 +211,17 @@ def endpoint_eval(split: str, streams: int = 8) -> dict[str, Any]:
     t0 = time.perf_counter()
     for i, e in enumerate(examples):
         token = emulator_id_token(f"eval-{run}-u{i}", s.project_id)
-        r = session.post(f"{base}/streams/{ids[i % streams]}/messages", json={"text": e.text},
-                         headers={"Authorization": f"Bearer {token}",
-                                  "X-Forwarded-For": f"2001:db8::e:{run[:4]}:{i}"}, timeout=60)
+        r = session.post(
+            f"{base}/streams/{ids[i % streams]}/messages",
+            json={"text": e.text},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "X-Forwarded-For": f"2001:db8::e:{run[:4]}:{i}",
+            },
+            timeout=60,
+        )
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-        body = r.json() if r.headers.get("content-type", "").startswith("application/json") \
-            else {}
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         action = body.get("action") if r.status_code in (200, 201) else f"http-{r.status_code}"
         outcomes.append(evaluate.Outcome(action or "allow", "banned_until" in body))
     rep = evaluate.report(examples, outcomes)
@@ -220,8 +239,10 @@ def _sign_in(auth_host: str, app, uid: str) -> str:
         auth.create_user(uid=uid, email=email, password="bench-pass", app=app)
     r = requests.post(
         f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword",
-        params={"key": "bench"}, json={"email": email, "password": "bench-pass",
-                                       "returnSecureToken": True}, timeout=30)
+        params={"key": "bench"},
+        json={"email": email, "password": "bench-pass", "returnSecureToken": True},
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()["idToken"]
 
@@ -272,14 +293,21 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
     stream = "bench-chat-" + uuid.uuid4().hex[:8]
     db.document(f"streams/{stream}").set({"stream_id": stream, "creator_id": "bench-creator"})
     db.document(f"stream_owners/{stream}").set(
-        {"stream_id": stream, "creator_id": "bench-creator", "source": "app"})
+        {"stream_id": stream, "creator_id": "bench-creator", "source": "app"}
+    )
     session = requests.Session()
 
     # Warm up the function instance (model load, first token verification) off the clock.
     for i in range(3):
-        session.post(f"{base}/streams/{stream}-warm/messages", json={"text": f"warm {i}"},
-                     headers={"Authorization": f"Bearer {tokens[-1]}",
-                              "X-Forwarded-For": "2001:db8::bench:warm"}, timeout=60)
+        session.post(
+            f"{base}/streams/{stream}-warm/messages",
+            json={"text": f"warm {i}"},
+            headers={
+                "Authorization": f"Bearer {tokens[-1]}",
+                "X-Forwarded-For": "2001:db8::bench:warm",
+            },
+            timeout=60,
+        )
 
     # Interleaved, so the chat path and its Firestore floor see the same machine load: each
     # round writes one floor document directly (-> its listener) and sends one chat message
@@ -296,10 +324,15 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
         floor_coll.document(doc_id).set({"text": "floor", "i": i})
         time.sleep(gap_s / 2)
         t0 = time.perf_counter()
-        r = session.post(f"{base}/streams/{stream}/messages",
-                         json={"text": f"hello number {i} from the bench"},
-                         headers={"Authorization": f"Bearer {tokens[i % n_users]}",
-                                  "X-Forwarded-For": f"2001:db8::bench:{i % 97}"}, timeout=30)
+        r = session.post(
+            f"{base}/streams/{stream}/messages",
+            json={"text": f"hello number {i} from the bench"},
+            headers={
+                "Authorization": f"Bearer {tokens[i % n_users]}",
+                "X-Forwarded-For": f"2001:db8::bench:{i % 97}",
+            },
+            timeout=30,
+        )
         http_ms.append((time.perf_counter() - t0) * 1000)
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
         if r.status_code == 201:
@@ -312,13 +345,20 @@ def latency(n: int, gap_s: float) -> dict[str, Any]:
     floor_ms = [(floor.seen[k] - t) * 1000 for k, t in floor_sent.items() if k in floor.seen]
     chat_ms = [(chat.seen[k] - t) * 1000 for k, t in sent.items() if k in chat.seen]
     return {
-        "messages": n, "statuses": statuses, "gap_s": gap_s,
-        "send_to_listener_ms": {"p50": round(pct(chat_ms, 50), 1),
-                                "p99": round(pct(chat_ms, 99), 1), "n": len(chat_ms)},
-        "http_response_ms": {"p50": round(pct(http_ms, 50), 1),
-                             "p99": round(pct(http_ms, 99), 1)},
-        "firestore_floor_ms": {"p50": round(pct(floor_ms, 50), 1),
-                               "p99": round(pct(floor_ms, 99), 1), "n": len(floor_ms)},
+        "messages": n,
+        "statuses": statuses,
+        "gap_s": gap_s,
+        "send_to_listener_ms": {
+            "p50": round(pct(chat_ms, 50), 1),
+            "p99": round(pct(chat_ms, 99), 1),
+            "n": len(chat_ms),
+        },
+        "http_response_ms": {"p50": round(pct(http_ms, 50), 1), "p99": round(pct(http_ms, 99), 1)},
+        "firestore_floor_ms": {
+            "p50": round(pct(floor_ms, 50), 1),
+            "p99": round(pct(floor_ms, 99), 1),
+            "n": len(floor_ms),
+        },
         "mean_send_to_listener_ms": round(statistics.mean(chat_ms), 1) if chat_ms else None,
         "mean_floor_ms": round(statistics.mean(floor_ms), 1) if floor_ms else None,
         "load_average_1m": round(os.getloadavg()[0], 1),
@@ -344,21 +384,31 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=200)
     p.add_argument("--gap", type=float, default=0.1, help="seconds between rounds")
-    p.add_argument("--split", default="heldout", choices=("heldout", "tune", "all"),
-                   help="labeled messages posted through chat_api")
+    p.add_argument(
+        "--split",
+        default="heldout",
+        choices=("heldout", "tune", "all"),
+        help="labeled messages posted through chat_api",
+    )
     p.add_argument("--offline", action="store_true", help="skip the local-cloud parts")
     p.add_argument("--no-latency", action="store_true", help="skip the latency rounds")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    out: dict[str, Any] = {"throughput": throughput(), "candidates": candidates(),
-                           "footprint": footprint(),
-                           "load_average_1m": round(os.getloadavg()[0], 1)}
+    out: dict[str, Any] = {
+        "throughput": throughput(),
+        "candidates": candidates(),
+        "footprint": footprint(),
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }
     if not args.offline:
         rep = endpoint_eval(args.split)
-        out["endpoint"] = {k: rep[k] for k in ("examples", "overall", "clean_banned",
-                                               "statuses", "seconds", "errors")}
+        out["endpoint"] = {
+            k: rep[k]
+            for k in ("examples", "overall", "clean_banned", "statuses", "seconds", "errors")
+        }
         out["endpoint"]["table"] = __import__(
-            "giftengine_dev.moderation.evaluate", fromlist=["table"]).table(rep)
+            "giftengine_dev.moderation.evaluate", fromlist=["table"]
+        ).table(rep)
         if not args.no_latency:
             out["latency"] = latency(args.messages, args.gap)
         out["chat_api_process_peak_mib"] = _chat_api_peak_mib()

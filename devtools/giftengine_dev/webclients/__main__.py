@@ -25,8 +25,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     cfg = json.loads(Path(args.settings).read_text())
-    server.serve(cfg["app"], cfg["host"], int(cfg["port"]), Path(cfg["dist"]), cfg["config"],
-                 cfg["upstreams"])
+    server.serve(
+        cfg["app"],
+        cfg["host"],
+        int(cfg["port"]),
+        Path(cfg["dist"]),
+        cfg["config"],
+        cfg["upstreams"],
+    )
     return 0
 
 

@@ -29,8 +29,10 @@ class BrowserError(RuntimeError):
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which(
-        "chromium-browser"
+    return (
+        os.environ.get("CHROMIUM_PATH")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
     )
 
 
@@ -49,8 +51,13 @@ class Browser:
     def __init__(self, start_timeout: float = 60.0):
         env = {**os.environ, "CHROMIUM_PATH": chromium_path() or "chromium"}
         self._proc = subprocess.Popen(
-            ["node", str(AGENT)], cwd=WEB, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            ["node", str(AGENT)],
+            cwd=WEB,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self._answers: queue.Queue = queue.Queue()
         self._ids = itertools.count(1)
@@ -66,8 +73,13 @@ class Browser:
                 self._answers.put(json.loads(line))
             except ValueError:
                 continue
-        self._answers.put({"id": None, "ok": False, "error": "agent exited: "
-                           + (self._proc.stderr.read() or "")[-2000:]})
+        self._answers.put(
+            {
+                "id": None,
+                "ok": False,
+                "error": "agent exited: " + (self._proc.stderr.read() or "")[-2000:],
+            }
+        )
 
     def _next(self, timeout: float) -> dict:
         try:
@@ -100,8 +112,14 @@ class Browser:
 
     def _wait(self, page, expr, arg, timeout):
         rid = next(self._ids)
-        req = {"id": rid, "op": "waitFor", "page": page, "expr": expr, "arg": arg,
-               "timeout": int(timeout * 1000)}
+        req = {
+            "id": rid,
+            "op": "waitFor",
+            "page": page,
+            "expr": expr,
+            "arg": arg,
+            "timeout": int(timeout * 1000),
+        }
         self._proc.stdin.write(json.dumps(req) + "\n")
         self._proc.stdin.flush()
         while True:

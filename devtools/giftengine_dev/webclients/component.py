@@ -45,20 +45,33 @@ def settings(
     """The settings of one app's server (`python -m giftengine_dev.webclients serve`)."""
     documented = documented_functions(openapi)
     upstreams = {
-        name: url for name, url in endpoints.items()
+        name: url
+        for name, url in endpoints.items()
         if name in BROWSER_FUNCTIONS and name in documented
     }
     browser_emulators = {k: emulators[k] for k in ("firestore", "auth") if k in emulators}
     config = public_config(
         project_id, browser_emulators, upstreams, urls.get("overlay"), urls.get("dashboard")
     )
-    return {"app": app, "host": host, "port": port, "dist": str(dist), "config": config,
-            "upstreams": upstreams}
+    return {
+        "app": app,
+        "host": host,
+        "port": port,
+        "dist": str(dist),
+        "config": config,
+        "upstreams": upstreams,
+    }
 
 
 def command(settings_file: Path) -> list[str]:
-    return [sys.executable, "-m", "giftengine_dev.webclients", "serve", "--settings",
-            str(settings_file)]
+    return [
+        sys.executable,
+        "-m",
+        "giftengine_dev.webclients",
+        "serve",
+        "--settings",
+        str(settings_file),
+    ]
 
 
 def write_settings(state_dir: Path, all_settings: dict[str, dict]) -> dict[str, Path]:
@@ -80,11 +93,19 @@ def serve_in_threads(status: dict, host: str, ports: dict[str, int]) -> tuple[di
     servers = []
     for app, port in ports.items():
         s = settings(
-            app, host, port, project_id=status["project_id"], emulators=status["emulators"],
-            endpoints=status["endpoints"], urls=urls, openapi=Path(status["openapi"]), dist=dist,
+            app,
+            host,
+            port,
+            project_id=status["project_id"],
+            emulators=status["emulators"],
+            endpoints=status["endpoints"],
+            urls=urls,
+            openapi=Path(status["openapi"]),
+            dist=dist,
         )
-        httpd = ThreadingHTTPServer((host, port), make_handler(app, dist, s["config"],
-                                                               s["upstreams"]))
+        httpd = ThreadingHTTPServer(
+            (host, port), make_handler(app, dist, s["config"], s["upstreams"])
+        )
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)

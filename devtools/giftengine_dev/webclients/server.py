@@ -24,8 +24,14 @@ APPS = ("overlay", "dashboard")
 MAX_BODY = 1_000_000
 PROXY_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 PROXY_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Location")
-TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html; charset=utf-8",
-         ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png"}
+TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
 
 
 def public_config(
@@ -79,18 +85,22 @@ def make_handler(app: str, dist: Path, config: dict, upstreams: dict[str, str]):
         def _static(self) -> None:
             path = unquote(urlsplit(self.path).path)
             if path == "/config.json":
-                return self._send(200, config_body, "application/json",
-                                  {"Cache-Control": "no-store"})
+                return self._send(
+                    200, config_body, "application/json", {"Cache-Control": "no-store"}
+                )
             if path in ("/", "/index.html", f"/{app}", f"/{app}/"):
                 path = f"/{app}/index.html"
             target = (dist / path.lstrip("/")).resolve()
             if not target.is_relative_to(dist) or not target.is_file():
                 return self._error(404, "not_found", f"no such file: {path}")
             ctype = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
-            cache = ("public, max-age=31536000, immutable" if "/assets/" in path
-                     else "no-cache")
-            self._send(200, target.read_bytes(), ctype or "application/octet-stream",
-                       {"Cache-Control": cache})
+            cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
+            self._send(
+                200,
+                target.read_bytes(),
+                ctype or "application/octet-stream",
+                {"Cache-Control": cache},
+            )
 
         # ---- proxy
         def _proxy(self) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 
 class HealthServer:
-    def __init__(self, port: int, ready: Callable[[], bool], info: Callable[[], dict],
-                 host: str = "0.0.0.0"):
+    def __init__(
+        self, port: int, ready: Callable[[], bool], info: Callable[[], dict], host: str = "0.0.0.0"
+    ):
         self.port, self.host, self._ready, self._info = port, host, ready, info
         self._server: asyncio.base_events.Server | None = None
 
@@ -25,8 +26,7 @@ class HealthServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=5)
-            while await asyncio.wait_for(reader.readline(), timeout=5) not in (b"\r\n", b"\n",
-                                                                               b""):
+            while await asyncio.wait_for(reader.readline(), timeout=5) not in (b"\r\n", b"\n", b""):
                 pass  # headers are not needed
             parts = line.decode("latin-1").split()
             path = parts[1].split("?")[0] if len(parts) >= 2 else "/"
@@ -39,9 +39,11 @@ class HealthServer:
                 status, body = 404, {"error": "not_found", "reason": f"no route {path}"}
             data = json.dumps(body, default=str).encode()
             reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
-            writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
-                         + data)
+            writer.write(
+                f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+                + data
+            )
             await writer.drain()
         except (TimeoutError, ConnectionError):
             pass

@@ -77,8 +77,13 @@ class LeaseStore:
         if not mine:
             token += 1
         expires = now + self.ttl_s
-        data = {"creator_id": creator_id, "holder": me, "token": token,
-                "expires_at": _ts(expires), "renewed_at": _ts(now)}
+        data = {
+            "creator_id": creator_id,
+            "holder": me,
+            "token": token,
+            "expires_at": _ts(expires),
+            "renewed_at": _ts(now),
+        }
         try:
             if snap.exists:
                 ref.update(data, option=self._after(snap))
@@ -97,8 +102,9 @@ class LeaseStore:
             return None
         expires = now + self.ttl_s
         try:
-            ref.update({"expires_at": _ts(expires), "renewed_at": _ts(now)},
-                       option=self._after(snap))
+            ref.update(
+                {"expires_at": _ts(expires), "renewed_at": _ts(now)}, option=self._after(snap)
+            )
         except (FailedPrecondition, NotFound, Aborted):
             return None
         return Lease(lease.creator_id, lease.holder, lease.token, expires)
@@ -109,8 +115,10 @@ class LeaseStore:
         if not snap.exists or not self._ours(snap.to_dict() or {}, lease):
             return False
         try:
-            ref.update({"holder": "", "expires_at": _ts(0), "renewed_at": _ts(self._clock())},
-                       option=self._after(snap))
+            ref.update(
+                {"holder": "", "expires_at": _ts(0), "renewed_at": _ts(self._clock())},
+                option=self._after(snap),
+            )
         except (FailedPrecondition, NotFound, Aborted):
             return False
         return True
@@ -130,9 +138,15 @@ class LeaseStore:
             return "gone"
         batch = self.db.batch()
         batch.update(lref, {"renewed_at": _ts(self._clock())}, option=self._after(lsnap))
-        batch.update(tref, {**fields, "ingest.instance": lease.holder,
-                            "ingest.lease_token": lease.token,
-                            "ingest.updated_at": firestore.SERVER_TIMESTAMP})
+        batch.update(
+            tref,
+            {
+                **fields,
+                "ingest.instance": lease.holder,
+                "ingest.lease_token": lease.token,
+                "ingest.updated_at": firestore.SERVER_TIMESTAMP,
+            },
+        )
         try:
             batch.commit()
         except (FailedPrecondition, Aborted):
@@ -170,8 +184,14 @@ class SharedGate:
             current = d["until"].timestamp() if d.get("until") else 0.0
             if until <= current:
                 return current
-            txn.set(self.ref, {"until": _ts(until), "by": self.instance,
-                               "rate_limited": int(d.get("rate_limited", 0)) + 1})
+            txn.set(
+                self.ref,
+                {
+                    "until": _ts(until),
+                    "by": self.instance,
+                    "rate_limited": int(d.get("rate_limited", 0)) + 1,
+                },
+            )
             return until
 
         return txn_fn(self.db.transaction())

@@ -22,8 +22,11 @@ class CloudLoggingFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "logger": record.name,
         }
-        labels = {k: str(getattr(record, k)) for k in ("creator", "stream", "instance")
-                  if getattr(record, k, None)}
+        labels = {
+            k: str(getattr(record, k))
+            for k in ("creator", "stream", "instance")
+            if getattr(record, k, None)
+        }
         if labels:
             entry["logging.googleapis.com/labels"] = labels
             entry.update(labels)
@@ -33,7 +36,10 @@ class CloudLoggingFormatter(logging.Formatter):
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
         entry["logging.googleapis.com/sourceLocation"] = {
-            "file": record.pathname, "line": record.lineno, "function": record.funcName}
+            "file": record.pathname,
+            "line": record.lineno,
+            "function": record.funcName,
+        }
         return json.dumps(entry, default=str)
 
 

@@ -31,8 +31,15 @@ from TikTokLive.proto.proto_utils import common_display_type
 from giftengine.domain.events import EngagementEvent
 
 # The event classes the worker subscribes to (FollowEvent/ShareEvent deliberately absent).
-HANDLED = (GiftEvent, LikeEvent, CommentEvent, SocialEvent, JoinEvent, RoomUserSeqEvent,
-           LiveEndEvent)
+HANDLED = (
+    GiftEvent,
+    LikeEvent,
+    CommentEvent,
+    SocialEvent,
+    JoinEvent,
+    RoomUserSeqEvent,
+    LiveEndEvent,
+)
 
 # WebcastSocialMessage.action values when the display marker is missing.
 _FOLLOW_ACTIONS = {1}
@@ -101,23 +108,32 @@ def stream_marker(kind: str, room_id: int, creator_id: str, at: datetime) -> Eng
     """stream_start / stream_end: one per room, whatever happens to connections."""
     suffix = "start" if kind == "stream_start" else "end"
     return EngagementEvent(
-        event_id=event_id(room_id, suffix), source="tiktok", stream_id=stream_id(room_id),
-        kind=kind, occurred_at=at, creator_id=creator_id,
+        event_id=event_id(room_id, suffix),
+        source="tiktok",
+        stream_id=stream_id(room_id),
+        kind=kind,
+        occurred_at=at,
+        creator_id=creator_id,
     )
 
 
-def normalize(ev: Any, room_id: int, creator_id: str,
-              now: datetime | None = None) -> Normalized | None:
+def normalize(
+    ev: Any, room_id: int, creator_id: str, now: datetime | None = None
+) -> Normalized | None:
     """The EngagementEvent for one TikTokLive event, or None for what the product ignores."""
     key = message_key(ev)
     base: dict[str, Any] = {
-        "event_id": event_id(room_id, key), "source": "tiktok", "stream_id": stream_id(room_id),
-        "occurred_at": _occurred(ev, now), "creator_id": creator_id,
+        "event_id": event_id(room_id, key),
+        "source": "tiktok",
+        "stream_id": stream_id(room_id),
+        "occurred_at": _occurred(ev, now),
+        "creator_id": creator_id,
     }
     keys: tuple[str, ...] = (key,)
     if isinstance(ev, LiveEndEvent):  # before ControlEvent-derived checks
-        return Normalized(stream_marker("stream_end", room_id, creator_id, base["occurred_at"]),
-                          (key,))
+        return Normalized(
+            stream_marker("stream_end", room_id, creator_id, base["occurred_at"]), (key,)
+        )
     user = _user(ev)
     if isinstance(ev, GiftEvent):
         g = ev.gift
@@ -133,16 +149,28 @@ def normalize(ev: Any, room_id: int, creator_id: str,
         if streakable and repeat_end and group_id:  # without a group id, finals are not tied
             keys = (key, f"final:{user['id']}:{gift_id}:{group_id}:{count}")
         payload = {
-            **base, "kind": "gift", "user": user,
-            "gift": {"id": str(gift_id), "name": (g.name or "")[:256],
-                     "coins": max(0, int(g.diamond_count or 0)), "streakable": streakable},
-            "repeat_count": min(count, 100_000), "repeat_end": repeat_end, "group_id": group_id,
+            **base,
+            "kind": "gift",
+            "user": user,
+            "gift": {
+                "id": str(gift_id),
+                "name": (g.name or "")[:256],
+                "coins": max(0, int(g.diamond_count or 0)),
+                "streakable": streakable,
+            },
+            "repeat_count": min(count, 100_000),
+            "repeat_end": repeat_end,
+            "group_id": group_id,
         }
     elif isinstance(ev, LikeEvent):
         if user is None:
             return None
-        payload = {**base, "kind": "like", "user": user,
-                   "count": min(max(1, int(ev.count or 1)), 1_000_000)}
+        payload = {
+            **base,
+            "kind": "like",
+            "user": user,
+            "count": min(max(1, int(ev.count or 1)), 1_000_000),
+        }
     elif isinstance(ev, CommentEvent):
         if user is None:
             return None

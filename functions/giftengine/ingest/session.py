@@ -71,17 +71,28 @@ class Stats:
                 "skipped_bad": self.skipped_bad,
                 "reconnects": self.reconnects,
                 "rate_limited": self.rate_limited,
-                "last_message_at": (datetime.fromtimestamp(self.last_message_at, UTC)
-                                    if self.last_message_at else None),
-                "last_message_age_s": (round(now - self.last_message_at, 1)
-                                       if self.last_message_at else None),
+                "last_message_at": (
+                    datetime.fromtimestamp(self.last_message_at, UTC)
+                    if self.last_message_at
+                    else None
+                ),
+                "last_message_age_s": (
+                    round(now - self.last_message_at, 1) if self.last_message_at else None
+                ),
             },
         }
 
 
 class CreatorSession:
-    def __init__(self, creator_id: str, settings: IngestSettings, connect: ConnectionFactory,
-                 publish: PublishBatch, gate: SignGate, rng: random.Random | None = None):
+    def __init__(
+        self,
+        creator_id: str,
+        settings: IngestSettings,
+        connect: ConnectionFactory,
+        publish: PublishBatch,
+        gate: SignGate,
+        rng: random.Random | None = None,
+    ):
         self.creator_id = creator_id
         self.settings = settings
         self._connect = connect
@@ -111,9 +122,12 @@ class CreatorSession:
             n = normalize.normalize(event, room_id, self.creator_id)
         except Exception as exc:
             self.stats.skipped_bad += 1
-            self.log.warning("skipped a message the normalizer rejected (%s: %s)",
-                             type(exc).__name__, str(exc)[:300],
-                             extra={"stream": normalize.stream_id(room_id)})
+            self.log.warning(
+                "skipped a message the normalizer rejected (%s: %s)",
+                type(exc).__name__,
+                str(exc)[:300],
+                extra={"stream": normalize.stream_id(room_id)},
+            )
             return
         if n is None:
             return
@@ -123,8 +137,11 @@ class CreatorSession:
         if not self.window.admit(keys):
             self.stats.duplicates_dropped += 1
             return
-        if ev.kind == "stream_end" and self._open_room and ev.stream_id == normalize.stream_id(
-                self._open_room):
+        if (
+            ev.kind == "stream_end"
+            and self._open_room
+            and ev.stream_id == normalize.stream_id(self._open_room)
+        ):
             self._open_room = None
         self._queue.append(ev)
         self.stats.events_total += 1
@@ -235,8 +252,9 @@ class CreatorSession:
             if self._open_room != room_id:
                 self._marker("stream_start", room_id)
                 self._open_room = room_id
-            self.log.info("connected to room %s", room_id,
-                          extra={"stream": normalize.stream_id(room_id)})
+            self.log.info(
+                "connected to room %s", room_id, extra={"stream": normalize.stream_id(room_id)}
+            )
             up_since = time.monotonic()
             try:
                 outcome = await self._wait_or_stop(conn)

@@ -55,8 +55,9 @@ class IngestSettings:
 def load() -> IngestSettings:
     f = float
     return IngestSettings(
-        instance_id=_env("GIFTENGINE_INGEST_INSTANCE",
-                         f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"),
+        instance_id=_env(
+            "GIFTENGINE_INGEST_INSTANCE", f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        ),
         port=int(_env("PORT", "8080")),
         max_creators=int(_env("GIFTENGINE_INGEST_MAX_CREATORS", "50")),
         lease_ttl_s=f(_env("GIFTENGINE_INGEST_LEASE_TTL_S", "30")),
@@ -76,7 +77,8 @@ def load() -> IngestSettings:
         tiktok_app_url=os.environ.get("GIFTENGINE_TIKTOK_APP_URL") or None,
         tiktok_webcast_url=os.environ.get("GIFTENGINE_TIKTOK_WEBCAST_URL") or None,
         sign_api_url=os.environ.get("GIFTENGINE_SIGN_API_URL") or None,
-        sign_api_key=(os.environ.get("TIKTOK_SIGN_API_KEY") or os.environ.get("SIGN_API_KEY")
-                      or None),
+        sign_api_key=(
+            os.environ.get("TIKTOK_SIGN_API_KEY") or os.environ.get("SIGN_API_KEY") or None
+        ),
         fetch_room_info=_env("GIFTENGINE_INGEST_FETCH_ROOM_INFO", "1") not in ("0", "false"),
     )

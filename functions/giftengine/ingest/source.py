@@ -60,11 +60,15 @@ def classify(exc: BaseException, rate_limit_default_s: float = 60.0) -> Failure:
     if isinstance(exc, UserOfflineError):
         return Failure("offline", "offline", "the creator is not LIVE")
     if isinstance(exc, UserNotFoundError):
-        return Failure("permanent", "user_not_found",
-                       "TikTok has no LIVE-capable account with this username")
+        return Failure(
+            "permanent", "user_not_found", "TikTok has no LIVE-capable account with this username"
+        )
     if isinstance(exc, AgeRestrictedError):
-        return Failure("permanent", "age_restricted",
-                       "the LIVE is age restricted and cannot be read anonymously")
+        return Failure(
+            "permanent",
+            "age_restricted",
+            "the LIVE is age restricted and cannot be read anonymously",
+        )
     if isinstance(exc, WebcastBlockedError):
         return Failure("permanent", "blocked", reason)
     if isinstance(exc, SignatureRateLimitError):
@@ -72,14 +76,21 @@ def classify(exc: BaseException, rate_limit_default_s: float = 60.0) -> Failure:
             retry = float(exc.retry_after)
         except Exception:  # header missing or malformed
             retry = rate_limit_default_s
-        return Failure("rate_limited", "sign_rate_limited", reason,
-                       retry if retry > 0 else rate_limit_default_s)
+        return Failure(
+            "rate_limited",
+            "sign_rate_limited",
+            reason,
+            retry if retry > 0 else rate_limit_default_s,
+        )
     if isinstance(exc, TypeError) and _from_rate_limit_error(exc):
         # TikTokLive builds SignatureRateLimitError from the RateLimit-Remaining header and
         # raises TypeError (int(None)) when the sign server leaves it out: still a 429.
-        return Failure("rate_limited", "sign_rate_limited",
-                       "sign server answered 429 without RateLimit-Remaining",
-                       rate_limit_default_s)
+        return Failure(
+            "rate_limited",
+            "sign_rate_limited",
+            "sign server answered 429 without RateLimit-Remaining",
+            rate_limit_default_s,
+        )
     return Failure("transient", type(exc).__name__, reason)
 
 
@@ -133,8 +144,10 @@ class Connection:
             unique_id,
             web_kwargs={
                 "httpx_kwargs": {"timeout": httpx.Timeout(15.0), "verify": _tls_context()},
-                "signer_kwargs": {"sign_api_key": settings.sign_api_key,
-                                  "sign_api_base": settings.sign_api_url},
+                "signer_kwargs": {
+                    "sign_api_key": settings.sign_api_key,
+                    "sign_api_base": settings.sign_api_url,
+                },
             },
         )
         self.client.ignore_broken_payload = False
@@ -159,7 +172,8 @@ class Connection:
     async def open(self) -> int:
         try:
             self._task = await self.client.start(
-                fetch_room_info=self._settings.fetch_room_info, process_connect_events=True)
+                fetch_room_info=self._settings.fetch_room_info, process_connect_events=True
+            )
         except Exception as exc:  # every library failure is classified, none escapes raw
             await self.close()
             raise classify(exc, self._settings.rate_limit_default_s) from exc

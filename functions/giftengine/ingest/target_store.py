@@ -40,15 +40,30 @@ class TargetRepo:
             if snap.exists:
                 txn.update(ref, {"status": "pending", "error": None, "updated_at": now})
                 return False
-            txn.set(ref, {"creator_id": creator_id, "owner_uid": owner_uid, "created_by": by,
-                          "created_at": now, "updated_at": now, "status": "pending",
-                          "error": None, "ingest": {}})
+            txn.set(
+                ref,
+                {
+                    "creator_id": creator_id,
+                    "owner_uid": owner_uid,
+                    "created_by": by,
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": "pending",
+                    "error": None,
+                    "ingest": {},
+                },
+            )
             return True
 
         try:
             created = txn_fn(self.db.transaction())
-        except (gexc.Aborted, gexc.Conflict, gexc.DeadlineExceeded, gexc.ServiceUnavailable,
-                gexc.TooManyRequests) as exc:
+        except (
+            gexc.Aborted,
+            gexc.Conflict,
+            gexc.DeadlineExceeded,
+            gexc.ServiceUnavailable,
+            gexc.TooManyRequests,
+        ) as exc:
             raise Contention(f"{type(exc).__name__}: {exc}") from None
         except ValueError as exc:  # google-cloud-firestore: "Failed to commit ... attempts"
             raise Contention(str(exc)) from None
@@ -63,8 +78,11 @@ class TargetRepo:
 
     def active_ids(self) -> list[str]:
         """Targets a worker should follow: every one not marked failed."""
-        return [s.id for s in self.db.collection(TARGETS).select(["status"]).stream()
-                if (s.to_dict() or {}).get("status") != FAILED]
+        return [
+            s.id
+            for s in self.db.collection(TARGETS).select(["status"]).stream()
+            if (s.to_dict() or {}).get("status") != FAILED
+        ]
 
     def status(self, creator_id: str) -> str | None:
         doc = self.get(creator_id)

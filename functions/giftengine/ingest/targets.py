@@ -34,15 +34,20 @@ def normalize_creator_id(raw: str) -> str:
 
 
 def may_manage(p: Principal, creator_id: str, owner_uid: str | None = None) -> bool:
-    return access.may_manage_ingest_target(access.Actor.from_claims(p.uid, p.claims), p.claims,
-                                           creator_id, owner_uid)
+    return access.may_manage_ingest_target(
+        access.Actor.from_claims(p.uid, p.claims), p.claims, creator_id, owner_uid
+    )
 
 
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owner_uid: DocId | None = Field(default=None, min_length=1, max_length=128,
-                                  description="Admins only: the creator's Firebase uid.")
+    owner_uid: DocId | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Admins only: the creator's Firebase uid.",
+    )
 
 
 # ---- HTTPS endpoint ---------------------------------------------------------------------------
@@ -83,8 +88,12 @@ def put_target(request: Request, creator: str):
     try:
         doc, created = _repo().put(cid, owner, p.uid)
     except Contention:
-        raise ApiError(409, "conflict", f"@{cid} is being changed by another request; retry",
-                       {"Retry-After": "1"}) from None
+        raise ApiError(
+            409,
+            "conflict",
+            f"@{cid} is being changed by another request; retry",
+            {"Retry-After": "1"},
+        ) from None
     return _view(doc), 201 if created else 200
 
 

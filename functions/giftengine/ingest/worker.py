@@ -42,8 +42,13 @@ class Running:
 
 
 class Worker:
-    def __init__(self, settings: IngestSettings, db: Any, publisher: AsyncPublisher,
-                 connect: Callable[..., Connection] | None = None):
+    def __init__(
+        self,
+        settings: IngestSettings,
+        db: Any,
+        publisher: AsyncPublisher,
+        connect: Callable[..., Connection] | None = None,
+    ):
         self.settings = settings
         self.leases = LeaseStore(db, settings.instance_id, settings.lease_ttl_s)
         self.targets = TargetRepo(db)
@@ -68,15 +73,20 @@ class Worker:
         self._stop.set()
 
     def info(self) -> dict[str, Any]:
-        return {"instance": self.settings.instance_id, "creators": sorted(self.running),
-                "draining": self.draining}
+        return {
+            "instance": self.settings.instance_id,
+            "creators": sorted(self.running),
+            "draining": self.draining,
+        }
 
     # ---- main loop -------------------------------------------------------------------------------
     async def run(self) -> None:
         s = self.settings
         last_hb = last_scan = 0.0
-        tick = max(0.05, min(1.0, s.heartbeat_interval_s / 2, s.scan_interval_s / 2,
-                             s.stats_interval_s / 2))
+        tick = max(
+            0.05,
+            min(1.0, s.heartbeat_interval_s / 2, s.scan_interval_s / 2, s.stats_interval_s / 2),
+        )
         while not self._stop.is_set():
             now = time.monotonic()
             try:
@@ -109,12 +119,17 @@ class Worker:
                 self._start(cid, lease)
 
     def _start(self, cid: str, lease: Lease) -> None:
-        session = CreatorSession(cid, self.settings, self._connect, self.publisher.publish_batch,
-                                 self.gate)
+        session = CreatorSession(
+            cid, self.settings, self._connect, self.publisher.publish_batch, self.gate
+        )
         task = asyncio.create_task(session.run(), name=f"session-{cid}")
         self.running[cid] = Running(session, task, lease)
-        self.log.info("leased @%s (token %d)", cid, lease.token,
-                      extra={"creator": cid, "trace": session.trace})
+        self.log.info(
+            "leased @%s (token %d)",
+            cid,
+            lease.token,
+            extra={"creator": cid, "trace": session.trace},
+        )
 
     def _sync_gate(self) -> None:
         """Mirror the sign-server gate across instances: publish ours if it is later than the
@@ -137,8 +152,7 @@ class Worker:
                 renewed = r.lease if time.time() < r.lease.expires_at else None
                 self.log.warning("lease renewal of @%s failed", cid, exc_info=True)
             if renewed is None:
-                self.log.warning("lost the lease of @%s; stopping it", cid,
-                                 extra={"creator": cid})
+                self.log.warning("lost the lease of @%s; stopping it", cid, extra={"creator": cid})
                 await self._end(cid, release=False, status=None)
             else:
                 r.lease = renewed
@@ -163,13 +177,13 @@ class Worker:
                     await asyncio.to_thread(self._record_room, cid, room)
                     r.recorded_room = room
                 except Exception:  # retried at the next loop iteration
-                    self.log.warning("could not record the stream of room %s", room,
-                                     exc_info=True)
+                    self.log.warning("could not record the stream of room %s", room, exc_info=True)
             if not force and now - r.last_stats < self.settings.stats_interval_s:
                 continue
             r.last_stats = now
-            result = await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
-                                             self._fields(r.session))
+            result = await asyncio.to_thread(
+                self.leases.fenced_target_update, r.lease, self._fields(r.session)
+            )
             if result == "fenced":
                 await self._end(cid, release=False, status=None)
             elif result == "gone":
@@ -178,9 +192,13 @@ class Worker:
     @staticmethod
     def _fields(session: CreatorSession, status: str | None = None) -> dict[str, Any]:
         snap = session.stats.snapshot(session.stats.events_per_s())
-        return {"status": status or snap["status"], "error": snap["error"],
-                "ingest.room_id": snap["room_id"], "ingest.stream_id": snap["stream_id"],
-                "ingest.stats": snap["stats"]}
+        return {
+            "status": status or snap["status"],
+            "error": snap["error"],
+            "ingest.room_id": snap["room_id"],
+            "ingest.stream_id": snap["stream_id"],
+            "ingest.stats": snap["stats"],
+        }
 
     async def reap(self) -> None:
         for cid, r in list(self.running.items()):
@@ -198,8 +216,9 @@ class Worker:
         except Exception:
             self.log.warning("session @%s did not stop cleanly", cid, exc_info=True)
         if status is not None:
-            await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
-                                    self._fields(r.session, status))
+            await asyncio.to_thread(
+                self.leases.fenced_target_update, r.lease, self._fields(r.session, status)
+            )
         if release:
             await asyncio.to_thread(self.leases.release, r.lease)
             if self.draining:  # the reaper may end a session after SIGTERM, before shutdown
@@ -215,14 +234,16 @@ class Worker:
         if runs:
             await asyncio.wait([r.task for r in runs], timeout=max(0.1, grace * 0.5))
         try:  # flush what the client still batches
-            await asyncio.wait_for(self.publisher.close(),
-                                   timeout=max(0.1, grace * 0.8 - (time.monotonic() - t0)))
+            await asyncio.wait_for(
+                self.publisher.close(), timeout=max(0.1, grace * 0.8 - (time.monotonic() - t0))
+            )
         except Exception:
             self.log.error("publisher flush did not finish within the grace period")
         for r in runs:
             try:
-                await asyncio.to_thread(self.leases.fenced_target_update, r.lease,
-                                        self._fields(r.session, "stopped"))
+                await asyncio.to_thread(
+                    self.leases.fenced_target_update, r.lease, self._fields(r.session, "stopped")
+                )
                 await asyncio.to_thread(self.leases.release, r.lease)
             except Exception:
                 self.log.warning("could not release @%s", r.session.creator_id, exc_info=True)

@@ -50,16 +50,18 @@ def deps() -> service.Deps:
 def client_ip(request: Request, hops: int) -> str:
     """The caller's address: the entry `hops` from the right of X-Forwarded-For (entries
     further left are client-supplied and untrusted), else the socket peer."""
-    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")
-                 if p.strip()]
+    forwarded = [
+        p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()
+    ]
     if hops > 0 and forwarded:
         return forwarded[-min(hops, len(forwarded))]
     return request.remote_addr or "unknown"
 
 
 def _too_many(exc: service.RateLimited) -> ApiError:
-    return ApiError(429, "rate_limited", f"{exc}", {"Retry-After":
-                                                  retry_after_header(exc.retry_after_s)})
+    return ApiError(
+        429, "rate_limited", f"{exc}", {"Retry-After": retry_after_header(exc.retry_after_s)}
+    )
 
 
 def _actor(request: Request) -> tuple[Actor, dict]:
@@ -74,8 +76,12 @@ def _call(fn, *args):
     except service.RateLimited as exc:
         raise _too_many(exc) from None
     except service.Banned as exc:
-        raise ApiError(403, "banned", f"{exc}; the ban ends at {ts(exc.until).isoformat()}",
-                       {"Retry-After": retry_after_header(exc.until - deps().clock())}) from None
+        raise ApiError(
+            403,
+            "banned",
+            f"{exc}; the ban ends at {ts(exc.until).isoformat()}",
+            {"Retry-After": retry_after_header(exc.until - deps().clock())},
+        ) from None
     except (InvalidMessage, InvalidKeywords, InvalidConfig) as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     except Forbidden as exc:
@@ -109,8 +115,9 @@ class _Body(BaseModel):
 
 class SendBody(_Body):
     text: str = Field(min_length=1, max_length=5000)
-    client_id: str | None = Field(default=None, min_length=1, max_length=128,
-                                  pattern=r"^[A-Za-z0-9_.:-]+$")
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
     name: str | None = Field(default=None, max_length=64)
 
 
@@ -139,7 +146,8 @@ class KeywordsBody(_Body):
 class ModerationBody(_Body):
     level: Literal["relaxed", "standard", "strict"] | None = None
     overrides: dict[str, Literal["allow", "warn", "hold", "block"]] | None = Field(
-        default=None, max_length=20)
+        default=None, max_length=20
+    )
 
 
 class BanBody(_Body):
@@ -179,8 +187,15 @@ def send_message(request: Request, stream_id: str):
     stream_id = _stream(stream_id)
     actor, claims = _actor(request)
     body = parse_body(request, SendBody)
-    outcome, created = _call(service.send, deps(), actor, stream_id, body.text, body.client_id,
-                             _display_name(claims, body.name, actor.uid))
+    outcome, created = _call(
+        service.send,
+        deps(),
+        actor,
+        stream_id,
+        body.text,
+        body.client_id,
+        _display_name(claims, body.name, actor.uid),
+    )
     return outcome, 201 if created else 200
 
 
@@ -209,8 +224,9 @@ def _limit(request: Request) -> int:
 def create_report(request: Request):
     actor, _ = _actor(request)
     body = parse_body(request, ReportBody)
-    result, created = _call(service.report, deps(), actor, body.stream_id, body.target_type,
-                            body.target_id, body.reason)
+    result, created = _call(
+        service.report, deps(), actor, body.stream_id, body.target_type, body.target_id, body.reason
+    )
     return result, 201 if created else 200
 
 
@@ -240,8 +256,9 @@ def override_flag(request: Request, flag_id: str):
     _valid_id(flag_id, "flag id")
     actor, _ = _actor(request)
     body = parse_body(request, OverrideBody)
-    return _call(service.override_flag, deps(), actor, flag_id, body.action, body.duration_s,
-                 body.note)
+    return _call(
+        service.override_flag, deps(), actor, flag_id, body.action, body.duration_s, body.note
+    )
 
 
 @router.route("GET", "/streams/{stream_id}/keywords")
@@ -267,8 +284,9 @@ def get_moderation(request: Request, stream_id: str):
 def put_moderation(request: Request, stream_id: str):
     actor, _ = _actor(request)
     body = parse_body(request, ModerationBody)
-    return _call(service.set_moderation, deps(), actor, _stream(stream_id), body.level,
-                 body.overrides)
+    return _call(
+        service.set_moderation, deps(), actor, _stream(stream_id), body.level, body.overrides
+    )
 
 
 @router.route("GET", "/streams/{stream_id}/bans")
@@ -281,8 +299,9 @@ def get_bans(request: Request, stream_id: str):
 def post_ban(request: Request, stream_id: str):
     actor, _ = _actor(request)
     body = parse_body(request, BanBody)
-    return _call(service.ban_user, deps(), actor, _stream(stream_id), body.uid, body.duration_s,
-                 body.reason), 201
+    return _call(
+        service.ban_user, deps(), actor, _stream(stream_id), body.uid, body.duration_s, body.reason
+    ), 201
 
 
 @router.route("DELETE", "/streams/{stream_id}/bans/{uid}")

@@ -14,16 +14,54 @@ import re
 import unicodedata
 
 # Cyrillic/Greek letters that look like Latin ones.
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "к": "k",
-    "м": "m", "т": "t", "в": "b", "н": "h", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
-    "α": "a", "ε": "e", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "κ": "k", "ν": "v",
-    "ι": "i",
-})
-_LEET = str.maketrans({
-    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-    "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "(": "c",
-})
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "к": "k",
+        "м": "m",
+        "т": "t",
+        "в": "b",
+        "н": "h",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "α": "a",
+        "ε": "e",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "κ": "k",
+        "ν": "v",
+        "ι": "i",
+    }
+)
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+        "+": "t",
+        "€": "e",
+        "(": "c",
+    }
+)
 _LEET_CHARS = set("0134578 9@$!|+€(".replace(" ", ""))
 _TOKEN = re.compile(r"\S+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
@@ -49,7 +87,7 @@ def _deleet_token(token: str) -> str:
         return token
     if has_letter or (leet == len(token.strip(".,;:?")) and not token.strip(".,;:?").isdigit()):
         core = token.rstrip(".,;:?!")
-        tail = token[len(core):]
+        tail = token[len(core) :]
         if not core:
             return token
         return core.translate(_LEET) + tail

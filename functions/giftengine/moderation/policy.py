@@ -67,8 +67,11 @@ class ChatSettings:
             strike_ban_at=get("STRIKE_BAN_AT", d.strike_ban_at, float),
             strike_half_life_s=get("STRIKE_HALF_LIFE_S", d.strike_half_life_s, float),
             ban_forgive_s=get("BAN_FORGIVE_S", d.ban_forgive_s, float),
-            ban_ladder_s=get("BAN_LADDER_S", d.ban_ladder_s,
-                             lambda v: tuple(int(x) for x in v.split(",") if x.strip())),
+            ban_ladder_s=get(
+                "BAN_LADDER_S",
+                d.ban_ladder_s,
+                lambda v: tuple(int(x) for x in v.split(",") if x.strip()),
+            ),
             max_chars=get("MAX_CHARS", d.max_chars, int),
             max_keywords=get("MAX_KEYWORDS", d.max_keywords, int),
             user_burst=get("USER_BURST", d.user_burst, int),

@@ -63,8 +63,7 @@ class Gate:
 
     def __init__(self, max_keys: int = 20_000, wait_s: float = 2.0):
         self._mu = threading.Lock()
-        self._entries: OrderedDict[str, tuple[threading.Lock, BucketState | None]] = (
-            OrderedDict())
+        self._entries: OrderedDict[str, tuple[threading.Lock, BucketState | None]] = OrderedDict()
         self.max_keys, self.wait_s = max_keys, wait_s
 
     def lock(self, key: str) -> threading.Lock:
@@ -135,8 +134,10 @@ class ChatRepo:
 
     def get_message(self, stream_id: str, message_id: str) -> tuple[str, dict] | None:
         """("visible" | "held", data) of a message, or None."""
-        for where, ref in (("visible", self.visible(stream_id, message_id)),
-                           ("held", self.held(stream_id, message_id))):
+        for where, ref in (
+            ("visible", self.visible(stream_id, message_id)),
+            ("held", self.held(stream_id, message_id)),
+        ):
             snap = ref.get()
             if snap.exists:
                 return where, snap.to_dict() or {}
@@ -163,8 +164,12 @@ class ChatRepo:
         return rows[:limit]
 
     def active_bans(self, stream_id: str, now: float, limit: int = 500) -> list[dict]:
-        q = (self.stream(stream_id).collection("chat_users")
-             .where(filter=firestore.FieldFilter("banned_until", ">", ts(now))).limit(limit))
+        q = (
+            self.stream(stream_id)
+            .collection("chat_users")
+            .where(filter=firestore.FieldFilter("banned_until", ">", ts(now)))
+            .limit(limit)
+        )
         return [{"uid": d.id, **(d.to_dict() or {})} for d in q.stream()]
 
     # ---- throttling ---------------------------------------------------------------------
@@ -181,8 +186,11 @@ class ChatRepo:
             snap = ref.get(transaction=txn)
             result = take(spec, _state((snap.to_dict() or {}).get("bucket")), now)
             if result.allowed:  # a refused request writes nothing: floods only read
-                txn.set(ref, {"bucket": {"tokens": result.state.tokens, "at": now},
-                              "updated_at": ts(now)}, merge=True)
+                txn.set(
+                    ref,
+                    {"bucket": {"tokens": result.state.tokens, "at": now}, "updated_at": ts(now)},
+                    merge=True,
+                )
             return result
 
         return self._gated(ref.path, spec, now, lambda: run(self.db.transaction(max_attempts=2)))
@@ -214,8 +222,9 @@ class ChatRepo:
         finally:
             lock.release()
 
-    def take_user(self, stream_id: str, uid: str, spec: BucketSpec,
-                  now: float) -> tuple[Take | None, float | None]:
+    def take_user(
+        self, stream_id: str, uid: str, spec: BucketSpec, now: float
+    ) -> tuple[Take | None, float | None]:
         """One transaction on the user's own document: (token taken?, banned_until).
         A banned user takes no token (the first element is None)."""
         ref = self.user(stream_id, uid)
@@ -229,18 +238,31 @@ class ChatRepo:
                 return None, until
             result = take(spec, _state(data.get("bucket")), now)
             if result.allowed:
-                txn.set(ref, {"uid": uid, "stream_id": stream_id,
-                              "bucket": {"tokens": result.state.tokens, "at": now}}, merge=True)
+                txn.set(
+                    ref,
+                    {
+                        "uid": uid,
+                        "stream_id": stream_id,
+                        "bucket": {"tokens": result.state.tokens, "at": now},
+                    },
+                    merge=True,
+                )
             return result, until
 
-        out = self._gated(ref.path, spec, now,
-                          lambda: run(self.db.transaction(max_attempts=2)))
+        out = self._gated(ref.path, spec, now, lambda: run(self.db.transaction(max_attempts=2)))
         return out if isinstance(out, tuple) else (out, None)
 
     # ---- writes -------------------------------------------------------------------------
-    def record(self, stream_id: str, message_id: str, visible: bool, message: dict,
-               notice: dict | None, flag: dict | None,
-               standing: StandingWrite | None = None) -> Recorded:
+    def record(
+        self,
+        stream_id: str,
+        message_id: str,
+        visible: bool,
+        message: dict,
+        notice: dict | None,
+        flag: dict | None,
+        standing: StandingWrite | None = None,
+    ) -> Recorded:
         """Create the message (and its notice, flag and the sender's new standing) in one
         batch: "duplicate" if the message id already exists (a retried send or a redelivered
         TikTok comment), "conflict" if the sender's document changed since `standing` was
@@ -250,8 +272,10 @@ class ChatRepo:
         batch.create(ref, message)
         if notice is not None:
             uid = message["uid"]
-            batch.create(self.user(stream_id, uid).collection("notices").document(
-                notice["notice_id"]), notice)
+            batch.create(
+                self.user(stream_id, uid).collection("notices").document(notice["notice_id"]),
+                notice,
+            )
         if flag is not None:
             batch.create(self.flag(flag["flag_id"]), flag)
         if standing is not None:
@@ -259,8 +283,11 @@ class ChatRepo:
         try:
             batch.commit()
         except gexc.AlreadyExists:
-            if standing is not None and standing.version is None and self.get_message(
-                    stream_id, message_id) is None:
+            if (
+                standing is not None
+                and standing.version is None
+                and self.get_message(stream_id, message_id) is None
+            ):
                 return "conflict"  # the user's document was created meanwhile
             return "duplicate"
         except (gexc.FailedPrecondition, gexc.NotFound):
@@ -272,8 +299,11 @@ class ChatRepo:
         if write.version is None:
             batch.create(ref, write.fields(stream_id))
         else:
-            batch.update(ref, write.fields(stream_id),
-                         option=self.db.write_option(last_update_time=write.version))
+            batch.update(
+                ref,
+                write.fields(stream_id),
+                option=self.db.write_option(last_update_time=write.version),
+            )
 
     def save_standing(self, stream_id: str, write: StandingWrite) -> bool:
         """Write a standing if the user's document is unchanged since it was read."""
@@ -298,13 +328,16 @@ class ChatRepo:
     def update_flag(self, flag_id: str, fields: dict) -> None:
         self.flag(flag_id).update(fields)
 
-    def move_message(self, stream_id: str, message_id: str, to_visible: bool,
-                     transform: Callable[[dict], dict]) -> bool:
+    def move_message(
+        self, stream_id: str, message_id: str, to_visible: bool, transform: Callable[[dict], dict]
+    ) -> bool:
         """Move a message between the visible and held collections in one transaction."""
-        src = self.held(stream_id, message_id) if to_visible else self.visible(stream_id,
-                                                                                  message_id)
-        dst = self.visible(stream_id, message_id) if to_visible else self.held(stream_id,
-                                                                                  message_id)
+        src = (
+            self.held(stream_id, message_id) if to_visible else self.visible(stream_id, message_id)
+        )
+        dst = (
+            self.visible(stream_id, message_id) if to_visible else self.held(stream_id, message_id)
+        )
 
         @firestore.transactional
         def run(txn) -> bool:
@@ -319,15 +352,18 @@ class ChatRepo:
 
     def set_keywords(self, stream_id: str, entries: list[str], by: str, now: float) -> None:
         self.config(stream_id, "keywords").set(
-            {"keywords": entries, "updated_by": by, "updated_at": ts(now)})
+            {"keywords": entries, "updated_by": by, "updated_at": ts(now)}
+        )
 
     def set_moderation(self, stream_id: str, config: dict, by: str, now: float) -> None:
         self.config(stream_id, "moderation").set(
-            {**config, "updated_by": by, "updated_at": ts(now)})
+            {**config, "updated_by": by, "updated_at": ts(now)}
+        )
 
     def audit(self, entry: dict) -> str:
         """Append-only: each entry is a new document created with a precondition."""
         audit_id = entry.get("audit_id") or uuid.uuid4().hex
-        self.db.collection("moderation_audit").document(audit_id).create({**entry,
-                                                                   "audit_id": audit_id})
+        self.db.collection("moderation_audit").document(audit_id).create(
+            {**entry, "audit_id": audit_id}
+        )
         return audit_id

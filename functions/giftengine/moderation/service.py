@@ -29,8 +29,17 @@ from giftengine.moderation.store import ChatStore, StandingWrite, ts
 from giftengine.service import streams
 from giftengine.service.streams import OwnershipRepo
 
-PUBLIC_FIELDS = ("message_id", "stream_id", "uid", "name", "text", "html", "source", "action",
-                 "created_at")
+PUBLIC_FIELDS = (
+    "message_id",
+    "stream_id",
+    "uid",
+    "name",
+    "text",
+    "html",
+    "source",
+    "action",
+    "created_at",
+)
 # What moderators see beside a held message and in its flag: why it was held.
 WHY_FIELDS = ("category", "score", "term", "reason", "keyword")
 MAX_BAN_S = 30 * 86400
@@ -79,13 +88,18 @@ class Deps:
 
     def strike_policy(self) -> strikes.StrikePolicy:
         s = self.settings
-        return strikes.StrikePolicy(ban_at=s.strike_ban_at, half_life_s=s.strike_half_life_s,
-                                    ban_ladder_s=s.ban_ladder_s, forgive_after_s=s.ban_forgive_s)
+        return strikes.StrikePolicy(
+            ban_at=s.strike_ban_at,
+            half_life_s=s.strike_half_life_s,
+            ban_ladder_s=s.ban_ladder_s,
+            forgive_after_s=s.ban_forgive_s,
+        )
 
     def stream_spec(self) -> BucketSpec:
         n = self.settings.stream_shards
-        return BucketSpec(capacity=self.settings.stream_burst / n,
-                          rate=self.settings.stream_rate / n)
+        return BucketSpec(
+            capacity=self.settings.stream_burst / n, rate=self.settings.stream_rate / n
+        )
 
 
 def _access(deps: Deps, stream_id: str) -> StreamAccess:
@@ -101,11 +115,28 @@ def _sha(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def _audit(deps: Deps, actor_uid: str, role: str, action: str, stream_id: str | None,
-           target_type: str, target_id: str, **details: Any) -> None:
-    deps.repo.audit({"at": ts(deps.clock()), "actor_uid": actor_uid, "actor_role": role,
-                     "action": action, "stream_id": stream_id, "target_type": target_type,
-                     "target_id": target_id, "details": details})
+def _audit(
+    deps: Deps,
+    actor_uid: str,
+    role: str,
+    action: str,
+    stream_id: str | None,
+    target_type: str,
+    target_id: str,
+    **details: Any,
+) -> None:
+    deps.repo.audit(
+        {
+            "at": ts(deps.clock()),
+            "actor_uid": actor_uid,
+            "actor_role": role,
+            "action": action,
+            "stream_id": stream_id,
+            "target_type": target_type,
+            "target_id": target_id,
+            "details": details,
+        }
+    )
 
 
 # ---- throttling -------------------------------------------------------------------------
@@ -132,26 +163,60 @@ def assess(deps: Deps, stream_id: str, text: str) -> Verdict:
 
 
 def _why(verdict: Verdict) -> dict[str, Any]:
-    return {"category": verdict.category, "score": verdict.score, "term": verdict.term,
-            "reason": verdict.reason, "keyword": verdict.keyword}
+    return {
+        "category": verdict.category,
+        "score": verdict.score,
+        "term": verdict.term,
+        "reason": verdict.reason,
+        "keyword": verdict.keyword,
+    }
 
 
-def _flag(flag_id: str, stream_id: str, reporter: str, target_type: str, target_id: str,
-          reason: str, score_: float | None, action: str, now: float, **extra: Any) -> dict:
-    return {"flag_id": flag_id, "stream_id": stream_id, "reporter": reporter,
-            "target_type": target_type, "target_id": target_id, "reason": reason,
-            "score": score_, "action": action, "status": "pending", "created_at": ts(now),
-            "updated_at": ts(now), "resolution": None, "resolved_by": None, **extra}
+def _flag(
+    flag_id: str,
+    stream_id: str,
+    reporter: str,
+    target_type: str,
+    target_id: str,
+    reason: str,
+    score_: float | None,
+    action: str,
+    now: float,
+    **extra: Any,
+) -> dict:
+    return {
+        "flag_id": flag_id,
+        "stream_id": stream_id,
+        "reporter": reporter,
+        "target_type": target_type,
+        "target_id": target_id,
+        "reason": reason,
+        "score": score_,
+        "action": action,
+        "status": "pending",
+        "created_at": ts(now),
+        "updated_at": ts(now),
+        "resolution": None,
+        "resolved_by": None,
+        **extra,
+    }
 
 
 def _notice(message_id: str, kind: str, reason: str, now: float, **extra: Any) -> dict:
-    return {"notice_id": f"{message_id}-{kind}", "type": kind, "message_id": message_id,
-            "reason": reason, "at": ts(now), **extra}
+    return {
+        "notice_id": f"{message_id}-{kind}",
+        "type": kind,
+        "message_id": message_id,
+        "reason": reason,
+        "at": ts(now),
+        **extra,
+    }
 
 
 # ---- use cases ------------------------------------------------------------------------------
-def send(deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str | None,
-         name: str) -> tuple[dict, bool]:
+def send(
+    deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str | None, name: str
+) -> tuple[dict, bool]:
     """Post a chat message. Returns (outcome, created). Raises InvalidMessage, Banned,
     RateLimited."""
     clean = sanitize(raw_text, deps.settings.max_chars)
@@ -166,18 +231,31 @@ def send(deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str
     shard = deps.shard(n)
     flood = deps.repo.take_stream(stream_id, shard, deps.stream_spec(), now)
     if not flood.allowed and n > 1:  # one more shard: an unlucky pick is not a flood
-        flood = deps.repo.take_stream(stream_id, (shard + 1 + deps.shard(n - 1)) % n,
-                                      deps.stream_spec(), now)
+        flood = deps.repo.take_stream(
+            stream_id, (shard + 1 + deps.shard(n - 1)) % n, deps.stream_spec(), now
+        )
     if not flood.allowed:
         raise RateLimited("stream", flood.retry_after_s)
 
     verdict = assess(deps, stream_id, clean.text)
-    message = {"message_id": message_id, "stream_id": stream_id, "uid": actor.uid,
-               "name": name, "text": clean.text, "html": clean.html, "source": "app",
-               "action": verdict.action, "created_at": ts(now)}
-    outcome: dict[str, Any] = {"message_id": message_id, "visible": verdict.visible,
-                               "action": verdict.action, "reason": verdict.reason,
-                               "category": verdict.category}
+    message = {
+        "message_id": message_id,
+        "stream_id": stream_id,
+        "uid": actor.uid,
+        "name": name,
+        "text": clean.text,
+        "html": clean.html,
+        "source": "app",
+        "action": verdict.action,
+        "created_at": ts(now),
+    }
+    outcome: dict[str, Any] = {
+        "message_id": message_id,
+        "visible": verdict.visible,
+        "action": verdict.action,
+        "reason": verdict.reason,
+        "category": verdict.category,
+    }
     notice = flag = None
     if verdict.action == "warn":
         notice = _notice(message_id, "warning", verdict.reason, now)
@@ -185,23 +263,36 @@ def send(deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str
         message.update(_why(verdict))
         notice = _notice(message_id, "held", verdict.reason, now)
     if verdict.action == "block":
-        flag = _flag(f"auto-{message_id}", stream_id, "system", "message", message_id,
-                     verdict.reason, verdict.score, "block", now, target_uid=actor.uid,
-                     text=clean.text, source="app", category=verdict.category,
-                     term=verdict.term, strike=verdict.strike)
+        flag = _flag(
+            f"auto-{message_id}",
+            stream_id,
+            "system",
+            "message",
+            message_id,
+            verdict.reason,
+            verdict.score,
+            "block",
+            now,
+            target_uid=actor.uid,
+            text=clean.text,
+            source="app",
+            category=verdict.category,
+            term=verdict.term,
+            strike=verdict.strike,
+        )
         message["flag_id"] = flag["flag_id"]
     for _ in range(STANDING_ATTEMPTS):
         write, ban_until = _strike(deps, stream_id, actor.uid, verdict.strike, now)
         if ban_until is not None:
             outcome["banned_until"] = ts(ban_until)
-            notice = _notice(message_id, "blocked", verdict.reason, now,
-                             banned_until=ts(ban_until))
+            notice = _notice(message_id, "blocked", verdict.reason, now, banned_until=ts(ban_until))
         elif verdict.action == "block":
             notice = _notice(message_id, "blocked", verdict.reason, now)
         if flag is not None:
             flag["ban_until"] = ts(ban_until) if ban_until is not None else None
-        recorded = deps.repo.record(stream_id, message_id, verdict.visible, message, notice,
-                                    flag, write)
+        recorded = deps.repo.record(
+            stream_id, message_id, verdict.visible, message, notice, flag, write
+        )
         if recorded != "conflict":
             break
     else:
@@ -209,22 +300,36 @@ def send(deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str
     if recorded == "duplicate":
         return _existing(deps, stream_id, message_id), False
     if ban_until is not None:
-        _audit(deps, "system", "system", "auto_block_and_ban", stream_id, "user", actor.uid,
-               message_id=message_id, category=verdict.category, score=verdict.score,
-               banned_until=outcome["banned_until"])
+        _audit(
+            deps,
+            "system",
+            "system",
+            "auto_block_and_ban",
+            stream_id,
+            "user",
+            actor.uid,
+            message_id=message_id,
+            category=verdict.category,
+            score=verdict.score,
+            banned_until=outcome["banned_until"],
+        )
     return outcome, True
 
 
-def _strike(deps: Deps, stream_id: str, uid: str, points: int,
-            now: float) -> tuple[StandingWrite | None, float | None]:
+def _strike(
+    deps: Deps, stream_id: str, uid: str, points: int, now: float
+) -> tuple[StandingWrite | None, float | None]:
     """The sender's standing after a blocked message's strike points (None: nothing to
     write), and the end of the ban they trigger."""
     if points <= 0:
         return None, None
     standing, version = deps.repo.standing(stream_id, uid)
     after, ban_until = strikes.strike(standing, points, now, deps.strike_policy())
-    note = ({"ban_reason": "automatic: strikes for blocked messages", "banned_by": "system"}
-            if ban_until is not None else {})
+    note = (
+        {"ban_reason": "automatic: strikes for blocked messages", "banned_by": "system"}
+        if ban_until is not None
+        else {}
+    )
     return StandingWrite(uid, after, version, note), ban_until
 
 
@@ -233,8 +338,12 @@ def _existing(deps: Deps, stream_id: str, message_id: str) -> dict:
     if found is None:  # created and moved by a moderator in between: report as held
         return {"message_id": message_id, "visible": False, "action": "hold", "reason": ""}
     where, data = found
-    return {"message_id": message_id, "visible": where == "visible",
-            "action": data.get("action"), "reason": data.get("reason") or ""}
+    return {
+        "message_id": message_id,
+        "visible": where == "visible",
+        "action": data.get("action"),
+        "reason": data.get("reason") or "",
+    }
 
 
 def ingest_comment(deps: Deps, event) -> dict | None:
@@ -250,24 +359,46 @@ def ingest_comment(deps: Deps, event) -> dict | None:
     now = deps.clock()
     verdict = assess(deps, event.stream_id, clean.text)
     uid = f"tiktok:{event.user.id}"
-    message = {"message_id": message_id, "stream_id": event.stream_id, "uid": uid,
-               "name": event.user.name or event.user.handle, "text": clean.text,
-               "html": clean.html, "source": "tiktok", "action": verdict.action,
-               "created_at": ts(now), "occurred_at": event.occurred_at}
+    message = {
+        "message_id": message_id,
+        "stream_id": event.stream_id,
+        "uid": uid,
+        "name": event.user.name or event.user.handle,
+        "text": clean.text,
+        "html": clean.html,
+        "source": "tiktok",
+        "action": verdict.action,
+        "created_at": ts(now),
+        "occurred_at": event.occurred_at,
+    }
     flag = None
     if not verdict.visible:
         message.update(_why(verdict), action="hide")
-        flag = _flag(f"auto-{message_id}", event.stream_id, "system", "message", message_id,
-                     verdict.reason, verdict.score, "hide", now, target_uid=uid,
-                     text=clean.text, source="tiktok", keyword=verdict.keyword,
-                     category=verdict.category, term=verdict.term)
+        flag = _flag(
+            f"auto-{message_id}",
+            event.stream_id,
+            "system",
+            "message",
+            message_id,
+            verdict.reason,
+            verdict.score,
+            "hide",
+            now,
+            target_uid=uid,
+            text=clean.text,
+            source="tiktok",
+            keyword=verdict.keyword,
+            category=verdict.category,
+            term=verdict.term,
+        )
         message["flag_id"] = flag["flag_id"]
     deps.repo.record(event.stream_id, message_id, verdict.visible, message, None, flag)
     return {"message_id": message_id, "visible": verdict.visible, "action": message["action"]}
 
 
-def report(deps: Deps, actor: Actor, stream_id: str, target_type: str, target_id: str,
-           reason: str) -> tuple[dict, bool]:
+def report(
+    deps: Deps, actor: Actor, stream_id: str, target_type: str, target_id: str, reason: str
+) -> tuple[dict, bool]:
     """A user report: a pending flag for the review queue (one per reporter and target)."""
     now = deps.clock()
     extra: dict[str, Any] = {"source": "report"}
@@ -284,8 +415,9 @@ def report(deps: Deps, actor: Actor, stream_id: str, target_type: str, target_id
     elif target_type == "user":
         extra["target_uid"] = target_id
     flag_id = "r-" + _sha(actor.uid, stream_id, target_type, target_id)
-    flag = _flag(flag_id, stream_id, actor.uid, target_type, target_id, reason, score_, "none",
-                 now, **extra)
+    flag = _flag(
+        flag_id, stream_id, actor.uid, target_type, target_id, reason, score_, "none", now, **extra
+    )
     created = deps.repo.create_flag(flag)
     return {"flag_id": flag_id, "status": "pending" if created else "duplicate"}, created
 
@@ -298,8 +430,9 @@ def _flag_for(deps: Deps, actor: Actor, flag_id: str) -> tuple[dict, str]:
     return flag, role
 
 
-def list_flags(deps: Deps, actor: Actor, status: str | None, stream_id: str | None,
-               limit: int) -> list[dict]:
+def list_flags(
+    deps: Deps, actor: Actor, status: str | None, stream_id: str | None, limit: int
+) -> list[dict]:
     if not actor.is_staff:
         if not stream_id:
             raise Forbidden("creators list the flags of one of their streams: pass stream_id")
@@ -310,16 +443,21 @@ def list_flags(deps: Deps, actor: Actor, status: str | None, stream_id: str | No
 def resolve_flag(deps: Deps, actor: Actor, flag_id: str, status: str, note: str) -> dict:
     flag, role = _flag_for(deps, actor, flag_id)
     now = deps.clock()
-    fields = {"status": status, "updated_at": ts(now), "resolved_by": actor.uid,
-              "resolution": "upheld" if status == "resolved" else None, "note": note}
+    fields = {
+        "status": status,
+        "updated_at": ts(now),
+        "resolved_by": actor.uid,
+        "resolution": "upheld" if status == "resolved" else None,
+        "note": note,
+    }
     deps.repo.update_flag(flag_id, fields)
-    _audit(deps, actor.uid, role, f"flag_{status}", flag["stream_id"], "flag", flag_id,
-           note=note)
+    _audit(deps, actor.uid, role, f"flag_{status}", flag["stream_id"], "flag", flag_id, note=note)
     return {**flag, **fields}
 
 
-def override_flag(deps: Deps, actor: Actor, flag_id: str, action: str,
-                  duration_s: int | None, note: str) -> dict:
+def override_flag(
+    deps: Deps, actor: Actor, flag_id: str, action: str, duration_s: int | None, note: str
+) -> dict:
     """Change the outcome behind a flag (restore or hide its message, ban or unban its user)
     and resolve it."""
     flag, role = _flag_for(deps, actor, flag_id)
@@ -332,17 +470,31 @@ def override_flag(deps: Deps, actor: Actor, flag_id: str, action: str,
             found = deps.repo.get_message(stream_id, flag["target_id"])
             if found is None or found[0] != "held":
                 raise Conflict("the message is not held")
-            moved = deps.repo.move_message(stream_id, flag["target_id"], True, lambda m: {
-                **{k: m.get(k) for k in PUBLIC_FIELDS}, "action": "allow"})
+            moved = deps.repo.move_message(
+                stream_id,
+                flag["target_id"],
+                True,
+                lambda m: {**{k: m.get(k) for k in PUBLIC_FIELDS}, "action": "allow"},
+            )
         else:
-            moved = deps.repo.move_message(stream_id, flag["target_id"], False, lambda m: {
-                **m, "action": "hide", "reason": "hidden by a moderator", "flag_id": flag_id,
-                "score": flag.get("score")})
+            moved = deps.repo.move_message(
+                stream_id,
+                flag["target_id"],
+                False,
+                lambda m: {
+                    **m,
+                    "action": "hide",
+                    "reason": "hidden by a moderator",
+                    "flag_id": flag_id,
+                    "score": flag.get("score"),
+                },
+            )
         if not moved:
             raise Conflict(f"nothing to {action}: the message is not where it should be")
     else:
-        uid = flag.get("target_uid") or (flag["target_id"] if flag["target_type"] == "user"
-                                         else None)
+        uid = flag.get("target_uid") or (
+            flag["target_id"] if flag["target_type"] == "user" else None
+        )
         if not uid:
             raise Conflict(f"{action} needs a flag that names a user")
         if action == "unban":
@@ -351,32 +503,50 @@ def override_flag(deps: Deps, actor: Actor, flag_id: str, action: str,
             after = _ban(deps, stream_id, uid, now, duration_s, f"flag {flag_id}", actor.uid)
             detail["banned_until"] = ts(after.banned_until or now)
         detail["uid"] = uid
-    fields = {"status": "resolved", "updated_at": ts(now), "resolved_by": actor.uid,
-              "resolution": f"override:{action}", "note": note}
+    fields = {
+        "status": "resolved",
+        "updated_at": ts(now),
+        "resolved_by": actor.uid,
+        "resolution": f"override:{action}",
+        "note": note,
+    }
     deps.repo.update_flag(flag_id, fields)
-    _audit(deps, actor.uid, role, f"flag_override_{action}", stream_id, "flag", flag_id,
-           note=note, **detail)
+    _audit(
+        deps,
+        actor.uid,
+        role,
+        f"flag_override_{action}",
+        stream_id,
+        "flag",
+        flag_id,
+        note=note,
+        **detail,
+    )
     return {**flag, **fields, **detail}
 
 
 def get_keywords(deps: Deps, actor: Actor, stream_id: str) -> dict:
     require_moderator(actor, _access(deps, stream_id))
-    return {"stream_id": stream_id, "keywords": deps.repo.keywords(stream_id),
-            "max_keywords": deps.settings.max_keywords}
+    return {
+        "stream_id": stream_id,
+        "keywords": deps.repo.keywords(stream_id),
+        "max_keywords": deps.settings.max_keywords,
+    }
 
 
 def set_keywords(deps: Deps, actor: Actor, stream_id: str, entries: list[str]) -> dict:
     role = require_moderator(actor, _access(deps, stream_id))
     cleaned = kw.clean_entries(entries, deps.settings.max_keywords)
     deps.repo.set_keywords(stream_id, cleaned, actor.uid, deps.clock())
-    _audit(deps, actor.uid, role, "keywords_set", stream_id, "stream", stream_id,
-           count=len(cleaned))
-    return {"stream_id": stream_id, "keywords": cleaned,
-            "max_keywords": deps.settings.max_keywords}
+    _audit(
+        deps, actor.uid, role, "keywords_set", stream_id, "stream", stream_id, count=len(cleaned)
+    )
+    return {"stream_id": stream_id, "keywords": cleaned, "max_keywords": deps.settings.max_keywords}
 
 
-def _ban(deps: Deps, stream_id: str, uid: str, now: float, duration_s: int | None,
-         reason: str, by: str) -> strikes.Standing:
+def _ban(
+    deps: Deps, stream_id: str, uid: str, now: float, duration_s: int | None, reason: str, by: str
+) -> strikes.Standing:
     for _ in range(STANDING_ATTEMPTS):
         standing, version = deps.repo.standing(stream_id, uid)
         after = strikes.ban(standing, now, deps.strike_policy(), duration_s)
@@ -398,19 +568,36 @@ def _unban(deps: Deps, stream_id: str, uid: str, now: float, by: str) -> bool:
     raise Conflict("the user's record kept changing; try again")
 
 
-def ban_user(deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int | None,
-             reason: str) -> dict:
+def ban_user(
+    deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int | None, reason: str
+) -> dict:
     role = require_moderator(actor, _access(deps, stream_id))
     now = deps.clock()
-    after = _ban(deps, stream_id, uid, now, duration_s, reason or "banned by a moderator",
-                 actor.uid)
+    after = _ban(
+        deps, stream_id, uid, now, duration_s, reason or "banned by a moderator", actor.uid
+    )
     until = after.banned_until or now
-    deps.repo.add_notice(stream_id, uid, _notice(uuid.uuid4().hex, "banned", reason, now,
-                                                 banned_until=ts(until)))
-    _audit(deps, actor.uid, role, "ban", stream_id, "user", uid, reason=reason,
-           banned_until=ts(until), ban_number=after.ban_count)
-    return {"stream_id": stream_id, "uid": uid, "banned_until": ts(until),
-            "ban_number": after.ban_count}
+    deps.repo.add_notice(
+        stream_id, uid, _notice(uuid.uuid4().hex, "banned", reason, now, banned_until=ts(until))
+    )
+    _audit(
+        deps,
+        actor.uid,
+        role,
+        "ban",
+        stream_id,
+        "user",
+        uid,
+        reason=reason,
+        banned_until=ts(until),
+        ban_number=after.ban_count,
+    )
+    return {
+        "stream_id": stream_id,
+        "uid": uid,
+        "banned_until": ts(until),
+        "ban_number": after.ban_count,
+    }
 
 
 def unban_user(deps: Deps, actor: Actor, stream_id: str, uid: str) -> dict:
@@ -423,41 +610,66 @@ def unban_user(deps: Deps, actor: Actor, stream_id: str, uid: str) -> dict:
 def get_moderation(deps: Deps, actor: Actor, stream_id: str) -> dict:
     require_moderator(actor, _access(deps, stream_id))
     _, doc = deps.repo.stream_rules(stream_id)
-    return {"stream_id": stream_id, **ModerationConfig.from_doc(doc).to_doc(),
-            "levels": list(LEVELS), "categories": list(CATEGORIES), "actions": list(ACTIONS)}
+    return {
+        "stream_id": stream_id,
+        **ModerationConfig.from_doc(doc).to_doc(),
+        "levels": list(LEVELS),
+        "categories": list(CATEGORIES),
+        "actions": list(ACTIONS),
+    }
 
 
-def set_moderation(deps: Deps, actor: Actor, stream_id: str, level: str | None,
-                   overrides: dict[str, str] | None) -> dict:
+def set_moderation(
+    deps: Deps, actor: Actor, stream_id: str, level: str | None, overrides: dict[str, str] | None
+) -> dict:
     """The creator's strictness level and per-category overrides (raises InvalidConfig)."""
     role = require_moderator(actor, _access(deps, stream_id))
     config = ModerationConfig.parse(level, overrides)
     deps.repo.set_moderation(stream_id, config.to_doc(), actor.uid, deps.clock())
-    _audit(deps, actor.uid, role, "moderation_set", stream_id, "stream", stream_id,
-           **config.to_doc())
-    return {"stream_id": stream_id, **config.to_doc(), "levels": list(LEVELS),
-            "categories": list(CATEGORIES), "actions": list(ACTIONS)}
+    _audit(
+        deps, actor.uid, role, "moderation_set", stream_id, "stream", stream_id, **config.to_doc()
+    )
+    return {
+        "stream_id": stream_id,
+        **config.to_doc(),
+        "levels": list(LEVELS),
+        "categories": list(CATEGORIES),
+        "actions": list(ACTIONS),
+    }
 
 
 def list_bans(deps: Deps, actor: Actor, stream_id: str) -> list[dict]:
     require_moderator(actor, _access(deps, stream_id))
     now = deps.clock()
-    return [{"uid": b["uid"], "banned_until": b.get("banned_until"),
-             "reason": b.get("ban_reason"), "banned_by": b.get("banned_by"),
-             "ban_count": b.get("ban_count", 0)}
-            for b in deps.repo.active_bans(stream_id, now)]
+    return [
+        {
+            "uid": b["uid"],
+            "banned_until": b.get("banned_until"),
+            "reason": b.get("ban_reason"),
+            "banned_by": b.get("banned_by"),
+            "ban_count": b.get("ban_count", 0),
+        }
+        for b in deps.repo.active_bans(stream_id, now)
+    ]
 
 
 def feed(deps: Deps, stream_id: str, include_held: bool, limit: int = 50) -> dict:
     """The chat as clients read it: visible messages (public fields only), newest first; for
     moderators also the held ones with score, action and reason."""
-    visible = [{k: m.get(k) for k in PUBLIC_FIELDS} for m in
-               deps.repo.list_messages(stream_id, False, limit)]
+    visible = [
+        {k: m.get(k) for k in PUBLIC_FIELDS}
+        for m in deps.repo.list_messages(stream_id, False, limit)
+    ]
     out: dict[str, Any] = {"stream_id": stream_id, "messages": visible}
     if include_held:
-        out["held"] = [{**{k: m.get(k) for k in PUBLIC_FIELDS},
-                        **{k: m.get(k) for k in WHY_FIELDS}, "flag_id": m.get("flag_id")}
-                       for m in deps.repo.list_messages(stream_id, True, limit)]
+        out["held"] = [
+            {
+                **{k: m.get(k) for k in PUBLIC_FIELDS},
+                **{k: m.get(k) for k in WHY_FIELDS},
+                "flag_id": m.get("flag_id"),
+            }
+            for m in deps.repo.list_messages(stream_id, True, limit)
+        ]
     return out
 
 

@@ -42,7 +42,9 @@ class GoalRequest(BaseModel):
     gift_id: DocId | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
     title: str = Field(default="", max_length=200)
     duration_s: int | None = Field(
-        default=None, ge=15, le=86_400,
+        default=None,
+        ge=15,
+        le=86_400,
         description="A challenge: the goal fails if not reached within this many seconds.",
     )
 

@@ -52,8 +52,15 @@ class PaymentFlows:
         def work(tx: Tx) -> dict[str, Any] | None:
             doc = tx.get_all([path])[path]
             if doc is None:
-                tx.set(path, {"provider": provider, "uid": uid, "params": params,
-                              "created_at": to_dt(self.w.clock())})
+                tx.set(
+                    path,
+                    {
+                        "provider": provider,
+                        "uid": uid,
+                        "params": params,
+                        "created_at": to_dt(self.w.clock()),
+                    },
+                )
                 return None
             if doc.get("params") != params:
                 raise Conflict(

@@ -184,8 +184,10 @@ def stripe_webhook(request: Request):
 
 # What a provider's callback parameter may be: eSewa's `data` is base64 of a small JSON
 # object, Khalti's `pidx` a short token. Anything else is refused before any lookup.
-_PARAMS = {"data": re.compile(r"[A-Za-z0-9+/=_-]{1,8000}"),
-           "pidx": re.compile(r"[A-Za-z0-9_-]{1,64}")}
+_PARAMS = {
+    "data": re.compile(r"[A-Za-z0-9+/=_-]{1,8000}"),
+    "pidx": re.compile(r"[A-Za-z0-9_-]{1,64}"),
+}
 
 
 def _param(request: Request, name: str) -> str:

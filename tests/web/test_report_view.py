@@ -10,7 +10,7 @@ from google.cloud import firestore
 
 from tests.reports.test_reports_emulator import _session
 from tests.support import wait_for_doc
-from tests.web.test_dashboard import PAGE, PASSWORD, create_creator
+from tests.web.test_dashboard import PAGE, create_creator, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -34,12 +34,8 @@ def test_report_view_draws_its_charts(cloud, web, browser, artifacts, publish, s
         timeout=240,
     )
 
-    browser.open(PAGE, web["dashboard"], width=1280, height=1600)
-    browser.wait_for(PAGE, "() => document.body.dataset.ready === '1'")
-    browser.fill(PAGE, "#email", email)
-    browser.fill(PAGE, "#password", PASSWORD)
-    browser.click(PAGE, "#signin-btn")
-    browser.wait_for(PAGE, "() => document.body.dataset.signedIn === '1'")
+    # the browser's pages share one sign-in: an earlier test's user is signed out first
+    sign_in(browser, PAGE, web["dashboard"], email)
     browser.wait_for(PAGE, "() => document.getElementById('report-card').dataset.ready === '1'")
     browser.wait_for(PAGE, "() => document.getElementById('trend-card').dataset.ready === '1'")
     coins = browser.eval(

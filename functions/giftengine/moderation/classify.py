@@ -24,29 +24,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from giftengine.moderation import lexicon as lx
-from giftengine.moderation.normalize import fold
+from giftengine.moderation.normalize import LEET, fold
 
 CATEGORIES = ("profanity", "insult", "hate", "threat", "sexual", "spam", "personal")
 
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-        "!": "i",
-        "|": "l",
-        "+": "t",
-        "€": "e",
-    }
-)
-_LEET_CHARS = frozenset("0134578 9@$!|+€".replace(" ", ""))
+_LEET = str.maketrans(LEET)
+_LEET_CHARS = frozenset(LEET)
 _MASKS = frozenset("*#%")
 _VOWELS = frozenset("aeiou")
 _EDGE = ".,;:?!\"'()[]{}<>…~^"

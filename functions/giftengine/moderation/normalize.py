@@ -43,26 +43,25 @@ _HOMOGLYPHS = str.maketrans(
         "ι": "i",
     }
 )
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "@": "a",
-        "$": "s",
-        "!": "i",
-        "|": "l",
-        "+": "t",
-        "€": "e",
-        "(": "c",
-    }
-)
-_LEET_CHARS = set("0134578 9@$!|+€(".replace(" ", ""))
+# Digits and symbols read as letters inside words (classify.py decodes with the same map).
+LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+    "+": "t",
+    "€": "e",
+}
+_LEET = str.maketrans({**LEET, "(": "c"})
+_LEET_CHARS = set(LEET) | {"("}
 _TOKEN = re.compile(r"\S+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 # Letters separated by single spaces, dots, dashes, underscores or asterisks: f u c k, f.u.c.k

@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from giftengine.adapters.auth import Principal, Unauthenticated, verify_bearer
 from giftengine.domain import bounded_json, ids
@@ -103,6 +103,19 @@ def authenticate(request: Request, project_id: str, check_revoked: bool = False)
 
 
 Handler = Callable[..., Response | tuple | dict]
+
+
+def _storable(value: str) -> str:
+    """Firestore stores UTF-8: lone surrogates (valid in JSON escapes) cannot be stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+# Free text in a request body (titles, reasons, notes): storable as sent.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 @dataclass

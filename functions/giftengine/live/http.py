@@ -9,15 +9,15 @@ import binascii
 import math
 import re
 import secrets
-from typing import Annotated
 
 from flask import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
+from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.wallet.errors import WalletError
@@ -27,18 +27,6 @@ _KEY_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-
-
-def _storable(value: str) -> str:
-    """Firestore stores UTF-8: lone surrogates (valid in JSON escapes) cannot be stored."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
 
 
 class PollBody(_Body):

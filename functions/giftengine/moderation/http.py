@@ -7,16 +7,17 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import Annotated, Literal
+from typing import Literal
 
 from flask import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine import bootstrap
 from giftengine.domain import ids
 from giftengine.domain.events import parse_event
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, error_response, parse_body
+from giftengine.entrypoints.http import StorableText as Text
 from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
 from giftengine.moderation.keywords import InvalidKeywords
@@ -97,16 +98,6 @@ def chat_api(request: Request):
 
 
 # ---- bodies -------------------------------------------------------------------------------
-def _storable(value: str) -> str:
-    """Firestore stores UTF-8: lone surrogates (valid in JSON escapes) cannot be stored."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
 
 
 class _Body(BaseModel):

@@ -5,6 +5,7 @@ with duplicates, reordering and late votes; the frozen counts must equal the rul
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -177,7 +178,7 @@ def test_replay_of_app_and_chat_votes_gives_the_rules_tally(cloud, live_stream):
     assert tallies and tallies == sorted(tallies)
 
 
-def test_prediction_stakes_payouts_and_refusals_through_the_api(cloud, live_stream):
+def test_prediction_stakes_payouts_and_refusals_through_the_api(cloud, live_stream, capsys):
     db, stream = live_stream
     base = cloud["endpoints"]["api"]
     creator = Api(base, f"c-{stream}")
@@ -216,3 +217,16 @@ def test_prediction_stakes_payouts_and_refusals_through_the_api(cloud, live_stre
         for n in "abc"
     ]
     assert balances == [1100, 1201, 699]  # 601 paid out 200 + 401, the pool exactly
+    from giftengine_dev.cli.main import main
+
+    capsys.readouterr()
+    assert main(["state", stream, "--json"]) == 1  # no live document: no event was sent
+    shown = json.loads(capsys.readouterr().out)["interactions"]
+    assert shown["active_prediction"] is None
+    last = shown["last_prediction"]
+    assert (last["status"], last["pools"], last["stakers"], last["paid"]) == (
+        "resolved",
+        [300, 301],
+        [2, 1],
+        601,
+    )

@@ -152,6 +152,7 @@ def chat_deps() -> ChatDeps:
     s = settings()
     return service.Deps(
         repo=ChatRepo(firestore()),
+        owners=ownership(),
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
     )

@@ -76,8 +76,6 @@ ENTRY_POINTS = [
 # Known departures, each with the work that removes it (xfail while it stands; a module that
 # complies passes).
 PENDING: dict[str, str] = {
-    "wallet.checkout": "issue 15: payment flows take the gateway adapters' classes and "
-    "to_payment_event directly; Protocols for the gateways are pending",
     "ingest.session": "issue 15: a creator session opens its TikTokLive connection itself; "
     "the connection factory should come from the bootstrap",
     "ingest.worker": "issue 15: the worker builds its lease store, target store and "

@@ -37,6 +37,7 @@ DOMAIN = [
     "moderation.rules",
     "moderation.strikes",
     "ingest.dedupe",
+    "ingest.model",
     "ingest.backoff",
     "ingest.settings",
 ]
@@ -76,10 +77,6 @@ ENTRY_POINTS = [
 # Known departures, each with the work that removes it (xfail while it stands; a module that
 # complies passes).
 PENDING: dict[str, str] = {
-    "ingest.session": "issue 15: a creator session opens its TikTokLive connection itself; "
-    "the connection factory should come from the bootstrap",
-    "ingest.worker": "issue 15: the worker builds its lease store, target store and "
-    "connections itself; they should come from the bootstrap",
 }
 
 

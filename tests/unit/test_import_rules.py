@@ -77,8 +77,7 @@ ENTRY_POINTS = [
 ]
 # Known departures, each with the work that removes it (xfail while it stands; a module that
 # complies passes).
-PENDING: dict[str, str] = {
-}
+PENDING: dict[str, str] = {}
 
 
 def _path(module: str) -> Path:

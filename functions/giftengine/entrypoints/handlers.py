@@ -14,6 +14,7 @@ from giftengine.bootstrap import deps, ownership, settings_store
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import OverlaySettings
+from giftengine.entrypoints import battles_http
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -196,6 +197,7 @@ def delete_moderator(request: Request, creator_id: str, uid: str):
     return _mapped(streams.dismiss_moderator, ownership(), actor, creator_id, uid)
 
 
+battles_http.install(router)  # creator-vs-creator battles (docs/engagement.md)
 live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 

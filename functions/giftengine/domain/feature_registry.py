@@ -8,5 +8,7 @@ feature reads another's view in the same rollup (none do yet).
 from __future__ import annotations
 
 from giftengine.domain.features import Feature
+from giftengine.domain.rewards import Rewards
 
 REGISTRY: tuple[type[Feature], ...] = ()
+REGISTRY += (Rewards,)

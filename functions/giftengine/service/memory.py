@@ -22,6 +22,17 @@ from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import StreamState
 
 
+def _merged(old: dict, new: dict) -> dict:
+    """Firestore's `set(..., merge=True)`: nested maps merge field by field."""
+    out = dict(old)
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merged(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
 class Crash(Exception):
     """An injected failure (a process dying, a lost connection)."""
 
@@ -51,6 +62,7 @@ class MemoryEventStore:
         self.dead_letters: dict[str, str] = {}
         self.creators: dict[str, dict] = {}  # creator id -> settings document
         self.docs: dict[str, dict] = {}  # path -> document written by a side write
+        self.bans: dict[str, dict[str, float]] = {}  # stream -> uid -> banned until
         self.lag_next: list[int] = []  # commit lags to use next (tests pick them)
         self.crash: Callable[[str], bool] = lambda where: False  # where: "before"/"after"
         self.ops: dict[str, int] = {}
@@ -92,6 +104,9 @@ class MemoryEventStore:
 
     def creator_config(self, creator_id: str) -> dict | None:
         return copy.deepcopy(self.creators.get(creator_id))
+
+    def stream_bans(self, stream_id: str, now: float) -> list[str]:
+        return [u for u, until in self.bans.get(stream_id, {}).items() if until > now]
 
     def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None:
         s = self._s(stream_id)
@@ -183,8 +198,7 @@ class MemoryEventStore:
 
     def _side_write(self, w) -> None:
         """As the Firestore adapter commits it (set, merged or not, and increments)."""
-        doc = self.docs.get(w.path, {}) if w.merge else {}
-        doc = {**doc, **copy.deepcopy(w.set)}
+        doc = _merged(self.docs.get(w.path, {}), w.set) if w.merge else copy.deepcopy(w.set)
         for k, v in w.increments.items():
             doc[k] = doc.get(k, 0) + v
         self.docs[w.path] = doc

@@ -7,8 +7,13 @@ feature reads another's view in the same rollup (none do yet).
 
 from __future__ import annotations
 
+from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
 from giftengine.domain.rewards import Rewards
+from giftengine.domain.tap_battles import TapBattle
 
-REGISTRY: tuple[type[Feature], ...] = ()
-REGISTRY += (Rewards,)
+REGISTRY: tuple[type[Feature], ...] = (
+    Battle,
+    TapBattle,
+    Rewards,
+)

@@ -22,17 +22,6 @@ from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import StreamState
 
 
-def _merged(old: dict, new: dict) -> dict:
-    """Firestore's `set(..., merge=True)`: nested maps merge field by field."""
-    out = dict(old)
-    for k, v in new.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merged(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 class Crash(Exception):
     """An injected failure (a process dying, a lost connection)."""
 
@@ -197,8 +186,11 @@ class MemoryEventStore:
         return out
 
     def _side_write(self, w) -> None:
-        """As the Firestore adapter commits it (set, merged or not, and increments)."""
-        doc = _merged(self.docs.get(w.path, {}), w.set) if w.merge else copy.deepcopy(w.set)
+        """As the Firestore adapter commits it (set, merged or not, and increments). A merge
+        merges nested maps field by field, as Firestore's `set(merge=True)` does: two streams
+        writing `sides.{their id}` of one battle document keep each other's side."""
+        doc = copy.deepcopy(self.docs.get(w.path, {})) if w.merge else {}
+        _merge(doc, copy.deepcopy(w.set))
         for k, v in w.increments.items():
             doc[k] = doc.get(k, 0) + v
         self.docs[w.path] = doc
@@ -215,3 +207,11 @@ class MemoryEventStore:
                 if e.event_id not in seen:
                     seen.add(e.event_id)
                     yield e
+
+
+def _merge(doc: dict, data: dict) -> None:
+    for k, v in data.items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            _merge(doc[k], v)
+        else:
+            doc[k] = v

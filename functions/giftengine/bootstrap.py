@@ -10,7 +10,8 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
 - live interactions: `live_deps()` (the live functions)
-- reports: `giftengine.reports.bootstrap.report_deps()` (its own wiring, to fold in here)
+- reports: `giftengine.reports.bootstrap.report_deps()` / `export_deps()` (its own wiring, so
+  that only on_stream_end ships pyarrow: decision 083)
 """
 
 from __future__ import annotations

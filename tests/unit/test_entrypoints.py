@@ -131,4 +131,3 @@ def test_only_the_function_that_writes_report_files_reaches_pyarrow():
     assert "pyarrow" not in reach["api"][1]
     assert "giftengine.reports.export" in reach["on_stream_end"][0]
     assert "pyarrow" in reach["on_stream_end"][1]
-

@@ -593,7 +593,8 @@ class StreamState:
     def core_dict(self) -> dict:
         skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
-        d["features"] = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        features = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        d["features"] = {n: v for n, v in features.items() if v}  # idle features: no bytes
         if not d["features"]:
             del d["features"]  # a stream without features keeps its documents as before
         d["totals"] = asdict(self.totals)

@@ -85,6 +85,14 @@ def ownership():
 
 
 @lru_cache(maxsize=1)
+def battles_repo():
+    """Creator-vs-creator battles (service.battles.BattleRepo)."""
+    from giftengine.adapters.battles import FirestoreBattles
+
+    return FirestoreBattles(firestore())
+
+
+@lru_cache(maxsize=1)
 def settings_store() -> SettingsStore:
     """Goals and creator settings (service.goals)."""
     from giftengine.adapters.firestore_store import SettingsStore

@@ -203,3 +203,27 @@ def test_bad_commands_and_settings_change_nothing():
     }
     assert team_command("!team red") == "red" and team_command("!team  blue  ") == "blue"
     assert team_command("!team red now") is None and team_command("team red") is None
+
+
+def test_the_api_checks_commands_and_settings():
+    TapBattle.check_control("start", {"tap_battle_id": "t", "duration_s": 30, "starts_in_s": 0})
+    TapBattle.check_control("stop", {})
+    for action, params in (
+        ("start", {"duration_s": 0}),
+        ("start", {"duration_s": True}),
+        ("start", {"starts_in_s": 61}),
+        ("start", {"color": "red"}),
+        ("stop", {"now": True}),
+        ("reset", {}),
+    ):
+        with pytest.raises(ValueError):
+            TapBattle.check_control(action, params)
+    assert TapBattle.check_config({"team_mode": "command"})["team_mode"] == "command"
+    for bad in (
+        {"team_mode": "nope"},
+        {"like_points": -1},
+        {"team_mode": "gift", "red_gift_id": "rose"},
+        {"colour": 1},
+    ):
+        with pytest.raises(ValueError):
+            TapBattle.check_config(bad)

@@ -87,6 +87,43 @@ def _ts(iso: str) -> datetime:
 
 class TapBattle(Feature):
     name = "tap_battle"
+    actions = frozenset({"start", "stop"})
+
+    @classmethod
+    def check_control(cls, action: str, params: dict) -> None:
+        super().check_control(action, params)
+        allowed = {"start": {"tap_battle_id", "duration_s", "starts_in_s"}, "stop": set()}
+        if extra := set(params) - allowed[action]:
+            raise ValueError(f"tap_battle/{action} takes no {', '.join(sorted(extra))}")
+        for key, lo, hi in (("duration_s", 1, MAX_DURATION_S), ("starts_in_s", 0, MAX_STARTS_IN_S)):
+            v = params.get(key)
+            if v is not None and not (
+                isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+            ):
+                raise ValueError(f"{key} must be an integer from {lo} to {hi}")
+        bid = params.get("tap_battle_id")
+        if bid is not None and not (isinstance(bid, str) and 0 < len(bid) <= 200):
+            raise ValueError("tap_battle_id must be a string of 1 to 200 characters")
+
+    @classmethod
+    def check_config(cls, config: dict) -> dict:
+        if extra := set(config) - set(DEFAULTS):
+            raise ValueError(f"tap_battle takes no setting {', '.join(sorted(extra))}")
+        if config.get("team_mode", "auto") not in MODES:
+            raise ValueError(f"team_mode must be one of {', '.join(MODES)}")
+        for key, hi in (("like_points", 1000), ("coin_points", 1000), ("grace_s", 600)):
+            v = config.get(key, DEFAULTS[key])
+            if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= hi):
+                raise ValueError(f"{key} must be an integer from 0 to {hi}")
+        for key in ("red_gift_id", "blue_gift_id"):
+            v = config.get(key, "")
+            if not (isinstance(v, str) and len(v) <= 256):
+                raise ValueError(f"{key} must be a gift id")
+        if config.get("team_mode") == "gift" and not (
+            config.get("red_gift_id") and config.get("blue_gift_id")
+        ):
+            raise ValueError("team_mode gift needs red_gift_id and blue_gift_id")
+        return clean_config(config)
 
     def __init__(self) -> None:
         self.cur: dict | None = None  # the current (or last) battle, plain JSON

@@ -14,6 +14,7 @@ from giftengine.bootstrap import deps, ownership, settings_store
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import OverlaySettings
+from giftengine.entrypoints import battles_http
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -215,6 +216,7 @@ def put_feature_settings(request: Request, creator_id: str, feature: str):
     )
 
 
+battles_http.install(router)  # creator-vs-creator battles (docs/engagement.md)
 live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 

@@ -11,7 +11,8 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
   `ingest_session()` (one creator, for the dev CLI)
 - live interactions: `live_deps()` (the live functions)
-- reports: `giftengine.reports.bootstrap.report_deps()` (its own wiring, to fold in here)
+- reports: `giftengine.reports.bootstrap.report_deps()` / `export_deps()` (its own wiring, so
+  that only on_stream_end ships pyarrow: decision 083)
 """
 
 from __future__ import annotations

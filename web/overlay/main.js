@@ -5,7 +5,8 @@
 //   creator=<creator id>   follow whatever stream the creator is live on (live_pointers/{id}),
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
-//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle
+//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle,mood
+//   (the overlay's accent follows the stream's mood whatever the widgets; `mood` adds a badge)
 //   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
@@ -29,9 +30,10 @@ import { mountBattle, mountTapBattle } from "./battle.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
+import { applyMood } from "./mood.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle"];
+  "battle", "tap_battle", "mood"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -329,6 +331,14 @@ function watchStream(db, streamId, replay, ui) {
     else root.append(box);
     mount(ui.db, streamId, box, fail);
   }
+  let moodBox = null;
+  if (ui.on("mood")) {
+    moodBox = el("section", { id: "w-mood", class: "widget panel hidden" });
+    const old = document.getElementById("w-mood");
+    if (old) old.replaceWith(moodBox);
+    else root.append(moodBox);
+  }
+  applyMood(root, moodBox, null);
   unsubs.push(onSnapshot(streamRef, (snap) => {
     if (!snap.exists()) {
       if (opts.stream) showHint(`stream "${streamId}" not found (yet): check the stream id in the URL`);
@@ -348,6 +358,7 @@ function watchStream(db, streamId, replay, ui) {
     }
     clearHint();
     root.dataset.rev = d.rev ?? "";
+    applyMood(root, moodBox, d.features && d.features.mood);
     if (ui.on("top")) {
       ui.topBox.classList.toggle("hidden", !(d.top_gifters || []).length);
       renderTop(d.top_gifters, ui.topBox.querySelector("ol"));

@@ -8,5 +8,6 @@ feature reads another's view in the same rollup (none do yet).
 from __future__ import annotations
 
 from giftengine.domain.features import Feature
+from giftengine.domain.poll_weights import PollWeightsFeature
 
-REGISTRY: tuple[type[Feature], ...] = ()
+REGISTRY: tuple[type[Feature], ...] = (PollWeightsFeature,)

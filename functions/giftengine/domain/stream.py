@@ -574,7 +574,8 @@ class StreamState:
     def core_dict(self) -> dict:
         skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
-        d["features"] = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        merged = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        d["features"] = {n: state for n, state in merged.items() if state}  # idle: nothing
         if not d["features"]:
             del d["features"]  # a stream without features keeps its documents as before
         d["totals"] = asdict(self.totals)

@@ -190,7 +190,10 @@ class _Live:
         s = settings().pipeline
         self.project_id = s.project_id
         self.service = LiveDeps(
-            store=DocStore(firestore()), scheduler=PollTasks(s), ownership=ownership()
+            store=DocStore(firestore()),
+            scheduler=PollTasks(s),
+            ownership=ownership(),
+            publish=_Publisher(project_id()),  # gift-weighted polls' commands to the rollup
         )
 
 

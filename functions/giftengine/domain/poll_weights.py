@@ -12,9 +12,10 @@ redeliveries); this module decides, for each settlement, whether and where its c
 - the gift names a choice: the poll maps its gift id to a choice (`gift_choices`), or else
   the gift's comment (the event's `text`) is a chat vote (`!2`, `!vote 2`, a choice's text).
 
-A close by hand comes as a `close` command after the gifts of its last moments may already
-have been applied: the contributions of the last `RECENT_S` seconds are kept with their
-`occurred_at`, so the close takes back those that occurred at or after it. The poll freezes
+A close by hand (of a poll without a duration, or before its duration ends) comes as a
+`close` command after the gifts of its last moments may already have been applied: the
+contributions of the last `RECENT_S` seconds are kept with their `occurred_at`, so the close
+takes back those that occurred at or after it. The poll freezes
 at the first rollup at or after `closes_at + grace_s` (gifts that rollup applies count
 first); its weights never change again.
 """
@@ -49,7 +50,8 @@ class WeightedPoll:
     weights: list[int] = field(default_factory=list)
     gifts: int = 0  # settlements that added weight
     frozen: bool = False
-    recent: list[list] = field(default_factory=list)  # [occurred_at, choice, coins]
+    # {"t": occurred_at, "c": choice, "n": coins} (maps: Firestore stores no nested arrays)
+    recent: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -76,22 +78,22 @@ class WeightedPoll:
             return None
         self.weights[choice] += coins
         self.gifts += 1
-        if self.closes_at is None:  # a close by hand may still take it back
-            self.recent.append([occurred_at, choice, coins])
-            newest = max(r[0] for r in self.recent)
-            self.recent = [r for r in self.recent if r[0] >= newest - RECENT_S][-RECENT_CAP:]
+        self.recent.append({"t": occurred_at, "c": choice, "n": coins})  # a close may take it back
+        newest = max(r["t"] for r in self.recent)
+        self.recent = [r for r in self.recent if r["t"] >= newest - RECENT_S][-RECENT_CAP:]
         return choice
 
     def close(self, closes_at: float) -> None:
-        """The window ends at `closes_at` (only the first close counts)."""
-        if self.frozen or self.closes_at is not None:
+        """The window ends at `closes_at`, if that is sooner than it would have."""
+        closes_at = max(closes_at, self.opened_at)
+        if self.frozen or (self.closes_at is not None and closes_at >= self.closes_at):
             return
-        self.closes_at = max(closes_at, self.opened_at)
-        for at, choice, coins in self.recent:
-            if at >= self.closes_at:
-                self.weights[choice] -= coins
+        self.closes_at = closes_at
+        for r in self.recent:
+            if r["t"] >= self.closes_at:
+                self.weights[r["c"]] -= r["n"]
                 self.gifts -= 1
-        self.recent = []
+        self.recent = [r for r in self.recent if r["t"] < self.closes_at]
 
     def freeze_at(self) -> float | None:
         return None if self.closes_at is None else self.closes_at + self.grace_s

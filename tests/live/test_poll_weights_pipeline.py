@@ -172,3 +172,43 @@ def test_at_deadline_a_rollup_is_asked_for(registry):
     deliver(deps, [command("open", poll_weights.open_params(poll), "open-p1")], "m1")
     drain(deps)
     assert any(at == T0 + 65 for _, at in deps.scheduler.calls)
+
+
+def test_cost_per_gift_is_no_write_and_one_poll_write_per_changing_rollup(registry, capsys):
+    """200 gifts in 40 messages, a rollup after each: the same store writes with or without
+    a weighted poll, except the open command's record and one poll-document write per rollup
+    that changed the weights (printed: the figures docs/engagement.md quotes)."""
+
+    def run(weighted: bool) -> tuple[dict, int]:
+        store = MemoryEventStore()
+        deps = make_deps(store)
+        pipeline._leading = Leading()  # both runs take the same paths
+        if weighted:
+            poll = weighted_poll(manual=True)
+            deliver(deps, [command("open", poll_weights.open_params(poll), "open-p1")], "m-o")
+            drain(deps)
+        before = dict(store.ops)
+        for m in range(40):
+            batch = [
+                factories.gift(f"u{i % 7}", gift_id="rose", coins=3, streakable=False,
+                               secs=1, group=f"g{m}-{i}", event_id=f"e{m}-{i}")
+                for i in range(5)
+            ]  # fmt: skip
+            deliver(deps, batch, f"m{m}")
+            deps.clock.t += 2
+            pipeline.run_rollup("s1", deps)
+        drain(deps)
+        delta = {k: v - before.get(k, 0) for k, v in store.ops.items()}
+        side = store.docs.get("streams/s1/polls/p1", {})
+        assert not weighted or side["weights"] == [600, 0, 0]
+        return delta, len(store.docs)
+
+    real = pipeline._leading
+    try:
+        plain, _ = run(False)
+        weighted, docs = run(True)
+    finally:
+        pipeline._leading = real
+    extra = weighted["write"] - plain["write"]
+    print(f"200 gifts: writes {plain['write']} -> {weighted['write']} (+{extra}, poll docs {docs})")
+    assert extra == 40  # the poll document once per rollup that applied gifts; none per gift

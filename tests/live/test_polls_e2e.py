@@ -286,6 +286,14 @@ def test_gift_weighted_poll_through_the_pipeline(cloud, live_stream, capsys):
         gift(stream, f"{stream}-g5", "v5", "lion", 40, t0 + 0.8, "blue"),  # comment: Blue
     ]
     pub = EventPublisher(cloud["project_id"])
+    # Weights count from the rollup that applied the poll's open command (decision 090): a
+    # gift recorded before it adds nothing, so the gifts go out once the rollup knows the poll
+    # (the command's rollup writes the stream's live document with the poll in it).
+    wait_for_doc(
+        db.document(f"streams/{stream}"),
+        lambda d: (d.get("features") or {}).get("poll_weights", {}).get("poll_id") == pid,
+        timeout=90,
+    )
     pub.publish_all([parse_event(g) for g in gifts + gifts[:2]])
     wait_for_doc(ref, lambda d: d.get("weights") == [5, 40, 30], timeout=90)
     app = Api(base, f"a-{stream}").post(f"/streams/{stream}/polls/{pid}/votes", {"choice": 2})

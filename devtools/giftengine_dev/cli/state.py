@@ -33,6 +33,10 @@ def view(live: dict | None, stream_id: str) -> dict:
         ],
         "goals": live.get("goals") or {},
         "combos": live.get("combos") or [],
+        # Every stream feature's view as the live document holds it (`features.{name}`:
+        # rounds, the hype train, the throne, battles, ...; docs/engagement.md), whole, so a
+        # new feature shows here without a change to this command.
+        "features": live.get("features") or {},
         "rev": live.get("rev", 0),
     }
 
@@ -47,6 +51,17 @@ def interactions(project_id: str, stream_id: str) -> dict:
     return service.state(DocStore(firestore_client(project_id)), stream_id)
 
 
+def battle(project_id: str, battle_id: str) -> dict | None:
+    """The stream's current or last battle with both sides' scores and MVPs and, once both
+    froze, its result (docs/engagement.md, "Battles")."""
+    from giftengine.adapters.battles import FirestoreBattles
+    from giftengine.adapters.clients import firestore_client
+    from giftengine.service import battles
+
+    doc = FirestoreBattles(firestore_client(project_id)).get(battle_id)
+    return battles.view(doc) if doc else None
+
+
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
     from giftengine.adapters.firestore_store import FirestoreStreamStore
@@ -55,6 +70,8 @@ def run(args) -> int:
     store = FirestoreStreamStore(firestore_client(s.project_id))
     v = view(store.live(args.stream_id), args.stream_id)
     v["interactions"] = interactions(s.project_id, args.stream_id)
+    if v["features"].get("battle"):  # both sides and the result: battles/{id}
+        v["battle"] = battle(s.project_id, v["features"]["battle"]["battle_id"])
     if args.board:
         v["board"] = {
             "board_id": args.board,
@@ -96,6 +113,16 @@ def run(args) -> int:
         print(f"  question on screen: {q['text']}")
     for q in v["interactions"].get("question_queue") or []:
         print(f"    {q['votes']:>4} up  {q['text']}")
+    b = v.get("battle")
+    if b:
+        sides = b.get("sides") or {}
+        score = "  ".join(
+            f"{sid}={sd.get('score', 0)} (MVP {(sd.get('mvp') or {}).get('user_id', '-')})"
+            for sid, sd in sorted(sides.items())
+        )
+        print(f"  battle {b['battle_id']} [{b['status']}] {score}  result={b['result']}")
+    for name, fv in sorted(v["features"].items()):
+        print(f"  {name}: {json.dumps(fv, sort_keys=True, default=str)}")
     ch = v["interactions"].get("challenges") or {}
     for c in [*ch.get("active", []), *ch.get("ended", [])]:
         print(

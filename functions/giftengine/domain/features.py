@@ -32,6 +32,7 @@ A feature registers by adding its class to `REGISTRY` (giftengine/domain/feature
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,14 @@ if TYPE_CHECKING:  # the stream imports this module; no cycle at run time
 
 # A side write's path: collection/doc[/collection/doc...], each segment a Firestore id.
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.:@+=-]{1,200}$")
+
+
+def path_segment(value: str) -> str:
+    """An id (a stream's, a creator's) as a side write path segment: itself when it is made
+    of the safe characters (at most 150), else `h` + 32 hex digits of its SHA-256."""
+    if _SEGMENT.match(value) and len(value) <= 150 and value not in (".", ".."):
+        return value
+    return "h" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,26 @@ class Feature:
     values: it is stored in the stream's state document, keep it bounded)."""
 
     name: ClassVar[str] = ""
+    # The commands the feature takes (`control` events, service/controls.py): the API
+    # refuses any other action for it with a 400 before recording anything.
+    actions: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def check_control(cls, action: str, params: dict) -> None:
+        """Raise ValueError with the reason when `action` with `params` is not a command
+        this feature takes (the API answers 400 and records nothing). Default: the action
+        must be one of `actions`; override to check the params too."""
+        if action not in cls.actions:
+            known = ", ".join(sorted(cls.actions)) or "none"
+            raise ValueError(f"feature {cls.name!r} has no action {action!r} (actions: {known})")
+
+    @classmethod
+    def check_config(cls, config: dict) -> dict:
+        """The creator's settings for this feature as they will be stored, or ValueError
+        with the reason (the settings route answers 400). Default: no settings."""
+        if config:
+            raise ValueError(f"feature {cls.name!r} takes no settings")
+        return {}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Feature:

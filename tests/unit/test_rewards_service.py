@@ -67,13 +67,17 @@ def test_moment_badges_follow_the_streams_alerts_once():
     s.load_features((Rewards,), {})
     s.apply(factories.gift("u1", coins=50, streakable=False, event_id="g1"), 1_000.0)
     s.alerts.append({"type": "battle_ended", "mvp": {"user_id": "u1", "handle": "@u1"}})
+    s.alerts.append({"type": "hype_ended", "top": [{"user_id": "u2", "coins": 9}], "level": 1})
     s.apply(factories.ev("stream_end", user=None, event_id="end"), 1_000.0)
     s.tick_features(1_000.0)
     per = next(w for w in s.side_writes if w.path == "xp/tiktok:u1/creators/c1")
     assert per.increments["award_battle_mvp"] == 1 and per.increments["award_top3_stream"] == 1
     assert per.increments["xp_gifts"] == 50
+    conductor = next(w for w in s.side_writes if w.path == "xp/tiktok:u2/creators/c1")
+    assert conductor.increments == {"award_hype_conductor": 1}
     assert sorted(a["badge"] for a in s.alerts if a["type"] == "badge") == [
         "battle_mvp",
+        "hype_conductor",
         "top3_stream",
     ]
     s.side_writes.clear()

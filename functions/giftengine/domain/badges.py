@@ -8,8 +8,9 @@ Two kinds (docs/engagement.md, "Badges"):
   consecutive days attended, in the creator's time zone), `level_10`; plus the creator's
   own rules (`Rule`: a metric from a small vocabulary and a threshold).
 - **Moments**, awarded by the rollup when the stream's features announce them (a battle's
-  MVP, a throne claim, top 3 of a stream when it ends): counted in the same document
-  (`award_<badge>`), shown in the alert feed as a `badge` alert when earned.
+  MVP, a throne claim, top 3 of a stream when it ends, a hype train's top contributor):
+  counted in the same document (`award_<badge>`), shown in the alert feed as a `badge`
+  alert when earned.
 - `og_tier`: the wallet's active OG tier (wallets/{uid}.tier), read with the rest.
 
 A refund takes back the counters it gave (decision 059), so a milestone that only the
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.domain import xp
 
-MOMENTS = ("battle_mvp", "throne", "top3_stream")
+MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor")
 METRICS = ("xp", "level", "coins", "gifts", "days", "streak", "points_earned", *MOMENTS)
 Metric = Literal[
     "xp",
@@ -38,6 +39,7 @@ Metric = Literal[
     "battle_mvp",
     "throne",
     "top3_stream",
+    "hype_conductor",
 ]
 # Shown in chat and overlays: plain text only (no markup characters).
 TEXT_PATTERN = r"^[^<>&\"'`\x00-\x1f]{1,40}$"
@@ -63,6 +65,7 @@ BUILT_IN = (
     Rule(id="battle_mvp", name="Battle MVP", metric="battle_mvp", at_least=1),
     Rule(id="throne", name="Took the throne", metric="throne", at_least=1),
     Rule(id="top3_stream", name="Top 3 of a stream", metric="top3_stream", at_least=1),
+    Rule(id="hype_conductor", name="Hype train conductor", metric="hype_conductor", at_least=1),
 )
 
 

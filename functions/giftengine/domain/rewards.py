@@ -225,6 +225,8 @@ class Rewards(Feature):
                 won.append(("battle_mvp", a["mvp"]))
             elif a.get("type") == "throne_claimed" and a.get("user_id"):
                 won.append(("throne", a))
+            elif a.get("type") == "hype_ended" and (a.get("top") or [{}])[0].get("user_id"):
+                won.append(("hype_conductor", a["top"][0]))
         if st.status == "ended" and not self.top3_done:
             self.top3_done = True
             won += [("top3_stream", g) for g in st.top_gifters(3)]

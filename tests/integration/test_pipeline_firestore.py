@@ -519,3 +519,35 @@ def test_viewers_outgrowing_the_state_document_move_to_shards_and_keep_counting(
     assert sorted(held) == [f"u{i}" for i in range(6)]
     assert coins(deps, stream_id) == expected
     assert [g["user_id"] for g in deps.store.live(stream_id)["top_gifters"][:2]] == ["u5", "u4"]
+
+
+def test_a_features_side_writes_commit_with_the_rollup_once(deps, stream_id, monkeypatch):
+    """domain/features.py: a feature's increments outside the stream land in the rollup's
+    transaction, so a rollup that dies before its commit leaves none and the retry one."""
+    from giftengine.domain import feature_registry
+
+    from tests.unit.test_stream_features import Tally
+
+    monkeypatch.setattr(feature_registry, "REGISTRY", (Tally,))
+    db = deps.store.db
+    db.collection("creators").document(stream_id).set({"features": {"tally": {"multiplier": 2}}})
+    monkeypatch.setattr(pipeline, "_config_cache", pipeline._CreatorConfigCache())
+    for _i in range(3):
+        deliver(deps, ev(stream_id, coins=5, streakable=False))
+    real = deps.store._write_rollup
+
+    def crash(*a, **kw):
+        real(*a, **kw)  # the writes are added to the transaction, which then fails
+        raise Crash("died before the commit")
+
+    monkeypatch.setattr(deps.store, "_write_rollup", crash)
+    deps.clock.t += 1
+    with pytest.raises(Crash):
+        pipeline.run_rollup(stream_id, deps)
+    assert not db.document(f"tallies/{stream_id}").get().exists
+    monkeypatch.setattr(deps.store, "_write_rollup", real)
+    for _ in range(3):
+        deps.clock.t += 1
+        pipeline.run_rollup(stream_id, deps)
+    assert db.document(f"tallies/{stream_id}").get().to_dict() == {"coins": 30}
+    assert deps.store.live(stream_id)["features"]["tally"]["coins"] == 30

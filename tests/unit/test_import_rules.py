@@ -20,6 +20,7 @@ PKG = Path(__file__).resolve().parents[2] / "functions" / "giftengine"
 
 # The four parts per subsystem (docs/architecture.md, "Where each subsystem keeps them").
 DOMAIN = [
+    "live.domain",
     *(f"domain.{p.stem}" for p in (PKG / "domain").glob("*.py") if p.stem != "__init__"),
     "wallet.ledger",
     "wallet.postings",

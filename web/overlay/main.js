@@ -101,6 +101,10 @@ function renderAlert(a, kind) {
     return el("div", { class: "alert panel goal-alert", "data-type": a.type, "data-goal-id": a.goal_id },
       el("span", { class: "what" }, "Goal reached!"),
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
+  } else if (a.type === "challenge_failed") {
+    return el("div", { class: "alert panel goal-alert failed", "data-type": a.type, "data-goal-id": a.goal_id },
+      el("span", { class: "what" }, `Challenge failed${a.title ? `: ${a.title}` : ""}`),
+      el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
   } else what = a.type;
   const big = kind === "big_gift";
   return el("div", {
@@ -167,8 +171,11 @@ function renderGoals(goals, box) {
     node.dataset.progress = g.progress || 0;
     node.dataset.target = g.target;
     node.classList.toggle("reached", !!g.reached);
+    node.classList.toggle("failed", !!g.failed);
+    node.dataset.status = g.reached ? "reached" : g.failed ? "failed" : "running";
     node.querySelector(".title").textContent = g.title || `${g.metric} goal`;
-    node.querySelector(".value").textContent = `${fmt(g.progress)} / ${fmt(g.target)}`;
+    node.querySelector(".value").textContent =
+      `${fmt(g.progress)} / ${fmt(g.target)}${g.failed ? " · failed" : ""}`;
     node.querySelector(".fill").style.width = `${pct}%`;
   }
 }

@@ -38,7 +38,8 @@ def view(live: dict | None, stream_id: str) -> dict:
 
 
 def interactions(project_id: str, stream_id: str) -> dict:
-    """The active and most recent poll with exact counts (docs/engagement.md)."""
+    """The active and most recent poll, prediction, question queue and challenges, with
+    exact counts (docs/engagement.md)."""
     from giftengine.adapters.clients import firestore_client
     from giftengine.live import service
     from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
@@ -85,6 +86,22 @@ def run(args) -> int:
                 f"{c}={n}" for c, n in zip(p["choices"], p["exact_counts"], strict=True)
             )
             print(f"  {key.replace('_', ' ')}: {p['question']} [{p['status']}] {votes}")
+    for key in ("active_prediction", "last_prediction"):
+        p = v["interactions"].get(key)
+        if p:
+            pools = ", ".join(f"{o}={n}" for o, n in zip(p["outcomes"], p["pools"], strict=True))
+            print(f"  {key.replace('_', ' ')}: {p['title']} [{p['status']}] {pools}")
+    q = v["interactions"].get("current_question")
+    if q:
+        print(f"  question on screen: {q['text']}")
+    for q in v["interactions"].get("question_queue") or []:
+        print(f"    {q['votes']:>4} up  {q['text']}")
+    ch = v["interactions"].get("challenges") or {}
+    for c in [*ch.get("active", []), *ch.get("ended", [])]:
+        print(
+            f"  challenge {c['title'] or c['goal_id']}: {c['progress']}/{c['target']} "
+            f"{c['metric']} [{c['status']}]"
+        )
     return 0
 
 

@@ -265,10 +265,10 @@ class FirestoreStreamStore:
         return True
 
     # ---- settings read by the rollup ------------------------------------------------------
-    def creator_timezone(self, creator_id: str) -> str | None:
+    def creator_config(self, creator_id: str) -> dict | None:
         snap = self.db.collection("creators").document(creator_id).get()
-        self.writes.read("timezone")
-        return (snap.to_dict() or {}).get("timezone") if snap.exists else None
+        self.writes.read("creator")
+        return snap.to_dict() if snap.exists else None
 
     # ---- the rollup transaction -------------------------------------------------------------
     def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
@@ -604,6 +604,11 @@ class FirestoreStreamStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
+        for w in out.side_writes:  # domain/features.py: no rule here, only the write
+            ref = self.db.document(w.path)
+            data = {**w.set, **{k: firestore.Increment(v) for k, v in w.increments.items()}}
+            writer.set(ref, data, merge=w.merge)
+            written.append(ref.path)
         for change in plan.pointers:
             written.append(live_pointers.write(writer, self.db, change))
         return written

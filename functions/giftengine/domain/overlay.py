@@ -39,6 +39,7 @@ class AlertRules(BaseModel):
     follow: AlertRule = _rule("condense", 3000)
     share: AlertRule = _rule("condense", 3000)
     goal_reached: AlertRule = _rule("show", 6000)
+    challenge_failed: AlertRule = _rule("show", 6000)
 
 
 class OverlaySettings(BaseModel):

@@ -29,6 +29,7 @@ from datetime import datetime
 
 from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
+from giftengine.domain.features import Feature, Settled, SideWrite
 from giftengine.domain.periods import session_board
 
 GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
@@ -177,9 +178,12 @@ class StreamState:
     last_period_flush_at: float = 0.0
     boards_written: list[str] = field(default_factory=list)  # newest last, BOARDS_KEPT
     users: dict[str, Viewer] = field(default_factory=dict)
+    features: dict[str, dict] = field(default_factory=dict)  # name -> state (domain/features.py)
     # Output of the current batch (not persisted).
     alerts: list[dict] = field(default_factory=list, repr=False)
+    side_writes: list[SideWrite] = field(default_factory=list, repr=False)
     _combo_touched: dict[str, str] = field(default_factory=dict, repr=False)  # key -> user
+    _features: dict[str, Feature] = field(default_factory=dict, repr=False)  # loaded
 
     # ---- applying events -------------------------------------------------------------
     def apply(self, ev: EngagementEvent, now: float) -> None:
@@ -221,6 +225,27 @@ class StreamState:
             self.expire(now, timeout=0.0)
             self.status = "ended"
             self.ended_at = utc_iso(ev.occurred_at)
+        for f in self._features.values():
+            f.on_event(self, ev)
+
+    # ---- features (domain/features.py) -----------------------------------------------
+    def load_features(self, registry: tuple[type[Feature], ...], config: dict | None) -> None:
+        """Instantiate the registered features from their persisted state and configure
+        them from the creator's settings (`features.{name}`). Call before anything else
+        in a rollup, so the live view compared before and after includes them."""
+        config = config or {}
+        self._features = {}
+        for cls in registry:
+            f = cls.from_dict(self.features.get(cls.name))
+            f.configure(config.get(cls.name))
+            self._features[cls.name] = f
+
+    def tick_features(self, now: float) -> None:
+        for f in self._features.values():
+            f.tick(self, now)
+
+    def feature(self, name: str) -> Feature | None:
+        return self._features.get(name)
 
     def _viewer(self, ev: EngagementEvent) -> Viewer:
         u = ev.user
@@ -290,6 +315,20 @@ class StreamState:
             event_id=event_id,
         )
         self.alerts.append(alert)
+        if self._features:
+            settled = Settled(
+                viewer.user_id,
+                viewer.handle,
+                viewer.name,
+                s.gift_id,
+                s.gift_name,
+                units,
+                coins,
+                at,
+                event_id,
+            )
+            for f in self._features.values():
+                f.on_settled(self, settled)
 
     def _user_alert(self, kind: str, v: Viewer) -> dict:
         return {
@@ -332,6 +371,10 @@ class StreamState:
         deadlines = [
             s.last_seen + timeout for v in self.users.values() for s in v.streaks.values() if s.open
         ]
+        for f in self._features.values():
+            d = f.next_deadline()
+            if d is not None:
+                deadlines.append(d)
         return min(deadlines) if deadlines else None
 
     # ---- closing a batch ---------------------------------------------------------------
@@ -540,12 +583,24 @@ class StreamState:
             },
             "alert_seq": self.alert_seq,
             "rev": self.rev,
+            **({"features": views} if (views := self._feature_views()) else {}),
         }
+
+    def _feature_views(self) -> dict:
+        views = {}
+        for name, f in self._features.items():
+            v = f.view()
+            if v is not None:
+                views[name] = v
+        return views
 
     # ---- persistence (plain dicts; the adapter shards `users`) ---------------------------
     def core_dict(self) -> dict:
-        skip = ("users", "alerts", "_combo_touched")
+        skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        d["features"] = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        if not d["features"]:
+            del d["features"]  # a stream without features keeps its documents as before
         d["totals"] = asdict(self.totals)
         d["goals"] = {k: asdict(g) for k, g in self.goals.items()}
         d["gift_units"] = dict(self.gift_units)

@@ -49,7 +49,8 @@ class MemoryEventStore:
         self.streams: dict[str, _Stream] = {}
         self.boards: dict[str, dict[str, dict]] = {}  # board id -> user -> entry
         self.dead_letters: dict[str, str] = {}
-        self.timezones: dict[str, str] = {}
+        self.creators: dict[str, dict] = {}  # creator id -> settings document
+        self.docs: dict[str, dict] = {}  # path -> document written by a side write
         self.lag_next: list[int] = []  # commit lags to use next (tests pick them)
         self.crash: Callable[[str], bool] = lambda where: False  # where: "before"/"after"
         self.ops: dict[str, int] = {}
@@ -89,8 +90,8 @@ class MemoryEventStore:
         self.dead_letters[message_id] = reason
         return True
 
-    def creator_timezone(self, creator_id: str) -> str | None:
-        return self.timezones.get(creator_id)
+    def creator_config(self, creator_id: str) -> dict | None:
+        return copy.deepcopy(self.creators.get(creator_id))
 
     def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None:
         s = self._s(stream_id)
@@ -185,9 +186,20 @@ class MemoryEventStore:
                 )
                 e["coins"] += coins
                 e["gifts"] += units
+        for w in out.side_writes:
+            self._side_write(w)
         if self.crash("after"):
             raise Crash("after the rollup's commit")
         return out
+
+    def _side_write(self, w) -> None:
+        """As the Firestore adapter commits it (set, merged or not, and increments)."""
+        doc = self.docs.get(w.path, {}) if w.merge else {}
+        doc = {**doc, **copy.deepcopy(w.set)}
+        for k, v in w.increments.items():
+            doc[k] = doc.get(k, 0) + v
+        self.docs[w.path] = doc
+        self._count("write")
 
     # ---- reads ------------------------------------------------------------------------------
     def live(self, stream_id: str) -> dict | None:

@@ -47,7 +47,8 @@ class EventStore(Protocol):
         """Record the events and apply them in one commit; None, committing nothing, when
         the record exists or the state kept changing."""
 
-    def creator_timezone(self, creator_id: str) -> str | None: ...
+    def creator_config(self, creator_id: str) -> dict | None:
+        """The creator's settings document (`timezone`, `features`), None if unset."""
 
 
 class RollupScheduler(Protocol):
@@ -192,20 +193,26 @@ class RollupResult:
     recorded: bool = False  # `fresh` was recorded by this rollup's commit
 
 
-class _TimezoneCache:
-    def __init__(self, ttl: float = 60.0):
-        self.ttl, self._cache = ttl, {}
+class _CreatorConfigCache:
+    """A creator's settings, read at most once a minute per process: a setting change
+    (time zone, a feature's configuration) reaches the rollup within `ttl` seconds."""
 
-    def get(self, store: EventStore, creator_id: str, default: str, now: float) -> str:
+    def __init__(self, ttl: float = 60.0, size: int = 10_000):
+        self.ttl, self.size, self._cache = ttl, size, {}
+
+    def get(self, store: EventStore, creator_id: str, default_tz: str, now: float) -> dict:
         hit = self._cache.get(creator_id)
         if hit and now - hit[1] < self.ttl:
             return hit[0]
-        tz = store.creator_timezone(creator_id) or default
-        self._cache[creator_id] = (tz, now)
-        return tz
+        config = dict(store.creator_config(creator_id) or {})
+        config["timezone"] = config.get("timezone") or default_tz
+        if len(self._cache) >= self.size:
+            self._cache.clear()
+        self._cache[creator_id] = (config, now)
+        return config
 
 
-_tz_cache = _TimezoneCache()
+_config_cache = _CreatorConfigCache()
 
 
 def cadence(s: Settings) -> rollup.Cadence:
@@ -233,11 +240,11 @@ def run_rollup(
     bucket = math.floor(now / s.rollup_min_interval_s)
     holder: dict = {}
 
-    def timezone_of(creator_id: str) -> str:
-        return _tz_cache.get(deps.store, creator_id, s.default_timezone, now)
+    def config_of(creator_id: str) -> dict:
+        return _config_cache.get(deps.store, creator_id, s.default_timezone, now)
 
     def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
-        d = rollup.decide(inp, now, bucket, c, timezone_of)
+        d = rollup.decide(inp, now, bucket, c, config_of)
         holder.update(state=inp.state, more=inp.more, skipped=d.skipped, applied=d.applied)
         return d.out
 

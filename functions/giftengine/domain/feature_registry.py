@@ -1,0 +1,12 @@
+"""The stream features the rollup runs, in order (domain/features.py). Pure.
+
+Add a feature by importing its class here and appending it to `REGISTRY`; its `name` is
+the key of its state, its live view and its creator settings. Order matters only where a
+feature reads another's view in the same rollup (none do yet).
+"""
+
+from __future__ import annotations
+
+from giftengine.domain.features import Feature
+
+REGISTRY: tuple[type[Feature], ...] = ()

@@ -270,6 +270,18 @@ class FirestoreStreamStore:
         self.writes.read("creator")
         return snap.to_dict() if snap.exists else None
 
+    def stream_bans(self, stream_id: str, now: float, limit: int = 500) -> list[str]:
+        """The chat's active bans (moderation writes `streams/{s}/chat_users/{uid}`)."""
+        q = (
+            self.stream_ref(stream_id)
+            .collection("chat_users")
+            .where(filter=FieldFilter("banned_until", ">", datetime.fromtimestamp(now, UTC)))
+            .limit(limit)
+        )
+        snaps = list(q.stream())
+        self.writes.count("read", max(1, len(snaps)))
+        return [s.id for s in snaps]
+
     # ---- the rollup transaction -------------------------------------------------------------
     def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
         """The events after the cursor, split at the visibility horizon (read time minus a
@@ -727,6 +739,15 @@ class SettingsStore:
             return False
         ref.delete()
         return True
+
+    def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
+        """Replace `features.{feature}` of the creator's settings (other fields kept)."""
+        doc = {"creator_id": creator_id, "features": {feature: config}}
+        self.db.collection("creators").document(creator_id).set(
+            {**doc, "updated_at": firestore.SERVER_TIMESTAMP},
+            merge=["creator_id", f"features.{feature}", "updated_at"],
+        )
+        return doc
 
     def put_creator_settings(self, creator_id: str, settings: dict) -> dict:
         doc = {"creator_id": creator_id, **settings}

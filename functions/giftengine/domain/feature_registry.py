@@ -7,6 +7,17 @@ feature reads another's view in the same rollup (none do yet).
 
 from __future__ import annotations
 
+from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
+from giftengine.domain.rewards import Rewards
+from giftengine.domain.rounds import Rounds
+from giftengine.domain.tap_battles import TapBattle
+from giftengine.domain.throne import Throne
 
-REGISTRY: tuple[type[Feature], ...] = ()
+REGISTRY: tuple[type[Feature], ...] = (
+    Battle,
+    TapBattle,
+    Throne,
+    Rounds,
+    Rewards,
+)

@@ -9,14 +9,15 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
-  `ingest_session()` (one creator, for the dev CLI)
+  `ingest_session()` (one creator, for the dev CLI), `ingest_fleet()` (ingest_scale)
 - live interactions: `live_deps()` (the live functions)
-- reports: `giftengine.reports.bootstrap.report_deps()` (its own wiring, to fold in here)
+- reports: `report_deps()` (on_stream_end, the report and analytics routes of api)
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,15 @@ if TYPE_CHECKING:
     from giftengine.ingest.target_store import TargetRepo
     from giftengine.ingest.worker import Worker
     from giftengine.moderation.service import Deps as ChatDeps
+    from giftengine.reports.service import Deps as ReportDeps
+    from giftengine.service.fleet import FleetDeps
     from giftengine.service.pipeline import Deps
     from giftengine.wallet.checkout import PaymentFlows
     from giftengine.wallet.service import WalletService
+
+
+# The manifest's Cloud Run service of the ingest worker (sized by `ingest_scale`).
+FLEET_SERVICE = "ingest_worker"
 
 
 @lru_cache(maxsize=1)
@@ -226,6 +233,57 @@ def ingest_worker() -> Worker:
         connect=ingest_connections(),
         normalize=normalize.normalize,
         point_live=point_live,
+    )
+
+
+@lru_cache(maxsize=1)
+def ingest_fleet() -> FleetDeps:
+    """What `ingest_scale` sizes: the target count in Firestore, the worker's Cloud Run service
+    (on the local cloud, where there is no Cloud Run, a fleet that sets nothing), the bounds
+    from the manifest's `ingest_worker` service and the creators per instance."""
+    from giftengine import manifest
+    from giftengine.adapters.fleet import CloudRunFleet, FirestoreTargetCounter, LocalFleet
+    from giftengine.service.fleet import FleetDeps, FleetSettings
+
+    s = settings()
+    worker = manifest.load().services[FLEET_SERVICE]
+    if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        fleet = LocalFleet()
+    else:
+        fleet = CloudRunFleet(s.project_id, s.pipeline.region, FLEET_SERVICE.replace("_", "-"))
+    return FleetDeps(
+        targets=FirestoreTargetCounter(firestore()),
+        fleet=fleet,
+        settings=FleetSettings(
+            per_instance=s.ingest.max_creators,
+            floor=worker.min_instances,
+            ceiling=worker.max_instances,
+        ),
+    )
+
+
+# ---- reports -------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def report_deps() -> ReportDeps:
+    """The reports subsystem: event log and report store on Firestore, files in the exports
+    bucket (Parquet through pyarrow, imported only when a report is written)."""
+    from giftengine.adapters.clients import storage_client
+    from giftengine.adapters.firestore_store import FirestoreStreamStore
+    from giftengine.naming import bucket_name
+    from giftengine.reports import export, service
+    from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
+    from giftengine.reports.storage import StorageFiles
+
+    _logging()
+    s = settings().pipeline
+    db = firestore()
+    return service.Deps(
+        events=FirestoreEventLog(FirestoreStreamStore(db)),
+        store=FirestoreReportStore(db),
+        files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
+        idle_timeout_s=s.streak_idle_timeout_s,
+        retention_s=s.settled_streak_retention_s,
+        encode=export.files,
     )
 
 

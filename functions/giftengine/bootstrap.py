@@ -119,12 +119,12 @@ class _Publisher:
 
 @lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
+    from giftengine.adapters.docstore import FirestoreDocStore
     from giftengine.wallet import catalog_file
-    from giftengine.wallet.firestore_store import FirestoreWalletStore
     from giftengine.wallet.service import WalletService
 
     return WalletService(
-        FirestoreWalletStore(firestore()),
+        FirestoreDocStore(firestore()),
         settings=settings().wallet,
         catalog=catalog_file.load(),
         publish=_Publisher(project_id()),
@@ -292,9 +292,9 @@ class _Live:
     """Live interactions (polls): the service's dependencies, wired on first use."""
 
     def __init__(self) -> None:
+        from giftengine.adapters.docstore import FirestoreDocStore as DocStore
         from giftengine.live.service import Deps as LiveDeps
         from giftengine.live.tasks import PollTasks
-        from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
 
         s = settings().pipeline
         self.project_id = s.project_id

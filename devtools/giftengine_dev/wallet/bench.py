@@ -25,8 +25,8 @@ import requests
 import stripe
 from giftengine import settings as settings_mod
 from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.docstore import FirestoreDocStore
 from giftengine.wallet import catalog_file
-from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.payments import PaymentEvent
 from giftengine.wallet.service import GiftSpend, WalletService
 
@@ -73,7 +73,7 @@ def _service(project: str, unlimited: bool = True) -> WalletService:
 
         s = replace(s, spend_coins_per_minute=10**12, spends_per_minute=10**9)
     return WalletService(
-        FirestoreWalletStore(firestore_client(project)), settings=s, catalog=catalog_file.load()
+        FirestoreDocStore(firestore_client(project)), settings=s, catalog=catalog_file.load()
     )
 
 

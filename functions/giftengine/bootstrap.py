@@ -11,7 +11,9 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
   `ingest_session()` (one creator, for the dev CLI), `ingest_fleet()` (ingest_scale)
 - live interactions: `live_deps()` (the live functions)
-- reports: `report_deps()` (on_stream_end, the report and analytics routes of api)
+- reports: `report_deps()` (the api's report and analytics routes: no files) and
+  `export_deps()` (on_stream_end, `giftengine report`: the files too, so only they reach
+  pyarrow; decision 083)
 """
 
 from __future__ import annotations
@@ -88,6 +90,14 @@ def ownership():
     from giftengine.adapters.ownership import FirestoreOwnership
 
     return FirestoreOwnership(firestore())
+
+
+@lru_cache(maxsize=1)
+def battles_repo():
+    """Creator-vs-creator battles (service.battles.BattleRepo)."""
+    from giftengine.adapters.battles import FirestoreBattles
+
+    return FirestoreBattles(firestore())
 
 
 @lru_cache(maxsize=1)
@@ -263,16 +273,15 @@ def ingest_fleet() -> FleetDeps:
 
 
 # ---- reports -------------------------------------------------------------------------------
+# Two builders so that only the function that writes the files ships pyarrow (the packager,
+# giftengine_dev.packaging, counts a builder's imports where the builder is used; decision 083).
 @lru_cache(maxsize=1)
 def report_deps() -> ReportDeps:
-    """The reports subsystem: event log and report store on Firestore, files in the exports
-    bucket (Parquet through pyarrow, imported only when a report is written)."""
-    from giftengine.adapters.clients import storage_client
+    """The reports subsystem on Firestore, without files: a report computed with these is
+    saved to Firestore only (the api: on demand)."""
     from giftengine.adapters.firestore_store import FirestoreStreamStore
-    from giftengine.naming import bucket_name
-    from giftengine.reports import export, service
+    from giftengine.reports import service
     from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
-    from giftengine.reports.storage import StorageFiles
 
     _logging()
     s = settings().pipeline
@@ -280,9 +289,28 @@ def report_deps() -> ReportDeps:
     return service.Deps(
         events=FirestoreEventLog(FirestoreStreamStore(db)),
         store=FirestoreReportStore(db),
-        files=StorageFiles(storage_client(s.project_id), bucket_name(s.project_id, "exports")),
+        files=None,
         idle_timeout_s=s.streak_idle_timeout_s,
         retention_s=s.settled_streak_retention_s,
+        ownership=ownership(),
+    )
+
+
+@lru_cache(maxsize=1)
+def export_deps() -> ReportDeps:
+    """`report_deps` plus the files: CSV and Parquet (pyarrow, imported when a report is
+    written) in the exports bucket."""
+    from dataclasses import replace
+
+    from giftengine.adapters.clients import storage_client
+    from giftengine.naming import bucket_name
+    from giftengine.reports import export
+    from giftengine.reports.storage import StorageFiles
+
+    p = project_id()
+    return replace(
+        report_deps(),
+        files=StorageFiles(storage_client(p), bucket_name(p, "exports")),
         encode=export.files,
     )
 

@@ -33,6 +33,10 @@ def view(live: dict | None, stream_id: str) -> dict:
         ],
         "goals": live.get("goals") or {},
         "combos": live.get("combos") or [],
+        # Every stream feature's view as the live document holds it (`features.{name}`:
+        # rounds, the hype train, the throne, battles, ...; docs/engagement.md), whole, so a
+        # new feature shows here without a change to this command.
+        "features": live.get("features") or {},
         "rev": live.get("rev", 0),
     }
 
@@ -96,6 +100,8 @@ def run(args) -> int:
         print(f"  question on screen: {q['text']}")
     for q in v["interactions"].get("question_queue") or []:
         print(f"    {q['votes']:>4} up  {q['text']}")
+    for name, fv in sorted(v["features"].items()):
+        print(f"  {name}: {json.dumps(fv, sort_keys=True, default=str)}")
     ch = v["interactions"].get("challenges") or {}
     for c in [*ch.get("active", []), *ch.get("ended", [])]:
         print(

@@ -715,6 +715,15 @@ class SettingsStore:
         ref.delete()
         return True
 
+    def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
+        """Replace `features.{feature}` of the creator's settings (other fields kept)."""
+        doc = {"creator_id": creator_id, "features": {feature: config}}
+        self.db.collection("creators").document(creator_id).set(
+            {**doc, "updated_at": firestore.SERVER_TIMESTAMP},
+            merge=["creator_id", f"features.{feature}", "updated_at"],
+        )
+        return doc
+
     def put_creator_settings(self, creator_id: str, settings: dict) -> dict:
         doc = {"creator_id": creator_id, **settings}
         self.db.collection("creators").document(creator_id).set(

@@ -7,6 +7,11 @@ feature reads another's view in the same rollup (none do yet).
 
 from __future__ import annotations
 
+from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
+from giftengine.domain.tap_battles import TapBattle
 
-REGISTRY: tuple[type[Feature], ...] = ()
+REGISTRY: tuple[type[Feature], ...] = (
+    Battle,
+    TapBattle,
+)

@@ -92,6 +92,26 @@ class Feature:
     values: it is stored in the stream's state document, keep it bounded)."""
 
     name: ClassVar[str] = ""
+    # The commands the feature takes (`control` events, service/controls.py): the API
+    # refuses any other action for it with a 400 before recording anything.
+    actions: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def check_control(cls, action: str, params: dict) -> None:
+        """Raise ValueError with the reason when `action` with `params` is not a command
+        this feature takes (the API answers 400 and records nothing). Default: the action
+        must be one of `actions`; override to check the params too."""
+        if action not in cls.actions:
+            known = ", ".join(sorted(cls.actions)) or "none"
+            raise ValueError(f"feature {cls.name!r} has no action {action!r} (actions: {known})")
+
+    @classmethod
+    def check_config(cls, config: dict) -> dict:
+        """The creator's settings for this feature as they will be stored, or ValueError
+        with the reason (the settings route answers 400). Default: no settings."""
+        if config:
+            raise ValueError(f"feature {cls.name!r} takes no settings")
+        return {}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Feature:

@@ -24,6 +24,7 @@ Firestore's 1 MiB per document however many streaks a hot stream settles.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
@@ -35,6 +36,11 @@ GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
 # Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
 # them in one shard document stay near half of Firestore's 1 MiB limit.
 SETTLED_CAP = 10_000
+
+
+def streak_key(ev: EngagementEvent) -> str:
+    """The key of the streak a streakable gift message belongs to (per user)."""
+    return f"{ev.gift.id}|{ev.group_id}"
 
 
 @dataclass
@@ -261,7 +267,7 @@ class StreamState:
             )
             self._settle(viewer, once, ev.repeat_count, ev.occurred_at, ev.event_id)
             return
-        key = f"{g.id}|{ev.group_id}"
+        key = streak_key(ev)
         s = viewer.streaks.get(key)
         if s is None:
             s = viewer.streaks[key] = Streak(key, g.id, g.name, g.coins)
@@ -332,14 +338,27 @@ class StreamState:
         }
 
     # ---- time ------------------------------------------------------------------------
-    def expire(self, now: float, timeout: float) -> None:
-        """Settle every open streak idle for `timeout` seconds at its highest count."""
-        for v in self.users.values():
-            for s in v.streaks.values():
-                if s.open and now - s.last_seen >= timeout:
-                    at = datetime.fromisoformat(s.last_occurred_at.replace("Z", "+00:00"))
-                    self._settle(v, s, s.max_count - s.settled_units, at)
-                    self._combo_touched.pop(s.key, None)
+    def expire(
+        self, now: float, timeout: float, only: Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        """Settle every open streak idle for `timeout` seconds at its highest count; with
+        `only` ((user id, streak key) pairs), just those of them that are open and idle: a
+        caller that tracks when its streaks were last touched (the report's replay) settles
+        them without scanning every streak of the stream each second."""
+        if only is None:
+            pairs = [(v, s) for v in self.users.values() for s in v.streaks.values()]
+        else:
+            pairs = []
+            for uid, key in only:
+                v = self.users.get(uid)
+                s = v.streaks.get(key) if v is not None else None
+                if s is not None:
+                    pairs.append((v, s))
+        for v, s in pairs:
+            if s.open and now - s.last_seen >= timeout:
+                at = datetime.fromisoformat(s.last_occurred_at.replace("Z", "+00:00"))
+                self._settle(v, s, s.max_count - s.settled_units, at)
+                self._combo_touched.pop(s.key, None)
 
     def prune(self, now: float, retention: float, cap: int = SETTLED_CAP) -> None:
         """Forget settled streaks after `retention` s, and beyond the newest `cap` of the
@@ -574,7 +593,8 @@ class StreamState:
     def core_dict(self) -> dict:
         skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
-        d["features"] = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        features = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        d["features"] = {n: v for n, v in features.items() if v}  # idle features: no bytes
         if not d["features"]:
             del d["features"]  # a stream without features keeps its documents as before
         d["totals"] = asdict(self.totals)

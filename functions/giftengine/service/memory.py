@@ -182,9 +182,11 @@ class MemoryEventStore:
         return out
 
     def _side_write(self, w) -> None:
-        """As the Firestore adapter commits it (set, merged or not, and increments)."""
-        doc = self.docs.get(w.path, {}) if w.merge else {}
-        doc = {**doc, **copy.deepcopy(w.set)}
+        """As the Firestore adapter commits it (set, merged or not, and increments). A merge
+        merges nested maps field by field, as Firestore's `set(merge=True)` does: two streams
+        writing `sides.{their id}` of one battle document keep each other's side."""
+        doc = copy.deepcopy(self.docs.get(w.path, {})) if w.merge else {}
+        _merge(doc, copy.deepcopy(w.set))
         for k, v in w.increments.items():
             doc[k] = doc.get(k, 0) + v
         self.docs[w.path] = doc
@@ -201,3 +203,11 @@ class MemoryEventStore:
                 if e.event_id not in seen:
                     seen.add(e.event_id)
                     yield e
+
+
+def _merge(doc: dict, data: dict) -> None:
+    for k, v in data.items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            _merge(doc[k], v)
+        else:
+            doc[k] = v

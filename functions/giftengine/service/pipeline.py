@@ -93,6 +93,15 @@ def record_engagement(
         _dead_letter(deps, f"{message_id}#{r.index}", r.reason, r.data, attributes)
     if not events:
         return Recorded("dead_letter", reason="; ".join(r.reason for r in rejected))
+    created = record_events(events, deps)
+    return Recorded("recorded" if created else "duplicate", events[0], events=events)
+
+
+def record_events(events: list[EngagementEvent], deps: Deps) -> bool:
+    """Record valid events of one stream as one record, exactly once, and trigger the
+    stream's rollup: a delivered message's events, or events the API built itself (a
+    creator's command: service/controls.py). False when that record existed already (a
+    redelivery, a retried request)."""
     stream_id = events[0].stream_id
     s = deps.settings
     now = deps.clock()
@@ -100,11 +109,11 @@ def record_engagement(
     quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
     leading = s.inline_rollup and _leading.claim(stream_id, bucket)
     if leading and quiet and _record_with_rollup(events, deps):
-        return Recorded("recorded", events[0], events=events)
+        return True
     created = deps.store.record_events(events)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
     _trigger_rollup(stream_id, deps, leading, bucket, now)
-    return Recorded("recorded" if created else "duplicate", events[0], events=events)
+    return created
 
 
 def _dead_letter(deps: Deps, message_id: str, reason: str, data: bytes, attributes) -> None:

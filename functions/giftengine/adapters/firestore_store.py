@@ -269,6 +269,18 @@ class FirestoreStreamStore:
         self.writes.count("read")
         return snap.to_dict() if snap.exists else None
 
+    def stream_bans(self, stream_id: str, now: float, limit: int = 500) -> list[str]:
+        """The chat's active bans (moderation writes `streams/{s}/chat_users/{uid}`)."""
+        q = (
+            self.stream_ref(stream_id)
+            .collection("chat_users")
+            .where(filter=FieldFilter("banned_until", ">", datetime.fromtimestamp(now, UTC)))
+            .limit(limit)
+        )
+        snaps = list(q.stream())
+        self.writes.count("read", max(1, len(snaps)))
+        return [s.id for s in snaps]
+
     # ---- the rollup transaction -------------------------------------------------------------
     def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
         """The events after the cursor, split at the visibility horizon (read time minus a

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
+from giftengine.domain.rewards import Rewards
 from giftengine.domain.tap_battles import TapBattle
 
 REGISTRY: tuple[type[Feature], ...] = (
     Battle,
     TapBattle,
+    Rewards,
 )

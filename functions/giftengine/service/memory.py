@@ -51,6 +51,7 @@ class MemoryEventStore:
         self.dead_letters: dict[str, str] = {}
         self.creators: dict[str, dict] = {}  # creator id -> settings document
         self.docs: dict[str, dict] = {}  # path -> document written by a side write
+        self.bans: dict[str, dict[str, float]] = {}  # stream -> uid -> banned until
         self.lag_next: list[int] = []  # commit lags to use next (tests pick them)
         self.crash: Callable[[str], bool] = lambda where: False  # where: "before"/"after"
         self.ops: dict[str, int] = {}
@@ -92,6 +93,9 @@ class MemoryEventStore:
 
     def creator_config(self, creator_id: str) -> dict | None:
         return copy.deepcopy(self.creators.get(creator_id))
+
+    def stream_bans(self, stream_id: str, now: float) -> list[str]:
+        return [u for u, until in self.bans.get(stream_id, {}).items() if until > now]
 
     def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None:
         s = self._s(stream_id)

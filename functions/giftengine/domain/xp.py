@@ -125,3 +125,37 @@ def activity_xp(m: Minute, kind: str, ts: float, count: int = 1) -> dict[str, in
 
 def points_for(xp: int) -> int:
     return xp * POINTS_PER_XP
+
+
+# ---- refunds and disputes (docs/engagement.md, "A refund takes back what it gave") ---------
+def spent_share(balance_before: int, balance_after: int) -> int:
+    """Coins of a claw-back that the wallet no longer held: the part of the refunded or
+    disputed purchase already spent (bonus coins are spent first and never refunded, so
+    these are purchased coins that paid for gifts or a tier)."""
+    return max(0, max(0, -balance_after) - max(0, -balance_before))
+
+
+def allocate_revocation(
+    coins: int, gifts: list[tuple[float, str, str, int]], revoked_before: dict[str, int]
+) -> dict[str, int]:
+    """Which creators' XP a claw-back of `coins` spent coins takes back: the viewer's gifts
+    paid with purchased coins, newest first (`gifts`: (at, txn id, creator, purchased
+    coins)), skipping per creator the coins earlier claw-backs already took (they took that
+    creator's newest first too). What no gift accounts for (a tier bought with the coins)
+    is taken from the global XP only."""
+    skip = {c: max(0, n) for c, n in revoked_before.items()}
+    out: dict[str, int] = {}
+    left = max(0, coins)
+    for _at, _tid, creator, paid in sorted(gifts, key=lambda g: (g[0], g[1]), reverse=True):
+        if left <= 0:
+            break
+        avail = max(0, paid)
+        s = min(avail, skip.get(creator, 0))
+        if s:
+            skip[creator] -= s
+            avail -= s
+        take = min(avail, left)
+        if take:
+            out[creator] = out.get(creator, 0) + take
+            left -= take
+    return out

@@ -9,7 +9,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from giftengine.domain.rounds import MAX_GIFTERS, Rounds, doc_key, rank
+from giftengine.domain.features import path_segment
+from giftengine.domain.rounds import MAX_GIFTERS, Rounds, rank
 from giftengine.domain.stream import StreamState
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,4 +187,4 @@ def test_commands_and_settings_are_checked():
     }
     with pytest.raises(ValueError):
         Rounds.check_config({"length_s": 5})
-    assert doc_key("s1") == "s1" and doc_key("a b/c").startswith("h")
+    assert path_segment("s1") == "s1" and path_segment("a b/c").startswith("h")

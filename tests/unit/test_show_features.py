@@ -1,4 +1,4 @@
-"""Throne, timed rounds and the hype train through the pipeline's service on the in-memory
+"""The throne, timed rounds and the hype train through the pipeline's service on the in-memory
 store (the same batches, re-sent messages, redeliveries and crashes as the pipeline's own
 property test): their views and documents count each settled gift exactly once."""
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from giftengine.domain import feature_registry, ranking
+from giftengine.domain.hype import HypeTrain
 from giftengine.domain.rounds import Rounds
 from giftengine.domain.throne import Throne
 from giftengine.service import pipeline
@@ -34,10 +35,10 @@ def start_rounds():
 
 @settings(max_examples=120, deadline=None)
 @given(scenarios())
-def test_throne_and_round_count_each_settled_gift_once(scenario):
+def test_throne_rounds_and_hype_count_each_settled_gift_once(scenario):
     events, steps, lags, ticks = scenario
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(feature_registry, "REGISTRY", (Throne, Rounds))
+        mp.setattr(feature_registry, "REGISTRY", (Throne, Rounds, HypeTrain))
         mp.setattr(pipeline, "_config_cache", pipeline._CreatorConfigCache())
         store = MemoryEventStore(lag=2)
         deps = make_deps(store)
@@ -76,6 +77,7 @@ def test_throne_and_round_count_each_settled_gift_once(scenario):
     features = live.get("features", {})
     if not want:
         assert "throne" not in features and "rounds/s1_1" not in store.docs
+        assert "creators/s1/records/hype" not in store.docs
         return
     holder = features["throne"]["holder"]
     assert (holder["user_id"], holder["coins"]) == want[0]
@@ -84,7 +86,14 @@ def test_throne_and_round_count_each_settled_gift_once(scenario):
     doc = store.docs["rounds/s1_1"]
     assert sorted((e["user_id"], e["coins"]) for e in doc["top"]) == sorted(want)
     assert doc["winner"]["coins"] == want[0][1]
-    ended = [
-        a for batch in store._s("s1").alerts for a in batch["items"] if a["type"] == "round_ended"
-    ]
-    assert [a["round"] for a in ended] == [1]
+    alerts = [a for batch in store._s("s1").alerts for a in batch["items"]]
+    assert [a["round"] for a in alerts if a["type"] == "round_ended"] == [1]
+    # The hype train (defaults: 3 distinct gifters in 5 minutes): every gift is at T0, so
+    # it starts with the third gifter and holds every coin; it ends 300 s after T0.
+    trains = [a for a in alerts if a["type"] == "hype_ended"]
+    if len(totals) < 3:
+        assert trains == [] and "creators/s1/records/hype" not in store.docs
+        return
+    assert [a["coins"] for a in trains] == [sum(totals.values())]
+    record = store.docs["creators/s1/records/hype"]
+    assert (record["trains"], record["coins"]) == (1, sum(totals.values()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
+from giftengine.domain.hype import HypeTrain
 from giftengine.domain.rewards import Rewards
 from giftengine.domain.rounds import Rounds
 from giftengine.domain.tap_battles import TapBattle
@@ -19,5 +20,6 @@ REGISTRY: tuple[type[Feature], ...] = (
     TapBattle,
     Throne,
     Rounds,
+    HypeTrain,
     Rewards,
 )

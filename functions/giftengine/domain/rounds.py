@@ -22,20 +22,17 @@ The rules (docs/engagement.md, "Timed rounds"; decision 053):
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.domain.features import Feature, Settled, SideWrite
+from giftengine.domain.features import Feature, Settled, SideWrite, path_segment
 
 MAX_GIFTERS = 1000  # per round kept in the state (about 80 bytes each)
 TOP = 10  # leaderboard entries in the view and the round document
 NAME_CHARS = 64  # handles and names are cut to this in the state
-_SAFE = re.compile(r"^[A-Za-z0-9_.:@+=-]{1,150}$")
 
 
 class RoundsConfig(BaseModel):
@@ -51,13 +48,6 @@ class RoundsConfig(BaseModel):
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def doc_key(stream_id: str) -> str:
-    """A stream id as a side write path segment (hashed when it has other characters)."""
-    if _SAFE.match(stream_id):
-        return stream_id
-    return "h" + hashlib.sha256(stream_id.encode()).hexdigest()[:32]
 
 
 def rank(board: dict[str, list]) -> list[tuple[str, list]]:
@@ -252,7 +242,7 @@ class Rounds(Feature):
             "frozen_at": iso(now),
         }
         st.side_writes.append(
-            SideWrite(f"rounds/{doc_key(st.stream_id)}_{n}", set=doc, merge=False)
+            SideWrite(f"rounds/{path_segment(st.stream_id)}_{n}", set=doc, merge=False)
         )
         self.last = {"round": n, "winner": winner, "top": top[:3], "end": iso(end)}
         st.alerts.append(

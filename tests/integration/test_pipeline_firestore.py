@@ -266,8 +266,11 @@ def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, 
     assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
     interval = deps.settings.rollup_min_interval_s
     next_interval = (deps.clock.t // interval + 1) * interval
-    # Applied with its record, flushed: nothing is left for a task (decision 004).
-    assert deps.scheduler.calls == []
+    # Applied with its record, its session entry flushed: only the period boards' flush is
+    # left for a task, one period flush interval later (decisions 004, 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
+    deps.scheduler.calls.clear()
     deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
     assert deps.scheduler.calls == [(stream_id, next_interval)]
     assert coins(deps, stream_id) == 4
@@ -294,7 +297,10 @@ def test_a_quiet_streams_gift_is_applied_alone_and_a_later_rollup_passes_the_cur
     state = state_doc(deps, stream_id)
     assert state["_cursor"] is None and len(state["_ahead"]) == 1
     interval = deps.settings.rollup_min_interval_s
-    assert deps.scheduler.calls == []  # no follow-up per quiet gift (decision 004)
+    # No follow-up per quiet gift (decision 004): only the period boards' flush, once per
+    # period flush interval (decision 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
     deps.clock.t += interval
     assert pipeline.run_rollup(stream_id, deps).applied == 0  # the cursor passes it
     state = state_doc(deps, stream_id)
@@ -551,3 +557,47 @@ def test_a_features_side_writes_commit_with_the_rollup_once(deps, stream_id, mon
         pipeline.run_rollup(stream_id, deps)
     assert db.document(f"tallies/{stream_id}").get().to_dict() == {"coins": 30}
     assert deps.store.live(stream_id)["features"]["tally"]["coins"] == 30
+
+
+def test_xp_increments_and_days_attended_land_once_across_two_streams(deps, stream_id, monkeypatch):
+    """domain/rewards.py on Firestore: two streams of one creator add to the same viewer's
+    XP documents (increments), the days map merges, a crashed rollup adds nothing, and a
+    viewer the stream's chat bans (moderation's chat_users record) earns nothing."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(pipeline, "_config_cache", pipeline._CreatorConfigCache())
+    monkeypatch.setattr(pipeline, "_ban_cache", pipeline._BanCache())
+    db = deps.store.db
+    creator, other = f"c-{stream_id}", f"{stream_id}-b"
+    viewer, banned = f"v-{stream_id}", f"b-{stream_id}"
+    db.document(f"streams/{other}/chat_users/{banned}").set(
+        {"banned_until": datetime.fromtimestamp(deps.clock.t + 3600, UTC)}
+    )
+    for sid in (stream_id, other):
+        for who in (viewer, banned):
+            e = gift(user=who, coins=7, streakable=False).model_copy(
+                update={"stream_id": sid, "creator_id": creator}
+            )
+            deliver(deps, e)
+    real = deps.store._write_rollup
+
+    def crash(*a, **kw):
+        real(*a, **kw)
+        raise Crash("died before the commit")
+
+    monkeypatch.setattr(deps.store, "_write_rollup", crash)
+    deps.clock.t += 1
+    with pytest.raises(Crash):
+        pipeline.run_rollup(stream_id, deps)
+    monkeypatch.setattr(deps.store, "_write_rollup", real)
+    for _ in range(3):
+        deps.clock.t += 40  # past the write-out round
+        pipeline.run_rollup(stream_id, deps)
+        pipeline.run_rollup(other, deps)
+    glob = db.document(f"xp/tiktok:{viewer}").get().to_dict()
+    assert (glob["xp"], glob["xp_gifts"], glob["coins"], glob["gifts"]) == (16, 14, 14, 2)
+    per = db.document(f"xp/tiktok:{viewer}/creators/{creator}").get().to_dict()
+    assert per["points_earned"] == 16 and per["days"] == {"2026-11-22": True}
+    # the banned viewer earned in the stream that does not ban them only
+    assert db.document(f"xp/tiktok:{banned}").get().to_dict()["xp"] == 8
+    assert db.document(f"xp/{creator}").get().to_dict()["creator_xp"] == 16 + 8

@@ -5,7 +5,8 @@
 //   creator=<creator id>   follow whatever stream the creator is live on (live_pointers/{id}),
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
-//   widgets=alerts,top,goal,combo,chat,poll,prediction,question   (default alerts,top,goal,combo)
+//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle
+//   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
 //   fx=auto|3d|2d          big-gift effect: three.js when WebGL works (auto), or forced
@@ -24,11 +25,13 @@ import {
 import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { AlertQueue, DEFAULT_RULES, KINDS } from "./alerts.js";
 import { playBigEffect, warmUp } from "./effects.js";
+import { mountBattle, mountTapBattle } from "./battle.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
 
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
+  "battle", "tap_battle"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -317,7 +320,8 @@ function watchStream(db, streamId, replay, ui) {
   const unsubs = [];
   // Poll, prediction, question (poll.js, prediction.js, question.js): a fresh box per stream;
   // the old stream's box leaves the page (its listeners stay on a stream that has ended).
-  for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion]]) {
+  for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion],
+    ["battle", mountBattle], ["tap_battle", mountTapBattle]]) {
     if (!ui.on(w)) continue;
     const box = el("section", { id: `w-${w}`, class: "widget panel" });
     const old = document.getElementById(`w-${w}`);

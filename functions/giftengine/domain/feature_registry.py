@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
+from giftengine.domain.hype import HypeTrain
+from giftengine.domain.rewards import Rewards
+from giftengine.domain.rounds import Rounds
 from giftengine.domain.tap_battles import TapBattle
+from giftengine.domain.throne import Throne
 
 REGISTRY: tuple[type[Feature], ...] = (
     Battle,
     TapBattle,
+    Throne,
+    Rounds,
+    HypeTrain,
+    Rewards,
 )

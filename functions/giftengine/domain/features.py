@@ -32,6 +32,7 @@ A feature registers by adding its class to `REGISTRY` (giftengine/domain/feature
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,14 @@ if TYPE_CHECKING:  # the stream imports this module; no cycle at run time
 
 # A side write's path: collection/doc[/collection/doc...], each segment a Firestore id.
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.:@+=-]{1,200}$")
+
+
+def path_segment(value: str) -> str:
+    """An id (a stream's, a creator's) as a side write path segment: itself when it is made
+    of the safe characters (at most 150), else `h` + 32 hex digits of its SHA-256."""
+    if _SEGMENT.match(value) and len(value) <= 150 and value not in (".", ".."):
+        return value
+    return "h" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

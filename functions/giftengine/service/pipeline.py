@@ -23,6 +23,7 @@ from giftengine.config import Settings
 from giftengine.domain import rollup
 from giftengine.domain.eventlog import parse_message
 from giftengine.domain.events import EngagementEvent, validation_reason
+from giftengine.domain.rewards import Rewards
 
 log = logging.getLogger("giftengine.pipeline")
 
@@ -49,6 +50,9 @@ class EventStore(Protocol):
 
     def creator_config(self, creator_id: str) -> dict | None:
         """The creator's settings document (`timezone`, `features`), None if unset."""
+
+    def stream_bans(self, stream_id: str, now: float) -> list[str]:
+        """The uids the stream's chat bans at `now` (at most a few hundred)."""
 
 
 class RollupScheduler(Protocol):
@@ -224,6 +228,50 @@ class _CreatorConfigCache:
 _config_cache = _CreatorConfigCache()
 
 
+class _BanCache:
+    """A stream's active chat bans, read at most once a minute per process (one query per
+    stream per minute): a ban stops a viewer's rewards within `ttl` seconds."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000):
+        self.ttl, self.size, self._cache = ttl, size, {}
+
+    def get(self, store: EventStore, stream_id: str, now: float) -> list[str]:
+        hit = self._cache.get(stream_id)
+        if hit and now - hit[1] < self.ttl:
+            return hit[0]
+        bans = sorted(store.stream_bans(stream_id, now))
+        if len(self._cache) >= self.size:
+            self._cache.clear()
+        self._cache[stream_id] = (bans, now)
+        return bans
+
+
+_ban_cache = _BanCache()
+
+
+def _with_bans(config: dict, bans: list[str]) -> dict:
+    """The creator's settings with the stream's bans in the rewards feature's section."""
+    if not bans:
+        return config
+    features = dict(config.get("features") or {})
+    features[Rewards.name] = {**(features.get(Rewards.name) or {}), "banned": bans}
+    return {**config, "features": features}
+
+
+def _comment_passes(text: str) -> bool:
+    """A comment earns XP only if the chat's built-in classifier would show it (the
+    stream's own keyword list is not read here: docs/engagement.md, "XP")."""
+    from giftengine.moderation.classify import classify
+    from giftengine.moderation.rules import ModerationConfig, decide
+
+    if not text.strip():
+        return False
+    return decide(classify(text[:600]), None, ModerationConfig()).visible
+
+
+Rewards.comment_ok = staticmethod(_comment_passes)
+
+
 def cadence(s: Settings) -> rollup.Cadence:
     return rollup.Cadence(
         interval=s.rollup_min_interval_s,
@@ -250,7 +298,8 @@ def run_rollup(
     holder: dict = {}
 
     def config_of(creator_id: str) -> dict:
-        return _config_cache.get(deps.store, creator_id, s.default_timezone, now)
+        config = _config_cache.get(deps.store, creator_id, s.default_timezone, now)
+        return _with_bans(config, _ban_cache.get(deps.store, stream_id, now))
 
     def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
         d = rollup.decide(inp, now, bucket, c, config_of)

@@ -93,6 +93,14 @@ def battles_repo():
 
 
 @lru_cache(maxsize=1)
+def rewards_store():
+    """XP, badges and points documents (service.rewards: the wallet's document-store shape)."""
+    from giftengine.wallet.firestore_store import FirestoreWalletStore
+
+    return FirestoreWalletStore(firestore())
+
+
+@lru_cache(maxsize=1)
 def settings_store() -> SettingsStore:
     """Goals and creator settings (service.goals)."""
     from giftengine.adapters.firestore_store import SettingsStore

@@ -8,8 +8,8 @@ from giftengine.domain.access import Actor, StreamOwner
 from giftengine.live import domain, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.live.service import Deps
+from giftengine.service.docstore import MemoryStore
 from giftengine.service.streams import MemoryOwnership
-from giftengine.wallet.store import MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

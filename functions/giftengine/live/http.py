@@ -20,7 +20,7 @@ from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_bo
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
 from giftengine.live.domain import PollError, Vote
-from giftengine.wallet.errors import WalletError
+from giftengine.service.docstore import Contention
 
 _KEY_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
@@ -59,7 +59,7 @@ def _call(fn, *args):
         return fn(*args)
     except PollError as exc:
         raise ApiError(exc.status, exc.code, exc.reason) from None
-    except WalletError as exc:  # store contention: safe to retry
+    except Contention as exc:  # store contention: safe to retry
         raise ApiError(exc.status, exc.code, exc.reason) from None
 
 

@@ -1,7 +1,8 @@
 """Use cases of live polls: open, vote (app and chat), close, publish the tally, freeze.
 
 The service owns each unit of work: every use case is one transaction over the `Store`
-protocol (the wallet's: `MemoryStore` in tests, Firestore in production). Documents
+protocol (service/docstore.py, shared with the wallet: `MemoryStore` in tests,
+`adapters/docstore.FirestoreDocStore` in production). Documents
 (docs/engagement.md has the layout):
 
     streams/{s}/interactions/current      public: the active poll's id, question, choices
@@ -30,8 +31,8 @@ from giftengine.domain import access
 from giftengine.domain.access import Actor
 from giftengine.live import domain
 from giftengine.live.domain import Poll, PollError, Vote
+from giftengine.service.docstore import Doc, Store, Tx
 from giftengine.service.streams import OwnershipRepo, stream_access
-from giftengine.wallet.store import Doc, Store, Tx
 
 SHARDS = 8
 

@@ -12,6 +12,7 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
@@ -144,6 +145,7 @@ function stopStreamListeners() {
   if (boardUnsub) boardUnsub();
   boardUnsub = null;
   closeReport();
+  closeLive();
 }
 
 async function selectStream(id) {
@@ -153,6 +155,7 @@ async function selectStream(id) {
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
   showReport({ db: state.db, uid: state.user.uid, api }, id);
+  showLive({ db: state.db, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";
@@ -217,12 +220,16 @@ function renderGoals(goals) {
   const items = Object.entries(goals).sort(([a], [b]) => a.localeCompare(b));
   $("goals").replaceChildren(...items.map(([id, g]) => {
     const pct = g.target ? Math.min(100, (100 * (g.progress || 0)) / g.target) : 0;
-    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target },
+    const st = g.reached ? "reached" : g.failed ? "failed" : "running";
+    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target, "data-status": st },
       el("span", { class: "mono" }, id),
       el("span", {}, g.title || g.metric),
       el("span", {}, `${fmt(g.progress)} / ${fmt(g.target)} ${g.metric}`),
       el("div", { class: "bar wide" }, el("div", { style: { width: `${pct}%` } })),
       g.reached ? el("span", { class: "badge" }, "reached") : null,
+      g.failed ? el("span", { class: "badge failed" }, "failed") : null,
+      g.deadline && !g.reached && !g.failed
+        ? el("span", { class: "muted" }, `until ${new Date(g.deadline * 1000).toLocaleTimeString()}`) : null,
       el("button", { type: "button", class: "secondary goal-delete", onclick: () => deleteGoal(id) }, "Delete"));
   }));
   if (!items.length) $("goals").append(el("li", { class: "muted" }, "No goals yet."));
@@ -366,6 +373,8 @@ async function submitGoal(ev) {
   if (title) body.title = title;
   if (goalId) body.goal_id = goalId;
   if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
+  const duration = $("goal-duration").value.trim();
+  if (duration) body.duration_s = Number.parseInt(duration, 10); // a challenge
   $("goal-submit").disabled = true;
   try {
     const goal = await api("api", "/goals", { method: "POST", body });
@@ -741,6 +750,7 @@ async function main() {
   $("battle-cancel").addEventListener("click", () => answerBattle("cancel"));
   $("tap-battle-form").addEventListener("submit", (ev) => { ev.preventDefault(); tapBattle("start"); });
   $("tap-stop").addEventListener("click", () => tapBattle("stop"));
+  wireLive();
   $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

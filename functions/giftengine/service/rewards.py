@@ -30,7 +30,7 @@ from giftengine.domain import access, xp
 from giftengine.domain import badges as bd
 from giftengine.domain.ids import ID_PATTERN, id_problem
 from giftengine.domain.rewards import Settings
-from giftengine.wallet.store import Store, Tx
+from giftengine.service.docstore import Store, Tx
 
 
 class Invalid(ValueError):

@@ -234,13 +234,13 @@ def test_a_badge_earned_in_the_stream_is_announced(web, browser, publish, db, st
     end = event(stream_id, "end", "bea", kind="stream_end")
     del end["user"]
     publish(end)
-    badge = browser.wait_for(
+    badge = browser.wait_for(  # her first gift took the throne: that badge shows first
         PAGE,
         """() => { const a = document.querySelector('.alert[data-type="badge"][data-user="bea"]');
-                   return a && a.innerText; }""",
+                   return a && a.innerText.includes('Top 3') && a.innerText; }""",
         timeout=60,
     )
-    assert "Bea" in badge and "Top 3 of a stream" in badge
+    assert "Bea" in badge and "earned the Top 3 of a stream badge" in badge
     per = wait_for_doc(
         db.document(f"xp/tiktok:bea/creators/{stream_id}"),
         lambda d: d.get("award_top3_stream") == 1,

@@ -13,6 +13,7 @@ import {
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { closeReport, showReport } from "./report.js";
+import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
@@ -167,6 +168,7 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
+  streamUnsub.push(mountShow({ db: state.db, uid: state.user.uid, api }, id, $("show-body")));
   if (!isModerator()) renderReview();
   renderModeration();
 }

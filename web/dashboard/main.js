@@ -16,7 +16,7 @@ import { closeReport, showReport } from "./report.js";
 import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle", "round", "hype", "throne"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests

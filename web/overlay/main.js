@@ -102,6 +102,7 @@ function renderAlert(a, kind) {
     amount = `${fmt(a.coins)} coins${a.rank ? ` · #${a.rank}` : ""}`;
   } else if (a.type === "follow") what = "followed";
   else if (a.type === "share") what = "shared the stream";
+  else if (a.type === "badge") what = `earned the ${a.badge_name || a.badge} badge`;
   else if (a.type === "goal_reached") {
     return el("div", { class: "alert panel goal-alert", "data-type": a.type, "data-goal-id": a.goal_id },
       el("span", { class: "what" }, "Goal reached!"),

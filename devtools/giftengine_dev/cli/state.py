@@ -45,8 +45,8 @@ def interactions(project_id: str, stream_id: str) -> dict:
     """The active and most recent poll, prediction, question queue and challenges, with
     exact counts (docs/engagement.md)."""
     from giftengine.adapters.clients import firestore_client
+    from giftengine.adapters.docstore import FirestoreDocStore as DocStore
     from giftengine.live import service
-    from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
 
     return service.state(DocStore(firestore_client(project_id)), stream_id)
 

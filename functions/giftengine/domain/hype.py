@@ -81,10 +81,9 @@ class HypeTrain(Feature):
 
     def __init__(self) -> None:
         self.config = HypeConfig()
-        # Firestore stores no array directly inside an array: entries are maps.
-        self.buffer: list[dict] = []  # {t, e: event id, u: user id, c: coins, h, n}
+        self.buffer: list[list] = []  # [t, event_id, user_id, coins, handle, name]
         self.through = 0.0  # the watermark applied so far
-        self.recent: list[dict] = []  # idle: {t, u, c, h, n}
+        self.recent: list[list] = []  # idle: [t, user_id, coins, handle, name]
         self.train: dict | None = None
         self.cooldown_until = 0.0
         self.count = 0  # trains this stream ran
@@ -129,16 +128,7 @@ class HypeTrain(Feature):
     def _add(self, t: float, event_id: str, user_id: str, coins: int, handle: str, name: str):
         if not self.config.enabled and self.train is None:
             return
-        self.buffer.append(
-            {
-                "t": t,
-                "e": event_id,
-                "u": user_id,
-                "c": coins,
-                "h": handle[:NAME_CHARS],
-                "n": name[:NAME_CHARS],
-            }
-        )
+        self.buffer.append([t, event_id, user_id, coins, handle[:NAME_CHARS], name[:NAME_CHARS]])
 
     def on_settled(self, st, s: Settled) -> None:
         if s.coins > 0:
@@ -153,20 +143,20 @@ class HypeTrain(Feature):
     # ---- the event-time clock ---------------------------------------------------------------
     def tick(self, st, now: float) -> None:
         mark = max(self.through, now - self.config.settle_s)
-        self.buffer.sort(key=lambda c: (max(c["t"], self.through), c["e"]))
+        self.buffer.sort(key=lambda c: (max(c[0], self.through), c[1]))
         while self.buffer and (
-            max(self.buffer[0]["t"], self.through) <= mark or len(self.buffer) > MAX_BUFFER
+            max(self.buffer[0][0], self.through) <= mark or len(self.buffer) > MAX_BUFFER
         ):
             c = self.buffer.pop(0)
-            t = max(c["t"], self.through)  # a late one counts at the watermark
+            t = max(c[0], self.through)  # a late one counts at the watermark
             self.through = t
             self._apply(st, t, c)
         self.through = max(self.through, mark)
         if self.train is not None and self.train["ends_at"] <= self.through:
             self._end(st)
 
-    def _apply(self, st, t: float, c: dict) -> None:
-        uid, coins, handle, name = c["u"], c["c"], c["h"], c["n"]
+    def _apply(self, st, t: float, c: list) -> None:
+        _, _, uid, coins, handle, name = c
         if self.train is not None and t >= self.train["ends_at"]:
             self._end(st)
         tr = self.train
@@ -177,9 +167,9 @@ class HypeTrain(Feature):
         cfg = self.config
         if not cfg.enabled or t < self.cooldown_until:
             return
-        self.recent = [r for r in self.recent if r["t"] > t - cfg.window_s][-MAX_RECENT:]
-        self.recent.append({"t": t, "u": uid, "c": coins, "h": handle, "n": name})
-        if len({r["u"] for r in self.recent}) < cfg.min_viewers:
+        self.recent = [r for r in self.recent if r[0] > t - cfg.window_s][-MAX_RECENT:]
+        self.recent.append([t, uid, coins, handle, name])
+        if len({r[1] for r in self.recent}) < cfg.min_viewers:
             return
         self.count += 1
         tr = self.train = {
@@ -193,8 +183,8 @@ class HypeTrain(Feature):
             "contributors": {},
         }
         st.alerts.append({"type": "hype_started", "train": tr["n"], "occurred_at": iso(t)})
-        for r in self.recent:
-            self._contribute(st, tr, r["u"], r["c"], r["h"], r["n"])
+        for _, ruid, rcoins, rhandle, rname in self.recent:
+            self._contribute(st, tr, ruid, rcoins, rhandle, rname)
         self.recent = []
 
     def _contribute(self, st, tr: dict, uid: str, coins: int, handle: str, name: str) -> None:
@@ -265,11 +255,11 @@ class HypeTrain(Feature):
         settle = self.config.settle_s
         if not self.buffer and self.train is None:
             return None
-        times = [min(c["t"] for c in self.buffer) + settle] if self.buffer else []
+        times = [min(c[0] for c in self.buffer) + settle] if self.buffer else []
         if self.train is not None:
             times.append(self.train["ends_at"] + settle)
         else:
-            people = {c["u"] for c in self.buffer} | {r["u"] for r in self.recent}
+            people = {c[2] for c in self.buffer} | {r[1] for r in self.recent}
             if len(people) < self.config.min_viewers:
                 return None
         return min(times) if times else None

@@ -13,9 +13,10 @@ import {
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { closeReport, showReport } from "./report.js";
+import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle", "round", "hype", "throne"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -168,6 +169,7 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
+  streamUnsub.push(mountShow({ db: state.db, uid: state.user.uid, api }, id, $("show-body")));
   if (!isModerator()) renderReview();
   renderModeration();
 }
@@ -302,6 +304,23 @@ function shiftPeriod(n) {
 
 // A viewer's rank: their entry (by user id, or by handle), then the entries ranked above
 // them counted in pages of 100 (the rules' largest page); the board jumps to their page.
+// A viewer's level and badges with this creator (GET /api/viewers/{uid}/creators/{creator},
+// docs/engagement.md, "Badges"): an app uid, or a TikTok viewer's `tiktok:<id>`. Null when
+// the api is not available or the viewer has no XP with the creator.
+async function viewerRewards(userId) {
+  if (!state.config.functions?.api) return null;
+  for (const uid of [userId, `tiktok:${userId}`]) {
+    try {
+      const path = `/viewers/${encodeURIComponent(uid)}/creators/${encodeURIComponent(state.user.uid)}`;
+      const v = await api("api", path);
+      if (v.exists) return v;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 async function findRank() {
   const id = $("board").dataset.board;
   const wanted = $("board-search").value.trim();
@@ -336,8 +355,14 @@ async function findRank() {
     board.cursors = cursors;
     board.page = Math.floor((rank - 1) / PAGE);
     board.highlight = entry.id;
-    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins`, "ok");
+    const rewards = await viewerRewards(entry.id);
+    const lvl = rewards
+      ? ` · level ${rewards.creator.level}${rewards.badges.length
+        ? ` · ${rewards.badges.map((b) => b.name).join(", ")}` : ""}`
+      : "";
+    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins${lvl}`, "ok");
     $("board-found").dataset.rank = rank;
+    $("board-found").dataset.level = rewards ? rewards.creator.level : "";
     listenBoard(false);
   } catch (err) {
     status($("board-found"), `Search failed: ${err.code || err.message}`, "error");
@@ -471,7 +496,7 @@ function renderOverlayUrl() {
 // PUT /creators/{uid}/overlay, applied live by every open overlay of the creator.
 const RULE_KINDS = {
   gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
-  challenge_failed: "Challenge failed",
+  challenge_failed: "Challenge failed", badge: "Badges",
 };
 const RULE_DEFAULTS = {
   gift: { mode: "condense", min_coins: 0, display_ms: 4000 },
@@ -480,6 +505,7 @@ const RULE_DEFAULTS = {
   share: { mode: "condense", min_coins: 0, display_ms: 3000 },
   goal_reached: { mode: "show", min_coins: 0, display_ms: 6000 },
   challenge_failed: { mode: "show", min_coins: 0, display_ms: 6000 },
+  badge: { mode: "show", min_coins: 0, display_ms: 5000 },
 };
 
 function renderRules(saved) {

@@ -266,8 +266,11 @@ def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, 
     assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
     interval = deps.settings.rollup_min_interval_s
     next_interval = (deps.clock.t // interval + 1) * interval
-    # Applied with its record, flushed: nothing is left for a task (decision 004).
-    assert deps.scheduler.calls == []
+    # Applied with its record, its session entry flushed: only the period boards' flush is
+    # left for a task, one period flush interval later (decisions 004, 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
+    deps.scheduler.calls.clear()
     deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
     assert deps.scheduler.calls == [(stream_id, next_interval)]
     assert coins(deps, stream_id) == 4
@@ -294,7 +297,10 @@ def test_a_quiet_streams_gift_is_applied_alone_and_a_later_rollup_passes_the_cur
     state = state_doc(deps, stream_id)
     assert state["_cursor"] is None and len(state["_ahead"]) == 1
     interval = deps.settings.rollup_min_interval_s
-    assert deps.scheduler.calls == []  # no follow-up per quiet gift (decision 004)
+    # No follow-up per quiet gift (decision 004): only the period boards' flush, once per
+    # period flush interval (decision 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
     deps.clock.t += interval
     assert pipeline.run_rollup(stream_id, deps).applied == 0  # the cursor passes it
     state = state_doc(deps, stream_id)
@@ -445,7 +451,7 @@ def test_rollups_alternating_between_processes_and_a_stale_cursor_memo_count_onc
         assert coins(deps, stream_id) == expected
     # A memo with the current lease but an old cursor (None: before every event).
     lease = deps.store.stream_ref(stream_id).collection("rollup").document("lease").get()
-    deps.store._released[stream_id] = (lease.update_time, None)
+    deps.store._memo.released(stream_id, lease.update_time, None)
     deliver(deps, ev(stream_id, coins=100, streakable=False))
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 1
@@ -494,6 +500,28 @@ def test_the_fast_path_skips_an_event_another_batch_applied_and_applies_the_rest
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 0
     assert likes(deps, stream_id) == 111
+
+
+def test_quiet_gifts_in_newer_slots_skip_the_lookup_and_an_older_event_is_looked_up(
+    deps, stream_id, monkeypatch
+):
+    """The state's slot memo (decision 042): a gift newer than everything applied cannot
+    be held by an applied record, so the fast path commits without the lookup query; an
+    event of an older slot (here one applied already, sent again in a new batch) is
+    looked up and applied once."""
+    lookups: list = []
+    real = deps.store._holders
+    monkeypatch.setattr(deps.store, "_holders", lambda *a: lookups.append(a) or real(*a))
+    gifts = [ev(stream_id, coins=n, streakable=False, secs=3 * n) for n in (1, 2, 3)]
+    for g in gifts:
+        deps.clock.t += 1
+        assert pipeline.run_rollup(stream_id, deps, fresh=[g]).recorded
+    assert lookups == [] and coins(deps, stream_id) == 6
+    assert state_doc(deps, stream_id)["_slots"]["ids"] == [gifts[-1].event_id]
+    deps.clock.t += 1
+    late = ev(stream_id, coins=10, streakable=False, secs=10)
+    assert pipeline.run_rollup(stream_id, deps, fresh=[gifts[0], late]).recorded
+    assert len(lookups) == 1 and coins(deps, stream_id) == 16
 
 
 def test_viewers_outgrowing_the_state_document_move_to_shards_and_keep_counting(

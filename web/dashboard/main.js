@@ -12,10 +12,12 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
+import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle", "round", "hype", "throne"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -144,6 +146,7 @@ function stopStreamListeners() {
   if (boardUnsub) boardUnsub();
   boardUnsub = null;
   closeReport();
+  closeLive();
 }
 
 async function selectStream(id) {
@@ -153,6 +156,7 @@ async function selectStream(id) {
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
   showReport({ db: state.db, uid: state.user.uid, api }, id);
+  showLive({ db: state.db, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";
@@ -164,9 +168,11 @@ async function selectStream(id) {
     $("totals").replaceChildren(...TOTALS.map((k) => el("div", { "data-k": k },
       el("dt", {}, k), el("dd", {}, fmt(s.totals?.[k])))));
     renderGoals(s.goals || {});
+    renderBattle(s.features || {});
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
+  streamUnsub.push(mountShow({ db: state.db, uid: state.user.uid, api }, id, $("show-body")));
   if (!isModerator()) renderReview();
   renderModeration();
 }
@@ -216,12 +222,16 @@ function renderGoals(goals) {
   const items = Object.entries(goals).sort(([a], [b]) => a.localeCompare(b));
   $("goals").replaceChildren(...items.map(([id, g]) => {
     const pct = g.target ? Math.min(100, (100 * (g.progress || 0)) / g.target) : 0;
-    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target },
+    const st = g.reached ? "reached" : g.failed ? "failed" : "running";
+    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target, "data-status": st },
       el("span", { class: "mono" }, id),
       el("span", {}, g.title || g.metric),
       el("span", {}, `${fmt(g.progress)} / ${fmt(g.target)} ${g.metric}`),
       el("div", { class: "bar wide" }, el("div", { style: { width: `${pct}%` } })),
       g.reached ? el("span", { class: "badge" }, "reached") : null,
+      g.failed ? el("span", { class: "badge failed" }, "failed") : null,
+      g.deadline && !g.reached && !g.failed
+        ? el("span", { class: "muted" }, `until ${new Date(g.deadline * 1000).toLocaleTimeString()}`) : null,
       el("button", { type: "button", class: "secondary goal-delete", onclick: () => deleteGoal(id) }, "Delete"));
   }));
   if (!items.length) $("goals").append(el("li", { class: "muted" }, "No goals yet."));
@@ -301,6 +311,23 @@ function shiftPeriod(n) {
 
 // A viewer's rank: their entry (by user id, or by handle), then the entries ranked above
 // them counted in pages of 100 (the rules' largest page); the board jumps to their page.
+// A viewer's level and badges with this creator (GET /api/viewers/{uid}/creators/{creator},
+// docs/engagement.md, "Badges"): an app uid, or a TikTok viewer's `tiktok:<id>`. Null when
+// the api is not available or the viewer has no XP with the creator.
+async function viewerRewards(userId) {
+  if (!state.config.functions?.api) return null;
+  for (const uid of [userId, `tiktok:${userId}`]) {
+    try {
+      const path = `/viewers/${encodeURIComponent(uid)}/creators/${encodeURIComponent(state.user.uid)}`;
+      const v = await api("api", path);
+      if (v.exists) return v;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 async function findRank() {
   const id = $("board").dataset.board;
   const wanted = $("board-search").value.trim();
@@ -335,8 +362,14 @@ async function findRank() {
     board.cursors = cursors;
     board.page = Math.floor((rank - 1) / PAGE);
     board.highlight = entry.id;
-    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins`, "ok");
+    const rewards = await viewerRewards(entry.id);
+    const lvl = rewards
+      ? ` · level ${rewards.creator.level}${rewards.badges.length
+        ? ` · ${rewards.badges.map((b) => b.name).join(", ")}` : ""}`
+      : "";
+    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins${lvl}`, "ok");
     $("board-found").dataset.rank = rank;
+    $("board-found").dataset.level = rewards ? rewards.creator.level : "";
     listenBoard(false);
   } catch (err) {
     status($("board-found"), `Search failed: ${err.code || err.message}`, "error");
@@ -365,6 +398,8 @@ async function submitGoal(ev) {
   if (title) body.title = title;
   if (goalId) body.goal_id = goalId;
   if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
+  const duration = $("goal-duration").value.trim();
+  if (duration) body.duration_s = Number.parseInt(duration, 10); // a challenge
   $("goal-submit").disabled = true;
   try {
     const goal = await api("api", "/goals", { method: "POST", body });
@@ -373,6 +408,75 @@ async function submitGoal(ev) {
     status($("goal-status"), `Goal not set: ${e.message}`, "error");
   } finally {
     $("goal-submit").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------- battles
+// Creator-vs-creator battles (api POST /battles, /battles/{id}/accept|decline|cancel) and tap
+// battles (POST /streams/{id}/controls); docs/engagement.md. The stream document's
+// `features` say what is running; the overlay's battle widgets show it to viewers.
+function renderBattle(features) {
+  const b = features.battle;
+  const t = features.tap_battle;
+  const parts = [];
+  if (b) {
+    const mvp = b.mvp ? `, MVP ${b.mvp.name || b.mvp.user_id} ${fmt(b.mvp.points)}` : "";
+    parts.push(`Battle ${b.battle_id} vs ${b.opponent_stream_id} [${b.phase}]: ${fmt(b.score)} points${mvp}`);
+  }
+  if (t) {
+    parts.push(`Tap battle [${t.phase}]: red ${fmt(t.red.points)} / blue ${fmt(t.blue.points)}`
+      + (t.winner ? `, ${t.winner === "draw" ? "draw" : `${t.winner} wins`}` : ""));
+  }
+  $("battle-now").textContent = parts.join(" · ") || "No battle on this stream.";
+  $("battle-now").dataset.battle = b ? b.battle_id : "";
+}
+
+function requestId() {
+  return `dash-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+async function inviteBattle(ev) {
+  ev.preventDefault();
+  const duration = Number.parseInt($("battle-duration").value, 10) || 300;
+  const body = {
+    stream_id: state.stream,
+    opponent_creator_id: $("battle-opponent-creator").value.trim(),
+    opponent_stream_id: $("battle-opponent-stream").value.trim(),
+    duration_s: duration,
+    windows: $("battle-boost").checked && duration > 30
+      ? [{ from_s: duration - 30, to_s: duration, x: 2 }] : [],
+    request_id: requestId(),
+  };
+  try {
+    const b = await api("api", "/battles", { method: "POST", body });
+    $("battle-id").value = b.battle_id;
+    status($("battle-status"), `Invitation ${b.battle_id} sent: give this id to ${body.opponent_creator_id}.`, "ok");
+  } catch (e) {
+    status($("battle-status"), `Not invited: ${e.message}`, "error");
+  }
+}
+
+async function answerBattle(action) {
+  const id = $("battle-id").value.trim();
+  if (!id) return status($("battle-status"), "Enter the battle id first.", "error");
+  try {
+    const b = await api("api", `/battles/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+    const when = b.start ? `: starts ${new Date(b.start).toLocaleTimeString()}` : "";
+    status($("battle-status"), `Battle ${b.battle_id} ${b.status}${when}.`, "ok");
+  } catch (e) {
+    status($("battle-status"), `Battle not ${{ accept: "accepted", decline: "declined", cancel: "canceled" }[action]}: ${e.message}`, "error");
+  }
+}
+
+async function tapBattle(action) {
+  const params = action === "start"
+    ? { duration_s: Number.parseInt($("tap-duration").value, 10) || 60 } : {};
+  const body = { feature: "tap_battle", action, params, request_id: requestId() };
+  try {
+    await api("api", `/streams/${encodeURIComponent(state.stream)}/controls`, { method: "POST", body });
+    status($("tap-status"), action === "start" ? "Tap battle starting." : "Tap battle stopping.", "ok");
+  } catch (e) {
+    status($("tap-status"), `Not done: ${e.message}`, "error");
   }
 }
 
@@ -401,7 +505,7 @@ function renderOverlayUrl() {
 // PUT /creators/{uid}/overlay, applied live by every open overlay of the creator.
 const RULE_KINDS = {
   gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
-  challenge_failed: "Challenge failed",
+  challenge_failed: "Challenge failed", badge: "Badges",
 };
 const RULE_DEFAULTS = {
   gift: { mode: "condense", min_coins: 0, display_ms: 4000 },
@@ -410,6 +514,7 @@ const RULE_DEFAULTS = {
   share: { mode: "condense", min_coins: 0, display_ms: 3000 },
   goal_reached: { mode: "show", min_coins: 0, display_ms: 6000 },
   challenge_failed: { mode: "show", min_coins: 0, display_ms: 6000 },
+  badge: { mode: "show", min_coins: 0, display_ms: 5000 },
 };
 
 function renderRules(saved) {
@@ -649,7 +754,7 @@ async function main() {
     $("signup-btn").classList.remove("hidden");
   }
   $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
-    el("input", { type: "checkbox", id: `w-${w}`, checked: w !== "chat" ? "" : null }), w)));
+    el("input", { type: "checkbox", id: `w-${w}`, checked: ["chat", "battle", "tap_battle"].includes(w) ? null : "" }), w)));
   for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
     $(id).addEventListener("change", renderOverlayUrl);
   }
@@ -665,6 +770,13 @@ async function main() {
   $("goal-metric").addEventListener("change", () =>
     $("goal-gift-label").classList.toggle("hidden", $("goal-metric").value !== "gift_units"));
   $("goal-form").addEventListener("submit", submitGoal);
+  $("battle-invite-form").addEventListener("submit", inviteBattle);
+  $("battle-answer-form").addEventListener("submit", (ev) => { ev.preventDefault(); answerBattle("accept"); });
+  $("battle-decline").addEventListener("click", () => answerBattle("decline"));
+  $("battle-cancel").addEventListener("click", () => answerBattle("cancel"));
+  $("tap-battle-form").addEventListener("submit", (ev) => { ev.preventDefault(); tapBattle("start"); });
+  $("tap-stop").addEventListener("click", () => tapBattle("stop"));
+  wireLive();
   $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -11,6 +11,7 @@ from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
 from giftengine.domain.hype import HypeTrain
 from giftengine.domain.mood import Mood
+from giftengine.domain.poll_weights import PollWeightsFeature
 from giftengine.domain.rewards import Rewards
 from giftengine.domain.rounds import Rounds
 from giftengine.domain.tap_battles import TapBattle
@@ -23,5 +24,6 @@ REGISTRY: tuple[type[Feature], ...] = (
     Rounds,
     HypeTrain,
     Rewards,
+    PollWeightsFeature,
     Mood,
 )

@@ -40,6 +40,7 @@ class AlertRules(BaseModel):
     share: AlertRule = _rule("condense", 3000)
     goal_reached: AlertRule = _rule("show", 6000)
     challenge_failed: AlertRule = _rule("show", 6000)
+    badge: AlertRule = _rule("show", 5000)  # a viewer earned a badge (domain/badges.py)
 
 
 class OverlaySettings(BaseModel):

@@ -14,7 +14,7 @@ from giftengine.bootstrap import deps, ownership, settings_store
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import OverlaySettings
-from giftengine.entrypoints import battles_http
+from giftengine.entrypoints import battles_http, rewards_http
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -217,6 +217,7 @@ def put_feature_settings(request: Request, creator_id: str, feature: str):
 
 
 battles_http.install(router)  # creator-vs-creator battles (docs/engagement.md)
+rewards_http.install(router)  # XP, badges and loyalty points (docs/engagement.md)
 live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 

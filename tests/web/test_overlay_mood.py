@@ -63,13 +63,10 @@ def test_reactions_turn_the_overlays_mood(cloud, web, browser, artifacts, publis
     assert badge.startswith("😂 Laugh")
     browser.screenshot(page, artifacts / "overlay-mood-laugh.png")
     gift = {"id": "heart", "name": "Heart", "coins": 500, "streakable": False}
-    publish(ev(stream, creator, f"g-{n}", "gift", datetime.now().astimezone(), gift=gift))  # 5 + 100 to love (mapped)
-    try:
-        browser.wait_for(
-            page, "() => document.getElementById('overlay').dataset.mood === 'love'", timeout=60
-        )
-    finally:
-        print("DBG", firestore_client(cloud["project_id"]).document(f"streams/{stream}").get().to_dict())
+    publish(ev(stream, creator, f"g-{n}", "gift", now, gift=gift))  # 5 + 100 to love (mapped)
+    browser.wait_for(
+        page, "() => document.getElementById('overlay').dataset.mood === 'love'", timeout=60
+    )
     live = firestore_client(cloud["project_id"]).document(f"streams/{stream}").get().to_dict()
     view = live["features"]["mood"]
     assert view["mood"] == "love"

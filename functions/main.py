@@ -74,9 +74,9 @@ def wallet_jobs(request: Request):
 
 @functions_framework.cloud_event
 def on_stream_end(cloud_event: CloudEvent) -> None:
-    from giftengine.reports import http as reports  # the report's own dependencies (pyarrow)
+    from giftengine.reports import stream_end  # the report's files: pyarrow, here only
 
-    reports.on_stream_end(cloud_event)
+    stream_end.on_stream_end(cloud_event)
 
 
 @functions_framework.http

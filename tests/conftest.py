@@ -39,7 +39,7 @@ TEST_STATE_DIR = Path(
 ).resolve()
 TEST_PORT_BASE = int(os.environ.get("GIFTENGINE_TEST_PORT_BASE") or 9400)
 # Function env of the test stack (tests that depend on these values read them from here).
-TEST_FUNCTION_ENV = {"GIFTENGINE_STREAK_IDLE_TIMEOUT_S": "2"}
+TEST_FUNCTION_ENV = {"GIFTENGINE_STREAK_IDLE_TIMEOUT_S": "2", "GIFTENGINE_BATTLE_GRACE_S": "5"}
 LOCK_FILE = TEST_STATE_DIR / "session.lock"
 
 

@@ -251,6 +251,8 @@ def _name(reqs: list[str]) -> str:
         return "worker"
     if "stripe" in reqs:
         return "wallet"
+    if "pyarrow" in reqs:  # the report's Parquet files: on_stream_end (decision 083)
+        return "reports"
     return "core"
 
 
@@ -269,7 +271,7 @@ def compute() -> dict[str, Package]:
 
     providers = _providers()
     entries = entry_imports()
-    # Functions are grouped by the heavy library they need (none, stripe);
+    # Functions are grouped by the heavy library they need (none, stripe, pyarrow);
     # a group installs the union of its functions' distributions.
     out: dict[str, Package] = {}
     for key, f in sorted(manifest.load().functions.items()):

@@ -8,9 +8,11 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - gift pipeline: `deps()`, `ownership()`, `settings_store()` (on_engagement, rollup, api)
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
 - moderation: `chat_deps()` (chat_api, on_comment)
-- ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker)
+- ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
+  `ingest_session()` (one creator, for the dev CLI)
 - live interactions: `live_deps()` (the live functions)
-- reports: `giftengine.reports.bootstrap.report_deps()` (its own wiring, to fold in here)
+- reports: `giftengine.reports.bootstrap.report_deps()` / `export_deps()` (its own wiring, so
+  that only on_stream_end ships pyarrow: decision 083)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from giftengine import settings as settings_mod
 
 if TYPE_CHECKING:
     from giftengine.adapters.firestore_store import SettingsStore
+    from giftengine.ingest.publisher import AsyncPublisher
+    from giftengine.ingest.session import ConnectionFactory, CreatorSession, PublishBatch
     from giftengine.ingest.target_store import TargetRepo
     from giftengine.ingest.worker import Worker
     from giftengine.moderation.service import Deps as ChatDeps
@@ -78,6 +82,14 @@ def ownership():
     from giftengine.adapters.ownership import FirestoreOwnership
 
     return FirestoreOwnership(firestore())
+
+
+@lru_cache(maxsize=1)
+def battles_repo():
+    """Creator-vs-creator battles (service.battles.BattleRepo)."""
+    from giftengine.adapters.battles import FirestoreBattles
+
+    return FirestoreBattles(firestore())
 
 
 @lru_cache(maxsize=1)
@@ -170,6 +182,7 @@ def chat_deps() -> ChatDeps:
     s = settings()
     return service.Deps(
         repo=ChatRepo(firestore()),
+        owners=ownership(),
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
     )
@@ -183,17 +196,64 @@ def ingest_targets() -> TargetRepo:
     return TargetRepo(firestore())
 
 
-def ingest_worker() -> Worker:
-    """The Cloud Run worker (python -m giftengine.ingest); TikTokLive loads here."""
-    from giftengine.adapters.pubsub import EventPublisher
-    from giftengine.ingest.publisher import AsyncPublisher
-    from giftengine.ingest.source import configure_endpoints
-    from giftengine.ingest.worker import Worker
+def ingest_connections() -> ConnectionFactory:
+    """TikTokLive connections (ingest/source.py) as the creator sessions open them; TikTokLive
+    loads here."""
+    from giftengine.ingest.source import Connection, configure_endpoints
 
     s = settings().ingest
     configure_endpoints(s)
-    publisher = AsyncPublisher(EventPublisher(project_id()), s.publish_max_events)
-    return Worker(s, firestore(), publisher)
+    return lambda creator_id, sink: Connection(creator_id, s, sink)
+
+
+def ingest_publisher() -> AsyncPublisher:
+    from giftengine.adapters.pubsub import EventPublisher
+    from giftengine.ingest.publisher import AsyncPublisher
+
+    return AsyncPublisher(EventPublisher(project_id()), settings().ingest.publish_max_events)
+
+
+def ingest_session(creator_id: str, publish: PublishBatch) -> CreatorSession:
+    """One creator followed outside the worker (`giftengine ingest CREATOR`, no lease)."""
+    from giftengine.ingest import normalize
+    from giftengine.ingest.backoff import SignGate
+    from giftengine.ingest.session import CreatorSession
+
+    return CreatorSession(
+        creator_id,
+        settings().ingest,
+        ingest_connections(),
+        publish,
+        SignGate(),
+        normalize=normalize.normalize,
+    )
+
+
+def ingest_worker() -> Worker:
+    """The Cloud Run worker (python -m giftengine.ingest)."""
+    from giftengine.adapters import live_pointers
+    from giftengine.ingest import normalize
+    from giftengine.ingest.leases import LeaseStore, SharedGate
+    from giftengine.ingest.target_store import TargetRepo
+    from giftengine.ingest.worker import Worker
+
+    s = settings().ingest
+    db = firestore()
+
+    def point_live(owner_uid: str, stream_id: str) -> None:
+        live_pointers.write(None, db, live_pointers.live_entry(owner_uid, stream_id))
+
+    return Worker(
+        s,
+        leases=LeaseStore(db, s.instance_id, s.lease_ttl_s),
+        targets=TargetRepo(db),
+        owners=ownership(),
+        shared_gate=SharedGate(db, s.instance_id),
+        publisher=ingest_publisher(),
+        connect=ingest_connections(),
+        normalize=normalize.normalize,
+        point_live=point_live,
+    )
 
 
 # ---- live interactions (polls) ------------------------------------------------------------

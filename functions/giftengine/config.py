@@ -38,6 +38,10 @@ class Settings:
     state_shards: int = 8
     top_n: int = 10
     default_timezone: str = "UTC"
+    # Battles (docs/engagement.md): settlement grace after the end (above the streak idle
+    # timeout, so in-window streaks settle), and the delay from the accept to the start.
+    battle_grace_s: int = 15
+    battle_start_delay_s: int = 3
     # Wiring
     endpoints: dict[str, str] = field(default_factory=dict)  # function name -> URL
     tasks_invoker_service_account: str = ""
@@ -78,6 +82,8 @@ def load() -> Settings:
         state_shards=int(_env("GIFTENGINE_STATE_SHARDS", "8")),
         top_n=int(_env("GIFTENGINE_TOP_N", "10")),
         default_timezone=_env("GIFTENGINE_DEFAULT_TIMEZONE", "UTC"),
+        battle_grace_s=int(_env("GIFTENGINE_BATTLE_GRACE_S", "15")),
+        battle_start_delay_s=int(_env("GIFTENGINE_BATTLE_START_DELAY_S", "3")),
         endpoints=endpoints,
         tasks_invoker_service_account=_env("GIFTENGINE_TASKS_SA", ""),
         write_log=_env("GIFTENGINE_WRITE_LOG", ""),

@@ -32,6 +32,7 @@ HEAVY = {
     "stripe": ["stripe"],
     "alt-profanity-check": ["profanity_check", "sklearn", "numpy", "scipy"],
     "tiktoklive": ["TikTokLive"],
+    "pyarrow": ["pyarrow"],
 }
 
 
@@ -86,7 +87,7 @@ def test_each_package_installs_only_the_heavy_libraries_it_uses(packages: dict[s
         assert reqs and all(r in pins.splitlines() for r in reqs), name
         dists = {r.split("==")[0].lower() for r in reqs}
         heavy = {d for d in HEAVY if d in dists}
-        assert heavy == {"core": set(), "wallet": {"stripe"}}[name], name
+        assert heavy == {"core": set(), "wallet": {"stripe"}, "reports": {"pyarrow"}}[name], name
     worker = packaging.render(packaging.compute(), Path("/o"))[
         Path("/o/requirements/worker.txt")
     ].lower()
@@ -114,7 +115,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "giftengine
 """
 
 
-@pytest.mark.parametrize("name", ["core", "wallet"])
+@pytest.mark.parametrize("name", ["core", "wallet", "reports"])
 def test_an_archive_serves_its_functions_with_only_its_files_and_libraries(
     packages: dict[str, Any], name: str, tmp_path: Path
 ) -> None:
@@ -169,5 +170,9 @@ def test_functions_deploy_from_their_package_archive(hcl: dict[str, Any]) -> Non
     assert one(build["entry_point"]) == "${each.value.entry_point}"
     archive = hcl["modules/giftengine/functions.tf"]["data"][0]["archive_file"]["package"]
     assert one(archive["for_each"]) == "${local.packages}"
-    # The chat functions need no heavy library (decision 034): they share the core package.
-    assert set(packaging.compute()) == {"core", "wallet", "worker"}
+    # The chat functions need no heavy library (decision 034): they share the core package;
+    # only the report's files need pyarrow (decision 083).
+    packages = packaging.compute()
+    assert set(packages) == {"core", "wallet", "reports", "worker"}
+    assert packages["reports"].functions == ["on_stream_end"]
+    assert "api" in packages["core"].functions

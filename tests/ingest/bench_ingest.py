@@ -80,6 +80,7 @@ def _settings(port: int):
 
 async def _throughput(args) -> dict:
     from giftengine.ingest.backoff import SignGate
+    from giftengine.ingest.normalize import normalize
     from giftengine.ingest.session import CreatorSession
     from giftengine.ingest.source import Connection, configure_endpoints
 
@@ -111,7 +112,12 @@ async def _throughput(args) -> dict:
         last = time.perf_counter()
 
     session = CreatorSession(
-        "bench0", settings, lambda c, s: Connection(c, settings, s), publish, SignGate()
+        "bench0",
+        settings,
+        lambda c, s: Connection(c, settings, s),
+        publish,
+        SignGate(),
+        normalize=normalize,
     )
     orig = session.on_event
 
@@ -154,6 +160,7 @@ async def _throughput(args) -> dict:
 
 async def _memory(args) -> list[dict]:
     from giftengine.ingest.backoff import SignGate
+    from giftengine.ingest.normalize import normalize
     from giftengine.ingest.session import CreatorSession
     from giftengine.ingest.source import Connection, configure_endpoints
 
@@ -171,7 +178,12 @@ async def _memory(args) -> list[dict]:
 
     # Warm up the process (imports, one connection) so the baseline is the steady state.
     warm = CreatorSession(
-        "bench0", settings, lambda c, s: Connection(c, settings, s), publish, SignGate()
+        "bench0",
+        settings,
+        lambda c, s: Connection(c, settings, s),
+        publish,
+        SignGate(),
+        normalize=normalize,
     )
     wt = asyncio.create_task(warm.run())
     while warm.stats.status != "live":
@@ -190,6 +202,7 @@ async def _memory(args) -> list[dict]:
                 lambda c, s_: Connection(c, settings, s_),
                 publish,
                 SignGate(),
+                normalize=normalize,
             )
             sessions.append(s)
             tasks.append(asyncio.create_task(s.run()))
@@ -206,7 +219,7 @@ async def _memory(args) -> list[dict]:
             }
         )
     # The dedupe window at capacity: the bound on what one long stream adds.
-    full = CreatorSession("window", settings, None, publish, SignGate())
+    full = CreatorSession("window", settings, None, publish, SignGate(), normalize=normalize)
     before = _rss_mb()
     full.window.add(f"{7_400_000_000_000_000_000 + i}" for i in range(settings.dedupe_window))
     rows.append(

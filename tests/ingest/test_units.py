@@ -211,15 +211,12 @@ def test_dockerfile_lints_clean():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_a_message_the_normalizer_rejects_is_logged_and_skipped(monkeypatch, caplog):
+def test_a_message_the_normalizer_rejects_is_logged_and_skipped(caplog):
     """Issue 14: one rejected message raised inside the TikTokLive listener; the connection
     dropped and the valid messages after it in the same frame were lost."""
     from giftengine.ingest import session as session_mod
     from giftengine.ingest.settings import IngestSettings
 
-    s = session_mod.CreatorSession(
-        "ana", IngestSettings(instance_id="t"), connect=None, publish=None, gate=SignGate()
-    )
     good = [decode(F.gift(ROOM, 40 + i, repeat_end=True), GiftEvent) for i in range(3)]
     bad = object()  # stands for a message the normalizer cannot accept
     real = normalize.normalize
@@ -229,7 +226,14 @@ def test_a_message_the_normalizer_rejects_is_logged_and_skipped(monkeypatch, cap
             raise ValueError("gift.id: invalid")
         return real(event, room_id, creator_id)
 
-    monkeypatch.setattr(session_mod.normalize, "normalize", picky)
+    s = session_mod.CreatorSession(
+        "ana",
+        IngestSettings(instance_id="t"),
+        connect=None,
+        publish=None,
+        gate=SignGate(),
+        normalize=picky,
+    )
     with caplog.at_level(logging.WARNING, logger="giftengine.ingest.session"):
         for ev in (good[0], bad, good[1], good[2]):  # one frame, in wire order
             s.on_event(ev, ROOM)

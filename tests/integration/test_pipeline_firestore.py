@@ -519,3 +519,79 @@ def test_viewers_outgrowing_the_state_document_move_to_shards_and_keep_counting(
     assert sorted(held) == [f"u{i}" for i in range(6)]
     assert coins(deps, stream_id) == expected
     assert [g["user_id"] for g in deps.store.live(stream_id)["top_gifters"][:2]] == ["u5", "u4"]
+
+
+def test_a_features_side_writes_commit_with_the_rollup_once(deps, stream_id, monkeypatch):
+    """domain/features.py: a feature's increments outside the stream land in the rollup's
+    transaction, so a rollup that dies before its commit leaves none and the retry one."""
+    from giftengine.domain import feature_registry
+
+    from tests.unit.test_stream_features import Tally
+
+    monkeypatch.setattr(feature_registry, "REGISTRY", (Tally,))
+    db = deps.store.db
+    db.collection("creators").document(stream_id).set({"features": {"tally": {"multiplier": 2}}})
+    monkeypatch.setattr(pipeline, "_config_cache", pipeline._CreatorConfigCache())
+    for _i in range(3):
+        deliver(deps, ev(stream_id, coins=5, streakable=False))
+    real = deps.store._write_rollup
+
+    def crash(*a, **kw):
+        real(*a, **kw)  # the writes are added to the transaction, which then fails
+        raise Crash("died before the commit")
+
+    monkeypatch.setattr(deps.store, "_write_rollup", crash)
+    deps.clock.t += 1
+    with pytest.raises(Crash):
+        pipeline.run_rollup(stream_id, deps)
+    assert not db.document(f"tallies/{stream_id}").get().exists
+    monkeypatch.setattr(deps.store, "_write_rollup", real)
+    for _ in range(3):
+        deps.clock.t += 1
+        pipeline.run_rollup(stream_id, deps)
+    assert db.document(f"tallies/{stream_id}").get().to_dict() == {"coins": 30}
+    assert deps.store.live(stream_id)["features"]["tally"]["coins"] == 30
+
+
+def test_xp_increments_and_days_attended_land_once_across_two_streams(deps, stream_id, monkeypatch):
+    """domain/rewards.py on Firestore: two streams of one creator add to the same viewer's
+    XP documents (increments), the days map merges, a crashed rollup adds nothing, and a
+    viewer the stream's chat bans (moderation's chat_users record) earns nothing."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(pipeline, "_config_cache", pipeline._CreatorConfigCache())
+    monkeypatch.setattr(pipeline, "_ban_cache", pipeline._BanCache())
+    db = deps.store.db
+    creator, other = f"c-{stream_id}", f"{stream_id}-b"
+    viewer, banned = f"v-{stream_id}", f"b-{stream_id}"
+    db.document(f"streams/{other}/chat_users/{banned}").set(
+        {"banned_until": datetime.fromtimestamp(deps.clock.t + 3600, UTC)}
+    )
+    for sid in (stream_id, other):
+        for who in (viewer, banned):
+            e = gift(user=who, coins=7, streakable=False).model_copy(
+                update={"stream_id": sid, "creator_id": creator}
+            )
+            deliver(deps, e)
+    real = deps.store._write_rollup
+
+    def crash(*a, **kw):
+        real(*a, **kw)
+        raise Crash("died before the commit")
+
+    monkeypatch.setattr(deps.store, "_write_rollup", crash)
+    deps.clock.t += 1
+    with pytest.raises(Crash):
+        pipeline.run_rollup(stream_id, deps)
+    monkeypatch.setattr(deps.store, "_write_rollup", real)
+    for _ in range(3):
+        deps.clock.t += 40  # past the write-out round
+        pipeline.run_rollup(stream_id, deps)
+        pipeline.run_rollup(other, deps)
+    glob = db.document(f"xp/tiktok:{viewer}").get().to_dict()
+    assert (glob["xp"], glob["xp_gifts"], glob["coins"], glob["gifts"]) == (16, 14, 14, 2)
+    per = db.document(f"xp/tiktok:{viewer}/creators/{creator}").get().to_dict()
+    assert per["points_earned"] == 16 and per["days"] == {"2026-11-22": True}
+    # the banned viewer earned in the stream that does not ban them only
+    assert db.document(f"xp/tiktok:{banned}").get().to_dict()["xp"] == 8
+    assert db.document(f"xp/{creator}").get().to_dict()["creator_xp"] == 16 + 8

@@ -59,3 +59,31 @@ def test_coins_challenge_counts_from_when_it_was_set():
     assert run(st, [gift(coins=10, group="1")], 100.0) == []
     assert st.goals["c"].progress == 10
     assert "goal_reached" in run(st, [gift(coins=10, group="2")], 110.0)
+
+
+def test_state_lists_running_challenges_and_ended_ones():
+    from giftengine.live.service import challenges
+
+    live = {
+        "goals": {
+            "plain": {"metric": "coins", "target": 5, "progress": 1, "deadline": None},
+            "c1": {"metric": "likes", "target": 10, "progress": 3, "deadline": 200.0,
+                   "reached": False, "failed": False},
+            "c2": {"metric": "coins", "target": 10, "progress": 4, "deadline": 100.0,
+                   "reached": False, "failed": True},
+            "c3": {"metric": "coins", "target": 2, "progress": 2, "deadline": 90.0,
+                   "reached": True, "failed": False},
+            "c4": {"metric": "shares", "target": 2, "progress": 0, "deadline": 150.0,
+                   "reached": False, "failed": False},
+        }
+    }  # fmt: skip
+    got = challenges(live)
+    assert [(c["goal_id"], c["progress"], c["status"]) for c in got["active"]] == [
+        ("c4", 0, "running"),
+        ("c1", 3, "running"),
+    ]
+    assert [(c["goal_id"], c["status"]) for c in got["ended"]] == [
+        ("c2", "failed"),
+        ("c3", "reached"),
+    ]
+    assert challenges(None) == {"active": [], "ended": []}

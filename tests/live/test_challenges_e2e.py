@@ -4,6 +4,7 @@ alert, and the failure alert from the rollup scheduled at the deadline."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from tests.support import create_stream, id_token, wait_for_doc
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 
 
-def test_challenges_complete_in_time_or_fail_at_their_deadline(cloud):
+def test_challenges_complete_in_time_or_fail_at_their_deadline(cloud, capsys):
     from giftengine.adapters.pubsub import EventPublisher
     from giftengine.domain.events import parse_event
 
@@ -82,3 +83,17 @@ def test_challenges_complete_in_time_or_fail_at_their_deadline(cloud):
     assert kinds.count(("challenge_failed", "shares2")) == 1
     assert ("goal_reached", "shares2") not in kinds
     pub.close()
+    # `giftengine state --json` shows both, ended, with the rollup's exact progress
+    from giftengine_dev.cli.main import main
+
+    capsys.readouterr()
+    assert main(["state", stream, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["interactions"]["challenges"]
+    assert shown["active"] == []
+    assert [(c["goal_id"], c["status"], c["progress"]) for c in shown["ended"]] == [
+        ("likes1", "reached", 1),
+        ("shares2", "failed", 1),
+    ]
+    assert main(["state", stream]) == 0
+    text = capsys.readouterr().out
+    assert "challenge shares2: 1/2 shares [failed]" in text

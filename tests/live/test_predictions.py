@@ -94,3 +94,27 @@ def test_points_are_conserved(stakes, winner, cancel):
     pr.settle(deps, CREATOR, "s1", pid, None if cancel else winner)
     total = sum(balance(deps, v) for v in viewers)
     assert total == pr.STARTING_POINTS * len(viewers)
+
+
+def test_state_shows_the_active_and_the_most_recent_prediction_with_exact_pools():
+    from giftengine.live import service
+
+    deps = make()
+    first = opened(deps)
+    pr.stake(deps, "s1", first, "a", 1, 100, "k-a")
+    pr.lock(deps, CREATOR, "s1", first)
+    pr.settle(deps, CREATOR, "s1", first, 1)
+    s = service.state(deps.store, "s1")
+    assert s["active_prediction"] is None and s["last_prediction"]["prediction_id"] == first
+    second = opened(deps)
+    pr.stake(deps, "s1", second, "b", 2, 40, "k-b")
+    pr.stake(deps, "s1", second, "c", 2, 2, "k-c")
+    s = service.state(deps.store, "s1")
+    assert s["active_prediction"]["prediction_id"] == second
+    active = s["active_prediction"]
+    assert active["pools"] == [0, 42] and active["stakers"] == [0, 2]
+    assert s["last_prediction"]["prediction_id"] == first
+    assert s["last_prediction"]["status"] == "resolved" and s["last_prediction"]["paid"] == 100
+    pr.settle(deps, CREATOR, "s1", second, None)
+    s = service.state(deps.store, "s1")
+    assert s["active_prediction"] is None and s["last_prediction"]["status"] == "canceled"

@@ -139,8 +139,11 @@ def test_tally_is_published_at_most_once_per_second_and_frozen_at_close():
         "active_poll": None,
         "last_poll": {**final, "exact_counts": [18, 17, 16]},
         "prediction": None,
+        "active_prediction": None,
+        "last_prediction": None,
         "current_question": None,
         "question_queue": [],
+        "challenges": {"active": [], "ended": []},
     }
 
 

@@ -91,6 +91,26 @@ def test_totals_equal_the_live_state_and_the_timeline_sums_to_them(s):
     assert minutes == sorted(minutes) and len(set(minutes)) == len(minutes)
 
 
+class _FullScanBuilder(domain.ReportBuilder):
+    """The replay as it was before decision 081: every streak of the stream looked at on
+    every expiry tick."""
+
+    def _expire(self) -> None:
+        self.state.expire(self._clock, self.idle_timeout_s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(streams(), st.sampled_from([1.0, 5.0, 10.0]))
+def test_expiring_only_the_touched_streaks_gives_the_report_of_the_full_scan(s, timeout):
+    log, _, _ = s
+    full = _FullScanBuilder("s1", idle_timeout_s=timeout)
+    fast = domain.ReportBuilder("s1", idle_timeout_s=timeout)
+    for e in log:
+        full.add(e)
+        fast.add(e)
+    assert fast.finish() == full.finish()
+
+
 def test_streak_settles_in_the_minute_of_its_final_and_peaks_name_the_big_gift():
     log = [
         gift("ana", coins=5, count=3, end=False, secs=50),

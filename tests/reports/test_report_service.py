@@ -119,7 +119,7 @@ def test_settle_time_runs_from_the_publish_not_from_the_events_own_time():
 
 
 def test_published_at_is_read_from_the_push_envelope():
-    from giftengine.reports.http import _published_at
+    from giftengine.reports.stream_end import _published_at
 
     assert _published_at({"publishTime": "2026-12-03T10:00:00.123Z"}) == pytest.approx(
         T0.replace(day=3, month=12, hour=10).timestamp() + 0.123
@@ -147,3 +147,77 @@ def test_stream_end_waits_while_the_log_is_still_empty():
     with pytest.raises(service.NotReady):
         service.on_stream_end(end, deps, published_at=deps.clock() - 1)
     assert store.reports == {}
+
+
+def _owned(owner="owner-1"):
+    """The stream's ownership record names `owner`; its events name creator "s1"."""
+    from giftengine.domain.access import StreamOwner
+    from giftengine.service.streams import MemoryOwnership
+
+    deps, store, files = _deps(_log(), {**LIVE, "creator_id": "s1"})
+    deps.ownership = MemoryOwnership(
+        owners={"s1": StreamOwner("s1", owner)},
+        mods={owner: {"cm-1": {"uid": "cm-1"}}},
+    )
+    return deps, store, files
+
+
+def test_report_access_follows_the_ownership_record_not_the_events():
+    from giftengine.domain.access import Actor
+
+    deps, store, files = _owned()
+    got = service.report_for("s1", Actor("owner-1"), deps, refresh=False)
+    assert got["creator_id"] == got["owner_uid"] == "owner-1"  # the owner's, not "s1"
+    assert all(p.startswith("reports/owner-1/s1/") for p in files.objects)
+    assert service.report_for("s1", Actor("adm", admin=True), deps, refresh=True)["events"] == 5
+    for who in (Actor("s1"), Actor("other"), Actor("mod", moderator=True), Actor("cm-1")):
+        with pytest.raises(service.Forbidden):
+            service.report_for("s1", who, deps, refresh=False)
+    del store.lives["s1"]
+    with pytest.raises(service.NotFound):
+        service.report_for("s1", Actor("owner-1"), deps, refresh=False)
+
+
+def test_a_stream_without_an_ownership_record_is_reported_to_admins_only():
+    from giftengine.domain.access import Actor
+    from giftengine.service.streams import MemoryOwnership
+
+    deps, _, _ = _deps(_log(), LIVE)
+    deps.ownership = MemoryOwnership()
+    with pytest.raises(service.Forbidden):
+        service.report_for("s1", Actor("s1"), deps, refresh=False)  # its events' creator
+    got = service.report_for("s1", Actor("adm", admin=True), deps, refresh=False)
+    assert got["owner_uid"] is None and got["creator_id"] == "s1"
+
+
+def test_a_creators_own_analytics_count_the_streams_they_own():
+    from giftengine.domain.access import Actor
+
+    deps, store, _ = _owned()
+    deps.clock = lambda: T0.timestamp() + 3600
+    service.build_report("s1", deps)
+    store.reports["x"] = {**store.reports["s1"], "stream_id": "x", "owner_uid": None}
+    mine = service.analytics_for("owner-1", Actor("owner-1"), deps, 7)
+    assert mine["streams"] == 1 and mine["coins"] == 120
+    assert service.analytics_for("owner-1", Actor("adm", admin=True), deps, 7)["streams"] == 2
+    with pytest.raises(service.Forbidden):
+        service.analytics_for("owner-1", Actor("s1"), deps, 7)
+
+
+def test_the_apis_recompute_writes_no_files_and_keeps_the_links_of_the_last_export():
+    """The api's deps have no file sink (it ships without pyarrow and cannot write to the
+    exports bucket): a report computed on demand is saved to Firestore only."""
+    from dataclasses import replace
+
+    from giftengine.domain.access import Actor
+
+    deps, store, files = _owned()
+    service.build_report("s1", deps)  # at stream end: the files
+    links = store.reports["s1"]["files"]
+    written = dict(files.objects)
+    api = replace(deps, files=None, encode=None)
+    got = service.report_for("s1", Actor("owner-1"), api, refresh=True)
+    assert files.objects == written and got["files"] == links
+    assert store.reports["s1"]["files"] == links
+    store.reports.clear()
+    assert "files" not in service.report_for("s1", Actor("owner-1"), api, refresh=True)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
-HEAVY = ("numpy", "scipy", "sklearn", "stripe", "TikTokLive")
+HEAVY = ("numpy", "scipy", "sklearn", "stripe", "TikTokLive", "pyarrow")
 
 
 def _loaded_after(imports: list[str]) -> list[str]:
@@ -112,3 +112,22 @@ def test_the_worker_image_copies_only_the_deployable_package():
     copies = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
     assert all(not c.startswith("devtools") for c in copies)
     assert "functions/giftengine" in copies
+
+
+def test_only_the_function_that_writes_report_files_reaches_pyarrow():
+    """The api serves and recomputes reports (Firestore only); on_stream_end writes their
+    Parquet files. The packager follows every import, lazy ones included, so pyarrow must
+    be out of the api's import closure, not only out of its import-time modules
+    (decision 083)."""
+    from giftengine_dev import packaging
+
+    entries = packaging.entry_imports()
+    reach = {}
+    for fn in ("api", "on_stream_end"):
+        mods, third = packaging.closure(entries[fn])
+        reach[fn] = (mods, {t.split(".")[0] for t in third})
+    assert "giftengine.reports.http" in reach["api"][0]  # the api does serve reports
+    assert "giftengine.reports.export" not in reach["api"][0]
+    assert "pyarrow" not in reach["api"][1]
+    assert "giftengine.reports.export" in reach["on_stream_end"][0]
+    assert "pyarrow" in reach["on_stream_end"][1]

@@ -20,6 +20,7 @@ PKG = Path(__file__).resolve().parents[2] / "functions" / "giftengine"
 
 # The four parts per subsystem (docs/architecture.md, "Where each subsystem keeps them").
 DOMAIN = [
+    "live.domain",
     *(f"domain.{p.stem}" for p in (PKG / "domain").glob("*.py") if p.stem != "__init__"),
     "wallet.ledger",
     "wallet.postings",
@@ -32,7 +33,12 @@ DOMAIN = [
     "moderation.normalize",
     "moderation.keywords",
     "moderation.bucket",
+    "moderation.classify",
+    "moderation.lexicon",
+    "moderation.rules",
+    "moderation.strikes",
     "ingest.dedupe",
+    "ingest.model",
     "ingest.backoff",
     "ingest.settings",
 ]
@@ -42,6 +48,7 @@ SERVICE = [
     "wallet.checkout",
     "wallet.store",
     "moderation.service",
+    "moderation.store",
     "ingest.session",
     "ingest.worker",
 ]
@@ -70,16 +77,7 @@ ENTRY_POINTS = [
 ]
 # Known departures, each with the work that removes it (xfail while it stands; a module that
 # complies passes).
-PENDING: dict[str, str] = {
-    "moderation.service": "helper moderation (issue 17): the chat service still imports its "
-    "Firestore repository and the ownership adapter",
-    "wallet.checkout": "issue 15: payment flows take the gateway adapters' classes and "
-    "to_payment_event directly; Protocols for the gateways are pending",
-    "ingest.session": "issue 15: a creator session opens its TikTokLive connection itself; "
-    "the connection factory should come from the bootstrap",
-    "ingest.worker": "issue 15: the worker builds its lease store, target store and "
-    "connections itself; they should come from the bootstrap",
-}
+PENDING: dict[str, str] = {}
 
 
 def _path(module: str) -> Path:

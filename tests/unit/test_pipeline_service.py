@@ -13,7 +13,7 @@ import json
 
 import pytest
 from giftengine.config import load
-from giftengine.domain import eventlog
+from giftengine.domain import eventlog, feature_registry
 from giftengine.service import pipeline
 from giftengine.service.memory import Crash, MemoryEventStore
 from hypothesis import given, settings
@@ -208,7 +208,10 @@ def test_a_batch_is_one_record_and_its_redelivery_changes_nothing():
     assert totals(store)["coins"] == 8 and totals(store)["gifts"] == 4
 
 
-def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit():
+def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit(monkeypatch):
+    # The pipeline's own writes; a stream feature's side writes (rewards: the viewers' XP
+    # documents) come on top, in the same commit (tests/unit/test_rewards_pipeline.py).
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
     store = MemoryEventStore()
     deps = make_deps(store)
     pipeline._leading, real = Leading(), pipeline._leading

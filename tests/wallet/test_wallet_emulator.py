@@ -451,3 +451,23 @@ def test_recheck_reads_one_wallet_on_a_consistent_snapshot(svc, uid):
     finally:
         svc.store.set(f"wallets/{uid}", {"balance": 70}, merge=True)
     assert svc._recheck(uid) is None
+
+
+def test_a_refund_takes_back_the_gift_xp_once_in_its_transaction(cloud, svc, uid):
+    """The revocation (domain/xp.py) on Firestore: the viewer's postings listed and the XP
+    documents incremented inside the payment event's transaction; a duplicate adds nothing."""
+    stream, creator = f"s-{uid}", f"c-{uid}"
+    own(cloud, stream, creator)
+    from tests.wallet.helpers import refunded
+
+    svc.apply_payment(completed(f"pi_{uid}", uid, 350, 499, event_id=f"evt_c_{uid}"))
+    svc.spend_gift(uid, GiftSpend(stream, creator, "cap", 3, "xp-rev-0001"))  # 297
+    r = svc.apply_payment(refunded(f"pi_{uid}", 499, event_id=f"evt_r_{uid}"))
+    assert r["xp_revoked"] == 297
+    assert svc.apply_payment(refunded(f"pi_{uid}", 499, event_id=f"evt_r_{uid}"))["duplicate"]
+    db = firestore_client(cloud["project_id"])
+    glob = db.document(f"xp/{uid}").get().to_dict()
+    assert (glob["xp"], glob["coins_revoked"]) == (-297, 297)
+    per = db.document(f"xp/{uid}/creators/{creator}").get().to_dict()
+    assert (per["xp_gifts"], per["points_revoked"]) == (-297, 297)
+    assert db.document(f"xp/{creator}").get().to_dict() == {"creator_xp": -297}

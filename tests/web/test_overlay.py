@@ -182,3 +182,44 @@ def test_missing_stream_parameter_is_explained_on_the_page(web, browser):
     browser.open(PAGE, web["overlay"])
     text = browser.wait_for(PAGE, "() => document.querySelector('.error')?.textContent")
     assert "stream" in text
+
+
+def test_a_failed_challenge_is_announced_and_its_bar_marked_failed(
+    cloud, web, browser, artifacts, publish, db, stream_id
+):
+    creator = f"creator-{stream_id}"
+    create_stream(cloud, creator, stream_id)
+    publish(event(stream_id, "join", "ana", kind="join", creator=creator))
+    ref = db.collection("streams").document(stream_id)
+    wait_for_doc(ref, lambda d: d.get("creator_id") == creator)
+    open_overlay(browser, web, stream_id)
+    challenge = {
+        "stream_id": stream_id,
+        "goal_id": "roses",
+        "metric": "coins",
+        "target": 1000,
+        "title": "1000 coins in 15 s",
+        "duration_s": 15,
+    }
+    auth = {"Authorization": f"Bearer {id_token(creator)}"}
+    r = requests.post(
+        f"{cloud['endpoints']['api']}/goals", json=challenge, headers=auth, timeout=10
+    )
+    assert r.status_code == 201, r.text
+    wait_for_doc(ref, lambda d: "roses" in d.get("goals", {}))
+    publish(event(stream_id, "g-ana", "ana", coins=10))
+    # The rollup scheduled at the deadline fails the challenge: one alert, text not a kind name
+    shown = browser.wait_for(
+        PAGE,
+        """() => window.giftOverlay.shown.find(s => s.type === 'challenge_failed')""",
+        timeout=90,
+    )
+    assert shown["text"] == "Challenge failed: 1000 coins in 15 s 10 / 1,000 coins"
+    assert not shown["condensed"]
+    goal = browser.wait_for(
+        PAGE,
+        """() => { const g = document.querySelector('.goal[data-goal-id="roses"]');
+                   return g && g.dataset.status === 'failed' && g.innerText; }""",
+    )
+    assert "10 / 1,000 · failed" in goal
+    browser.screenshot(PAGE, artifacts / "overlay-challenge-failed.png")

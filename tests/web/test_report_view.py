@@ -9,7 +9,7 @@ import pytest
 from google.cloud import firestore
 
 from tests.reports.test_reports_emulator import _session
-from tests.support import wait_for_doc
+from tests.support import create_stream, wait_for_doc
 from tests.web.test_dashboard import PAGE, create_creator, sign_in
 
 pytestmark = [pytest.mark.e2e]
@@ -25,6 +25,7 @@ def test_report_view_draws_its_charts(cloud, web, browser, artifacts, publish, s
     creator = f"rep.{stream_id[2:14]}"
     email = f"{creator}@example.com"
     create_creator(creator, email)
+    create_stream(cloud, creator, stream_id, "report view")  # its owner reads the report
     events = [e.model_copy(update={"creator_id": creator}) for e in _session(stream_id)]
     publish(*[e.model_dump(mode="json", exclude_none=True) for e in events])
     db = firestore.Client(project=cloud["project_id"])

@@ -404,6 +404,7 @@ function renderOverlayUrl() {
 // PUT /creators/{uid}/overlay, applied live by every open overlay of the creator.
 const RULE_KINDS = {
   gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
+  challenge_failed: "Challenge failed",
 };
 const RULE_DEFAULTS = {
   gift: { mode: "condense", min_coins: 0, display_ms: 4000 },
@@ -411,6 +412,7 @@ const RULE_DEFAULTS = {
   follow: { mode: "condense", min_coins: 0, display_ms: 3000 },
   share: { mode: "condense", min_coins: 0, display_ms: 3000 },
   goal_reached: { mode: "show", min_coins: 0, display_ms: 6000 },
+  challenge_failed: { mode: "show", min_coins: 0, display_ms: 6000 },
 };
 
 function renderRules(saved) {

@@ -6,13 +6,17 @@ import { el } from "../shared/firebase.js";
 
 const $ = (id) => document.getElementById(id);
 export const LAYOUT_WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
-const KINDS = { gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached" };
+const KINDS = {
+  gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
+  challenge_failed: "Challenge failed",
+};
 const TEMPLATE_HINTS = {
   gift: "{name} {gift} {units} {coins} {rank}",
   big_gift: "{name} {gift} {units} {coins} {rank}",
   follow: "{name}",
   share: "{name}",
   goal_reached: "{title} {progress} {target} {metric}",
+  challenge_failed: "{title} {progress} {target} {metric}",
   condensed: "{name} {others} {count} {units} {coins}",
 };
 const SHIPPED = ["chime", "coin", "pop", "fanfare"];

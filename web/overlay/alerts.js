@@ -5,7 +5,7 @@
 // creator's rule for that kind (creators/{creator_id}.overlay.alerts, or the defaults below):
 //   gift          a gift worth less than big_gift.min_coins
 //   big_gift      a gift worth big_gift.min_coins or more (plays the big effect)
-//   follow, share, goal_reached
+//   follow, share, goal_reached, challenge_failed
 // rule = {mode: "show" | "condense" | "hide", min_coins (gifts), display_ms}
 //   hide      never shown (the creator's choice, recorded in `hidden`, not lost)
 //   min_coins a gift worth less than this is hidden the same way
@@ -13,13 +13,14 @@
 //             kind ("Uma and 4 others sent 37 gifts, 812 coins") when the queue would
 //             otherwise keep the newest waiting one off screen longer than `maxDelayMs`
 //   show      shown alone; merged only if even after condensing the `condense` kinds the
-//             bound cannot be kept (goal_reached is never merged)
+//             bound cannot be kept (goal_reached and challenge_failed are never merged)
 // A turn lasts the rule's display_ms when nothing waits, and ends early (never before
 // `minTurnMs`) when alerts wait: at display_ms / (1 + waiting / 3), or as soon as a waiting
 // alert would otherwise start later than `maxDelayMs` after it arrived.
 import { el, fmt } from "../shared/firebase.js";
 
-export const KINDS = ["gift", "big_gift", "follow", "share", "goal_reached"];
+export const KINDS = ["gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed"];
+const NEVER_MERGED = ["goal_reached", "challenge_failed"];
 export const MODES = ["show", "condense", "hide"];
 
 export const DEFAULT_RULES = {
@@ -28,6 +29,7 @@ export const DEFAULT_RULES = {
   follow: { mode: "condense", display_ms: 3000 },
   share: { mode: "condense", display_ms: 3000 },
   goal_reached: { mode: "show", display_ms: 6000 },
+  challenge_failed: { mode: "show", display_ms: 6000 },
 };
 
 /** Merge creator settings over the defaults; anything malformed keeps the default. */
@@ -142,7 +144,7 @@ export class AlertQueue {
     if (!this.late(now)) return;
     this.merge((k) => this.rules[k].mode === "condense");
     if (!this.late(now)) return;
-    this.merge((k) => k !== "goal_reached");
+    this.merge((k) => !NEVER_MERGED.includes(k));
   }
 
   /** Merge the waiting entries of each kind `which` accepts into one, at the first's place. */

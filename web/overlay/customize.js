@@ -18,6 +18,7 @@ const PLACEHOLDERS = {
   follow: ["name"],
   share: ["name"],
   goal_reached: ["title", "progress", "target", "metric"],
+  challenge_failed: ["title", "progress", "target", "metric"],
   condensed: ["name", "others", "count", "units", "coins"],
 };
 // Same list as domain/overlay.py CSS_FORBIDDEN: CSS that could load anything is not applied.

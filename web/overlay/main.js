@@ -5,7 +5,8 @@
 //   creator=<creator id>   follow whatever stream the creator is live on (live_pointers/{id}),
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
-//   widgets=alerts,top,goal,combo,chat,poll,prediction,question   (default alerts,top,goal,combo)
+//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle
+//   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
 //   fx=auto|3d|2d          big-gift effect: three.js when WebGL works (auto), or forced
@@ -26,11 +27,13 @@ import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { AlertQueue, DEFAULT_RULES, KINDS } from "./alerts.js";
 import { Customizer } from "./customize.js";
 import { playBigEffect, warmUp } from "./effects.js";
+import { mountBattle, mountTapBattle } from "./battle.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
 
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
+  "battle", "tap_battle"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -116,6 +119,10 @@ function renderAlert(a, kind) {
     return el("div", { class: "alert panel goal-alert", "data-type": a.type, "data-goal-id": a.goal_id },
       el("span", { class: "what" }, "Goal reached!"),
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
+  } else if (a.type === "challenge_failed") {
+    return el("div", { class: "alert panel goal-alert failed", "data-type": a.type, "data-goal-id": a.goal_id },
+      el("span", { class: "what" }, `Challenge failed${a.title ? `: ${a.title}` : ""}`),
+      el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
   } else what = a.type;
   const big = kind === "big_gift";
   return el("div", {
@@ -183,8 +190,11 @@ function renderGoals(goals, box) {
     node.dataset.progress = g.progress || 0;
     node.dataset.target = g.target;
     node.classList.toggle("reached", !!g.reached);
+    node.classList.toggle("failed", !!g.failed);
+    node.dataset.status = g.reached ? "reached" : g.failed ? "failed" : "running";
     node.querySelector(".title").textContent = g.title || `${g.metric} goal`;
-    node.querySelector(".value").textContent = `${fmt(g.progress)} / ${fmt(g.target)}`;
+    node.querySelector(".value").textContent =
+      `${fmt(g.progress)} / ${fmt(g.target)}${g.failed ? " · failed" : ""}`;
     node.querySelector(".fill").style.width = `${pct}%`;
   }
 }
@@ -324,10 +334,11 @@ function watchStream(db, streamId, replay, ui) {
   ui.comboBox.replaceChildren();
   const meter = new ComboMeter(ui.comboBox);
   const unsubs = [];
-  // Poll, prediction, question (poll.js, prediction.js, question.js): a fresh box per stream;
-  // the old stream's box leaves the page (its listeners stay on a stream that has ended).
+  // Poll, prediction, question, battles (poll.js, prediction.js, question.js, battle.js): a
+  // fresh box per stream; the old stream's box leaves the page.
   // Their listeners are detached with the stream's others when the overlay switches stream.
-  for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion]]) {
+  for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion],
+    ["battle", mountBattle], ["tap_battle", mountTapBattle]]) {
     if (!ui.on(w)) continue;
     const box = el("section", { id: `w-${w}`, class: "widget panel" });
     const old = document.getElementById(`w-${w}`);

@@ -11,11 +11,13 @@ from giftengine_dev.cli._cloud import ensure_env
 
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
+    from giftengine.adapters.ownership import FirestoreOwnership
     from giftengine.moderation import service
     from giftengine.moderation.repo import ChatRepo
 
     s = ensure_env()
-    deps = service.Deps(repo=ChatRepo(firestore_client(s.project_id)))
+    db = firestore_client(s.project_id)
+    deps = service.Deps(repo=ChatRepo(db), owners=FirestoreOwnership(db))
     feed = service.feed(deps, args.stream_id, include_held=args.held, limit=args.limit)
     if args.json:
         print(json.dumps(feed, indent=2, default=str))

@@ -75,11 +75,7 @@ def _table(session, started: float):
 
 
 async def _main(args) -> int:
-    from giftengine import config
-    from giftengine.ingest.backoff import SignGate
-    from giftengine.ingest.session import CreatorSession
-    from giftengine.ingest.settings import load
-    from giftengine.ingest.source import Connection, configure_endpoints
+    from giftengine import bootstrap
     from giftengine.ingest.targets import normalize_creator_id
 
     try:
@@ -87,17 +83,10 @@ async def _main(args) -> int:
     except ValueError as exc:
         print(f"giftengine ingest: {exc}", file=sys.stderr)
         return 2
-    settings = load()
-    configure_endpoints(settings)
     publisher = None
     sink = None
     if not args.no_publish:
-        from giftengine.adapters.pubsub import EventPublisher
-        from giftengine.ingest.publisher import AsyncPublisher
-
-        publisher = AsyncPublisher(
-            EventPublisher(config.load().project_id), settings.publish_max_events
-        )
+        publisher = bootstrap.ingest_publisher()
         sink = publisher.publish_batch
 
     async def publish(batch):
@@ -107,9 +96,7 @@ async def _main(args) -> int:
             for ev in batch:
                 print(_line(ev), flush=True)
 
-    session = CreatorSession(
-        cid, settings, lambda c, sink: Connection(c, settings, sink), publish, SignGate()
-    )
+    session = bootstrap.ingest_session(cid, publish)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(session.stop()))

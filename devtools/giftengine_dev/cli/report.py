@@ -11,9 +11,9 @@ from giftengine_dev.cli._cloud import ensure_env
 
 def _deps(out: Path | None):
     """The production wiring; with --out, the files also go to DIR."""
-    from giftengine.reports.bootstrap import report_deps
+    from giftengine.reports.bootstrap import export_deps
 
-    deps = report_deps()
+    deps = export_deps()
     if out is None:
         return deps
     from dataclasses import replace

@@ -33,12 +33,17 @@ def view(live: dict | None, stream_id: str) -> dict:
         ],
         "goals": live.get("goals") or {},
         "combos": live.get("combos") or [],
+        # Every stream feature's view as the live document holds it (`features.{name}`:
+        # rounds, the hype train, the throne, battles, ...; docs/engagement.md), whole, so a
+        # new feature shows here without a change to this command.
+        "features": live.get("features") or {},
         "rev": live.get("rev", 0),
     }
 
 
 def interactions(project_id: str, stream_id: str) -> dict:
-    """The active and most recent poll with exact counts (docs/engagement.md)."""
+    """The active and most recent poll, prediction, question queue and challenges, with
+    exact counts (docs/engagement.md)."""
     from giftengine.adapters.clients import firestore_client
     from giftengine.live import service
     from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
@@ -85,6 +90,24 @@ def run(args) -> int:
                 f"{c}={n}" for c, n in zip(p["choices"], p["exact_counts"], strict=True)
             )
             print(f"  {key.replace('_', ' ')}: {p['question']} [{p['status']}] {votes}")
+    for key in ("active_prediction", "last_prediction"):
+        p = v["interactions"].get(key)
+        if p:
+            pools = ", ".join(f"{o}={n}" for o, n in zip(p["outcomes"], p["pools"], strict=True))
+            print(f"  {key.replace('_', ' ')}: {p['title']} [{p['status']}] {pools}")
+    q = v["interactions"].get("current_question")
+    if q:
+        print(f"  question on screen: {q['text']}")
+    for q in v["interactions"].get("question_queue") or []:
+        print(f"    {q['votes']:>4} up  {q['text']}")
+    for name, fv in sorted(v["features"].items()):
+        print(f"  {name}: {json.dumps(fv, sort_keys=True, default=str)}")
+    ch = v["interactions"].get("challenges") or {}
+    for c in [*ch.get("active", []), *ch.get("ended", [])]:
+        print(
+            f"  challenge {c['title'] or c['goal_id']}: {c['progress']}/{c['target']} "
+            f"{c['metric']} [{c['status']}]"
+        )
     return 0
 
 

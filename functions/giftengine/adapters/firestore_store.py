@@ -264,10 +264,22 @@ class FirestoreStreamStore:
         return True
 
     # ---- settings read by the rollup ------------------------------------------------------
-    def creator_timezone(self, creator_id: str) -> str | None:
+    def creator_config(self, creator_id: str) -> dict | None:
         snap = self.db.collection("creators").document(creator_id).get()
         self.writes.count("read")
-        return (snap.to_dict() or {}).get("timezone") if snap.exists else None
+        return snap.to_dict() if snap.exists else None
+
+    def stream_bans(self, stream_id: str, now: float, limit: int = 500) -> list[str]:
+        """The chat's active bans (moderation writes `streams/{s}/chat_users/{uid}`)."""
+        q = (
+            self.stream_ref(stream_id)
+            .collection("chat_users")
+            .where(filter=FieldFilter("banned_until", ">", datetime.fromtimestamp(now, UTC)))
+            .limit(limit)
+        )
+        snaps = list(q.stream())
+        self.writes.count("read", max(1, len(snaps)))
+        return [s.id for s in snaps]
 
     # ---- the rollup transaction -------------------------------------------------------------
     def _events_after(self, stream_id: str, cursor: dict | None, limit: int):
@@ -591,6 +603,11 @@ class FirestoreStreamStore:
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)
+        for w in out.side_writes:  # domain/features.py: no rule here, only the write
+            ref = self.db.document(w.path)
+            data = {**w.set, **{k: firestore.Increment(v) for k, v in w.increments.items()}}
+            writer.set(ref, data, merge=w.merge)
+            written.append(ref.path)
         for change in plan.pointers:
             written.append(live_pointers.write(writer, self.db, change))
         return written
@@ -709,6 +726,15 @@ class SettingsStore:
             return False
         ref.delete()
         return True
+
+    def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
+        """Replace `features.{feature}` of the creator's settings (other fields kept)."""
+        doc = {"creator_id": creator_id, "features": {feature: config}}
+        self.db.collection("creators").document(creator_id).set(
+            {**doc, "updated_at": firestore.SERVER_TIMESTAMP},
+            merge=["creator_id", f"features.{feature}", "updated_at"],
+        )
+        return doc
 
     def put_creator_settings(self, creator_id: str, settings: dict) -> dict:
         doc = {"creator_id": creator_id, **settings}

@@ -24,7 +24,16 @@ from pydantic import (
 from giftengine.domain.ids import ID_PATTERN, DocId
 
 Kind = Literal[
-    "gift", "like", "comment", "follow", "share", "join", "viewers", "stream_start", "stream_end"
+    "gift",
+    "like",
+    "comment",
+    "follow",
+    "share",
+    "join",
+    "viewers",
+    "stream_start",
+    "stream_end",
+    "control",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 # Kinds that name a viewer; stream-level kinds may omit `user`.
@@ -79,6 +88,24 @@ class Gift(BaseModel):
     streakable: bool = False
 
 
+_NAME = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]{0,31}$")
+
+
+class Control(BaseModel):
+    """A command a creator (or their moderator) issued through the API for a stream feature
+    (start a round, accept a battle, ...): recorded in the stream's event log like any event,
+    so the rollup applies it once, in order with the gifts around it (domain/features.py).
+    Sources never publish it from upstream data; only the API does, after its checks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+    feature: str = _NAME
+    action: str = _NAME
+    params: dict[str, Annotated[str, Field(max_length=500)] | int | bool | None] = Field(
+        default_factory=dict, max_length=32
+    )
+
+
 class EngagementEvent(BaseModel):
     """One upstream message, normalized."""
 
@@ -111,6 +138,8 @@ class EngagementEvent(BaseModel):
     text: str = Field(default="", max_length=2000)
     # viewers
     viewers: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    # control (API commands for stream features)
+    control: Control | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> EngagementEvent:
@@ -120,6 +149,8 @@ class EngagementEvent(BaseModel):
             raise ValueError("kind 'gift' needs `gift`")
         if self.kind == "viewers" and self.viewers is None:
             raise ValueError("kind 'viewers' needs `viewers`")
+        if (self.kind == "control") != (self.control is not None):
+            raise ValueError("kind 'control' needs `control`, and only it may carry one")
         return self
 
     @property

@@ -24,9 +24,11 @@ from pydantic import (
 )
 
 Mode = Literal["show", "condense", "hide"]
-Kind = Literal["gift", "big_gift", "follow", "share", "goal_reached"]
+Kind = Literal["gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed"]
 Widget = Literal["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"]
-TemplateKind = Literal["gift", "big_gift", "follow", "share", "goal_reached", "condensed"]
+TemplateKind = Literal[
+    "gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed", "condensed"
+]
 Animation = Literal["auto", "none", "pop", "slide", "bounce", "shake", "burst", "box3d"]
 
 SHIPPED_SOUNDS = ("chime", "coin", "pop", "fanfare")  # web/overlay/sounds/<name>.wav
@@ -38,6 +40,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "follow": frozenset({"name"}),
     "share": frozenset({"name"}),
     "goal_reached": frozenset({"title", "progress", "target", "metric"}),
+    "challenge_failed": frozenset({"title", "progress", "target", "metric"}),
     "condensed": frozenset({"name", "others", "count", "units", "coins"}),
 }
 TEMPLATE_MAX_CHARS = 160
@@ -188,6 +191,7 @@ class AlertRules(BaseModel):
     follow: AlertRule = _rule("condense", 3000)
     share: AlertRule = _rule("condense", 3000)
     goal_reached: AlertRule = _rule("show", 6000)
+    challenge_failed: AlertRule = _rule("show", 6000)
 
 
 class WidgetBox(BaseModel):
@@ -236,7 +240,7 @@ class Speech(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kinds: list[Kind] = Field(default_factory=list, max_length=5)
+    kinds: list[Kind] = Field(default_factory=list, max_length=6)
     min_coins: int = Field(default=0, ge=0, le=1_000_000_000)
     rate: int = Field(default=100, ge=50, le=200)  # percent of normal speed
     volume: int = Field(default=100, ge=0, le=100)
@@ -305,13 +309,13 @@ def test_alert_item(t: TestAlert) -> dict:
             "units": 1,
             "coins": t.coins,
         }
-    if t.kind == "goal_reached":
+    if t.kind in ("goal_reached", "challenge_failed"):
         return {
-            "type": "goal_reached",
+            "type": t.kind,
             "goal_id": "test",
             "title": "Test goal",
             "metric": "coins",
-            "progress": 1000,
+            "progress": 1000 if t.kind == "goal_reached" else 400,
             "target": 1000,
             "test": True,
         }

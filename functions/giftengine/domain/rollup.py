@@ -11,10 +11,11 @@ the next one (docs/decisions/001-event-log-and-rollup.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from giftengine.domain import challenges
+from giftengine.domain import challenges, feature_registry
 from giftengine.domain.events import EngagementEvent
+from giftengine.domain.features import Feature, SideWrite
 from giftengine.domain.stream import FlushItem, StreamState
 
 
@@ -35,6 +36,7 @@ class RollupOutput:
     flush: list[FlushItem]
     live: dict | None
     bucket: int
+    side_writes: list[SideWrite] = field(default_factory=list)  # domain/features.py
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,25 @@ def decide(
     now: float,
     bucket: int,
     c: Cadence,
-    timezone_of: Callable[[str], str],
+    config_of: Callable[[str], dict],
+    registry: tuple[type[Feature], ...] | None = None,
 ) -> Decision:
+    """`config_of(creator_id)`: the creator's settings document (`timezone`, `features`);
+    `registry`: the stream features to run (default: domain/feature_registry.py)."""
     st = inp.state
+    registry = feature_registry.REGISTRY if registry is None else registry
     too_soon = inp.last_bucket >= bucket or now - st.last_rollup_at < c.interval
     nothing = RollupOutput(False, [], [], None, inp.last_bucket)
     if too_soon and inp.events:
         return Decision(nothing, True, 0)
-    before = st.live_view(c.top_n)
-    before_core = st.core_dict()
     if not st.creator_id and inp.events:
         st.creator_id = inp.events[0].creator_id or st.stream_id
+    config = config_of(st.creator_id) if st.creator_id else {}
+    st.load_features(registry, config.get("features"))
+    before = st.live_view(c.top_n)
+    before_core = st.core_dict()
     if st.creator_id:
-        st.timezone = timezone_of(st.creator_id)
+        st.timezone = config.get("timezone") or st.timezone
     st.set_goals(inp.goals)
     for ev in inp.events:
         st.apply(ev, now)
@@ -82,7 +90,9 @@ def decide(
     st.prune(now, c.retention)
     ranks = st.finish_batch()
     st.alerts.extend(challenges.expire(st.goals.values(), now))  # goals with a deadline
+    st.tick_features(now)
     alerts = list(st.alerts)
+    side = list(st.side_writes)
     flush = []
     if st.pending_flush() and st.flush_due(now, c.board_flush):
         flush = st.take_flush(
@@ -92,12 +102,12 @@ def decide(
         st.alert_seq += 1
     live = st.live_view(c.top_n, ranks)
     live_changed = {**live, "rev": 0} != {**before, "rev": 0}
-    changed = applied or alerts or flush or live_changed or inp.cursor_moves
+    changed = applied or alerts or flush or side or live_changed or inp.cursor_moves
     changed = changed or st.core_dict() != before_core
     if not changed:
         return Decision(nothing, False, applied)
     if not (alerts or live_changed):  # nothing clients listen to: spacing unchanged
-        return Decision(RollupOutput(True, [], flush, None, inp.last_bucket), False, applied)
+        return Decision(RollupOutput(True, [], flush, None, inp.last_bucket, side), False, applied)
     if too_soon:  # e.g. an idle streak settling: it waits for its turn like an event
         return Decision(nothing, True, 0)
     st.last_rollup_at = now
@@ -105,7 +115,9 @@ def decide(
         st.rev += 1
         live = st.live_view(c.top_n, ranks)
     return Decision(
-        RollupOutput(True, alerts, flush, live if live_changed else None, bucket), False, applied
+        RollupOutput(True, alerts, flush, live if live_changed else None, bucket, side),
+        False,
+        applied,
     )
 
 

@@ -24,16 +24,23 @@ Firestore's 1 MiB per document however many streaks a hot stream settles.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
+from giftengine.domain.features import Feature, Settled, SideWrite
 
 GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
 # Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
 # them in one shard document stay near half of Firestore's 1 MiB limit.
 SETTLED_CAP = 10_000
+
+
+def streak_key(ev: EngagementEvent) -> str:
+    """The key of the streak a streakable gift message belongs to (per user)."""
+    return f"{ev.gift.id}|{ev.group_id}"
 
 
 @dataclass
@@ -169,9 +176,12 @@ class StreamState:
     last_flush_at: float = 0.0
     last_period_flush_at: float = 0.0
     users: dict[str, Viewer] = field(default_factory=dict)
+    features: dict[str, dict] = field(default_factory=dict)  # name -> state (domain/features.py)
     # Output of the current batch (not persisted).
     alerts: list[dict] = field(default_factory=list, repr=False)
+    side_writes: list[SideWrite] = field(default_factory=list, repr=False)
     _combo_touched: dict[str, str] = field(default_factory=dict, repr=False)  # key -> user
+    _features: dict[str, Feature] = field(default_factory=dict, repr=False)  # loaded
 
     # ---- applying events -------------------------------------------------------------
     def apply(self, ev: EngagementEvent, now: float) -> None:
@@ -213,6 +223,27 @@ class StreamState:
             self.expire(now, timeout=0.0)
             self.status = "ended"
             self.ended_at = utc_iso(ev.occurred_at)
+        for f in self._features.values():
+            f.on_event(self, ev)
+
+    # ---- features (domain/features.py) -----------------------------------------------
+    def load_features(self, registry: tuple[type[Feature], ...], config: dict | None) -> None:
+        """Instantiate the registered features from their persisted state and configure
+        them from the creator's settings (`features.{name}`). Call before anything else
+        in a rollup, so the live view compared before and after includes them."""
+        config = config or {}
+        self._features = {}
+        for cls in registry:
+            f = cls.from_dict(self.features.get(cls.name))
+            f.configure(config.get(cls.name))
+            self._features[cls.name] = f
+
+    def tick_features(self, now: float) -> None:
+        for f in self._features.values():
+            f.tick(self, now)
+
+    def feature(self, name: str) -> Feature | None:
+        return self._features.get(name)
 
     def _viewer(self, ev: EngagementEvent) -> Viewer:
         u = ev.user
@@ -236,7 +267,7 @@ class StreamState:
             )
             self._settle(viewer, once, ev.repeat_count, ev.occurred_at, ev.event_id)
             return
-        key = f"{g.id}|{ev.group_id}"
+        key = streak_key(ev)
         s = viewer.streaks.get(key)
         if s is None:
             s = viewer.streaks[key] = Streak(key, g.id, g.name, g.coins)
@@ -282,6 +313,20 @@ class StreamState:
             event_id=event_id,
         )
         self.alerts.append(alert)
+        if self._features:
+            settled = Settled(
+                viewer.user_id,
+                viewer.handle,
+                viewer.name,
+                s.gift_id,
+                s.gift_name,
+                units,
+                coins,
+                at,
+                event_id,
+            )
+            for f in self._features.values():
+                f.on_settled(self, settled)
 
     def _user_alert(self, kind: str, v: Viewer) -> dict:
         return {
@@ -293,14 +338,27 @@ class StreamState:
         }
 
     # ---- time ------------------------------------------------------------------------
-    def expire(self, now: float, timeout: float) -> None:
-        """Settle every open streak idle for `timeout` seconds at its highest count."""
-        for v in self.users.values():
-            for s in v.streaks.values():
-                if s.open and now - s.last_seen >= timeout:
-                    at = datetime.fromisoformat(s.last_occurred_at.replace("Z", "+00:00"))
-                    self._settle(v, s, s.max_count - s.settled_units, at)
-                    self._combo_touched.pop(s.key, None)
+    def expire(
+        self, now: float, timeout: float, only: Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        """Settle every open streak idle for `timeout` seconds at its highest count; with
+        `only` ((user id, streak key) pairs), just those of them that are open and idle: a
+        caller that tracks when its streaks were last touched (the report's replay) settles
+        them without scanning every streak of the stream each second."""
+        if only is None:
+            pairs = [(v, s) for v in self.users.values() for s in v.streaks.values()]
+        else:
+            pairs = []
+            for uid, key in only:
+                v = self.users.get(uid)
+                s = v.streaks.get(key) if v is not None else None
+                if s is not None:
+                    pairs.append((v, s))
+        for v, s in pairs:
+            if s.open and now - s.last_seen >= timeout:
+                at = datetime.fromisoformat(s.last_occurred_at.replace("Z", "+00:00"))
+                self._settle(v, s, s.max_count - s.settled_units, at)
+                self._combo_touched.pop(s.key, None)
 
     def prune(self, now: float, retention: float, cap: int = SETTLED_CAP) -> None:
         """Forget settled streaks after `retention` s, and beyond the newest `cap` of the
@@ -324,6 +382,10 @@ class StreamState:
         deadlines = [
             s.last_seen + timeout for v in self.users.values() for s in v.streaks.values() if s.open
         ]
+        for f in self._features.values():
+            d = f.next_deadline()
+            if d is not None:
+                deadlines.append(d)
         return min(deadlines) if deadlines else None
 
     # ---- closing a batch ---------------------------------------------------------------
@@ -516,12 +578,25 @@ class StreamState:
             },
             "alert_seq": self.alert_seq,
             "rev": self.rev,
+            **({"features": views} if (views := self._feature_views()) else {}),
         }
+
+    def _feature_views(self) -> dict:
+        views = {}
+        for name, f in self._features.items():
+            v = f.view()
+            if v is not None:
+                views[name] = v
+        return views
 
     # ---- persistence (plain dicts; the adapter shards `users`) ---------------------------
     def core_dict(self) -> dict:
-        skip = ("users", "alerts", "_combo_touched")
+        skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        features = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
+        d["features"] = {n: v for n, v in features.items() if v}  # idle features: no bytes
+        if not d["features"]:
+            del d["features"]  # a stream without features keeps its documents as before
         d["totals"] = asdict(self.totals)
         d["goals"] = {k: asdict(g) for k, g in self.goals.items()}
         d["gift_units"] = dict(self.gift_units)

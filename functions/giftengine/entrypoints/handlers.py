@@ -14,6 +14,7 @@ from giftengine.bootstrap import deps, overlay_media, overlay_store, ownership, 
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import MEDIA_MAX_BYTES, OverlaySettings, TestAlert
+from giftengine.entrypoints import battles_http
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -24,7 +25,7 @@ from giftengine.entrypoints.http import (
     parse_body,
 )
 from giftengine.live import http as live_http
-from giftengine.service import goals, overlay, pipeline, streams
+from giftengine.service import controls, goals, overlay, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
 
@@ -90,6 +91,8 @@ def _mapped(fn, *args):
         raise ApiError(400, "invalid_request", str(exc)) from None
     except streams.Conflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
+    except controls.Invalid as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
 
 
 @router.route("GET", "/health")
@@ -233,6 +236,24 @@ def delete_moderator(request: Request, creator_id: str, uid: str):
     return _mapped(streams.dismiss_moderator, ownership(), actor, creator_id, uid)
 
 
+# ---- stream features: commands and settings (service/controls.py) ------------------------------
+@router.route("POST", "/streams/{stream_id}/controls")
+def post_control(request: Request, stream_id: str):
+    actor = _actor(request)
+    body = parse_body(request, controls.ControlRequest)
+    return _mapped(controls.issue_control, stream_id, body, actor, ownership(), deps()), 202
+
+
+@router.route("PUT", "/creators/{creator_id}/features/{feature}")
+def put_feature_settings(request: Request, creator_id: str, feature: str):
+    actor = _actor(request)
+    body = json_body(request)
+    return _mapped(
+        controls.set_feature_settings, creator_id, feature, body, actor, settings_store()
+    )
+
+
+battles_http.install(router)  # creator-vs-creator battles (docs/engagement.md)
 live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 

@@ -17,23 +17,16 @@ scan takes them: the takeover bound is ttl + scan interval.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from google.api_core.exceptions import Aborted, AlreadyExists, FailedPrecondition, NotFound
 from google.cloud import firestore
 
+from giftengine.ingest.model import Lease
+
 LEASES = "ingest_leases"
 TARGETS = "ingest_targets"
-
-
-@dataclass(frozen=True)
-class Lease:
-    creator_id: str
-    holder: str
-    token: int
-    expires_at: float
 
 
 def _ts(seconds: float) -> datetime:

@@ -1,11 +1,8 @@
 """TikTokLive events -> EngagementEvents. No I/O: one decoded TikTok message in, at most one
 EngagementEvent out, with an event id that is a pure function of TikTok's message id.
 
-Ids (docs/ingest.md):
-- stream_id  = f"tiktok-{room_id}"          (one TikTok LIVE room is one stream)
-- event_id   = f"tiktok:{room_id}:{msg_id}"  (msg_id from the message's `common` block)
-- stream_start / stream_end have one fixed id per room (`...:start`, `...:end`), so a reconnect,
-  a restart or a second instance can never start or end a stream twice.
+The ids (`model.stream_id`, `model.event_id`, docs/ingest.md) are pure functions of the room
+and TikTok's message id.
 Follow and share come only from `SocialEvent`: TikTokLive also emits `FollowEvent`/`ShareEvent`
 for the same message, and the worker does not listen to those.
 """
@@ -13,7 +10,6 @@ for the same message, and the worker does not listen to those.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +25,7 @@ from TikTokLive.events import (
 from TikTokLive.proto.proto_utils import common_display_type
 
 from giftengine.domain.events import EngagementEvent
+from giftengine.ingest.model import Normalized, event_id, stream_id, stream_marker
 
 # The event classes the worker subscribes to (FollowEvent/ShareEvent deliberately absent).
 HANDLED = (
@@ -44,22 +41,6 @@ HANDLED = (
 # WebcastSocialMessage.action values when the display marker is missing.
 _FOLLOW_ACTIONS = {1}
 _SHARE_ACTIONS = {2, 3}
-
-
-def stream_id(room_id: int) -> str:
-    return f"tiktok-{room_id}"
-
-
-def event_id(room_id: int, msg_key: str) -> str:
-    return f"tiktok:{room_id}:{msg_key}"
-
-
-@dataclass(frozen=True)
-class Normalized:
-    event: EngagementEvent
-    # Keys the dedupe window remembers: the message key, plus for a streak's final message a
-    # key of the streak itself (TikTok re-sends finals, sometimes under a new message id).
-    keys: tuple[str, ...]
 
 
 def message_key(ev: Any) -> str:
@@ -102,19 +83,6 @@ def social_kind(ev: Any) -> str | None:
     if action in _SHARE_ACTIONS:
         return "share"
     return None
-
-
-def stream_marker(kind: str, room_id: int, creator_id: str, at: datetime) -> EngagementEvent:
-    """stream_start / stream_end: one per room, whatever happens to connections."""
-    suffix = "start" if kind == "stream_start" else "end"
-    return EngagementEvent(
-        event_id=event_id(room_id, suffix),
-        source="tiktok",
-        stream_id=stream_id(room_id),
-        kind=kind,
-        occurred_at=at,
-        creator_id=creator_id,
-    )
 
 
 def normalize(

@@ -16,19 +16,35 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from giftengine.domain import eventlog
 from giftengine.domain.events import EngagementEvent
-from giftengine.ingest import normalize
 from giftengine.ingest.backoff import Backoff, SignGate
 from giftengine.ingest.dedupe import SeenWindow
+from giftengine.ingest.model import Failure, Normalized, stream_id, stream_marker
 from giftengine.ingest.settings import IngestSettings
-from giftengine.ingest.source import Connection, Failure
 
 log = logging.getLogger("giftengine.ingest.session")
 
-ConnectionFactory = Callable[[str, Callable[[Any, int], None]], Connection]
+
+class Connection(Protocol):
+    """One connection attempt to a creator's LIVE (the TikTokLive adapter, `source.Connection`):
+    `open` returns the room id or raises Failure; `wait` returns "ended" (LIVE ended) or
+    "dropped", or raises a permanent Failure."""
+
+    async def open(self) -> int: ...
+
+    async def wait(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+EventSink = Callable[[Any, int], None]  # (decoded TikTok message, room_id)
+ConnectionFactory = Callable[[str, EventSink], Connection]
+# A decoded message -> its EngagementEvent and dedupe keys, or None for what the product ignores
+# (the TikTokLive adapter `normalize.normalize`); raises on a message it cannot accept.
+Normalizer = Callable[[Any, int, str], Normalized | None]
 PublishBatch = Callable[[list[EngagementEvent]], Awaitable[None]]
 
 
@@ -61,7 +77,7 @@ class Stats:
         return {
             "status": self.status,
             "room_id": str(self.room_id) if self.room_id else None,
-            "stream_id": normalize.stream_id(self.room_id) if self.room_id else None,
+            "stream_id": stream_id(self.room_id) if self.room_id else None,
             "error": self.error,
             "stats": {
                 "events_total": self.events_total,
@@ -92,10 +108,13 @@ class CreatorSession:
         publish: PublishBatch,
         gate: SignGate,
         rng: random.Random | None = None,
+        *,
+        normalize: Normalizer,
     ):
         self.creator_id = creator_id
         self.settings = settings
         self._connect = connect
+        self._normalize = normalize
         self._publish = publish
         self._gate = gate
         self._rng = rng or random.Random()
@@ -119,14 +138,14 @@ class CreatorSession:
         window, reconnect forever)."""
         self.stats.last_message_at = time.time()
         try:
-            n = normalize.normalize(event, room_id, self.creator_id)
+            n = self._normalize(event, room_id, self.creator_id)
         except Exception as exc:
             self.stats.skipped_bad += 1
             self.log.warning(
                 "skipped a message the normalizer rejected (%s: %s)",
                 type(exc).__name__,
                 str(exc)[:300],
-                extra={"stream": normalize.stream_id(room_id)},
+                extra={"stream": stream_id(room_id)},
             )
             return
         if n is None:
@@ -140,7 +159,7 @@ class CreatorSession:
         if (
             ev.kind == "stream_end"
             and self._open_room
-            and ev.stream_id == normalize.stream_id(self._open_room)
+            and ev.stream_id == stream_id(self._open_room)
         ):
             self._open_room = None
         self._queue.append(ev)
@@ -151,7 +170,7 @@ class CreatorSession:
         self._queued.set()
 
     def _marker(self, kind: str, room_id: int) -> None:
-        ev = normalize.stream_marker(kind, room_id, self.creator_id, datetime.now(UTC))
+        ev = stream_marker(kind, room_id, self.creator_id, datetime.now(UTC))
         self._admit(ev, (ev.event_id,))
 
     # ---- publishing ---------------------------------------------------------------------------
@@ -252,9 +271,7 @@ class CreatorSession:
             if self._open_room != room_id:
                 self._marker("stream_start", room_id)
                 self._open_room = room_id
-            self.log.info(
-                "connected to room %s", room_id, extra={"stream": normalize.stream_id(room_id)}
-            )
+            self.log.info("connected to room %s", room_id, extra={"stream": stream_id(room_id)})
             up_since = time.monotonic()
             try:
                 outcome = await self._wait_or_stop(conn)
@@ -267,7 +284,7 @@ class CreatorSession:
             if outcome == "stopped":
                 return
             if outcome == "ended":
-                self.log.info("LIVE ended", extra={"stream": normalize.stream_id(room_id)})
+                self.log.info("LIVE ended", extra={"stream": stream_id(room_id)})
                 if self._open_room == room_id:
                     self._marker("stream_end", room_id)
                 backoff.reset()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from TikTokLive.client.web.web_settings import WebDefaults
 from TikTokLive.events import ConnectEvent, DisconnectEvent, LiveEndEvent
 
 from giftengine.ingest import normalize
+from giftengine.ingest.model import Failure
 from giftengine.ingest.settings import IngestSettings
 
 log = logging.getLogger("giftengine.ingest.source")
@@ -38,19 +38,6 @@ def prime_proto_metadata() -> None:
 
 
 prime_proto_metadata()
-
-
-@dataclass
-class Failure(Exception):
-    """Why a connection attempt did not produce a live connection."""
-
-    kind: str  # "offline" | "rate_limited" | "permanent" | "transient"
-    code: str
-    reason: str
-    retry_after_s: float | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}/{self.code}: {self.reason}"
 
 
 def classify(exc: BaseException, rate_limit_default_s: float = 60.0) -> Failure:

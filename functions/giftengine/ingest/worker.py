@@ -13,23 +13,61 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from giftengine.adapters import live_pointers
-from giftengine.adapters.ownership import FirestoreOwnership
-from giftengine.ingest import normalize
+from giftengine.domain.events import EngagementEvent
 from giftengine.ingest.backoff import SignGate
-from giftengine.ingest.leases import Lease, LeaseStore, SharedGate
-from giftengine.ingest.publisher import AsyncPublisher
-from giftengine.ingest.session import CreatorSession
+from giftengine.ingest.model import Lease, stream_id
+from giftengine.ingest.session import ConnectionFactory, CreatorSession, Normalizer
 from giftengine.ingest.settings import IngestSettings
-from giftengine.ingest.source import Connection
-from giftengine.ingest.target_store import TargetRepo
 from giftengine.service import streams
+from giftengine.service.streams import OwnershipRepo
 
 log = logging.getLogger("giftengine.ingest.worker")
+
+
+# What the worker runs on; the bootstrap wires the Firestore and Pub/Sub adapters
+# (`leases.LeaseStore`, `leases.SharedGate`, `target_store.TargetRepo`,
+# `publisher.AsyncPublisher`, `adapters.live_pointers`).
+class LeaseRepo(Protocol):
+    """Leases on creators (at most one instance ingests a creator) and the creator's status,
+    written only while the lease read is still ours ("ok" | "fenced" | "gone")."""
+
+    def acquire(self, creator_id: str) -> Lease | None: ...
+
+    def renew(self, lease: Lease) -> Lease | None: ...
+
+    def release(self, lease: Lease) -> bool: ...
+
+    def fenced_target_update(self, lease: Lease, fields: dict[str, Any]) -> str: ...
+
+
+class Targets(Protocol):
+    """The creators to follow (ingest_targets)."""
+
+    def active_ids(self) -> list[str]: ...
+
+    def get(self, creator_id: str) -> dict[str, Any] | None: ...
+
+
+class SharedSignGate(Protocol):
+    """The sign server's rate-limit gate shared by every instance (wall-clock seconds)."""
+
+    def until(self) -> float: ...
+
+    def raise_to(self, until: float) -> float: ...
+
+
+class Publisher(Protocol):
+    async def publish_batch(self, events: Sequence[EngagementEvent]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# Point the owner's overlays at a stream that is live now: (owner_uid, stream_id).
+PointLive = Callable[[str, str], None]
 
 
 @dataclass
@@ -45,19 +83,26 @@ class Worker:
     def __init__(
         self,
         settings: IngestSettings,
-        db: Any,
-        publisher: AsyncPublisher,
-        connect: Callable[..., Connection] | None = None,
+        *,
+        leases: LeaseRepo,
+        targets: Targets,
+        owners: OwnershipRepo,
+        shared_gate: SharedSignGate,
+        publisher: Publisher,
+        connect: ConnectionFactory,
+        normalize: Normalizer,
+        point_live: PointLive,
     ):
         self.settings = settings
-        self.leases = LeaseStore(db, settings.instance_id, settings.lease_ttl_s)
-        self.targets = TargetRepo(db)
-        self.owners = FirestoreOwnership(db)
-        self.db = db
+        self.leases = leases
+        self.targets = targets
+        self.owners = owners
         self.publisher = publisher
         self.gate = SignGate()
-        self.shared_gate = SharedGate(db, settings.instance_id)
-        self._connect = connect or (lambda cid, sink: Connection(cid, settings, sink))
+        self.shared_gate = shared_gate
+        self._connect = connect
+        self._normalize = normalize
+        self._point_live = point_live
         self.running: dict[str, Running] = {}
         self.ready = False
         self.draining = False
@@ -120,7 +165,12 @@ class Worker:
 
     def _start(self, cid: str, lease: Lease) -> None:
         session = CreatorSession(
-            cid, self.settings, self._connect, self.publisher.publish_batch, self.gate
+            cid,
+            self.settings,
+            self._connect,
+            self.publisher.publish_batch,
+            self.gate,
+            normalize=self._normalize,
         )
         task = asyncio.create_task(session.run(), name=f"session-{cid}")
         self.running[cid] = Running(session, task, lease)
@@ -162,11 +212,11 @@ class Worker:
         (ingest_targets.owner_uid): write its ownership record once."""
         owner_uid = (self.targets.get(cid) or {}).get("owner_uid")
         if owner_uid:
-            stream_id = normalize.stream_id(room_id)
-            streams.record_tiktok_stream(self.owners, stream_id, owner_uid, cid)
+            stream = stream_id(room_id)
+            streams.record_tiktok_stream(self.owners, stream, owner_uid, cid)
             # The room's first rollup may have run before this record (it then keyed the live
             # pointer by the username): point the owner's overlays at it now (decision 060).
-            live_pointers.write(None, self.db, live_pointers.live_entry(owner_uid, stream_id))
+            self._point_live(owner_uid, stream)
 
     async def write_stats(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -71,8 +71,12 @@ def open_prediction(
     }
 
     def tx_fn(tx: Tx) -> None:
+        previous = (tx.get(current_path(stream_id)) or {}).get("prediction_id")
         tx.set(prediction_path(stream_id, doc["prediction_id"]), doc)
-        tx.set(current_path(stream_id), {"prediction_id": doc["prediction_id"]}, merge=True)
+        pointer = {"prediction_id": doc["prediction_id"]}
+        if previous:
+            pointer["last_prediction_id"] = previous
+        tx.set(current_path(stream_id), pointer, merge=True)
 
     deps.store.transact(tx_fn)
     return doc

@@ -364,8 +364,12 @@ def freeze(deps: Deps, stream_id: str, poll_id: str) -> Doc | None:
 
 
 def state(store: Store, stream_id: str) -> dict[str, Any]:
-    """The active poll and the most recent one, with exact counts (summed from the shards,
-    not the once-a-second copy), and the latest prediction with its exact pools."""
+    """What `giftengine state` and `GET /streams/{s}/interactions` show: the active poll and
+    the most recent one, with exact counts (summed from the shards, not the once-a-second
+    copy; `weights` as the rollup last wrote them); the latest prediction, and separately the
+    active one and the most recent settled or previous one, with their exact pools (written
+    by each stake's transaction); the question on screen and the open questions; the active
+    challenges and the most recent ended one, with the rollup's progress."""
     cur = store.get(current_path(stream_id)) or {}
     out: dict[str, Any] = {"active_poll": None, "last_poll": None}
     for key, pid in (
@@ -380,10 +384,38 @@ def state(store: Store, stream_id: str) -> dict[str, Any]:
         n = len(pdoc["choices"])
         exact = store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
         out[key] = {**pdoc, "exact_counts": exact}
-    pred_id = cur.get("prediction_id")
-    out["prediction"] = store.get(f"streams/{stream_id}/predictions/{pred_id}") if pred_id else None
+    out.update(_predictions(store, stream_id, cur))
     out["current_question"] = cur.get("question")
     from giftengine.live.questions import queue  # the Q&A module imports this one
 
     out["question_queue"] = queue(store, stream_id)
+    out["challenges"] = challenges(store.get(f"streams/{stream_id}"))
     return out
+
+
+def _predictions(store: Store, stream_id: str, cur: Doc) -> dict[str, Doc | None]:
+    def get(pid: str | None) -> Doc | None:
+        return store.get(f"streams/{stream_id}/predictions/{pid}") if pid else None
+
+    latest = get(cur.get("prediction_id"))
+    active = latest if latest and latest["status"] in ("open", "locked") else None
+    last = get(cur.get("last_prediction_id")) if active else latest
+    return {"prediction": latest, "active_prediction": active, "last_prediction": last}
+
+
+def challenges(live: Doc | None) -> dict[str, Any]:
+    """Challenges (goals with a deadline) from the stream's live document: those still
+    running and those that ended (reached or failed), each list by deadline, the latest
+    deadline first among the ended ones."""
+    running, ended = [], []
+    for goal_id, g in ((live or {}).get("goals") or {}).items():
+        if g.get("deadline") is None:
+            continue
+        item = {"goal_id": goal_id, **g}
+        item["status"] = (
+            "reached" if g.get("reached") else "failed" if g.get("failed") else "running"
+        )
+        (running if item["status"] == "running" else ended).append(item)
+    running.sort(key=lambda c: (c["deadline"], c["goal_id"]))
+    ended.sort(key=lambda c: (-c["deadline"], c["goal_id"]))
+    return {"active": running, "ended": ended}

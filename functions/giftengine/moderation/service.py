@@ -70,18 +70,11 @@ class Conflict(Exception):
 @dataclass
 class Deps:
     repo: ChatStore
+    owners: OwnershipRepo  # stream ownership records and creators' moderators
     settings: ChatSettings = field(default_factory=ChatSettings)
     clock: Callable[[], float] = time.time
     shard: Callable[[int], int] = random.randrange
     ip_hash_key: bytes = b"giftengine"
-    owners: OwnershipRepo | None = None  # stream ownership records (default: Firestore)
-
-    def ownership(self) -> OwnershipRepo:
-        if self.owners is None:
-            from giftengine.adapters.ownership import FirestoreOwnership
-
-            self.owners = FirestoreOwnership(self.repo.db)
-        return self.owners
 
     def user_spec(self) -> BucketSpec:
         return BucketSpec(capacity=self.settings.user_burst, rate=self.settings.user_rate)
@@ -104,7 +97,7 @@ class Deps:
 
 def _access(deps: Deps, stream_id: str) -> StreamAccess:
     """Who holds powers on the stream: its ownership record and the creator's moderators."""
-    return streams.stream_access(deps.ownership(), stream_id)
+    return streams.stream_access(deps.owners, stream_id)
 
 
 def stream_access(deps: Deps, stream_id: str) -> StreamAccess:

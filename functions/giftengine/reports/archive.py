@@ -11,6 +11,8 @@ over the export as they run in BigQuery over the table.
 
 from __future__ import annotations
 
+import json
+
 from giftengine.domain.events import EngagementEvent, json_schema
 
 _SCALARS = {"string": "STRING", "integer": "INTEGER", "boolean": "BOOLEAN", "number": "FLOAT"}
@@ -21,6 +23,7 @@ _DUCKDB = {
     "BOOLEAN": "BOOLEAN",
     "FLOAT": "DOUBLE",
     "TIMESTAMP": "TIMESTAMP WITH TIME ZONE",
+    "JSON": "VARCHAR",  # the export writes a JSON column as its text
 }
 
 
@@ -40,6 +43,8 @@ def _field(name: str, prop: dict, defs: dict, required: bool) -> dict:
         return {"name": name, "type": "RECORD", "mode": mode, "fields": fields}
     if prop.get("type") == "string" and prop.get("format") == "date-time":
         typ = "TIMESTAMP"
+    elif prop.get("type") == "object":  # free-form (a control event's params)
+        typ = "JSON"
     else:
         typ = _SCALARS[prop["type"]]
     return {"name": name, "type": typ, "mode": mode}
@@ -67,5 +72,8 @@ def duckdb_types(schema: list[dict] | None = None) -> dict[str, str]:
 
 def archive_row(ev: EngagementEvent) -> dict:
     """One event as an archive row: the JSON the publisher sends, with every column present
-    (absent ones None) and `occurred_at` a datetime."""
-    return ev.model_dump(mode="python")
+    (absent ones None), `occurred_at` a datetime and JSON columns as their text."""
+    row = ev.model_dump(mode="python")
+    if row.get("control") is not None:
+        row["control"]["params"] = json.dumps(row["control"]["params"], sort_keys=True)
+    return row

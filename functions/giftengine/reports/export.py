@@ -56,6 +56,7 @@ def _arrow_type(pa, field: dict):
         "BOOLEAN": pa.bool_(),
         "FLOAT": pa.float64(),
         "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+        "JSON": pa.string(),  # its text (archive.archive_row)
     }[t]
 
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from giftengine.domain import access
 from giftengine.domain.events import EngagementEvent, parse_event
 from giftengine.reports import analytics, archive, domain
+from giftengine.service.streams import OwnershipRepo, stream_access
 
 log = logging.getLogger("giftengine.reports")
 
@@ -55,6 +57,9 @@ class Deps:
     quiet_s: float = 10.0
     clock: Callable[[], float] = time.time
     encode: Callable | None = None  # report, event rows -> {name: (bytes, type)}
+    # Stream ownership records (who may read a report, whose report it is); None: no
+    # records (the report's creator is the one its events name, and only admins read it).
+    ownership: OwnershipRepo | None = None
 
 
 class NotReady(Exception):
@@ -71,9 +76,17 @@ class Built:
 TOTALS = domain.COUNTERS
 
 
-def build_report(stream_id: str, deps: Deps, *, export: bool = True) -> Built:
-    """Compute the report and write it (files, then the report document)."""
+def build_report(
+    stream_id: str, deps: Deps, *, export: bool = True, kept_files: dict | None = None
+) -> Built:
+    """Compute the report and write it (files, then the report document). Without files
+    (`export` false, or deps that write none), the report keeps `kept_files`: the links to
+    the files an earlier export of the stream wrote."""
+    export = export and deps.files is not None and deps.encode is not None
     built, rows = compute(stream_id, deps, keep_rows=export)
+    if not export and kept_files:
+        built.files = dict(kept_files)
+        built.summary["files"] = built.files
     save(built, rows if export else None, deps)
     return built
 
@@ -92,6 +105,9 @@ def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Buil
     report = domain.compute_report(
         stream_id, logged(), deps.idle_timeout_s, deps.retention_s, now=deps.clock()
     )
+    owner = deps.ownership.get(stream_id) if deps.ownership is not None else None
+    if owner is not None:  # the stream's owner, not whoever its first event names
+        report.creator_id = owner.creator_id
     live = deps.store.live(stream_id) or {}
     report.goals = domain.goal_outcomes(live.get("goals") or {})
     report.moderation = deps.store.moderation_summary(stream_id)
@@ -106,6 +122,7 @@ def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Buil
              for u in ids}  # fmt: skip
     report.new_gifters = domain.new_gifters(report, known)[: domain.TOP_N * 5]
     summary = report.summary()
+    summary["owner_uid"] = owner.creator_id if owner is not None else None
     live_totals = live.get("totals") or {}
     summary["live_totals_match"] = bool(live) and all(
         int(live_totals.get(k, 0)) == report.totals[k] for k in TOTALS
@@ -160,31 +177,50 @@ class NotFound(Exception):
     pass
 
 
-def report_for(stream_id: str, uid: str, is_admin: bool, deps: Deps, refresh: bool) -> dict:
-    """The stream's report for its creator (or an admin); `refresh` computes it again now."""
-    live = deps.store.live(stream_id)
-    if live is None:
+def report_for(stream_id: str, actor: access.Actor, deps: Deps, refresh: bool) -> dict:
+    """The stream's report for its creator or an admin (`require_stream_creator`, the rule
+    goals follow: the creator is the uid in the stream's ownership record, never the
+    creator_id its events or live state name); `refresh` computes it again now."""
+    acc = (
+        stream_access(deps.ownership, stream_id)
+        if deps.ownership is not None
+        else access.StreamAccess(stream_id, None)
+    )
+    try:
+        access.require_stream_creator(actor, acc)
+    except access.Forbidden:
+        raise Forbidden("only the stream's creator or an admin may read its report") from None
+    if deps.store.live(stream_id) is None:
         raise NotFound(f"stream {stream_id!r} has no live state")
-    if not is_admin and live.get("creator_id") != uid:
-        raise Forbidden("only the stream's creator or an admin may read its report")
-    saved = None if refresh else deps.store.get_report(stream_id)
-    return saved or build_report(stream_id, deps).summary
+    saved = deps.store.get_report(stream_id)
+    if saved and not refresh:
+        return saved
+    return build_report(stream_id, deps, kept_files=(saved or {}).get("files")).summary
 
 
-def analytics_for(creator_id: str, uid: str, is_admin: bool, deps: Deps, days: int) -> dict:
-    if not is_admin and creator_id != uid:
-        raise Forbidden("only the creator or an admin may read these analytics")
-    return creator_analytics(creator_id, deps, days)
+def analytics_for(creator_id: str, actor: access.Actor, deps: Deps, days: int) -> dict:
+    """A creator's analytics for that creator or an admin. A creator's own view counts the
+    streams they own (reports whose `owner_uid` is theirs), not every stream whose events
+    name them."""
+    try:
+        access.require_self_or_admin(actor, creator_id)
+    except access.Forbidden:
+        raise Forbidden("only the creator or an admin may read these analytics") from None
+    return creator_analytics(creator_id, deps, days, owned_only=not actor.admin)
 
 
 WINDOWS = (7, 30, 90)
 
 
-def creator_analytics(creator_id: str, deps: Deps, days: int = 30) -> dict:
+def creator_analytics(
+    creator_id: str, deps: Deps, days: int = 30, *, owned_only: bool = False
+) -> dict:
     if days not in WINDOWS:
         raise ValueError(f"days must be one of {WINDOWS}")
     now = datetime.fromtimestamp(deps.clock(), UTC)
     since = (now - timedelta(days=days)).isoformat()
     reports = deps.store.creator_reports(creator_id, since)
+    if owned_only:
+        reports = [r for r in reports if r.get("owner_uid") == creator_id]
     ids = deps.store.gifter_ids([r["stream_id"] for r in reports])
     return analytics.creator_analytics(creator_id, days, reports, ids)

@@ -49,7 +49,9 @@ class MemoryEventStore:
         self.streams: dict[str, _Stream] = {}
         self.boards: dict[str, dict[str, dict]] = {}  # board id -> user -> entry
         self.dead_letters: dict[str, str] = {}
-        self.timezones: dict[str, str] = {}
+        self.creators: dict[str, dict] = {}  # creator id -> settings document
+        self.docs: dict[str, dict] = {}  # path -> document written by a side write
+        self.bans: dict[str, dict[str, float]] = {}  # stream -> uid -> banned until
         self.lag_next: list[int] = []  # commit lags to use next (tests pick them)
         self.crash: Callable[[str], bool] = lambda where: False  # where: "before"/"after"
         self.ops: dict[str, int] = {}
@@ -89,8 +91,11 @@ class MemoryEventStore:
         self.dead_letters[message_id] = reason
         return True
 
-    def creator_timezone(self, creator_id: str) -> str | None:
-        return self.timezones.get(creator_id)
+    def creator_config(self, creator_id: str) -> dict | None:
+        return copy.deepcopy(self.creators.get(creator_id))
+
+    def stream_bans(self, stream_id: str, now: float) -> list[str]:
+        return [u for u, until in self.bans.get(stream_id, {}).items() if until > now]
 
     def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None:
         s = self._s(stream_id)
@@ -174,9 +179,22 @@ class MemoryEventStore:
                 )
                 e["coins"] += coins
                 e["gifts"] += units
+        for w in out.side_writes:
+            self._side_write(w)
         if self.crash("after"):
             raise Crash("after the rollup's commit")
         return out
+
+    def _side_write(self, w) -> None:
+        """As the Firestore adapter commits it (set, merged or not, and increments). A merge
+        merges nested maps field by field, as Firestore's `set(merge=True)` does: two streams
+        writing `sides.{their id}` of one battle document keep each other's side."""
+        doc = copy.deepcopy(self.docs.get(w.path, {})) if w.merge else {}
+        _merge(doc, copy.deepcopy(w.set))
+        for k, v in w.increments.items():
+            doc[k] = doc.get(k, 0) + v
+        self.docs[w.path] = doc
+        self._count("write")
 
     # ---- reads ------------------------------------------------------------------------------
     def live(self, stream_id: str) -> dict | None:
@@ -189,3 +207,11 @@ class MemoryEventStore:
                 if e.event_id not in seen:
                     seen.add(e.event_id)
                     yield e
+
+
+def _merge(doc: dict, data: dict) -> None:
+    for k, v in data.items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            _merge(doc[k], v)
+        else:
+            doc[k] = v

@@ -23,6 +23,7 @@ from giftengine.config import Settings
 from giftengine.domain import rollup
 from giftengine.domain.eventlog import parse_message
 from giftengine.domain.events import EngagementEvent, validation_reason
+from giftengine.domain.rewards import Rewards
 
 log = logging.getLogger("giftengine.pipeline")
 
@@ -47,7 +48,11 @@ class EventStore(Protocol):
         """Record the events and apply them in one commit; None, committing nothing, when
         the record exists or the state kept changing."""
 
-    def creator_timezone(self, creator_id: str) -> str | None: ...
+    def creator_config(self, creator_id: str) -> dict | None:
+        """The creator's settings document (`timezone`, `features`), None if unset."""
+
+    def stream_bans(self, stream_id: str, now: float) -> list[str]:
+        """The uids the stream's chat bans at `now` (at most a few hundred)."""
 
 
 class RollupScheduler(Protocol):
@@ -92,6 +97,15 @@ def record_engagement(
         _dead_letter(deps, f"{message_id}#{r.index}", r.reason, r.data, attributes)
     if not events:
         return Recorded("dead_letter", reason="; ".join(r.reason for r in rejected))
+    created = record_events(events, deps)
+    return Recorded("recorded" if created else "duplicate", events[0], events=events)
+
+
+def record_events(events: list[EngagementEvent], deps: Deps) -> bool:
+    """Record valid events of one stream as one record, exactly once, and trigger the
+    stream's rollup: a delivered message's events, or events the API built itself (a
+    creator's command: service/controls.py). False when that record existed already (a
+    redelivery, a retried request)."""
     stream_id = events[0].stream_id
     s = deps.settings
     now = deps.clock()
@@ -99,11 +113,11 @@ def record_engagement(
     quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
     leading = s.inline_rollup and _leading.claim(stream_id, bucket)
     if leading and quiet and _record_with_rollup(events, deps):
-        return Recorded("recorded", events[0], events=events)
+        return True
     created = deps.store.record_events(events)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
     _trigger_rollup(stream_id, deps, leading, bucket, now)
-    return Recorded("recorded" if created else "duplicate", events[0], events=events)
+    return created
 
 
 def _dead_letter(deps: Deps, message_id: str, reason: str, data: bytes, attributes) -> None:
@@ -192,20 +206,70 @@ class RollupResult:
     recorded: bool = False  # `fresh` was recorded by this rollup's commit
 
 
-class _TimezoneCache:
-    def __init__(self, ttl: float = 60.0):
-        self.ttl, self._cache = ttl, {}
+class _CreatorConfigCache:
+    """A creator's settings, read at most once a minute per process: a setting change
+    (time zone, a feature's configuration) reaches the rollup within `ttl` seconds."""
 
-    def get(self, store: EventStore, creator_id: str, default: str, now: float) -> str:
+    def __init__(self, ttl: float = 60.0, size: int = 10_000):
+        self.ttl, self.size, self._cache = ttl, size, {}
+
+    def get(self, store: EventStore, creator_id: str, default_tz: str, now: float) -> dict:
         hit = self._cache.get(creator_id)
         if hit and now - hit[1] < self.ttl:
             return hit[0]
-        tz = store.creator_timezone(creator_id) or default
-        self._cache[creator_id] = (tz, now)
-        return tz
+        config = dict(store.creator_config(creator_id) or {})
+        config["timezone"] = config.get("timezone") or default_tz
+        if len(self._cache) >= self.size:
+            self._cache.clear()
+        self._cache[creator_id] = (config, now)
+        return config
 
 
-_tz_cache = _TimezoneCache()
+_config_cache = _CreatorConfigCache()
+
+
+class _BanCache:
+    """A stream's active chat bans, read at most once a minute per process (one query per
+    stream per minute): a ban stops a viewer's rewards within `ttl` seconds."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000):
+        self.ttl, self.size, self._cache = ttl, size, {}
+
+    def get(self, store: EventStore, stream_id: str, now: float) -> list[str]:
+        hit = self._cache.get(stream_id)
+        if hit and now - hit[1] < self.ttl:
+            return hit[0]
+        bans = sorted(store.stream_bans(stream_id, now))
+        if len(self._cache) >= self.size:
+            self._cache.clear()
+        self._cache[stream_id] = (bans, now)
+        return bans
+
+
+_ban_cache = _BanCache()
+
+
+def _with_bans(config: dict, bans: list[str]) -> dict:
+    """The creator's settings with the stream's bans in the rewards feature's section."""
+    if not bans:
+        return config
+    features = dict(config.get("features") or {})
+    features[Rewards.name] = {**(features.get(Rewards.name) or {}), "banned": bans}
+    return {**config, "features": features}
+
+
+def _comment_passes(text: str) -> bool:
+    """A comment earns XP only if the chat's built-in classifier would show it (the
+    stream's own keyword list is not read here: docs/engagement.md, "XP")."""
+    from giftengine.moderation.classify import classify
+    from giftengine.moderation.rules import ModerationConfig, decide
+
+    if not text.strip():
+        return False
+    return decide(classify(text[:600]), None, ModerationConfig()).visible
+
+
+Rewards.comment_ok = staticmethod(_comment_passes)
 
 
 def cadence(s: Settings) -> rollup.Cadence:
@@ -233,11 +297,12 @@ def run_rollup(
     bucket = math.floor(now / s.rollup_min_interval_s)
     holder: dict = {}
 
-    def timezone_of(creator_id: str) -> str:
-        return _tz_cache.get(deps.store, creator_id, s.default_timezone, now)
+    def config_of(creator_id: str) -> dict:
+        config = _config_cache.get(deps.store, creator_id, s.default_timezone, now)
+        return _with_bans(config, _ban_cache.get(deps.store, stream_id, now))
 
     def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
-        d = rollup.decide(inp, now, bucket, c, timezone_of)
+        d = rollup.decide(inp, now, bucket, c, config_of)
         holder.update(state=inp.state, more=inp.more, skipped=d.skipped, applied=d.applied)
         return d.out
 

@@ -7,11 +7,11 @@ then handed to `WalletService.apply_payment`, which applies it exactly once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from giftengine.wallet import paths
 from giftengine.wallet import postings as P
-from giftengine.wallet.catalog import Catalog
+from giftengine.wallet.catalog import Catalog, CoinPack
 from giftengine.wallet.errors import (
     BadSignature,
     Conflict,
@@ -19,17 +19,64 @@ from giftengine.wallet.errors import (
     NotFound,
     StaleCallback,
 )
-from giftengine.wallet.gateways import Esewa, Khalti, npr_to_paisa
-from giftengine.wallet.payments import PaymentEvent
+from giftengine.wallet.payments import PaymentEvent, npr_to_paisa
 from giftengine.wallet.service import WalletService, to_dt, to_ts
 from giftengine.wallet.settings import WalletSettings
 from giftengine.wallet.store import Tx
-from giftengine.wallet.stripe_gateway import StripeGateway, to_payment_event
+
+
+# The providers, as the flows use them. The adapters (`stripe_gateway.StripeGateway`,
+# `gateways.Esewa`, `gateways.Khalti`) implement them; the bootstrap picks them.
+class CardGateway(Protocol):
+    """Stripe: hosted checkout out, signed webhook events in."""
+
+    def create_checkout_session(
+        self, *, uid: str, pack: CoinPack, success_url: str, cancel_url: str, idempotency_key: str
+    ) -> dict[str, Any]: ...
+
+    def verify(self, payload: bytes, signature: str | None, now: float | None = None) -> dict:
+        """The event of a webhook body whose signature and timestamp verify."""
+        ...
+
+    def payment_event(self, event: dict) -> PaymentEvent | None:
+        """A verified event as a PaymentEvent; None for one that moves no coins."""
+        ...
+
+
+class FormGateway(Protocol):
+    """eSewa: a signed form the app posts, a signed callback back."""
+
+    def payment_form(
+        self, *, transaction_uuid: str, amount_npr: int, success_url: str, failure_url: str
+    ) -> dict[str, Any]: ...
+
+    def verify_callback(self, data_b64: str) -> dict[str, Any]: ...
+
+
+class LookupGateway(Protocol):
+    """Khalti: initiate a payment, confirm it by a server-side lookup."""
+
+    def initiate(
+        self,
+        *,
+        amount_paisa: int,
+        purchase_order_id: str,
+        purchase_order_name: str,
+        return_url: str,
+        website_url: str,
+    ) -> dict[str, Any]: ...
+
+    def lookup(self, pidx: str) -> dict[str, Any]: ...
 
 
 class PaymentFlows:
     def __init__(
-        self, wallets: WalletService, *, stripe_gw: StripeGateway, esewa: Esewa, khalti: Khalti
+        self,
+        wallets: WalletService,
+        *,
+        stripe_gw: CardGateway,
+        esewa: FormGateway,
+        khalti: LookupGateway,
     ):
         self.w, self.stripe, self.esewa, self.khalti = wallets, stripe_gw, esewa, khalti
 
@@ -104,7 +151,7 @@ class PaymentFlows:
 
     def stripe_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         event = self.stripe.verify(payload, signature, now=self.w.clock())
-        pe = to_payment_event(event)
+        pe = self.stripe.payment_event(event)
         if pe is None:
             return {"received": True, "ignored": event["type"]}
         return {"received": True, **self.w.apply_payment(pe)}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -30,17 +29,6 @@ def esewa_signature(secret: str, fields: dict[str, Any], names: list[str] | tupl
     message = ",".join(f"{n}={fields[n]}" for n in names)
     digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
-
-
-def npr_to_paisa(value: Any) -> int:
-    try:
-        d = Decimal(str(value).replace(",", ""))
-    except InvalidOperation:
-        raise InvalidRequest(f"bad amount {value!r}") from None
-    paisa = d * 100
-    if paisa != paisa.to_integral_value() or paisa <= 0:
-        raise InvalidRequest(f"bad amount {value!r}")
-    return int(paisa)
 
 
 class Esewa:

@@ -11,7 +11,10 @@ reorderings post nothing new.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+
+from giftengine.wallet.errors import InvalidRequest
 
 EventKind = Literal["completed", "refunded", "disputed"]
 
@@ -94,3 +97,16 @@ def target_coins(s: PaymentState) -> int:
     reversed_amount = min(s.amount, s.refunded + s.disputed)
     reversed_coins = -(-s.coins * reversed_amount // s.amount)  # ceil
     return s.coins - reversed_coins
+
+
+def npr_to_paisa(value: Any) -> int:
+    """A rupee amount as a gateway reports it ("1,000", "100.50") in paisa; a fraction of a
+    paisa, zero or a negative amount is an InvalidRequest."""
+    try:
+        d = Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        raise InvalidRequest(f"bad amount {value!r}") from None
+    paisa = d * 100
+    if paisa != paisa.to_integral_value() or paisa <= 0:
+        raise InvalidRequest(f"bad amount {value!r}")
+    return int(paisa)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from giftengine.domain import access
+from giftengine.domain import access, xp
 from giftengine.domain import events as ev
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet import ledger as L
@@ -464,8 +464,12 @@ class WalletService:
                     lock_reason="dispute" if state.disputed else "",
                     meta={"payment_ref": e.payment_ref, "event_kind": e.kind},
                 )
+                revoke = self._xp_revocation(tx, state.uid, w, w2) if t is not None else None
                 if t is not None:
                     self._write(tx, t, {state.uid: w2})
+                if revoke:
+                    self._revoke_xp(tx, state.uid, *revoke)
+                    result["xp_revoked"] = revoke[0]
                 elif w2 != w:
                     tx.set(paths.wallet(state.uid), wallet_doc(w2, at, self.catalog), merge=True)
                 state = replace(state, credited=target)
@@ -512,6 +516,48 @@ class WalletService:
         owner = e.uid or (self.store.get(ps_path) or {}).get("uid") or ""
         with self._serial(f"pay:{e.provider}:{e.payment_ref}", owner):
             return self.store.transact(work)
+
+    def _xp_revocation(
+        self, tx: Tx, uid: str, before: WalletState, after: WalletState
+    ) -> tuple[int, dict[str, int]] | None:
+        """A claw-back's spent coins and which creators they went to (domain/xp.py). Reads
+        (before any write of the transaction): the viewer's postings, once per refund or
+        dispute that finds coins already spent, and the XP documents of those creators."""
+        spent = xp.spent_share(before.balance, after.balance)
+        if not spent:
+            return None
+        gifts = [
+            (to_ts(d.get("at")), pid, str(d["creator_id"]), -int(d.get("coins", 0)))
+            for pid, d in tx.list(paths.postings(uid))
+            if d.get("kind") == L.GIFT and d.get("creator_id") and int(d.get("coins", 0)) < 0
+        ]
+        creators = sorted({g[2] for g in gifts})
+        docs = tx.get_all([f"xp/{uid}/creators/{c}" for c in creators]) if creators else {}
+        taken = {
+            c: int((docs[f"xp/{uid}/creators/{c}"] or {}).get("coins_revoked", 0)) for c in creators
+        }
+        return spent, xp.allocate_revocation(spent, gifts, taken)
+
+    def _revoke_xp(self, tx: Tx, uid: str, spent: int, by_creator: dict[str, int]) -> None:
+        """Take back the gift XP (1 per coin), loyalty points and creator XP the spent
+        coins gave, in the payment event's transaction: exactly once per provider event."""
+        x = xp.gift_xp(spent)
+        tx.increment(
+            f"xp/{uid}", {"xp": -x, "xp_gifts": -x, "coins": -spent, "coins_revoked": spent}
+        )
+        for creator, coins in sorted(by_creator.items()):
+            cx = xp.gift_xp(coins)
+            tx.increment(
+                f"xp/{uid}/creators/{creator}",
+                {
+                    "xp": -cx,
+                    "xp_gifts": -cx,
+                    "coins": -coins,
+                    "coins_revoked": coins,
+                    "points_revoked": xp.points_for(cx),
+                },
+            )
+            tx.increment(f"xp/{creator}", {"creator_xp": -cx})
 
     # ------------------------------------------------------------------ admin
     def admin_adjust(

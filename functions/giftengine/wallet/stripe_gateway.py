@@ -80,6 +80,10 @@ class StripeGateway:
             "currency": session.currency,
         }
 
+    def payment_event(self, event: dict) -> PaymentEvent | None:
+        """The verified event as a PaymentEvent (`to_payment_event`)."""
+        return to_payment_event(event)
+
     def verify(self, payload: bytes, signature: str | None, now: float | None = None) -> dict:
         """Check the signature and timestamp on the raw body; return the event JSON."""
         if not self.webhook_secret:

@@ -3,7 +3,7 @@
 # and the one pin list functions/requirements.txt (devtools/giftengine_dev/packaging.py;
 # docs/decisions/014-deploy-per-function-packages.md). cloudbuild.yaml generates them before
 # the plan; by hand, run `.venv/bin/giftengine packages` first. Functions needing the same heavy
-# library share a package: core (none), wallet (stripe), moderation (the chat scorer).
+# library share a package: core (none), wallet (stripe), reports (pyarrow: on_stream_end).
 #
 # Like manifest.tf this file declares no provider resource, so tests evaluate it offline.
 

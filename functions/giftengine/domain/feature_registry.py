@@ -1,0 +1,25 @@
+"""The stream features the rollup runs, in order (domain/features.py). Pure.
+
+Add a feature by importing its class here and appending it to `REGISTRY`; its `name` is
+the key of its state, its live view and its creator settings. Order matters only where a
+feature reads another's view in the same rollup (none do yet).
+"""
+
+from __future__ import annotations
+
+from giftengine.domain.battles import Battle
+from giftengine.domain.features import Feature
+from giftengine.domain.hype import HypeTrain
+from giftengine.domain.rewards import Rewards
+from giftengine.domain.rounds import Rounds
+from giftengine.domain.tap_battles import TapBattle
+from giftengine.domain.throne import Throne
+
+REGISTRY: tuple[type[Feature], ...] = (
+    Battle,
+    TapBattle,
+    Throne,
+    Rounds,
+    HypeTrain,
+    Rewards,
+)

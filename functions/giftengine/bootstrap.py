@@ -9,15 +9,17 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
 - moderation: `chat_deps()` (chat_api, on_comment)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
-  `ingest_session()` (one creator, for the dev CLI)
+  `ingest_session()` (one creator, for the dev CLI), `ingest_fleet()` (ingest_scale)
 - live interactions: `live_deps()` (the live functions)
-- reports: `giftengine.reports.bootstrap.report_deps()` / `export_deps()` (its own wiring, so
-  that only on_stream_end ships pyarrow: decision 083)
+- reports: `report_deps()` (the api's report and analytics routes: no files) and
+  `export_deps()` (on_stream_end, `giftengine report`: the files too, so only they reach
+  pyarrow; decision 083)
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,9 +32,15 @@ if TYPE_CHECKING:
     from giftengine.ingest.target_store import TargetRepo
     from giftengine.ingest.worker import Worker
     from giftengine.moderation.service import Deps as ChatDeps
+    from giftengine.reports.service import Deps as ReportDeps
+    from giftengine.service.fleet import FleetDeps
     from giftengine.service.pipeline import Deps
     from giftengine.wallet.checkout import PaymentFlows
     from giftengine.wallet.service import WalletService
+
+
+# The manifest's Cloud Run service of the ingest worker (sized by `ingest_scale`).
+FLEET_SERVICE = "ingest_worker"
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +101,14 @@ def battles_repo():
 
 
 @lru_cache(maxsize=1)
+def rewards_store():
+    """XP, badges and points documents (service.rewards: the wallet's document-store shape)."""
+    from giftengine.wallet.firestore_store import FirestoreWalletStore
+
+    return FirestoreWalletStore(firestore())
+
+
+@lru_cache(maxsize=1)
 def settings_store() -> SettingsStore:
     """Goals and creator settings (service.goals)."""
     from giftengine.adapters.firestore_store import SettingsStore
@@ -139,12 +155,12 @@ class _Publisher:
 
 @lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
+    from giftengine.adapters.docstore import FirestoreDocStore
     from giftengine.wallet import catalog_file
-    from giftengine.wallet.firestore_store import FirestoreWalletStore
     from giftengine.wallet.service import WalletService
 
     return WalletService(
-        FirestoreWalletStore(firestore()),
+        FirestoreDocStore(firestore()),
         settings=settings().wallet,
         catalog=catalog_file.load(),
         publish=_Publisher(project_id()),
@@ -256,19 +272,91 @@ def ingest_worker() -> Worker:
     )
 
 
+@lru_cache(maxsize=1)
+def ingest_fleet() -> FleetDeps:
+    """What `ingest_scale` sizes: the target count in Firestore, the worker's Cloud Run service
+    (on the local cloud, where there is no Cloud Run, a fleet that sets nothing), the bounds
+    from the manifest's `ingest_worker` service and the creators per instance."""
+    from giftengine import manifest
+    from giftengine.adapters.fleet import CloudRunFleet, FirestoreTargetCounter, LocalFleet
+    from giftengine.service.fleet import FleetDeps, FleetSettings
+
+    s = settings()
+    worker = manifest.load().services[FLEET_SERVICE]
+    if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        fleet = LocalFleet()
+    else:
+        fleet = CloudRunFleet(s.project_id, s.pipeline.region, FLEET_SERVICE.replace("_", "-"))
+    return FleetDeps(
+        targets=FirestoreTargetCounter(firestore()),
+        fleet=fleet,
+        settings=FleetSettings(
+            per_instance=s.ingest.max_creators,
+            floor=worker.min_instances,
+            ceiling=worker.max_instances,
+        ),
+    )
+
+
+# ---- reports -------------------------------------------------------------------------------
+# Two builders so that only the function that writes the files ships pyarrow (the packager,
+# giftengine_dev.packaging, counts a builder's imports where the builder is used; decision 083).
+@lru_cache(maxsize=1)
+def report_deps() -> ReportDeps:
+    """The reports subsystem on Firestore, without files: a report computed with these is
+    saved to Firestore only (the api: on demand)."""
+    from giftengine.adapters.firestore_store import FirestoreStreamStore
+    from giftengine.reports import service
+    from giftengine.reports.firestore_store import FirestoreEventLog, FirestoreReportStore
+
+    _logging()
+    s = settings().pipeline
+    db = firestore()
+    return service.Deps(
+        events=FirestoreEventLog(FirestoreStreamStore(db)),
+        store=FirestoreReportStore(db),
+        files=None,
+        idle_timeout_s=s.streak_idle_timeout_s,
+        retention_s=s.settled_streak_retention_s,
+        ownership=ownership(),
+    )
+
+
+@lru_cache(maxsize=1)
+def export_deps() -> ReportDeps:
+    """`report_deps` plus the files: CSV and Parquet (pyarrow, imported when a report is
+    written) in the exports bucket."""
+    from dataclasses import replace
+
+    from giftengine.adapters.clients import storage_client
+    from giftengine.naming import bucket_name
+    from giftengine.reports import export
+    from giftengine.reports.storage import StorageFiles
+
+    p = project_id()
+    return replace(
+        report_deps(),
+        files=StorageFiles(storage_client(p), bucket_name(p, "exports")),
+        encode=export.files,
+    )
+
+
 # ---- live interactions (polls) ------------------------------------------------------------
 class _Live:
     """Live interactions (polls): the service's dependencies, wired on first use."""
 
     def __init__(self) -> None:
+        from giftengine.adapters.docstore import FirestoreDocStore as DocStore
         from giftengine.live.service import Deps as LiveDeps
         from giftengine.live.tasks import PollTasks
-        from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
 
         s = settings().pipeline
         self.project_id = s.project_id
         self.service = LiveDeps(
-            store=DocStore(firestore()), scheduler=PollTasks(s), ownership=ownership()
+            store=DocStore(firestore()),
+            scheduler=PollTasks(s),
+            ownership=ownership(),
+            publish=_Publisher(project_id()),  # gift-weighted polls' commands to the rollup
         )
 
 

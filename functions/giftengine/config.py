@@ -28,7 +28,9 @@ class Settings:
     # `rollup_min_interval_s`; per-user leaderboard entries at most once per flush interval.
     rollup_min_interval_s: float = 1.0
     board_flush_interval_s: float = 10.0  # stream session leaderboard entries
-    period_flush_interval_s: float = 60.0  # creator/global period leaderboard entries
+    # creator/global period leaderboard entries: not live boards, and a quiet stream pays six
+    # entry writes per gifter per flush (decision 042); all of them at the stream's end.
+    period_flush_interval_s: float = 300.0
     # Follow-up tasks are named per tick (Cloud Tasks keeps a name taken after its task
     # ran); a rollup asks for its follow-up at least one tick later than itself.
     followup_tick_s: float = 0.1
@@ -75,7 +77,7 @@ def load() -> Settings:
         settled_streak_retention_s=float(_env("GIFTENGINE_STREAK_RETENTION_S", "3600")),
         rollup_min_interval_s=float(_env("GIFTENGINE_ROLLUP_MIN_INTERVAL_S", "1")),
         board_flush_interval_s=float(_env("GIFTENGINE_BOARD_FLUSH_INTERVAL_S", "10")),
-        period_flush_interval_s=float(_env("GIFTENGINE_PERIOD_FLUSH_INTERVAL_S", "60")),
+        period_flush_interval_s=float(_env("GIFTENGINE_PERIOD_FLUSH_INTERVAL_S", "300")),
         rollup_max_events=int(_env("GIFTENGINE_ROLLUP_MAX_EVENTS", "400")),
         inline_rollup=_env("GIFTENGINE_INLINE_ROLLUP", "1") not in ("0", "false", "no"),
         flush_max_users=int(_env("GIFTENGINE_FLUSH_MAX_USERS", "30")),

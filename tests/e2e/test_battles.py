@@ -7,6 +7,7 @@ nothing. The test stack runs with a 5 s settlement grace (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 
@@ -42,7 +43,7 @@ def gift(stream, event_id, user, coins, at, count=1, end=True, group="", streaka
     )
 
 
-def test_a_battle_scores_both_sides_exactly_and_freezes(cloud):
+def test_a_battle_scores_both_sides_exactly_and_freezes(cloud, capsys):
     n = uuid.uuid4().hex[:8]
     alice, bob = f"al-{n}", f"bo-{n}"
     sa, sb = f"s-bta-{n}", f"s-btb-{n}"
@@ -120,6 +121,14 @@ def test_a_battle_scores_both_sides_exactly_and_freezes(cloud):
         live = db.collection("streams").document(sa).get().to_dict()
         assert live["features"]["battle"]["score"] == 19
         assert live["features"]["battle"]["phase"] == "final"
+
+        from giftengine_dev.cli.main import main
+
+        capsys.readouterr()
+        assert main(["state", sb, "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["features"]["battle"]["score"] == 26
+        assert shown["battle"]["sides"] == sides and shown["battle"]["result"] == sb
 
         # After the freeze: a gift inside the window is applied to the stream, not the battle.
         p.publish_all([gift(sb, f"late-{n}", "v9", 500, t(3))])

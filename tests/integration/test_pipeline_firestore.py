@@ -266,8 +266,11 @@ def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, 
     assert coins(deps, stream_id) == 4  # no task needed for the first gift of the interval
     interval = deps.settings.rollup_min_interval_s
     next_interval = (deps.clock.t // interval + 1) * interval
-    # Applied with its record, flushed: nothing is left for a task (decision 004).
-    assert deps.scheduler.calls == []
+    # Applied with its record, its session entry flushed: only the period boards' flush is
+    # left for a task, one period flush interval later (decisions 004, 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
+    deps.scheduler.calls.clear()
     deliver(deps, ev(stream_id, coins=6, streakable=False))  # same interval
     assert deps.scheduler.calls == [(stream_id, next_interval)]
     assert coins(deps, stream_id) == 4
@@ -294,7 +297,10 @@ def test_a_quiet_streams_gift_is_applied_alone_and_a_later_rollup_passes_the_cur
     state = state_doc(deps, stream_id)
     assert state["_cursor"] is None and len(state["_ahead"]) == 1
     interval = deps.settings.rollup_min_interval_s
-    assert deps.scheduler.calls == []  # no follow-up per quiet gift (decision 004)
+    # No follow-up per quiet gift (decision 004): only the period boards' flush, once per
+    # period flush interval (decision 042).
+    period_flush = deps.clock.t + deps.settings.period_flush_interval_s
+    assert deps.scheduler.calls == [(stream_id, pytest.approx(period_flush))]
     deps.clock.t += interval
     assert pipeline.run_rollup(stream_id, deps).applied == 0  # the cursor passes it
     state = state_doc(deps, stream_id)

@@ -230,3 +230,91 @@ def test_prediction_stakes_payouts_and_refusals_through_the_api(cloud, live_stre
         [2, 1],
         601,
     )
+
+
+def gift(stream: str, event_id: str, user: str, gift_id: str, coins: int, at: float, text=""):
+    return {
+        "event_id": event_id,
+        "source": "tiktok",
+        "stream_id": stream,
+        "kind": "gift",
+        "occurred_at": datetime.fromtimestamp(at, UTC).isoformat(),
+        "user": {"id": user, "handle": f"@{user}"},
+        "gift": {"id": gift_id, "name": gift_id.title(), "coins": coins, "streakable": False},
+        "text": text,
+    }
+
+
+def test_gift_weighted_poll_through_the_pipeline(cloud, live_stream, capsys):
+    """Gifts published as the ingest worker publishes them, some twice, one before the open
+    and one after the close: the rollup's weights are the coins of the gifts in the window
+    that named a choice (the mapped gift, or a comment), once each."""
+    from giftengine.adapters.pubsub import EventPublisher
+    from giftengine.domain.events import parse_event
+
+    db, stream = live_stream
+    base = cloud["endpoints"]["api"]
+    creator = Api(base, f"c-{stream}")
+    bad = creator.post(
+        f"/streams/{stream}/polls",
+        {
+            "question": "Which?",
+            "choices": CHOICES,
+            "gift_weighted": True,
+            "gift_choices": {"rose": 4},
+        },
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_request"
+    r = creator.post(
+        f"/streams/{stream}/polls",
+        {
+            "question": "Which?",
+            "choices": CHOICES,
+            "gift_weighted": True,
+            "gift_choices": {"rose": 1},
+        },
+    )
+    assert r.status_code == 201, r.text
+    poll = r.json()
+    pid, t0 = poll["poll_id"], poll["opened_at"]
+    ref = db.document(f"streams/{stream}/polls/{pid}")
+    gifts = [
+        gift(stream, f"{stream}-g1", "v1", "rose", 5, t0 + 0.5),  # mapped: Red
+        gift(stream, f"{stream}-g2", "v2", "lion", 30, t0 + 0.6, "!vote 3"),  # comment: Green
+        gift(stream, f"{stream}-g3", "v3", "tea", 2, t0 + 0.7, "hello"),  # names nothing
+        gift(stream, f"{stream}-g4", "v4", "rose", 9, t0 - 10),  # before the open
+        gift(stream, f"{stream}-g5", "v5", "lion", 40, t0 + 0.8, "blue"),  # comment: Blue
+    ]
+    pub = EventPublisher(cloud["project_id"])
+    # Weights count from the rollup that applied the poll's open command (decision 090): a
+    # gift recorded before it adds nothing, so the gifts go out once the rollup knows the poll
+    # (the command's rollup writes the stream's live document with the poll in it).
+    wait_for_doc(
+        db.document(f"streams/{stream}"),
+        lambda d: (d.get("features") or {}).get("poll_weights", {}).get("poll_id") == pid,
+        timeout=90,
+    )
+    pub.publish_all([parse_event(g) for g in gifts + gifts[:2]])
+    wait_for_doc(ref, lambda d: d.get("weights") == [5, 40, 30], timeout=90)
+    app = Api(base, f"a-{stream}").post(f"/streams/{stream}/polls/{pid}/votes", {"choice": 2})
+    assert app.status_code == 201
+    time.sleep(max(0.0, t0 + 1.5 - time.time()))
+    closed = creator.post(f"/streams/{stream}/polls/{pid}/close").json()
+    late = gift(stream, f"{stream}-g6", "v6", "rose", 100, closed["closes_at"] + 0.5)
+    pub.publish_all([parse_event(late), parse_event(gifts[4])])
+    final = wait_for_doc(ref, lambda d: d.get("frozen") and d.get("weights_final"), timeout=90)
+    pub.close()
+    assert final["weights"] == [5, 40, 30] and final["weighted_gifts"] == 3
+    assert final["counts"] == [0, 1, 0]
+    live = db.document(f"streams/{stream}").get().to_dict()
+    assert live["features"]["poll_weights"] == {
+        "poll_id": pid,
+        "weights": [5, 40, 30],
+        "frozen": True,
+    }
+    from giftengine_dev.cli.main import main
+
+    capsys.readouterr()
+    assert main(["state", stream, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["interactions"]["last_poll"]
+    assert shown["exact_counts"] == [0, 1, 0] and shown["scores"] == [5, 41, 30]

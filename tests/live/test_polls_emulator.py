@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.docstore import FirestoreDocStore
 from giftengine.domain.access import Actor, StreamOwner
 from giftengine.live import domain, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.live.service import Deps
 from giftengine.service.streams import MemoryOwnership
-from giftengine.wallet.firestore_store import FirestoreWalletStore
 
 pytestmark = pytest.mark.emulator
 CREATOR = Actor("creator-1")
@@ -40,7 +40,7 @@ def deps(cloud) -> tuple[Deps, str]:
     owners = MemoryOwnership()
     owners.owners[stream] = StreamOwner(stream, CREATOR.uid)
     d = Deps(
-        store=FirestoreWalletStore(firestore_client(cloud["project_id"])),
+        store=FirestoreDocStore(firestore_client(cloud["project_id"])),
         scheduler=NoScheduler(),
         ownership=owners,
         clock=Clock(),

@@ -8,8 +8,8 @@ from giftengine.domain.access import Actor, StreamOwner
 from giftengine.live import domain, service
 from giftengine.live.domain import PollError, Vote
 from giftengine.live.service import Deps
+from giftengine.service.docstore import MemoryStore
 from giftengine.service.streams import MemoryOwnership
-from giftengine.wallet.store import MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -199,3 +199,36 @@ def test_replay_with_duplicates_reordering_and_late_votes(ballots, changeable, d
             expected_votes.append(Vote(at, eid, f"tiktok:{viewer}", choice))
     assert p.frozen
     assert deps.store.get("streams/s1/polls/poll0")["counts"] == domain.tally(p, expected_votes)
+
+
+def test_a_gift_weighted_poll_sends_its_commands_to_the_rollup():
+    from giftengine.domain import poll_weights
+
+    deps = make()
+    with pytest.raises(PollError) as err:  # no publisher wired: refused, nothing applied
+        service.open_poll(deps, CREATOR, "s1", "q", ["a", "b"], None, False, True)
+    assert err.value.status == 400 and deps.store.docs == {}
+    sent = []
+    deps.publish = sent.append
+    for bad in ({"rose": 3}, {"rose": 0}, {f"g{i}" * 20: 1 for i in range(12)}):
+        with pytest.raises(PollError) as err:
+            service.open_poll(deps, CREATOR, "s1", "q", ["a", "b"], None, False, True, bad)
+        assert err.value.status == 400
+    with pytest.raises(PollError):  # a mapping without weights
+        service.open_poll(deps, CREATOR, "s1", "q", ["a", "b"], None, False, False, {"rose": 1})
+    assert deps.store.docs == {} and sent == []
+    doc = service.open_poll(deps, CREATOR, "s1", "q", ["a", "b"], 60, False, True, {"rose": 2})
+    assert doc["weights"] == [0, 0] and doc["gift_choices"] == {"rose": 2}
+    [opened] = sent
+    assert (opened.event_id, opened.kind, opened.creator_id) == (
+        "poll-poll0-open",
+        "control",
+        "creator-1",
+    )
+    assert opened.control.params["gifts"] == '{"rose":1}'  # 0-based for the rollup
+    assert opened.control.params["closes_ms"] == round((doc["opened_at"] + 60) * 1000)
+    deps.clock.t += 10
+    service.close_poll(deps, CREATOR, "s1", doc["poll_id"])
+    assert [e.event_id for e in sent] == ["poll-poll0-open", "poll-poll0-open", "poll-poll0-close"]
+    assert sent[2].control.params == {"poll_id": "poll0", "closes_ms": round(deps.clock.t * 1000)}
+    assert sent[2].control.feature == poll_weights.FEATURE

@@ -14,12 +14,24 @@ from tests.reports.test_report_service import _log
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
-TF_SCHEMA = ROOT / "terraform/modules/giftengine/engagement_events.schema.json"
+TF_SCHEMA = ROOT / "terraform/modules/giftengine/engagement_messages.schema.json"
 DOC = ROOT / "docs/reports.md"
 
 
 def test_terraform_table_schema_is_the_one_derived_from_the_event_json_schema():
-    assert json.loads(TF_SCHEMA.read_text()) == archive.bigquery_schema()
+    assert json.loads(TF_SCHEMA.read_text()) == archive.message_schema()
+
+
+def test_a_message_row_holds_one_event_at_the_top_or_a_batch_in_events():
+    """Decision 043: a batch message `{"events": [...]}` has none of the event's columns at
+    the top, so they are all NULLABLE there; its events fill `events` with the columns of
+    the per-event view, whose REQUIRED fields stay REQUIRED."""
+    fields = {f["name"]: f for f in archive.message_schema()}
+    assert {f["mode"] for n, f in fields.items() if n != "events"} == {"NULLABLE"}
+    assert fields["events"]["mode"] == "REPEATED" and fields["events"]["type"] == "RECORD"
+    assert fields["events"]["fields"] == archive.bigquery_schema()
+    event_columns = [f["name"] for f in archive.bigquery_schema()]
+    assert [n for n in fields if n != "events"] == event_columns  # the view's SELECT * order
 
 
 def test_bigquery_schema_shape():

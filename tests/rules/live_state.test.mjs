@@ -92,6 +92,12 @@ for (const who of ["unauthenticated", "viewer", "admin"]) {
       await assertFails(getDocs(query(collection(db(), "live_pointers"), limit(10))));
     });
 
+    test("a battle by id (both streams' overlays), but no listing of battles", async () => {
+      const snap = await assertSucceeds(getDoc(doc(db(), "battles", "bt-1")));
+      assert.equal(snap.get(`sides.${STREAM}.score`), 10);
+      await assertFails(getDocs(query(collection(db(), "battles"), limit(10))));
+    });
+
     // Listeners attach before the stream's first write.
     test("a document that does not exist yet", async () => {
       const snap = await assertSucceeds(getDoc(doc(db(), "streams", "not-started-yet")));

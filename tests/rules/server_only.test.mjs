@@ -26,6 +26,7 @@ const SERVER_ONLY_DOCS = [
   `streams/${STREAM}/rollup/state`,
   `streams/${STREAM}/rollup/users-0`,
   "dead_letters/m1",
+  `battle_streams/${STREAM}`, // which battle a stream is in: the accept's lock
   "ops/dead_letters", // operational counters: not named by the rules, default deny
   "secrets/s1", // not named by the rules at all: default deny
 ];
@@ -34,6 +35,7 @@ const SERVER_ONLY_COLLECTIONS = [
   `streams/${STREAM}/events`,
   `streams/${STREAM}/rollup`,
   "dead_letters",
+  "battle_streams",
   "ops",
   "secrets",
 ];

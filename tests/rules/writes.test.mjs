@@ -31,6 +31,8 @@ const PATHS = [
   [`leaderboards/${BOARD}/entries/u-ana`, `leaderboards/${BOARD}/entries/viewer-1`],
   [`creators/${CREATOR}`, "creators/creator-new"],
   [`live_pointers/${CREATOR}`, "live_pointers/creator-new"],
+  ["battles/bt-1", "battles/bt-new"],
+  [`battle_streams/${STREAM}`, "battle_streams/s-new"],
   [`streams/${STREAM}/events/e1`, `streams/${STREAM}/events/e-new`],
   [`streams/${STREAM}/rollup/state`, `streams/${STREAM}/rollup/users-1`],
   ["dead_letters/m1", "dead_letters/m-new"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import timedelta
 
 import pytest
 from giftengine.config import load
@@ -91,19 +92,33 @@ def drain(deps) -> None:
         pipeline.run_rollup("s1", deps)
 
 
-def event(i: int, kind: str, amount: int):
+def event(i: int, kind: str, amount: int, secs: float = 0):
+    """Event `i`, `secs` after T0: its time slot (eventlog.SLOT_S) decides whether a rollup
+    may skip the lookup of records holding it (eventlog.lookup_needed)."""
     if kind == "gift":
         return factories.gift(
-            f"u{i % 3}", coins=amount, streakable=False, event_id=f"ev{i}", group=f"g{i}"
+            f"u{i % 3}",
+            coins=amount,
+            streakable=False,
+            event_id=f"ev{i}",
+            group=f"g{i}",
+            secs=secs,
         )
-    return factories.ev("like", event_id=f"ev{i}", user=f"u{i % 3}", count=amount)
+    at = factories.T0 + timedelta(seconds=secs)
+    return factories.ev("like", event_id=f"ev{i}", user=f"u{i % 3}", count=amount, at=at)
 
 
 @st.composite
 def scenarios(draw):
     n = draw(st.integers(1, 14))
     events = [
-        event(i, draw(st.sampled_from(["gift", "like"])), draw(st.integers(1, 9))) for i in range(n)
+        event(
+            i,
+            draw(st.sampled_from(["gift", "like"])),
+            draw(st.integers(1, 9)),
+            draw(st.sampled_from([0, 1, 2.5, 4, 7])),  # slots 0-3, in any order
+        )
+        for i in range(n)
     ]
     messages: list[list] = []
     pos = 0
@@ -221,6 +236,24 @@ def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit(monkeypatch
         pipeline._leading = real
     assert totals(store)["coins"] == 5 and totals(store)["likes"] == 3
     assert store.ops["write"] == 4  # the record, the state, the live document, the alert
+
+
+def test_a_quiet_streams_gifts_in_new_slots_skip_the_lookup_and_a_resent_one_does_not():
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        for i, secs in enumerate([0, 2.5, 4.1]):  # three slots, each newer than the last
+            deps.clock.t += 1.5
+            assert deliver(deps, [event(i, "gift", 5, secs)]).outcome == "recorded"
+        assert "lookup" not in store.ops
+        deps.clock.t += 1.5  # the first gift again, in another message: an older slot
+        deliver(deps, [event(0, "gift", 5, 0), event(9, "gift", 1, 4.5)])
+        assert store.ops["lookup"] == 1
+        drain(deps)
+    finally:
+        pipeline._leading = real
+    assert totals(store)["coins"] == 16 and totals(store)["gifts"] == 4
 
 
 def test_an_invalid_event_of_a_batch_is_dead_lettered_alone_and_the_rest_recorded():

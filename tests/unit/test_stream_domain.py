@@ -170,6 +170,30 @@ def test_session_entries_flush_often_and_period_boards_on_their_own_clock():
     assert not st.pending_flush() and st.next_flush_at(10.0, 60.0) is None
 
 
+def test_the_period_boards_clock_starts_with_the_first_flush():
+    st = run([gift(user="a", coins=2, group="1")])
+    assert not st.period_flush_due(now=100.0, interval=300.0)
+    first = st.take_flush(now=100.0, max_users=10, periods=False)
+    assert first[0].increments == {} and st.users["a"].pending
+    assert st.next_flush_at(10.0, 300.0) == 400.0
+    assert not st.period_flush_due(now=399.0, interval=300.0)
+    assert st.period_flush_due(now=400.0, interval=300.0)
+    st.status = "ended"  # a stream's end flushes everything at once
+    assert st.period_flush_due(now=101.0, interval=300.0)
+
+
+def test_a_board_document_is_written_with_the_streams_first_flush_into_it_only():
+    st = run([gift(user="a", coins=2, group="1"), gift(user="b", coins=1, group="2")])
+    first = st.take_flush(now=100.0, max_users=10)
+    boards = {"stream.s1", *first[0].increments}
+    assert len(boards) == 7  # the session board and the six period boards
+    assert set(first[0].new_boards) == boards and first[1].new_boards == ()
+    st = reload(st)  # remembered in the state, as committed with the flush
+    run([gift(user="a", coins=5, group="3")], state=st)
+    again = st.take_flush(now=200.0, max_users=10)
+    assert again[0].increments and again[0].new_boards == ()
+
+
 def test_a_flush_round_spanning_several_commits_flushes_each_user_once():
     st = run([gift(user=f"u{i}", coins=1, group=str(i)) for i in range(5)])
     first = st.take_flush(now=100.0, max_users=2)

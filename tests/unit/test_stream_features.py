@@ -144,7 +144,10 @@ def test_control_events_config_and_timers_reach_the_feature(with_tally):
     drain(deps)
     live = store.live("s1")
     assert live["features"]["tally"] == {"coins": 15, "likes": 0, "bumps": 4, "ended": False}
-    # The timer: a follow-up is asked for at the deadline, and the rollup then ends it once.
+    # The timer: a follow-up is asked for at the deadline (once the period boards' flush,
+    # due earlier, is done), and the rollup then ends it once.
+    deps.clock.t += deps.settings.period_flush_interval_s
+    pipeline.run_rollup("s1", deps)
     assert any(at == t0 + 1000 for _, at in deps.scheduler.calls)
     deps.clock.t = t0 + 1001
     pipeline.run_rollup("s1", deps)

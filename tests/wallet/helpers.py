@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from giftengine.service.docstore import MemoryStore
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet.payments import PaymentEvent
 from giftengine.wallet.service import GiftSpend, WalletService
 from giftengine.wallet.settings import WalletSettings
-from giftengine.wallet.store import MemoryStore
 
 T0 = 1_795_000_000.0  # 2026-11-18T..Z, a fixed instant
 

@@ -17,9 +17,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.docstore import FirestoreDocStore
 from giftengine.wallet import catalog_file
 from giftengine.wallet.errors import InsufficientFunds
-from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.gateways import esewa_signature
 from giftengine.wallet.service import GiftSpend, WalletService
 from giftengine.wallet.settings import WalletSettings
@@ -40,7 +40,7 @@ def uid() -> str:
 @pytest.fixture
 def svc(cloud) -> WalletService:
     return WalletService(
-        FirestoreWalletStore(firestore_client(cloud["project_id"])),
+        FirestoreDocStore(firestore_client(cloud["project_id"])),
         settings=WalletSettings(),
         catalog=catalog_file.load(),
     )
@@ -100,7 +100,7 @@ def test_parallel_spends_of_the_last_coins_one_wins(cloud, svc, uid):
 
     def spend(i: int) -> None:
         instance = WalletService(
-            FirestoreWalletStore(firestore.Client(project=cloud["project_id"])),
+            FirestoreDocStore(firestore.Client(project=cloud["project_id"])),
             settings=WalletSettings(),
             catalog=catalog_file.load(),
         )

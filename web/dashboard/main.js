@@ -16,7 +16,7 @@ import { closeReport, showReport } from "./report.js";
 import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -165,6 +165,7 @@ async function selectStream(id) {
     $("totals").replaceChildren(...TOTALS.map((k) => el("div", { "data-k": k },
       el("dt", {}, k), el("dd", {}, fmt(s.totals?.[k])))));
     renderGoals(s.goals || {});
+    renderBattle(s.features || {});
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
@@ -374,6 +375,75 @@ async function submitGoal(ev) {
     status($("goal-status"), `Goal not set: ${e.message}`, "error");
   } finally {
     $("goal-submit").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------- battles
+// Creator-vs-creator battles (api POST /battles, /battles/{id}/accept|decline|cancel) and tap
+// battles (POST /streams/{id}/controls); docs/engagement.md. The stream document's
+// `features` say what is running; the overlay's battle widgets show it to viewers.
+function renderBattle(features) {
+  const b = features.battle;
+  const t = features.tap_battle;
+  const parts = [];
+  if (b) {
+    const mvp = b.mvp ? `, MVP ${b.mvp.name || b.mvp.user_id} ${fmt(b.mvp.points)}` : "";
+    parts.push(`Battle ${b.battle_id} vs ${b.opponent_stream_id} [${b.phase}]: ${fmt(b.score)} points${mvp}`);
+  }
+  if (t) {
+    parts.push(`Tap battle [${t.phase}]: red ${fmt(t.red.points)} / blue ${fmt(t.blue.points)}`
+      + (t.winner ? `, ${t.winner === "draw" ? "draw" : `${t.winner} wins`}` : ""));
+  }
+  $("battle-now").textContent = parts.join(" · ") || "No battle on this stream.";
+  $("battle-now").dataset.battle = b ? b.battle_id : "";
+}
+
+function requestId() {
+  return `dash-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+async function inviteBattle(ev) {
+  ev.preventDefault();
+  const duration = Number.parseInt($("battle-duration").value, 10) || 300;
+  const body = {
+    stream_id: state.stream,
+    opponent_creator_id: $("battle-opponent-creator").value.trim(),
+    opponent_stream_id: $("battle-opponent-stream").value.trim(),
+    duration_s: duration,
+    windows: $("battle-boost").checked && duration > 30
+      ? [{ from_s: duration - 30, to_s: duration, x: 2 }] : [],
+    request_id: requestId(),
+  };
+  try {
+    const b = await api("api", "/battles", { method: "POST", body });
+    $("battle-id").value = b.battle_id;
+    status($("battle-status"), `Invitation ${b.battle_id} sent: give this id to ${body.opponent_creator_id}.`, "ok");
+  } catch (e) {
+    status($("battle-status"), `Not invited: ${e.message}`, "error");
+  }
+}
+
+async function answerBattle(action) {
+  const id = $("battle-id").value.trim();
+  if (!id) return status($("battle-status"), "Enter the battle id first.", "error");
+  try {
+    const b = await api("api", `/battles/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+    const when = b.start ? `: starts ${new Date(b.start).toLocaleTimeString()}` : "";
+    status($("battle-status"), `Battle ${b.battle_id} ${b.status}${when}.`, "ok");
+  } catch (e) {
+    status($("battle-status"), `Battle not ${{ accept: "accepted", decline: "declined", cancel: "canceled" }[action]}: ${e.message}`, "error");
+  }
+}
+
+async function tapBattle(action) {
+  const params = action === "start"
+    ? { duration_s: Number.parseInt($("tap-duration").value, 10) || 60 } : {};
+  const body = { feature: "tap_battle", action, params, request_id: requestId() };
+  try {
+    await api("api", `/streams/${encodeURIComponent(state.stream)}/controls`, { method: "POST", body });
+    status($("tap-status"), action === "start" ? "Tap battle starting." : "Tap battle stopping.", "ok");
+  } catch (e) {
+    status($("tap-status"), `Not done: ${e.message}`, "error");
   }
 }
 
@@ -674,7 +744,7 @@ async function main() {
     $("signup-btn").classList.remove("hidden");
   }
   $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
-    el("input", { type: "checkbox", id: `w-${w}`, checked: w !== "chat" ? "" : null }), w)));
+    el("input", { type: "checkbox", id: `w-${w}`, checked: ["chat", "battle", "tap_battle"].includes(w) ? null : "" }), w)));
   for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
     $(id).addEventListener("change", renderOverlayUrl);
   }
@@ -691,6 +761,12 @@ async function main() {
   $("goal-metric").addEventListener("change", () =>
     $("goal-gift-label").classList.toggle("hidden", $("goal-metric").value !== "gift_units"));
   $("goal-form").addEventListener("submit", submitGoal);
+  $("battle-invite-form").addEventListener("submit", inviteBattle);
+  $("battle-answer-form").addEventListener("submit", (ev) => { ev.preventDefault(); answerBattle("accept"); });
+  $("battle-decline").addEventListener("click", () => answerBattle("decline"));
+  $("battle-cancel").addEventListener("click", () => answerBattle("cancel"));
+  $("tap-battle-form").addEventListener("submit", (ev) => { ev.preventDefault(); tapBattle("start"); });
+  $("tap-stop").addEventListener("click", () => tapBattle("stop"));
   $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -26,8 +26,11 @@ FUNCTION_VCPU = 0.167
 FUNCTION_GIB = 0.25
 BILLING_STEP_S = 0.1
 PUBSUB_MIN_BYTES = 1000
-# The platform writes one request log entry per invocation (docs/deploy.md: ~1 KB).
+# The platform writes one request log entry per invocation (docs/deploy.md: ~1 KB), except
+# where an exclusion keeps it out of Cloud Logging (not ingested, not billed): the pipeline's
+# successful requests (terraform/modules/giftengine/logging.tf; keep the two in step).
 REQUEST_LOG_BYTES = 1000
+REQUEST_LOGS_EXCLUDED = ("on_engagement", "rollup")
 
 
 def billed_seconds(mean_seconds: float) -> float:

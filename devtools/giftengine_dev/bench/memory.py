@@ -179,9 +179,9 @@ def probe(function: str, request: dict, env: dict[str, str] | None = None) -> di
 def measure(function_env=None) -> list[dict]:
     """Probe every function of the manifest. `function_env(name)` gives the environment the
     function runs with (the local cloud's wiring); default: this process's environment."""
-    from giftengine import config, manifest
+    from giftengine import manifest, settings
 
-    reqs = requests_by_function(config.load().project_id)
+    reqs = requests_by_function(settings.load().project_id)
     results = []
     for name in manifest.load().functions:
         env = {**os.environ, **(function_env(name) if function_env else {})}

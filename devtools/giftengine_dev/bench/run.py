@@ -236,8 +236,17 @@ class ListenerFloor:
 
 # ---- pipeline ---------------------------------------------------------------------------------
 def _gift(
-    stream: str, creator: str, user: int, gift: dict, count: int, end: bool, group: str, n: int
+    stream: str,
+    creator: str,
+    user: int,
+    gift: dict,
+    count: int,
+    end: bool,
+    group: str,
+    n: int,
+    at: float | None = None,
 ) -> EngagementEvent:
+    when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
     return EngagementEvent.model_validate(
         {
             "event_id": f"{stream}:{n}",
@@ -245,7 +254,7 @@ def _gift(
             "stream_id": stream,
             "creator_id": creator,
             "kind": "gift",
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": when.isoformat(),
             "user": {"id": f"v{user}", "handle": f"@viewer{user}", "name": f"Viewer {user}"},
             "gift": gift,
             "repeat_count": count,
@@ -255,10 +264,28 @@ def _gift(
     )
 
 
-def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed: int = 11):
+def hot_stream_messages(
+    stream: str,
+    creator: str,
+    total: int,
+    users: int,
+    seed: int = 11,
+    rate: float | None = None,
+    start: float | None = None,
+):
     """`total` gift messages from `users` viewers: streaks (running counts, then a final)
-    and single gifts. Returns (messages, expected coins, expected units)."""
+    and single gifts. Returns (messages, expected coins, expected units).
+
+    With `rate`, event i occurred at `start + i / rate`, the time it is published at that
+    rate, as a source stamps it (TikTok's `create_time`); the events' time slots, which the
+    rollup's record lookup goes by (decision 004), then spread as in production instead of
+    all falling in the second the messages were built."""
     rnd = random.Random(seed)
+    start = time.time() if start is None else start
+
+    def at() -> float | None:
+        return start + len(msgs) / rate if rate else None
+
     rose = {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
     heart = {"id": "5487", "name": "Finger Heart", "coins": 5, "streakable": True}
     corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
@@ -271,11 +298,11 @@ def hot_stream_messages(stream: str, creator: str, total: int, users: int, seed:
             group = uuid.UUID(int=rnd.getrandbits(128)).hex[:12]
             for c in range(1, k + 1):
                 n += 1
-                msgs.append(_gift(stream, creator, u, g, c, c == k, group, n))
+                msgs.append(_gift(stream, creator, u, g, c, c == k, group, n, at()))
             coins, units = coins + k * g["coins"], units + k
         else:
             n += 1
-            msgs.append(_gift(stream, creator, u, g, 1, True, f"s{n}", n))
+            msgs.append(_gift(stream, creator, u, g, 1, True, f"s{n}", n, at()))
             coins, units = coins + g["coins"], units + 1
     return msgs, coins, units
 
@@ -299,7 +326,7 @@ def sustained(db, project: str, seconds: float, rate: float, users: int, kind: s
     stream = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
     creator = f"bench-creator-{uuid.uuid4().hex[:6]}"
     total = int(seconds * rate)
-    msgs, coins, units = hot_stream_messages(stream, creator, total, users)
+    msgs, coins, units = hot_stream_messages(stream, creator, total, users, rate=rate)
     _log(
         f"{kind}: {len(msgs)} gift events into {stream} at {rate:.0f}/s, up to {MAX_EVENTS} "
         f"per message, gathering {LINGER_S * 1000:.0f} ms"
@@ -448,23 +475,55 @@ def _log_sizes(status: dict) -> int:
     return total
 
 
+def write_category(path: str) -> str:
+    """What a written document is, for the operation counts by kind."""
+    parts = path.split("/")
+    if parts[0] == "streams":
+        if len(parts) == 2:
+            return "live"
+        if parts[2] == "events":
+            return "record"
+        if parts[2] == "alerts":
+            return "alert"
+        if parts[2] == "rollup":
+            return {"state": "state", "lease": "lease"}.get(parts[3], "user_shard")
+        return parts[2]
+    if parts[0] == "leaderboards":
+        scope = "session" if parts[1].startswith("stream.") else "period"
+        return f"{scope}_board_entry" if len(parts) > 2 else f"{scope}_board"
+    return parts[0]
+
+
 def operations(writes_dir: str, lo: float, hi: float, sent: _Sent, app_log_bytes: int) -> dict:
     """What production would bill for the gifts `sent` between `lo` and `hi`, per gift:
     counted from the functions' write logs (writes, reads, invocations and their
     durations, Cloud Tasks creates) and the publisher (messages, billed bytes)."""
     lines = [w for w in writelog.read(writes_dir) if lo <= w["t"] <= hi]
     ops: dict[str, float] = {}
+    reads: dict[str, float] = {}
+    writes: dict[str, int] = {}
     billed = 0.0
     for w in lines:
         if "op" in w:
             ops[w["op"]] = ops.get(w["op"], 0) + w["n"]
             if w["op"].startswith("seconds."):
                 billed += cost.billed_seconds(w["n"])
+            if w["op"] == "read":
+                what = w.get("what", "other")
+                reads[what] = reads.get(what, 0) + w["n"]
+        elif "path" in w:
+            what = write_category(w["path"])
+            writes[what] = writes.get(what, 0) + 1
     gifts = max(1, sent.events)
     invocations = ops.get("invocation.on_engagement", 0) + ops.get("invocation.rollup", 0)
     # Cloud Tasks bills each create attempt and each dispatch (a rollup invocation).
     tasks = ops.get("tasks_create", 0) + ops.get("invocation.rollup", 0)
-    log_bytes = app_log_bytes + invocations * cost.REQUEST_LOG_BYTES
+    logged = sum(
+        ops.get(f"invocation.{f}", 0)
+        for f in ("on_engagement", "rollup")
+        if f not in cost.REQUEST_LOGS_EXCLUDED
+    )
+    log_bytes = app_log_bytes + logged * cost.REQUEST_LOG_BYTES
     per_gift = {
         "pubsub_bytes": sent.billed_bytes / gifts,
         "invocations": invocations / gifts,
@@ -487,6 +546,9 @@ def operations(writes_dir: str, lo: float, hi: float, sent: _Sent, app_log_bytes
         "invocation_mean_seconds": mean_s,
         "app_log_bytes": app_log_bytes,
         "writes_refused": int(ops.get("write_refused", 0)),
+        # Where they come from, per gift: reads by operation, writes by document kind.
+        "reads_by_operation": {k: round(v / gifts, 4) for k, v in sorted(reads.items())},
+        "writes_by_kind": {k: round(v / gifts, 4) for k, v in sorted(writes.items())},
         "cost_usd_per_million_gifts": cost.per_million_gifts(per_gift),
     }
 

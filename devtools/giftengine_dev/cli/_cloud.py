@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from giftengine import config
+from giftengine import config, settings
 
 
 class NoCloud(SystemExit):
@@ -56,4 +56,4 @@ def ensure_env(state_dir: str | None = None) -> config.Settings:
                 "with `giftengine dev up [--state-dir DIR]`, pass --state-dir, or export "
                 "FIRESTORE_EMULATOR_HOST / GOOGLE_CLOUD_PROJECT."
             )
-    return config.load()
+    return settings.load().pipeline

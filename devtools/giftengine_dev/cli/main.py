@@ -19,6 +19,7 @@ COMMANDS = [
     "bench",
     "demo",
     "wallet",
+    "viewer",
     "chat",
     "ingest",
     "overlay-url",

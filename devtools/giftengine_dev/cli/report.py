@@ -11,7 +11,7 @@ from giftengine_dev.cli._cloud import ensure_env
 
 def _deps(out: Path | None):
     """The production wiring; with --out, the files also go to DIR."""
-    from giftengine.reports.bootstrap import export_deps
+    from giftengine.bootstrap import export_deps
 
     deps = export_deps()
     if out is None:

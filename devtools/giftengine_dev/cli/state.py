@@ -45,10 +45,21 @@ def interactions(project_id: str, stream_id: str) -> dict:
     """The active and most recent poll, prediction, question queue and challenges, with
     exact counts (docs/engagement.md)."""
     from giftengine.adapters.clients import firestore_client
+    from giftengine.adapters.docstore import FirestoreDocStore as DocStore
     from giftengine.live import service
-    from giftengine.wallet.firestore_store import FirestoreWalletStore as DocStore
 
     return service.state(DocStore(firestore_client(project_id)), stream_id)
+
+
+def battle(project_id: str, battle_id: str) -> dict | None:
+    """The stream's current or last battle with both sides' scores and MVPs and, once both
+    froze, its result (docs/engagement.md, "Battles")."""
+    from giftengine.adapters.battles import FirestoreBattles
+    from giftengine.adapters.clients import firestore_client
+    from giftengine.service import battles
+
+    doc = FirestoreBattles(firestore_client(project_id)).get(battle_id)
+    return battles.view(doc) if doc else None
 
 
 def run(args) -> int:
@@ -59,6 +70,8 @@ def run(args) -> int:
     store = FirestoreStreamStore(firestore_client(s.project_id))
     v = view(store.live(args.stream_id), args.stream_id)
     v["interactions"] = interactions(s.project_id, args.stream_id)
+    if v["features"].get("battle"):  # both sides and the result: battles/{id}
+        v["battle"] = battle(s.project_id, v["features"]["battle"]["battle_id"])
     if args.board:
         v["board"] = {
             "board_id": args.board,
@@ -100,6 +113,14 @@ def run(args) -> int:
         print(f"  question on screen: {q['text']}")
     for q in v["interactions"].get("question_queue") or []:
         print(f"    {q['votes']:>4} up  {q['text']}")
+    b = v.get("battle")
+    if b:
+        sides = b.get("sides") or {}
+        score = "  ".join(
+            f"{sid}={sd.get('score', 0)} (MVP {(sd.get('mvp') or {}).get('user_id', '-')})"
+            for sid, sd in sorted(sides.items())
+        )
+        print(f"  battle {b['battle_id']} [{b['status']}] {score}  result={b['result']}")
     for name, fv in sorted(v["features"].items()):
         print(f"  {name}: {json.dumps(fv, sort_keys=True, default=str)}")
     ch = v["interactions"].get("challenges") or {}

@@ -16,14 +16,15 @@ def _jsonable(value):
 
 
 def run(args) -> int:
+    from giftengine import settings
     from giftengine.adapters.clients import firestore_client
-    from giftengine.wallet import catalog_file, settings
-    from giftengine.wallet.firestore_store import FirestoreWalletStore
+    from giftengine.adapters.docstore import FirestoreDocStore
+    from giftengine.wallet import catalog_file
     from giftengine.wallet.service import WalletService
 
     s = ensure_env()
-    store = FirestoreWalletStore(firestore_client(s.project_id))
-    svc = WalletService(store, settings=settings.load(), catalog=catalog_file.load())
+    store = FirestoreDocStore(firestore_client(s.project_id))
+    svc = WalletService(store, settings=settings.load().wallet, catalog=catalog_file.load())
     view = svc.wallet_view(args.uid)
     view["exists"] = store.get(f"wallets/{args.uid}") is not None or bool(
         view["earnings"] or view["total_earned"]

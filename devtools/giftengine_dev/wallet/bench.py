@@ -23,10 +23,10 @@ from typing import Any
 
 import requests
 import stripe
+from giftengine import settings as settings_mod
 from giftengine.adapters.clients import firestore_client
+from giftengine.adapters.docstore import FirestoreDocStore
 from giftengine.wallet import catalog_file
-from giftengine.wallet import settings as settings_mod
-from giftengine.wallet.firestore_store import FirestoreWalletStore
 from giftengine.wallet.payments import PaymentEvent
 from giftengine.wallet.service import GiftSpend, WalletService
 
@@ -67,13 +67,13 @@ def _timed(fn, items, threads: int) -> dict[str, Any]:
 
 
 def _service(project: str, unlimited: bool = True) -> WalletService:
-    s = settings_mod.load()
+    s = settings_mod.load().wallet
     if unlimited:
         from dataclasses import replace
 
         s = replace(s, spend_coins_per_minute=10**12, spends_per_minute=10**9)
     return WalletService(
-        FirestoreWalletStore(firestore_client(project)), settings=s, catalog=catalog_file.load()
+        FirestoreDocStore(firestore_client(project)), settings=s, catalog=catalog_file.load()
     )
 
 
@@ -94,7 +94,7 @@ def _fund(svc: WalletService, uid: str, coins: int) -> None:
 
 def run(n: int, threads: int) -> dict[str, Any]:
     cfg = ensure_env()
-    svc_limits = settings_mod.load()
+    svc_limits = settings_mod.load().wallet
     run_id = uuid.uuid4().hex[:6]
     out: dict[str, Any] = {"n": n, "threads": threads}
     svc = _service(cfg.project_id)

@@ -124,6 +124,7 @@ class _Plan:
     inline: bool  # the viewers were read from the state document (`_users`), not shards
     cursor: dict | None  # the stream's cursor after it
     ahead: list[str]
+    slots: dict | None  # the applied events' slot memo after it (eventlog.remember)
     pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
 
 
@@ -209,7 +210,7 @@ class FirestoreStreamStore:
                 at = {"ingested_at": last.get("ingested_at"), doc_id: last.reference}
                 page_q = q.start_after(at)
             snaps = list(page_q.stream())
-            self.writes.count("read", max(1, len(snaps)))
+            self.writes.read("log_reader", max(1, len(snaps)))
             for snap in snaps:
                 for e in _events_of(snap):
                     if e.event_id not in seen:
@@ -232,7 +233,7 @@ class FirestoreStreamStore:
             chunk = slots[i : i + _CONTAINS_MAX]
             q = events.where(filter=FieldFilter("slots", "array_contains_any", chunk))
             snaps = list(q.select(["ingested_at", "event_ids"]).stream())
-            self.writes.count("read", max(1, len(snaps)))
+            self.writes.read("lookup", max(1, len(snaps)))
             found.update({snap.id: _stored(snap) for snap in snaps})
         self.writes.count("lookup_s", time.perf_counter() - t0)  # dev/bench: its cost
         return list(found.values())
@@ -266,7 +267,7 @@ class FirestoreStreamStore:
     # ---- settings read by the rollup ------------------------------------------------------
     def creator_config(self, creator_id: str) -> dict | None:
         snap = self.db.collection("creators").document(creator_id).get()
-        self.writes.count("read")
+        self.writes.read("creator")
         return snap.to_dict() if snap.exists else None
 
     def stream_bans(self, stream_id: str, now: float, limit: int = 500) -> list[str]:
@@ -299,7 +300,7 @@ class FirestoreStreamStore:
                 }
             )
         snaps = list(q.limit(limit).stream())
-        self.writes.count("read", max(1, len(snaps)))
+        self.writes.read("log", max(1, len(snaps)))
         if not snaps:
             return [], [], False
         horizon = snaps[0].read_time - timedelta(milliseconds=self.visibility_margin_ms)
@@ -390,11 +391,12 @@ class FirestoreStreamStore:
             released_at, cursor = memo
             try:
                 result = ref.update(body, option=self.db.write_option(last_update_time=released_at))
+                self.writes.record([ref.path], "lease")
                 return _Lease(stream_id, ref, result.update_time, cursor)
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 pass  # another rollup took it since: the full path below
         snap = ref.get()
-        self.writes.count("read")
+        self.writes.read("lease")
         if snap.exists and (snap.get("until") or 0) > now:
             return None
         try:
@@ -406,6 +408,7 @@ class FirestoreStreamStore:
                 result = ref.create(body)
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
             return None
+        self.writes.record([ref.path], "lease")
         return _Lease(stream_id, ref, result.update_time)
 
     def _release_lease(self, lease: _Lease, cursor: Any = _UNKNOWN) -> None:
@@ -418,6 +421,7 @@ class FirestoreStreamStore:
             )
         except (gexc.FailedPrecondition, gexc.NotFound):
             return
+        self.writes.record([lease.ref.path], "lease")
         if cursor is not _UNKNOWN:
             if len(self._released) >= 10_000:
                 self._released.clear()
@@ -429,7 +433,7 @@ class FirestoreStreamStore:
         for _ in range(20):
             if cursor_hint is _UNKNOWN:
                 snap = state_ref.get(["_cursor"])
-                self.writes.count("read")
+                self.writes.read("cursor")
                 cursor = (snap.to_dict() or {}).get("_cursor") if snap.exists else None
             else:
                 cursor, cursor_hint = cursor_hint, _UNKNOWN  # a stale hint costs one retry
@@ -442,7 +446,7 @@ class FirestoreStreamStore:
 
     def _goals(self, stream_id: str) -> list[dict]:
         snaps = list(self.stream_ref(stream_id).collection("goals").limit(50).stream())
-        self.writes.count("read", max(1, len(snaps)))
+        self.writes.read("goals", max(1, len(snaps)))
         return [g.to_dict() | {"goal_id": g.id} for g in snaps]
 
     def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
@@ -482,11 +486,11 @@ class FirestoreStreamStore:
         """The state document, and its user shards when it keeps its viewers there."""
         state_ref, shard_refs = self._state_refs(stream_id)
         snaps = {s.reference.path: s for s in get_all([state_ref])}
-        self.writes.count("read")
+        self.writes.read("state")
         state = snaps.get(state_ref.path)
         if state is not None and state.exists and (state.to_dict() or {}).get("_users") is None:
             snaps.update({s.reference.path: s for s in get_all(shard_refs)})
-            self.writes.count("read", len(shard_refs))
+            self.writes.read("shards", len(shard_refs))
         return snaps
 
     def _plan(
@@ -510,6 +514,7 @@ class FirestoreStreamStore:
             recent = [_InHand(*fresh)]
         elif core.get("_cursor") != cursor:
             return None  # another rollup moved on: re-read the events
+        memo = core.pop("_slots", None) if core else eventlog.EMPTY_MEMO
         core.pop("_cursor", None)
         last_bucket = int(core.pop("_bucket", -1))
         ahead = core.pop("_ahead", None) or []
@@ -519,14 +524,19 @@ class FirestoreStreamStore:
         )
         events: list[EngagementEvent] = []
         if step.to_apply:
-            holders = self._holders(stream_id, [by_id[r.id] for r in step.to_apply])
+            held = {r.id: _events_of(by_id[r.id]) for r in step.to_apply}
+            candidates = [e for evs in held.values() for e in evs]
+            holders: list[eventlog.Stored] = []
+            if eventlog.lookup_needed(memo, candidates):
+                holders = self._holders(stream_id, [by_id[r.id] for r in step.to_apply])
             keep = eventlog.events_to_apply(step.to_apply, holders, cursor, ahead)
             for r in step.to_apply:
                 wanted = set(keep[r.id])
-                for e in _events_of(by_id[r.id]):
+                for e in held[r.id]:
                     if e.event_id in wanted:
                         wanted.discard(e.event_id)
                         events.append(e)
+            memo = eventlog.remember(memo, candidates)
         inline_users = core.pop("_users", None)
         inline = inline_users is not None or not core  # a new stream starts inline
         if inline:
@@ -544,12 +554,14 @@ class FirestoreStreamStore:
             )
         )
         if not out.write:
-            return _Plan(out, state, before_shards, inline, cursor, sorted(ahead))
+            return _Plan(out, state, before_shards, inline, cursor, sorted(ahead), memo)
         before = core.get("status") if core else None
         changed = status_changed(before, state)  # read the owner only then: twice per stream
         owner = live_pointers.owner_uid(self.db, stream_id) if changed else None
+        if changed:
+            self.writes.read("owner")
         pointers = tuple(pointer_changes(before, state, owner))
-        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead, pointers)
+        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead, memo, pointers)
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -575,6 +587,7 @@ class FirestoreStreamStore:
         core["_cursor"] = plan.cursor
         core["_ahead"] = plan.ahead
         core["_bucket"] = out.bucket
+        core["_slots"] = plan.slots
         if core.get("_users") is firestore.DELETE_FIELD and (
             if_unchanged is None or not if_unchanged.exists
         ):
@@ -627,7 +640,6 @@ class FirestoreStreamStore:
             ref = boards.document(session.board_id).collection("entries").document(it.user_id)
             tx.set(ref, {**who, "coins": it.session_coins, "gifts": it.session_gifts})
             written.append(ref.path)
-            touched[session.board_id] = session
             for board_id, (coins, units) in it.increments.items():
                 ref = boards.document(board_id).collection("entries").document(it.user_id)
                 tx.set(
@@ -640,6 +652,7 @@ class FirestoreStreamStore:
                     merge=True,
                 )
                 written.append(ref.path)
+            for board_id in it.new_boards:  # its document: once per stream (stream.py)
                 touched.setdefault(board_id, periods.board_from_id(board_id))
         for board_id, b in touched.items():
             ref = boards.document(board_id)

@@ -40,13 +40,19 @@ class WriteLog:
             self.count(f"invocation.{function}")
             self.count(f"seconds.{function}", time.perf_counter() - t0)
 
-    def count(self, op: str, n: float = 1) -> None:
+    def read(self, what: str, n: int = 1) -> None:
+        """`n` Firestore documents read (a query that finds nothing is billed as one) by
+        the operation `what` (lease, cursor, log, lookup, goals, state, ...), so the
+        benchmark can say where a gift's reads come from."""
+        self.count("read", n, what=what)
+
+    def count(self, op: str, n: float = 1, **labels: str) -> None:
         """`n` operations of a kind: "read" (Firestore documents read; a query that finds
         nothing is billed as one), "write_refused", "invocation.<function>" and
         "seconds.<function>", "tasks_create"."""
         if not self.path:
             return
-        line = json.dumps({"t": time.time(), "op": op, "n": n}) + "\n"
+        line = json.dumps({"t": time.time(), "op": op, "n": n, **labels}) + "\n"
         with self._lock, open(self.path, "a") as f:
             f.write(line)
 

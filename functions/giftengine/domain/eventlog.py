@@ -230,3 +230,47 @@ def events_to_apply(
                 ids.append(e)
         out[r.id] = ids
     return out
+
+
+# ---- the lookup, skipped when no applied record can hold the events -------------------------
+# The state remembers the highest slot of any event it has applied (`top`) and the ids of
+# the events applied in that slot (`ids`; None once more than SLOT_MEMO_MAX, and the whole
+# memo None when unknown). An applied record holding an event carries the event's slot, so
+# an event above `top`, or in `top` and not among `ids`, is held by no applied record, and
+# a rollup whose events are all such needs no lookup: a quiet stream's gift, whose slot is
+# newer than anything before it, is applied without that query. The memo is part of the
+# state, so it is exactly as current as the cursor and the applied-ahead set it goes with.
+SLOT_MEMO_MAX = 200
+EMPTY_MEMO: dict = {"top": -1, "ids": []}  # a stream that has applied nothing yet
+
+
+def lookup_needed(memo: dict | None, events: Iterable[EngagementEvent]) -> bool:
+    """Whether an applied record may hold one of `events` (then `events_to_apply` needs
+    the holders looked up)."""
+    if memo is None:
+        return True
+    top, ids = memo["top"], memo["ids"]
+    known = set(ids) if ids is not None else None
+    for e in events:
+        s = slot_of(e)
+        if s < top or (s == top and (known is None or e.event_id in known)):
+            return True
+    return False
+
+
+def remember(memo: dict | None, events: Iterable[EngagementEvent]) -> dict | None:
+    """The memo after the records holding `events` are applied (all their events, those
+    skipped as already applied too)."""
+    if memo is None:
+        return None
+    top, ids = memo["top"], memo["ids"]
+    new_ids = list(ids) if ids is not None else None
+    for e in events:
+        s = slot_of(e)
+        if s > top:
+            top, new_ids = s, [e.event_id]
+        elif s == top and new_ids is not None and e.event_id not in new_ids:
+            new_ids.append(e.event_id)
+            if len(new_ids) > SLOT_MEMO_MAX:
+                new_ids = None
+    return {"top": top, "ids": new_ids}

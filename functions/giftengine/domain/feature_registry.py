@@ -10,6 +10,7 @@ from __future__ import annotations
 from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
 from giftengine.domain.hype import HypeTrain
+from giftengine.domain.poll_weights import PollWeightsFeature
 from giftengine.domain.rewards import Rewards
 from giftengine.domain.rounds import Rounds
 from giftengine.domain.tap_battles import TapBattle
@@ -22,4 +23,5 @@ REGISTRY: tuple[type[Feature], ...] = (
     Rounds,
     HypeTrain,
     Rewards,
+    PollWeightsFeature,
 )

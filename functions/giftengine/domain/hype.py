@@ -65,6 +65,17 @@ def level_of(coins: int, thresholds: list[int]) -> int:
     return 1 + sum(1 for th in thresholds if coins >= th)
 
 
+def _stored(row: list) -> dict:
+    """A buffered or remembered contribution as the state document stores it."""
+    return {str(i): v for i, v in enumerate(row)}
+
+
+def _row(stored: dict | list) -> list:
+    if isinstance(stored, list):  # stored before rows became maps
+        return list(stored)
+    return [stored[str(i)] for i in range(len(stored))]
+
+
 class HypeTrain(Feature):
     name: ClassVar[str] = "hype"
 
@@ -91,9 +102,9 @@ class HypeTrain(Feature):
 
     # ---- state --------------------------------------------------------------------------
     def load(self, d: dict) -> None:
-        self.buffer = d.get("buffer") or []
+        self.buffer = [_row(r) for r in d.get("buffer") or []]
         self.through = float(d.get("through", 0.0))
-        self.recent = d.get("recent") or []
+        self.recent = [_row(r) for r in d.get("recent") or []]
         self.train = d.get("train")
         self.cooldown_until = float(d.get("cooldown_until", 0.0))
         self.count = int(d.get("count", 0))
@@ -103,9 +114,10 @@ class HypeTrain(Feature):
         if not (self.buffer or self.recent or self.train or self.count):
             return {}
         return {
-            "buffer": self.buffer,
+            # Rows as maps: Firestore stores no array inside an array.
+            "buffer": [_stored(r) for r in self.buffer],
             "through": self.through,
-            "recent": self.recent,
+            "recent": [_stored(r) for r in self.recent],
             "train": self.train,
             "cooldown_until": self.cooldown_until,
             "count": self.count,

@@ -38,6 +38,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from giftengine.domain import badges as bd
 from giftengine.domain import periods, xp
 from giftengine.domain.features import Feature, Settled, SideWrite
 
@@ -54,6 +57,38 @@ _M = 5
 _P = len(xp.SOURCES) + 2
 _DAY = _M + _P  # index of the last day written (YYYYMMDD int), then the day pending
 _LEN = _DAY + 2
+
+
+class RewardItem(BaseModel):
+    """Something a viewer can redeem with the creator's points ("choose the next song")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    title: str = Field(pattern=bd.TEXT_PATTERN)
+    cost: int = Field(ge=1, le=10_000_000)
+    needs_note: bool = False  # the viewer's text (e.g. the song) goes with the redemption
+
+
+class Settings(BaseModel):
+    """`creators/{uid}.features.rewards`, validated by the feature-settings route."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+    enabled: bool = True
+    badges: list[bd.Rule] = Field(default_factory=list, max_length=20)
+    rewards: list[RewardItem] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Settings:
+        ids = [b.id for b in self.badges]
+        builtin = {b.id for b in bd.BUILT_IN}
+        if len(set(ids)) != len(ids) or builtin & set(ids):
+            raise ValueError("badge ids must be unique and not a built-in badge's id")
+        rids = [r.id for r in self.rewards]
+        if len(set(rids)) != len(rids):
+            raise ValueError("reward ids must be unique")
+        return self
 
 
 def _default_comment_ok(text: str) -> bool:
@@ -76,6 +111,7 @@ class Rewards(Feature):
         self.enabled = True
         self.last_flush = 0.0
         self.in_round = False  # a write-out round is under way (more than FLUSH_MAX due)
+        self.top3_done = False
 
     # ---- persistence ----------------------------------------------------------------
     def load(self, d: dict) -> None:
@@ -83,6 +119,7 @@ class Rewards(Feature):
         self.follows_seen = int(d.get("follows_seen", 0))
         self.last_flush = float(d.get("last_flush", 0.0))
         self.in_round = bool(d.get("in_round", False))
+        self.top3_done = bool(d.get("top3_done", False))
 
     def to_dict(self) -> dict:
         return {
@@ -90,7 +127,12 @@ class Rewards(Feature):
             "follows_seen": self.follows_seen,
             "last_flush": self.last_flush,
             "in_round": self.in_round,
+            "top3_done": self.top3_done,
         }
+
+    @classmethod
+    def check_config(cls, config: dict) -> dict:
+        return Settings.model_validate(config).model_dump()
 
     def configure(self, config: dict | None) -> None:
         config = config or {}
@@ -159,20 +201,56 @@ class Rewards(Feature):
 
     # ---- writing out ----------------------------------------------------------------
     def tick(self, st: StreamState, now: float) -> None:
+        writes: dict[str, SideWrite] = {}
+        self._moments(st, writes)
         due = sorted(k for k, e in self.entries.items() if self._pending(e))
         ended = st.status == "ended"
         if due and (ended or self.in_round or now - self.last_flush >= FLUSH_INTERVAL_S):
-            self._write_out(st, due)
+            self._write_out(st, due, writes)
             self.in_round = len(due) > FLUSH_MAX
             if not self.in_round:
                 self.last_flush = now
+        st.side_writes.extend(writes.values())
         current = xp.minute_of(now)
         for vid in [k for k, e in self.entries.items() if not self._pending(e)]:
             if (current - self.entries[vid][0]) * 60 >= FORGET_AFTER_S:
                 del self.entries[vid]
 
-    def _write_out(self, st: StreamState, due: list[str]) -> None:
-        writes: dict[str, SideWrite] = {}
+    def _moments(self, st: StreamState, writes: dict[str, SideWrite]) -> None:
+        """Moment badges (domain/badges.py) the stream's features announced in this batch:
+        counted at once (rare; not part of the write-out rounds) and alerted."""
+        won: list[tuple[str, dict]] = []
+        for a in list(st.alerts):
+            if a.get("type") == "battle_ended" and (a.get("mvp") or {}).get("user_id"):
+                won.append(("battle_mvp", a["mvp"]))
+            elif a.get("type") == "throne_claimed" and a.get("user_id"):
+                won.append(("throne", a))
+            elif a.get("type") == "hype_ended" and (a.get("top") or [{}])[0].get("user_id"):
+                won.append(("hype_conductor", a["top"][0]))
+        if st.status == "ended" and not self.top3_done:
+            self.top3_done = True
+            won += [("top3_stream", g) for g in st.top_gifters(3)]
+        for badge, who in won:
+            vid = self._eligible(st, st.source or "tiktok", str(who["user_id"]))
+            if vid is None or not self.enabled:
+                continue
+            per = {"uid": vid, "creator_id": st.creator_id}
+            path = f"xp/{vid}/creators/{st.creator_id}"
+            self._add(writes, path, per, {f"award_{badge}": 1})
+            rule = next(r for r in bd.BUILT_IN if r.id == badge)
+            st.alerts.append(
+                {
+                    "type": "badge",
+                    "badge": badge,
+                    "badge_name": rule.name,
+                    "user_id": str(who["user_id"]),
+                    "handle": who.get("handle", ""),
+                    "name": who.get("name", ""),
+                    "rank": None,
+                }
+            )
+
+    def _write_out(self, st: StreamState, due: list[str], writes: dict[str, SideWrite]) -> None:
         creator_xp = 0
         for vid in due[:FLUSH_MAX]:
             e = self.entries[vid]
@@ -192,7 +270,6 @@ class Rewards(Feature):
             self._add(
                 writes, f"xp/{st.creator_id}", {"uid": st.creator_id}, {"creator_xp": creator_xp}
             )
-        st.side_writes.extend(writes.values())
 
     @staticmethod
     def _pending(e: list[int]) -> bool:

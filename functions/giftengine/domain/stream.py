@@ -31,11 +31,15 @@ from datetime import datetime
 from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
 from giftengine.domain.features import Feature, Settled, SideWrite
+from giftengine.domain.periods import session_board
 
 GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
 # Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
 # them in one shard document stay near half of Firestore's 1 MiB limit.
 SETTLED_CAP = 10_000
+# Board documents a stream remembers having written (a long stream passes a day, a week
+# and a month boundary now and then; one forgotten is only written once more).
+BOARDS_KEPT = 32
 
 
 def streak_key(ev: EngagementEvent) -> str:
@@ -153,6 +157,9 @@ class FlushItem:
     session_coins: int
     session_gifts: int
     increments: dict[str, tuple[int, int]]  # board_id -> (coins, units)
+    # Boards whose document (what identifies the board: docs/firestore.md) this stream
+    # writes for the first time with this item; the entries alone change after that.
+    new_boards: tuple[str, ...] = ()
 
 
 @dataclass
@@ -175,6 +182,7 @@ class StreamState:
     last_rollup_at: float = 0.0
     last_flush_at: float = 0.0
     last_period_flush_at: float = 0.0
+    boards_written: list[str] = field(default_factory=list)  # newest last, BOARDS_KEPT
     users: dict[str, Viewer] = field(default_factory=dict)
     features: dict[str, dict] = field(default_factory=dict)  # name -> state (domain/features.py)
     # Output of the current batch (not persisted).
@@ -474,7 +482,12 @@ class StreamState:
         return self.status == "ended" or now - self.last_flush_at >= interval
 
     def period_flush_due(self, now: float, interval: float) -> bool:
-        return self.status == "ended" or now - self.last_period_flush_at >= interval
+        """The period boards' clock starts with the stream's first flush (`take_flush`), so
+        a stream shorter than `interval` writes each gifter's six period entries once, at
+        its end, instead of at its first flush and again at its end."""
+        if self.status == "ended":
+            return True
+        return bool(self.last_period_flush_at) and now - self.last_period_flush_at >= interval
 
     def take_flush(self, now: float, max_users: int, periods: bool = True) -> list[FlushItem]:
         """Take up to `max_users` users' pending leaderboard writes (the adapter commits
@@ -489,14 +502,22 @@ class StreamState:
             if (v.session_dirty or (periods and v.pending)) and v.flushed_at <= self.last_flush_at
         ]
         due.sort(key=lambda v: v.user_id)
+        if not self.last_period_flush_at:
+            self.last_period_flush_at = now  # the period clock starts (period_flush_due)
         items = []
+        written = set(self.boards_written)
         for v in due[:max_users]:
             incs = {b: (c, u) for b, (c, u) in v.pending.items()} if periods else {}
-            items.append(FlushItem(v.user_id, v.handle, v.name, v.coins, v.gifts, incs))
+            boards = [session_board(self.stream_id).board_id, *incs]
+            new = tuple(b for b in boards if b not in written)
+            written.update(new)
+            self.boards_written.extend(new)
+            items.append(FlushItem(v.user_id, v.handle, v.name, v.coins, v.gifts, incs, new))
             if periods:
                 v.pending.clear()
             v.flushed_coins, v.flushed_gifts = v.coins, v.gifts
             v.flushed_at = now
+        del self.boards_written[:-BOARDS_KEPT]
         if len(due) <= max_users:
             self.last_flush_at = now
             if periods:
@@ -509,6 +530,9 @@ class StreamState:
     def next_flush_at(self, interval: float, period_interval: float) -> float | None:
         session = any(v.session_dirty for v in self.users.values())
         period = any(v.pending for v in self.users.values())
+        # Before the first flush the period clock has not started: the session flush,
+        # due whenever a period delta is pending, starts it.
+        period = period and bool(self.last_period_flush_at)
         times = ([self.last_flush_at + interval] if session else []) + (
             [self.last_period_flush_at + period_interval] if period else []
         )

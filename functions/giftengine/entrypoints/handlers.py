@@ -14,7 +14,7 @@ from giftengine.bootstrap import deps, overlay_media, overlay_store, ownership, 
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import MEDIA_MAX_BYTES, OverlaySettings, TestAlert
-from giftengine.entrypoints import battles_http
+from giftengine.entrypoints import battles_http, rewards_http
 from giftengine.entrypoints.http import (
     ApiError,
     Router,
@@ -254,6 +254,7 @@ def put_feature_settings(request: Request, creator_id: str, feature: str):
 
 
 battles_http.install(router)  # creator-vs-creator battles (docs/engagement.md)
+rewards_http.install(router)  # XP, badges and loyalty points (docs/engagement.md)
 live_http.install(router)  # polls and the other live interactions (docs/engagement.md)
 
 

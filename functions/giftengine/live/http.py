@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
+from giftengine.domain.ids import DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
 from giftengine.live.domain import PollError, Vote
-from giftengine.wallet.errors import WalletError
+from giftengine.service.docstore import Contention
 
 _KEY_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
@@ -34,6 +35,10 @@ class PollBody(_Body):
     choices: list[Text] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
     duration_s: int | None = Field(default=None, ge=domain.MIN_DURATION_S, le=domain.MAX_DURATION_S)
     changeable: bool = False
+    gift_weighted: bool = False
+    gift_choices: dict[DocId, int] | None = Field(
+        default=None, max_length=domain.MAX_CHOICES, description="gift id -> 1-based choice"
+    )
 
 
 class VoteBody(_Body):
@@ -59,7 +64,7 @@ def _call(fn, *args):
         return fn(*args)
     except PollError as exc:
         raise ApiError(exc.status, exc.code, exc.reason) from None
-    except WalletError as exc:  # store contention: safe to retry
+    except Contention as exc:  # store contention: safe to retry
         raise ApiError(exc.status, exc.code, exc.reason) from None
 
 
@@ -84,6 +89,8 @@ def post_poll(request: Request, stream_id: str):
         body.choices,
         body.duration_s,
         body.changeable,
+        body.gift_weighted,
+        body.gift_choices,
     ), 201
 
 

@@ -23,7 +23,7 @@ from giftengine.domain.access import Actor
 from giftengine.live import domain
 from giftengine.live.domain import PollError
 from giftengine.live.service import Deps, NotFound, current_path, require_runner
-from giftengine.wallet.store import Doc, Tx
+from giftengine.service.docstore import Doc, Tx
 
 STARTING_POINTS = 1000
 MAX_STAKERS = 400

@@ -20,7 +20,7 @@ from giftengine.domain.access import Actor
 from giftengine.live.domain import PollError
 from giftengine.live.service import Deps, NotFound, current_path, require_runner
 from giftengine.moderation.sanitize import InvalidMessage, sanitize, strip_markup
-from giftengine.wallet.store import Doc, Tx
+from giftengine.service.docstore import Doc, Tx
 
 MAX_CHARS = 300
 

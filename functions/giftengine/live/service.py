@@ -1,7 +1,8 @@
 """Use cases of live polls: open, vote (app and chat), close, publish the tally, freeze.
 
 The service owns each unit of work: every use case is one transaction over the `Store`
-protocol (the wallet's: `MemoryStore` in tests, Firestore in production). Documents
+protocol (service/docstore.py, shared with the wallet: `MemoryStore` in tests,
+`adapters/docstore.FirestoreDocStore` in production). Documents
 (docs/engagement.md has the layout):
 
     streams/{s}/interactions/current      public: the active poll's id, question, choices
@@ -19,21 +20,26 @@ poll frozen; every later vote is refused, so redelivered and late votes change n
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from giftengine.domain import access
+from giftengine.domain import access, poll_weights
 from giftengine.domain.access import Actor
+from giftengine.domain.events import Control, EngagementEvent
 from giftengine.live import domain
 from giftengine.live.domain import Poll, PollError, Vote
+from giftengine.service.docstore import Doc, Store, Tx
 from giftengine.service.streams import OwnershipRepo, stream_access
-from giftengine.wallet.store import Doc, Store, Tx
 
 SHARDS = 8
+log = logging.getLogger(__name__)
 
 
 class Scheduler(Protocol):
@@ -49,6 +55,9 @@ class Deps:
     ownership: OwnershipRepo
     clock: Callable[[], float] = time.time
     new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
+    # Publishes a `control` event to the stream's event log (gift-weighted polls' commands
+    # to the rollup, domain/poll_weights.py); None: gift weights are refused (400).
+    publish: Callable[[EngagementEvent], None] | None = None
 
 
 class Forbidden(PollError):
@@ -117,9 +126,9 @@ def _sum_shards(tx: Tx, stream_id: str, poll_id: str, n: int) -> list[int]:
 
 
 # ---- authorization ---------------------------------------------------------------------------
-def require_runner(deps: Deps, actor: Actor, stream_id: str) -> None:
+def require_runner(deps: Deps, actor: Actor, stream_id: str) -> str | None:
     """The stream's creator (its ownership record, docs of POST /api/streams), a moderator
-    the creator appointed, a staff moderator or an admin."""
+    the creator appointed, a staff moderator or an admin. Returns the creator's uid."""
     acc = stream_access(deps.ownership, stream_id)
     if acc.creator_id is None and not actor.is_staff:
         raise NotFound(f"stream {stream_id!r} has no ownership record (POST /api/streams)")
@@ -127,6 +136,40 @@ def require_runner(deps: Deps, actor: Actor, stream_id: str) -> None:
         access.require_stream_moderator(actor, acc)
     except access.Forbidden as exc:
         raise Forbidden(str(exc)) from None
+    return acc.creator_id
+
+
+# ---- gift weights: commands to the stream's rollup --------------------------------------------
+def _weighted(doc: Doc) -> poll_weights.WeightedPoll:
+    return poll_weights.WeightedPoll(
+        poll_id=doc["poll_id"],
+        opened_at=doc["opened_at"],
+        closes_at=doc["closes_at"],
+        grace_s=doc["grace_s"],
+        choices=list(doc["choices"]),
+        gift_choices={g: c - 1 for g, c in (doc.get("gift_choices") or {}).items()},
+    )
+
+
+def _command(deps: Deps, doc: Doc, action: str, params: dict, at: float) -> None:
+    """Records a command for the poll_weights feature in the stream's event log. Its event
+    id is deterministic, so publishing it again is a duplicate the log drops."""
+    assert deps.publish is not None
+    deps.publish(
+        EngagementEvent(
+            event_id=f"poll-{doc['poll_id']}-{action}",
+            source="app",
+            stream_id=doc["stream_id"],
+            kind="control",
+            occurred_at=datetime.fromtimestamp(at, UTC),
+            creator_id=doc.get("creator_id"),
+            control=Control(feature=poll_weights.FEATURE, action=action, params=params),
+        )
+    )
+
+
+def _arm(deps: Deps, doc: Doc) -> None:
+    _command(deps, doc, "open", poll_weights.open_params(_weighted(doc)), doc["opened_at"])
 
 
 # ---- use cases -------------------------------------------------------------------------------
@@ -138,8 +181,23 @@ def open_poll(
     choices: list[str],
     duration_s: int | None,
     changeable: bool,
+    gift_weighted: bool = False,
+    gift_choices: dict[str, int] | None = None,
 ) -> Doc:
-    require_runner(deps, actor, stream_id)
+    """Opens a poll. `gift_weighted`: gifts add weight (domain/poll_weights.py); then
+    `gift_choices` maps gift ids to 1-based choices (a gift not mapped weighs by its comment)."""
+    creator_id = require_runner(deps, actor, stream_id)
+    if gift_choices and not gift_weighted:
+        raise PollError("invalid_request", "gift_choices needs gift_weighted: true", 400)
+    if gift_weighted:
+        if deps.publish is None:
+            raise PollError("invalid_request", "gift-weighted polls are not enabled here", 400)
+        try:
+            mapped = poll_weights.parse_gift_choices(gift_choices or {}, len(choices))
+        except ValueError as exc:
+            raise PollError("invalid_request", str(exc), 400) from None
+        if len(json.dumps(mapped, separators=(",", ":"))) > poll_weights.MAX_MAP_CHARS:
+            raise PollError("invalid_request", "gift_choices is too long (shorter ids)", 400)
     if not domain.duration_ok(duration_s):
         raise PollError(
             "invalid_request",
@@ -172,7 +230,16 @@ def open_poll(
         "voters": 0,
         "tally_bucket": -1,
         "created_by": actor.uid,
+        "creator_id": creator_id,
+        "gift_weighted": gift_weighted,
     }
+    if gift_weighted:
+        doc.update(
+            gift_choices=dict(gift_choices or {}),
+            weights=[0] * len(choices),
+            weighted_gifts=0,
+            weights_final=False,
+        )
 
     def tx_fn(tx: Tx) -> None:
         cur = (tx.get(current_path(stream_id)) or {}).get("poll")
@@ -189,6 +256,11 @@ def open_poll(
         deps.scheduler.schedule(
             "freeze", stream_id, poll.poll_id, poll.freeze_at(), f"freeze-{poll.poll_id}"
         )
+    if gift_weighted:
+        try:
+            _arm(deps, doc)
+        except Exception:  # the poll is open; its close publishes the command again
+            log.exception("poll %s: the open command was not published", poll.poll_id)
     return doc
 
 
@@ -299,6 +371,10 @@ def close_poll(deps: Deps, actor: Actor, stream_id: str, poll_id: str) -> Doc:
         return pdoc
 
     doc = deps.store.transact(tx_fn)
+    if doc.get("gift_weighted") and not doc.get("frozen"):
+        _arm(deps, doc)  # again, in case its first publish failed: a duplicate otherwise
+        ms = round(doc["closes_at"] * 1000)
+        _command(deps, doc, "close", {"poll_id": poll_id, "closes_ms": ms}, doc["closes_at"])
     if not doc.get("frozen"):
         deps.scheduler.schedule(
             "freeze",
@@ -384,6 +460,9 @@ def state(store: Store, stream_id: str) -> dict[str, Any]:
         n = len(pdoc["choices"])
         exact = store.transact(lambda tx, pid=pid, n=n: _sum_shards(tx, stream_id, pid, n))
         out[key] = {**pdoc, "exact_counts": exact}
+        if pdoc.get("gift_weighted"):  # votes plus gift coins (domain/poll_weights.py)
+            weights = pdoc.get("weights") or [0] * n
+            out[key]["scores"] = [c + w for c, w in zip(exact, weights, strict=True)]
     out.update(_predictions(store, stream_id, cur))
     out["current_question"] = cur.get("question")
     from giftengine.live.questions import queue  # the Q&A module imports this one

@@ -1,12 +1,14 @@
 """The event archive's table schema, derived from the EngagementEvent JSON Schema (pure).
 
-Production: every event lands in BigQuery through a Pub/Sub BigQuery subscription that
-writes each message's JSON fields into the table's columns (`use_table_schema`); the
-table's schema is `bigquery_schema()`, committed as
-terraform/modules/giftengine/engagement_events.schema.json (tests/reports/
-test_archive_schema.py keeps the two equal). Locally the report's `events.parquet` has the
-same columns (`archive_row`, `duckdb_types`), so docs/reports.md's queries run in DuckDB
-over the export as they run in BigQuery over the table.
+Production: every message of the engagement topic lands in BigQuery through a Pub/Sub
+BigQuery subscription that writes its JSON fields into the columns of
+`giftengine.event_messages` (`use_table_schema`), whose schema is `message_schema()`,
+committed as terraform/modules/giftengine/engagement_messages.schema.json
+(tests/reports/test_archive_schema.py keeps the two equal); the view `giftengine.events`
+has one row per event with the columns of `bigquery_schema()` (decision 043). Locally
+the report's `events.parquet` has the same columns (`archive_row`, `duckdb_types`), so
+docs/reports.md's queries run in DuckDB over the export as they run in BigQuery over the
+view.
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ def bigquery_schema(schema: dict | None = None) -> list[dict]:
     defs = schema.get("$defs", {})
     req = set(schema.get("required", []))
     return [_field(n, p, defs, n in req) for n, p in schema["properties"].items()]
+
+
+def message_schema(schema: dict | None = None) -> list[dict]:
+    """The raw archive table's schema: one row per Pub/Sub message (decision 043). A single
+    event's message fills the event's columns, all NULLABLE here because a batch's row has
+    none of them; a batch (`{"events": [...]}`, decision 004) fills `events`, a REPEATED
+    record of the same columns. The view `giftengine.events` unpacks both into one row per
+    event (terraform/modules/giftengine/archive.tf)."""
+    fields = bigquery_schema(schema)
+    top = [{**f, "mode": "NULLABLE"} for f in fields]
+    return [*top, {"name": "events", "type": "RECORD", "mode": "REPEATED", "fields": fields}]
 
 
 def duckdb_type(field: dict) -> str:

@@ -19,7 +19,7 @@ def _valid_id(value: str, what: str) -> None:
 
 def report(request, stream_id: str, who) -> dict:
     """GET /reports/{stream_id}[?refresh=1]: the saved report, or computed now."""
-    from giftengine.reports.bootstrap import report_deps
+    from giftengine.bootstrap import report_deps
 
     _valid_id(stream_id, "stream_id")
     refresh = request.args.get("refresh") in ("1", "true")
@@ -28,8 +28,8 @@ def report(request, stream_id: str, who) -> dict:
 
 def analytics(request, creator_id: str, who) -> dict:
     """GET /creators/{creator_id}/analytics?days=7|30|90."""
+    from giftengine.bootstrap import report_deps
     from giftengine.entrypoints.http import ApiError
-    from giftengine.reports.bootstrap import report_deps
 
     _valid_id(creator_id, "creator_id")
     raw = request.args.get("days") or "30"

@@ -15,7 +15,7 @@ from giftengine.reports import service
 def on_stream_end(cloud_event) -> None:
     """Raises while the live state catches up, so the platform redelivers; a malformed
     message is dropped (it was dead-lettered upstream)."""
-    from giftengine.reports.bootstrap import export_deps
+    from giftengine.bootstrap import export_deps
 
     message = (cloud_event.data or {}).get("message") or {}
     try:

@@ -36,6 +36,13 @@ class FleetSettings:
     ceiling: int
 
 
+@dataclass(frozen=True)
+class FleetDeps:
+    targets: TargetCounter
+    fleet: Fleet
+    settings: FleetSettings
+
+
 def reconcile(targets: TargetCounter, fleet: Fleet, settings: FleetSettings) -> dict:
     p = plan(targets.count(), settings.per_instance, settings.floor, settings.ceiling)
     current = fleet.instances()

@@ -131,7 +131,12 @@ class MemoryEventStore:
         if fresh is not None:
             by_id[fresh.stored.id] = fresh
         ids = [e for r in step.to_apply for e in r.event_ids]
-        holders = [r.stored for r in s.records if set(r.stored.event_ids) & set(ids)]
+        memo = (s.core or {}).get("_slots") if s.core is not None else eventlog.EMPTY_MEMO
+        candidates = [e for r in step.to_apply for e in by_id[r.id].events]
+        holders = []
+        if eventlog.lookup_needed(memo, candidates):  # as the Firestore adapter: by memo
+            holders = [r.stored for r in s.records if set(r.stored.event_ids) & set(ids)]
+            self._count("lookup")
         keep = eventlog.events_to_apply(step.to_apply, holders, cursor, ahead)
         events = []
         for r in step.to_apply:
@@ -144,6 +149,7 @@ class MemoryEventStore:
         last_bucket = int(core.pop("_bucket", -1))
         core.pop("_cursor", None)
         core.pop("_ahead", None)
+        core.pop("_slots", None)
         state = StreamState.from_dicts(stream_id, core or None, copy.deepcopy(s.users))
         if fresh is not None:
             more = more or len(step.ahead) >= eventlog.AHEAD_PASS
@@ -161,7 +167,12 @@ class MemoryEventStore:
             s.records.append(fresh)
             self._count("write")
         new_core = state.core_dict()
-        new_core.update(_cursor=step.cursor, _ahead=step.ahead, _bucket=out.bucket)
+        new_core.update(
+            _cursor=step.cursor,
+            _ahead=step.ahead,
+            _bucket=out.bucket,
+            _slots=eventlog.remember(memo, candidates),
+        )
         s.core = new_core
         s.users = [v.to_dict() for v in state.users.values()]
         s.version += 1

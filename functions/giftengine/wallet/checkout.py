@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from giftengine.service.docstore import Tx
 from giftengine.wallet import paths
 from giftengine.wallet import postings as P
 from giftengine.wallet.catalog import Catalog, CoinPack
@@ -22,7 +23,6 @@ from giftengine.wallet.errors import (
 from giftengine.wallet.payments import PaymentEvent, npr_to_paisa
 from giftengine.wallet.service import WalletService, to_dt, to_ts
 from giftengine.wallet.settings import WalletSettings
-from giftengine.wallet.store import Tx
 
 
 # The providers, as the flows use them. The adapters (`stripe_gateway.StripeGateway`,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from giftengine import bootstrap
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.entrypoints.http import ApiError, Router, authenticate, json_body, parse_body
+from giftengine.service.docstore import Contention
 from giftengine.wallet.errors import VelocityExceeded, WalletError
 from giftengine.wallet.service import GiftSpend
 
@@ -79,7 +80,7 @@ def _domain(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise ApiError(
                 exc.status, exc.code, exc.reason, {"Retry-After": str(exc.retry_after_s)}
             ) from None
-        except WalletError as exc:
+        except (WalletError, Contention) as exc:
             raise ApiError(exc.status, exc.code, exc.reason) from None
 
     return wrapper

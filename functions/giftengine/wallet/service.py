@@ -21,6 +21,7 @@ from typing import Any
 
 from giftengine.domain import access, xp
 from giftengine.domain import events as ev
+from giftengine.service.docstore import Doc, Store, Tx
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet import ledger as L
 from giftengine.wallet import paths
@@ -29,7 +30,6 @@ from giftengine.wallet.errors import Conflict, InvalidRequest, NotFound
 from giftengine.wallet.ledger import LedgerTxn, WalletState
 from giftengine.wallet.payments import PaymentEvent, PaymentState, fold, target_coins
 from giftengine.wallet.settings import WalletSettings
-from giftengine.wallet.store import Doc, Store, Tx
 
 log = logging.getLogger("giftengine.wallet")
 Publish = Callable[[ev.EngagementEvent], None]

@@ -1,4 +1,5 @@
-"""The wallet's `Store` on Firestore: serializable transactions with retry on contention.
+"""The document `Store` (service/docstore.py) on Firestore: serializable transactions with
+retry on contention. The wallet and the live interactions run on it.
 
 Firestore (and its emulator) abort a transaction whose reads were overwritten before commit;
 the client library re-runs the function. Two devices spending the last coins therefore run
@@ -15,16 +16,9 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from giftengine.wallet.errors import WalletError
-from giftengine.wallet.store import Doc
+from giftengine.service.docstore import Contention, Doc
 
 T = TypeVar("T")
-
-
-class Contention(WalletError):
-    """The transaction kept losing to concurrent writers; safe to retry."""
-
-    status, code = 409, "contention"
 
 
 class _FsTx:
@@ -57,7 +51,7 @@ class _FsTx:
         )
 
 
-class FirestoreWalletStore:
+class FirestoreDocStore:
     def __init__(self, client: firestore.Client, max_attempts: int = 30):
         self.client, self.max_attempts = client, max_attempts
 

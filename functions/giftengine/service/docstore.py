@@ -1,8 +1,9 @@
-"""The document store the wallet service runs on, and an in-memory implementation.
+"""The transactional document store the wallet and the live interactions run on (a Protocol),
+and an in-memory implementation.
 
-The service needs a small slice of Firestore: serializable transactions over documents named
+Their services need a small slice of Firestore: serializable transactions over documents named
 by path (all reads before writes, as Firestore requires), increments, and collection scans for
-the jobs. `firestore_store.FirestoreWalletStore` is the production adapter; `MemoryStore` runs the
+the jobs. `adapters/docstore.FirestoreDocStore` is the production adapter; `MemoryStore` runs the
 same service code in memory for fast tests and property tests, and enforces the same
 reads-before-writes rule so a service bug shows up here before the emulator does.
 """
@@ -34,6 +35,16 @@ class Store(Protocol):
     def where(
         self, collection: str, field: str, op: str, value: Any
     ) -> Iterator[tuple[str, Doc]]: ...
+
+
+class Contention(Exception):
+    """`Store.transact` kept losing to concurrent writers; safe to retry (answered as a 409)."""
+
+    status, code = 409, "contention"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ReadAfterWrite(RuntimeError):

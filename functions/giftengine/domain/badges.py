@@ -1,0 +1,115 @@
+"""Badges: which a viewer holds with a creator, and the creator's own badge rules. Pure.
+
+Two kinds (docs/engagement.md, "Badges"):
+- **Milestones**, a function of the viewer's counters in `xp/{viewer}/creators/{creator}`
+  (written by the rollup, decision 058): evaluated when read, so each is held once, by
+  definition, however often the events behind it were delivered. Built in: `first_gift`
+  (a gift), `supporter` (1,000 coins), `regular` (10 days attended), `streak_100` (100
+  consecutive days attended, in the creator's time zone), `level_10`; plus the creator's
+  own rules (`Rule`: a metric from a small vocabulary and a threshold).
+- **Moments**, awarded by the rollup when the stream's features announce them (a battle's
+  MVP, a throne claim, top 3 of a stream when it ends, a hype train's top contributor):
+  counted in the same document (`award_<badge>`), shown in the alert feed as a `badge`
+  alert when earned.
+- `og_tier`: the wallet's active OG tier (wallets/{uid}.tier), read with the rest.
+
+A refund takes back the counters it gave (decision 059), so a milestone that only the
+refunded coins reached is no longer held.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from giftengine.domain import xp
+
+MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor")
+METRICS = ("xp", "level", "coins", "gifts", "days", "streak", "points_earned", *MOMENTS)
+Metric = Literal[
+    "xp",
+    "level",
+    "coins",
+    "gifts",
+    "days",
+    "streak",
+    "points_earned",
+    "battle_mvp",
+    "throne",
+    "top3_stream",
+    "hype_conductor",
+]
+# Shown in chat and overlays: plain text only (no markup characters).
+TEXT_PATTERN = r"^[^<>&\"'`\x00-\x1f]{1,40}$"
+
+
+class Rule(BaseModel):
+    """A creator's badge: held by a viewer whose `metric` with the creator is >= `at_least`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    name: str = Field(pattern=TEXT_PATTERN)
+    metric: Metric
+    at_least: int = Field(ge=1, le=1_000_000_000)
+
+
+BUILT_IN = (
+    Rule(id="first_gift", name="First gift", metric="gifts", at_least=1),
+    Rule(id="supporter", name="Supporter", metric="coins", at_least=1_000),
+    Rule(id="regular", name="Regular", metric="days", at_least=10),
+    Rule(id="streak_100", name="100-day streak", metric="streak", at_least=100),
+    Rule(id="level_10", name="Level 10", metric="level", at_least=10),
+    Rule(id="battle_mvp", name="Battle MVP", metric="battle_mvp", at_least=1),
+    Rule(id="throne", name="Took the throne", metric="throne", at_least=1),
+    Rule(id="top3_stream", name="Top 3 of a stream", metric="top3_stream", at_least=1),
+    Rule(id="hype_conductor", name="Hype train conductor", metric="hype_conductor", at_least=1),
+)
+
+
+def streak(days: dict | None, today: date) -> int:
+    """Consecutive days attended ending today or yesterday (a streak survives until the end
+    of the day after the last one)."""
+    have = {d for d, v in (days or {}).items() if v}
+    day = today if today.isoformat() in have else today - timedelta(days=1)
+    n = 0
+    while day.isoformat() in have:
+        n += 1
+        day -= timedelta(days=1)
+    return n
+
+
+def metrics(doc: dict | None, today: date) -> dict[str, int]:
+    d = doc or {}
+    x = int(d.get("xp", 0))
+    out = {
+        "xp": x,
+        "level": xp.level(x),
+        "coins": int(d.get("coins", 0)),
+        "gifts": int(d.get("gifts", 0)),
+        "days": sum(1 for v in (d.get("days") or {}).values() if v),
+        "streak": streak(d.get("days"), today),
+        "points_earned": int(d.get("points_earned", 0)),
+    }
+    for m in MOMENTS:
+        out[m] = int(d.get(f"award_{m}", 0))
+    return out
+
+
+def held(doc: dict | None, today: date, rules: tuple[Rule, ...] = ()) -> list[dict]:
+    """The badges a viewer holds with a creator: built in, then the creator's own."""
+    m = metrics(doc, today)
+    out = []
+    for r in (*BUILT_IN, *rules):
+        if m[r.metric] >= r.at_least:
+            out.append(
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "custom": r not in BUILT_IN,
+                    **({"count": m[r.metric]} if r.metric in MOMENTS else {}),
+                }
+            )
+    return out

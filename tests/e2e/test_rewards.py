@@ -1,0 +1,115 @@
+"""XP, badges and loyalty points on the local cloud (issue 21): a creator sets their points
+rewards through the feature-settings route (a forbidden value refused with its reason); a
+viewer buys coins (Stripe webhook) and sends an in-app gift twice with one idempotency key;
+the wallet's event goes through Pub/Sub, the pipeline and the rollup, which writes the XP;
+the viewer reads it over HTTP and through `giftengine viewer --json`, redeems a reward
+(idempotent, queued for the creator), and a refund of the purchase takes back the gift's
+XP and points (docs/engagement.md, "XP, levels and loyalty points")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.support import create_stream, id_token, poll
+from tests.wallet import stripe_events as se
+
+pytestmark = pytest.mark.e2e
+
+
+def auth(uid: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {id_token(uid)}"}
+
+
+def stripe_post(cloud, evt: dict) -> requests.Response:
+    body, header = se.signed(evt)
+    return requests.post(
+        f"{cloud['endpoints']['payments_webhook']}/payments_webhook/stripe",
+        data=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
+    n = uuid.uuid4().hex[:8]
+    creator, viewer, stream = f"cr-{n}", f"fan-{n}", f"s-rw-{n}"
+    api = cloud["endpoints"]["api"]
+    create_stream(cloud, creator, stream)
+    settings_url = f"{api}/creators/{creator}/features/rewards"
+    bad = {"badges": [{"id": "x", "name": "<b>x</b>", "metric": "gifts", "at_least": 1}]}
+    r = requests.put(settings_url, json=bad, headers=auth(creator), timeout=30)
+    assert r.status_code == 400 and "badges" in r.json()["reason"], r.text
+    good = {
+        "rewards": [
+            {"id": "song", "title": "Choose the next song", "cost": 50, "needs_note": True}
+        ],
+        "badges": [{"id": "patron", "name": "Patron", "metric": "coins", "at_least": 200}],
+    }
+    r = requests.put(settings_url, json=good, headers=auth(creator), timeout=30)
+    assert r.status_code == 200, r.text
+
+    pi = f"pi_{n}"
+    assert stripe_post(cloud, se.session_completed(f"evt_c_{n}", viewer, pi, 350, 499)).ok
+    body = {"stream_id": stream, "gift_id": "cap", "count": 3, "idempotency_key": f"xp-{n}"}
+    wallet = f"{cloud['endpoints']['wallet_api']}/wallet_api/gifts"
+    for _ in range(2):  # the same gift twice: one spend, one event
+        r = requests.post(wallet, json=body, headers=auth(viewer), timeout=30)
+        assert r.status_code in (200, 201), r.text
+
+    view_url = f"{api}/viewers/{viewer}/creators/{creator}"
+
+    def view() -> dict:
+        r = requests.get(view_url, headers=auth(viewer), timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    v = poll(lambda: (v := view())["creator"]["xp"] >= 298 and v, timeout=90)
+    assert v["creator"]["xp"] == 297 + 1  # 1 XP per coin, 1 presence minute
+    assert v["global"]["xp"] == 298 and v["global"]["level"] == 2
+    assert v["points"]["balance"] == 298
+    assert {b["id"] for b in v["badges"]} >= {"first_gift", "patron"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "giftengine_dev.cli.main",
+            "viewer",
+            viewer,
+            "--creator",
+            creator,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    cli = json.loads(out)
+    assert cli["creator"]["xp"] == 298 and cli["points"]["balance"] == 298
+    assert cli["badges"] == v["badges"]
+    other = requests.get(view_url, headers=auth(f"nosy-{n}"), timeout=30).json()
+    assert "points" not in other and other["creator"]["level"] == 2
+
+    redeem = f"{api}/creators/{creator}/rewards/song/redeem"
+    req = {"request_id": f"req-{n}", "note": "Song A"}
+    r = requests.post(redeem, json=req, headers=auth(viewer), timeout=30)
+    assert r.status_code == 201 and r.json()["balance_after"] == 248, r.text
+    again = requests.post(redeem, json=req, headers=auth(viewer), timeout=30)
+    assert again.status_code == 200 and again.json()["redemption_id"] == r.json()["redemption_id"]
+    r = requests.post(redeem, json={"request_id": f"req2-{n}"}, headers=auth(viewer), timeout=30)
+    assert r.status_code == 400 and "note" in r.json()["reason"], r.text
+    assert view()["points"]["spent"] == 50
+
+    refund = se.charge_refunded(f"evt_r_{n}", pi, 499, 499)
+    for _ in range(2):  # a duplicate webhook takes back nothing more
+        assert stripe_post(cloud, refund).ok
+    v = view()
+    assert v["creator"]["xp"] == 1 and v["global"]["xp"] == 1
+    assert v["points"] == {"earned": 298, "spent": 50, "revoked": 297, "balance": -49}
+    assert "patron" not in {b["id"] for b in v["badges"]}  # the refunded coins reached it

@@ -103,9 +103,9 @@ def battles_repo():
 @lru_cache(maxsize=1)
 def rewards_store():
     """XP, badges and points documents (service.rewards: the wallet's document-store shape)."""
-    from giftengine.wallet.firestore_store import FirestoreWalletStore
+    from giftengine.adapters.docstore import FirestoreDocStore
 
-    return FirestoreWalletStore(firestore())
+    return FirestoreDocStore(firestore())
 
 
 @lru_cache(maxsize=1)

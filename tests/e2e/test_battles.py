@@ -136,3 +136,132 @@ def test_a_battle_scores_both_sides_exactly_and_freezes(cloud, capsys):
         assert ref.get().to_dict()["sides"] == sides
     finally:
         p.close()
+
+
+def test_a_tap_battle_replay_scores_exactly(cloud, capsys):
+    """Command teams, likes and gifts at the window's edges, duplicates and a re-sent final,
+    through the controls and feature-settings routes and the real pipeline."""
+    n = uuid.uuid4().hex[:8]
+    creator, stream = f"tb-{n}", f"s-tb-{n}"
+    create_stream(cloud, creator, stream)
+    api = cloud["endpoints"]["api"]
+    r = requests.put(
+        f"{api}/creators/{creator}/features/tap_battle",
+        json={"team_mode": "command", "like_points": 1, "coin_points": 2, "grace_s": 5},
+        headers=auth(creator),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    start_cmd = {
+        "feature": "tap_battle",
+        "action": "start",
+        "params": {"tap_battle_id": f"t-{n}", "duration_s": 20, "starts_in_s": 2},
+        "request_id": f"r-{n}",
+    }
+    for _ in range(2):  # a retried command: recorded once
+        r = requests.post(
+            f"{api}/streams/{stream}/controls", json=start_cmd, headers=auth(creator), timeout=30
+        )
+        assert r.status_code == 202, r.text
+    db = firestore.Client(project=cloud["project_id"])
+    ref = db.collection("streams").document(stream)
+    view = wait_for_doc(ref, lambda d: "tap_battle" in (d.get("features") or {}))
+    tb = view["features"]["tap_battle"]
+    start = datetime.fromisoformat(tb["start"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(tb["end"].replace("Z", "+00:00"))
+
+    def ev(event_id, kind, user, at, **kw):
+        return EngagementEvent.model_validate(
+            {
+                "event_id": f"{event_id}-{n}",
+                "source": "tiktok",
+                "stream_id": stream,
+                "kind": kind,
+                "occurred_at": at.isoformat(),
+                "user": {"id": user, "handle": f"@{user}", "name": user},
+                **kw,
+            }
+        )
+
+    s = timedelta(seconds=1)
+    ms = timedelta(milliseconds=1)
+    rose = {"id": "rose", "name": "Rose", "coins": 1, "streakable": True}
+    events = [
+        ev("c1", "comment", "u1", start + s / 2, text="!team red"),
+        ev("c2", "comment", "u2", start + s / 2, text="!team blue"),
+        ev("c3", "comment", "u3", start + s / 2, text="  !TEAM Red "),
+        ev("c4", "comment", "u1", start + s, text="!team blue"),  # the first choice sticks
+        ev("l1", "like", "u1", start + s, count=5),
+        ev("l2", "like", "u2", start + s, count=3),
+        ev("l3", "like", "u3", start - ms, count=2),  # before the start
+        ev("l4", "like", "u3", end - ms, count=4),
+        ev("l5", "like", "u4", start + s, count=9),  # no team
+        ev("l6", "like", "u2", end, count=7),  # at the end: outside
+        ev(
+            "g1",
+            "gift",
+            "u2",
+            start + 3 * s,
+            gift={**rose, "id": "lion", "coins": 5, "streakable": False},
+        ),
+        # u1's streak: the final (3 x 1 coin) before its intermediate, and re-sent.
+        ev(
+            "g2",
+            "gift",
+            "u1",
+            start + 4 * s,
+            gift=rose,
+            repeat_count=3,
+            repeat_end=True,
+            group_id="k",
+        ),
+        ev(
+            "g3",
+            "gift",
+            "u1",
+            start + 3 * s,
+            gift=rose,
+            repeat_count=1,
+            repeat_end=False,
+            group_id="k",
+        ),
+        ev(
+            "g4",
+            "gift",
+            "u1",
+            start + 4 * s,
+            gift=rose,
+            repeat_count=3,
+            repeat_end=True,
+            group_id="k",
+        ),
+    ]
+    p = EventPublisher(cloud["project_id"])
+    try:
+        for e in events[:4]:  # teams first: a like counts for the team its sender has then
+            p.publish_all([e])
+        wait_for_doc(
+            ref,
+            lambda d: (
+                (
+                    d["features"]["tap_battle"]["red"]["members"],
+                    d["features"]["tap_battle"]["blue"]["members"],
+                )
+                == (2, 1)
+            ),
+        )
+        for e in [*events[4:], *events[4:8], events[10]]:  # then duplicates
+            p.publish_all([e])
+        live = wait_for_doc(ref, lambda d: d["features"]["tap_battle"]["frozen"], timeout=90)
+    finally:
+        p.close()
+    tb = live["features"]["tap_battle"]
+    assert tb["red"] == {"points": 5 + 4 + 3 * 2, "likes": 9, "coins": 3, "members": 2}, tb
+    assert tb["blue"] == {"points": 3 + 5 * 2, "likes": 3, "coins": 5, "members": 1}, tb
+    assert tb["winner"] == "red" and tb["refused"] == 0
+
+    from giftengine_dev.cli.main import main
+
+    capsys.readouterr()
+    assert main(["state", stream, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["features"]["tap_battle"] == tb

@@ -14,7 +14,7 @@ from giftengine.domain import badges as bd
 from giftengine.domain.rewards import Rewards
 from giftengine.domain.stream import StreamState
 from giftengine.service import rewards
-from giftengine.wallet.store import MemoryStore
+from giftengine.service.docstore import MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError

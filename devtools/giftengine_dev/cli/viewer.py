@@ -11,12 +11,12 @@ from giftengine_dev.cli._cloud import ensure_env
 
 def run(args) -> int:
     from giftengine.adapters.clients import firestore_client
+    from giftengine.adapters.docstore import FirestoreDocStore
     from giftengine.domain import access
     from giftengine.service import rewards
-    from giftengine.wallet.firestore_store import FirestoreWalletStore
 
     s = ensure_env()
-    store = FirestoreWalletStore(firestore_client(s.project_id))
+    store = FirestoreDocStore(firestore_client(s.project_id))
     try:  # as the viewer themselves: points and days attended included
         view = rewards.viewer_view(store, args.uid, args.creator, access.Actor(args.uid))
     except rewards.Invalid as exc:

@@ -4,7 +4,7 @@ the creator's points rewards (docs/engagement.md, "Loyalty points", "Badges").
 The documents are the ones the rollup's `rewards` feature and the wallet's refunds write
 (decisions 058, 059). The store is the wallet's small document-store Protocol (transactions
 with reads before writes, increments), so the same code runs on the in-memory store in tests
-and on Firestore (wallet/firestore_store.py) in production.
+and on Firestore (adapters/docstore.py) in production.
 
 Points: balance = `points_earned - points_spent - points_revoked` of
 `xp/{viewer}/creators/{creator}`. A redemption is one transaction: it reads the creator's
@@ -30,7 +30,7 @@ from giftengine.domain import access, xp
 from giftengine.domain import badges as bd
 from giftengine.domain.ids import ID_PATTERN, id_problem
 from giftengine.domain.rewards import Settings
-from giftengine.wallet.store import Store, Tx
+from giftengine.service.docstore import Store, Tx
 
 
 class Invalid(ValueError):

@@ -185,7 +185,9 @@ def test_the_overlay_applies_layout_texts_media_speech_and_css_live(
     r = put_settings(cloud, creator, settings)
     assert r.status_code == 200, r.text
     try:
-        browser.wait_for(PAGE, "() => window.giftOverlay.settings?.layout?.alerts?.x === 5")
+        browser.wait_for(
+            PAGE, "() => window.giftOverlay.settings?.layout?.alerts?.x === 5", timeout=60
+        )
     except BrowserError as e:
         seen = browser.eval(PAGE, "() => [window.giftOverlay.errors, window.giftOverlay.settings]")
         raise AssertionError(f"settings not applied: {seen} {browser.logs(PAGE)}") from e

@@ -370,10 +370,15 @@ function watchStream(db, streamId, replay, ui) {
   };
   const timer = setInterval(judge, 60000);
   unsubs.push(() => clearInterval(timer));
+  // A pointed-to stream whose document is still missing after a grace period is gone (its
+  // pointer entry can be written before the stream's first live document).
+  let missing = null;
+  unsubs.push(() => clearTimeout(missing));
   unsubs.push(onSnapshot(streamRef, (snap) => {
+    clearTimeout(missing);
     if (!snap.exists()) {
       if (opts.stream) showHint(`stream "${streamId}" not found (yet): check the stream id in the URL`);
-      else if (ui.ended(streamId)) return; // the pointer names a stream that is gone
+      else missing = setTimeout(() => ui.ended(streamId), 20000);
       setState("waiting");
       return;
     }

@@ -502,6 +502,28 @@ def test_the_fast_path_skips_an_event_another_batch_applied_and_applies_the_rest
     assert likes(deps, stream_id) == 111
 
 
+def test_quiet_gifts_in_newer_slots_skip_the_lookup_and_an_older_event_is_looked_up(
+    deps, stream_id, monkeypatch
+):
+    """The state's slot memo (decision 042): a gift newer than everything applied cannot
+    be held by an applied record, so the fast path commits without the lookup query; an
+    event of an older slot (here one applied already, sent again in a new batch) is
+    looked up and applied once."""
+    lookups: list = []
+    real = deps.store._holders
+    monkeypatch.setattr(deps.store, "_holders", lambda *a: lookups.append(a) or real(*a))
+    gifts = [ev(stream_id, coins=n, streakable=False, secs=3 * n) for n in (1, 2, 3)]
+    for g in gifts:
+        deps.clock.t += 1
+        assert pipeline.run_rollup(stream_id, deps, fresh=[g]).recorded
+    assert lookups == [] and coins(deps, stream_id) == 6
+    assert state_doc(deps, stream_id)["_slots"]["ids"] == [gifts[-1].event_id]
+    deps.clock.t += 1
+    late = ev(stream_id, coins=10, streakable=False, secs=10)
+    assert pipeline.run_rollup(stream_id, deps, fresh=[gifts[0], late]).recorded
+    assert len(lookups) == 1 and coins(deps, stream_id) == 16
+
+
 def test_viewers_outgrowing_the_state_document_move_to_shards_and_keep_counting(
     deps, stream_id, monkeypatch
 ):

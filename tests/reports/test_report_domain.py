@@ -188,3 +188,46 @@ def test_creator_analytics_counts_unique_gifters_retention_and_best_hours():
     assert out["gifter_retention"] == 0.5  # u1 of {u1, u2} came back
     assert out["best_hours"] == [{"hour": 20, "coins": 30}, {"hour": 18, "coins": 10}]
     assert [s["stream_id"] for s in out["per_stream"]] == ["a", "b"]
+
+
+def test_a_peak_during_a_battle_says_so():
+    """The battle's start command (a control event in the log) gives its window; only the
+    peaks inside it name it."""
+    params = {
+        "battle_id": "b1",
+        "start": "2026-11-22T20:02:00Z",
+        "end": "2026-11-22T20:03:30Z",
+        "grace_s": 10,
+        "opponent_stream_id": "s2",
+        "opponent_creator_id": "rival",
+    }
+    log = [
+        ev(
+            "control",
+            user=None,
+            at=T0 + timedelta(seconds=100),
+            control={"feature": "battle", "action": "start", "params": params},
+        ),  # fmt: skip
+        gift("bo", "universe", 34999, streakable=False, secs=130),
+        gift("ana", "lion", 29999, streakable=False, secs=10),
+    ]
+    r = domain.compute_report("s1", log)
+    by_minute = {p["minute"]: p for p in r.peaks}
+    inside, outside = by_minute["2026-11-22T20:02:00Z"], by_minute["2026-11-22T20:00:00Z"]
+    assert inside["reason"].endswith("during a battle against rival"), inside["reason"]
+    assert [m["battle_id"] for m in inside["moments"]] == ["b1"]
+    assert "battle" not in outside["reason"] and outside["moments"] == []
+
+
+def test_peaks_name_the_hype_trains_they_overlap():
+    peaks = [{"minute": "2026-11-22T20:05:00Z", "reason": "a gift wave: 6 gifters in one minute"},
+             {"minute": "2026-11-22T20:09:00Z", "reason": "steady gifting: 2 gifters"}]  # fmt: skip
+    trains = [{"train": 1, "started_at": "2026-11-22T20:04:30Z",
+               "ended_at": "2026-11-22T20:06:00Z", "level": 3, "coins": 900}]  # fmt: skip
+    out = domain.explain_peaks(peaks, domain.hype_moments(trains))
+    assert out[0]["reason"] == (
+        "a gift wave: 6 gifters in one minute during a hype train (level 3, 900 coins)"
+    )
+    assert out[1]["reason"] == "steady gifting: 2 gifters" and out[1]["moments"] == []
+    # explaining again (the service adds hype trains to the log's battles) changes nothing
+    assert domain.explain_peaks(out, domain.hype_moments(trains)) == out

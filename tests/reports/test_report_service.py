@@ -221,3 +221,15 @@ def test_the_apis_recompute_writes_no_files_and_keeps_the_links_of_the_last_expo
     assert store.reports["s1"]["files"] == links
     store.reports.clear()
     assert "files" not in service.report_for("s1", Actor("owner-1"), api, refresh=True)
+
+
+def test_the_report_reads_the_streams_hype_trains_for_its_peaks():
+    deps, store, _ = _deps(_log(), LIVE)
+    store.trains["s1"] = [
+        {"stream_id": "s1", "train": 1, "started_at": T0.isoformat(),
+         "ended_at": (T0 + timedelta(seconds=90)).isoformat(), "level": 2, "coins": 120},
+        {"stream_id": "other", "train": 1, "started_at": T0.isoformat(),
+         "ended_at": (T0 + timedelta(seconds=90)).isoformat(), "level": 5, "coins": 9},
+    ]  # fmt: skip
+    peaks = service.build_report("s1", deps).summary["peaks"]
+    assert peaks and all("during a hype train (level 2, 120 coins)" in p["reason"] for p in peaks)

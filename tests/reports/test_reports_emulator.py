@@ -97,6 +97,10 @@ def test_report_store_roundtrip_and_moderation_counts(cloud):
         f"{stream}-0": ["u0", "z"], f"{stream}-1": ["u1", "z"], "none": []}  # fmt: skip
     got = rs.creator_reports(creator, "2026-11-01T00:00:00Z")
     assert [r["stream_id"] for r in got] == [f"{stream}-0", f"{stream}-1"]
+    trains = db.collection("creators").document(creator).collection("hype_trains")
+    for other, n in ((stream, 1), (stream, 2), (f"{stream}-x", 1)):
+        trains.document(f"{other}_{n}").set({"stream_id": other, "train": n, "level": n})
+    assert sorted(t["train"] for t in rs.hype_trains(creator, stream)) == [1, 2]
 
 
 @pytest.mark.e2e

@@ -170,3 +170,14 @@ def test_settings_are_checked():
         StreamState("s1"), [gift(1, "a", 5, 0), gift(2, "b", 5, 0)], T0 + 9, disabled
     )
     assert alerts == [] and view is None
+
+
+def test_a_quiet_stream_s_gift_asks_for_no_extra_rollup():
+    s = StreamState("s1")
+    s.load_features((HypeTrain,), {"hype": CFG})  # min_viewers 2
+    s.apply(gift(1, "a", 5, 0), T0)
+    s.tick_features(T0)
+    assert s.feature("hype").next_deadline() is None  # one viewer cannot start a train
+    s.apply(gift(2, "b", 5, 1), T0 + 1)
+    s.tick_features(T0 + 1)
+    assert s.feature("hype").next_deadline() == T0 + 5  # two can: the watermark passes at 5

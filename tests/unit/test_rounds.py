@@ -188,3 +188,13 @@ def test_commands_and_settings_are_checked():
     with pytest.raises(ValueError):
         Rounds.check_config({"length_s": 5})
     assert path_segment("s1") == "s1" and path_segment("a b/c").startswith("h")
+
+
+def test_at_most_three_rounds_are_scored_at_once():
+    s = StreamState("s1")
+    s, *_ = rollup(s, [control("start", 0, "c1")], T0)
+    far = [gift(1, "a", 1, 10), gift(2, "b", 1, 70), gift(3, "c", 1, 130), gift(4, "d", 1, 190)]
+    s, *_ = rollup(s, far, T0 + 11)
+    assert sorted(s.features["rounds"]["boards"]) == ["1", "2", "3"]  # round 4's gift: dropped
+    s, *_ = rollup(s, [gift(5, "e", 1, 1)], T0 + 12)
+    assert sorted(s.features["rounds"]["boards"]["1"]) == ["a", "e"]

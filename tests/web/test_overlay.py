@@ -223,3 +223,27 @@ def test_a_failed_challenge_is_announced_and_its_bar_marked_failed(
     )
     assert "10 / 1,000 · failed" in goal
     browser.screenshot(PAGE, artifacts / "overlay-challenge-failed.png")
+
+
+def test_a_badge_earned_in_the_stream_is_announced(web, browser, publish, db, stream_id, artifacts):
+    """Rewards (docs/engagement.md, "Badges"): when the stream ends, its top gifters earn
+    the `top3_stream` badge; the rollup's `badge` alert reaches the overlay's queue."""
+    open_overlay(browser, web, stream_id, widgets="alerts")
+    publish(event(stream_id, "g-bea", "bea", name="Bea", coins=40))
+    alert_of(browser, "bea")  # the gift's own alert first
+    end = event(stream_id, "end", "bea", kind="stream_end")
+    del end["user"]
+    publish(end)
+    badge = browser.wait_for(  # her first gift took the throne: that badge shows first
+        PAGE,
+        """() => { const a = document.querySelector('.alert[data-type="badge"][data-user="bea"]');
+                   return a && a.innerText.includes('Top 3') && a.innerText; }""",
+        timeout=60,
+    )
+    assert "Bea" in badge and "earned the Top 3 of a stream badge" in badge
+    per = wait_for_doc(
+        db.document(f"xp/tiktok:bea/creators/{stream_id}"),
+        lambda d: d.get("award_top3_stream") == 1,
+    )
+    assert per["xp_gifts"] == 40
+    browser.screenshot(PAGE, artifacts / "overlay-9-badge.png")

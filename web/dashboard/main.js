@@ -14,9 +14,10 @@ import {
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { closeReport, showReport } from "./report.js";
 import { collectSettings, mountSettings, renderSettings } from "./settings.js";
+import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle", "round", "hype", "throne"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -169,6 +170,7 @@ async function selectStream(id) {
     if (!$("board").dataset.board) listenBoard();
   }));
   $("board").dataset.board = "";
+  streamUnsub.push(mountShow({ db: state.db, uid: state.user.uid, api }, id, $("show-body")));
   if (!isModerator()) renderReview();
   renderModeration();
 }
@@ -474,7 +476,7 @@ function renderOverlayUrl() {
 // PUT /creators/{uid}/overlay, applied live by every open overlay of the creator.
 const RULE_KINDS = {
   gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
-  challenge_failed: "Challenge failed",
+  challenge_failed: "Challenge failed", badge: "Badges",
 };
 const RULE_DEFAULTS = {
   gift: { mode: "condense", min_coins: 0, display_ms: 4000 },
@@ -483,6 +485,7 @@ const RULE_DEFAULTS = {
   share: { mode: "condense", min_coins: 0, display_ms: 3000 },
   goal_reached: { mode: "show", min_coins: 0, display_ms: 6000 },
   challenge_failed: { mode: "show", min_coins: 0, display_ms: 6000 },
+  badge: { mode: "show", min_coins: 0, display_ms: 5000 },
 };
 
 function renderRules(saved) {

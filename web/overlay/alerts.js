@@ -5,7 +5,9 @@
 // creator's rule for that kind (creators/{creator_id}.overlay.alerts, or the defaults below):
 //   gift          a gift worth less than big_gift.min_coins
 //   big_gift      a gift worth big_gift.min_coins or more (plays the big effect)
-//   follow, share, goal_reached, challenge_failed
+//   follow, share, goal_reached, challenge_failed, throne_claimed, round_ended, hype_started,
+//   hype_level (docs/engagement.md)
+//   badge         a viewer earned a badge (docs/engagement.md, "Badges")
 // rule = {mode: "show" | "condense" | "hide", min_coins (gifts), display_ms}
 //   hide      never shown (the creator's choice, recorded in `hidden`, not lost)
 //   min_coins a gift worth less than this is hidden the same way
@@ -19,8 +21,12 @@
 // alert would otherwise start later than `maxDelayMs` after it arrived.
 import { el, fmt } from "../shared/firebase.js";
 
-export const KINDS = ["gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed"];
-const NEVER_MERGED = ["goal_reached", "challenge_failed"];
+export const KINDS = [
+  "gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed", "badge",
+  "throne_claimed", "round_ended", "hype_started", "hype_level",
+];
+const NEVER_MERGED = ["goal_reached", "challenge_failed", "throne_claimed", "round_ended",
+  "hype_started", "hype_level"];
 export const MODES = ["show", "condense", "hide"];
 
 export const DEFAULT_RULES = {
@@ -30,6 +36,11 @@ export const DEFAULT_RULES = {
   share: { mode: "condense", display_ms: 3000 },
   goal_reached: { mode: "show", display_ms: 6000 },
   challenge_failed: { mode: "show", display_ms: 6000 },
+  badge: { mode: "show", display_ms: 5000 },
+  throne_claimed: { mode: "show", display_ms: 5000 },
+  round_ended: { mode: "show", display_ms: 6000 },
+  hype_started: { mode: "show", display_ms: 5000 },
+  hype_level: { mode: "show", display_ms: 5000 },
 };
 
 /** Merge creator settings over the defaults; anything malformed keeps the default. */

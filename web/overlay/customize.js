@@ -10,7 +10,8 @@ import fanfare from "./sounds/fanfare.wav";
 import pop from "./sounds/pop.wav";
 
 export const SHIPPED_SOUNDS = { chime, coin, pop, fanfare };
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
+  "battle", "tap_battle", "round", "hype", "throne"];
 const ANIMATIONS = ["auto", "none", "pop", "slide", "bounce", "shake", "burst", "box3d"];
 const PLACEHOLDERS = {
   gift: ["name", "gift", "units", "coins", "rank"],

@@ -5,7 +5,8 @@
 //   creator=<creator id>   follow whatever stream the creator is live on (live_pointers/{id}),
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
-//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle
+//   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle,
+//           round,hype,throne
 //   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
@@ -28,12 +29,13 @@ import { AlertQueue, DEFAULT_RULES, KINDS } from "./alerts.js";
 import { Customizer } from "./customize.js";
 import { playBigEffect, warmUp } from "./effects.js";
 import { mountBattle, mountTapBattle } from "./battle.js";
+import { mountHype, mountRound, mountThrone } from "./show.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle"];
+  "battle", "tap_battle", "round", "hype", "throne"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -115,6 +117,7 @@ function renderAlert(a, kind) {
     amount = `${fmt(a.coins)} coins${a.rank ? ` · #${a.rank}` : ""}`;
   } else if (a.type === "follow") what = "followed";
   else if (a.type === "share") what = "shared the stream";
+  else if (a.type === "badge") what = `earned the ${a.badge_name || a.badge} badge`;
   else if (a.type === "goal_reached") {
     return el("div", { class: "alert panel goal-alert", "data-type": a.type, "data-goal-id": a.goal_id },
       el("span", { class: "what" }, "Goal reached!"),
@@ -123,6 +126,16 @@ function renderAlert(a, kind) {
     return el("div", { class: "alert panel goal-alert failed", "data-type": a.type, "data-goal-id": a.goal_id },
       el("span", { class: "what" }, `Challenge failed${a.title ? `: ${a.title}` : ""}`),
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
+  } else if (a.type === "throne_claimed") {
+    what = "claimed the throne";
+    amount = `${fmt(a.coins)} coins`;
+  } else if (a.type === "round_ended") {
+    what = `won round ${a.round}`;
+    amount = `${fmt(a.coins)} coins`;
+  } else if (a.type === "hype_started") what = "Hype train started!";
+  else if (a.type === "hype_level") {
+    what = `Hype train level ${a.level}!`;
+    amount = `${fmt(a.coins)} coins in the train`;
   } else what = a.type;
   const big = kind === "big_gift";
   return el("div", {
@@ -338,7 +351,8 @@ function watchStream(db, streamId, replay, ui) {
   // fresh box per stream; the old stream's box leaves the page.
   // Their listeners are detached with the stream's others when the overlay switches stream.
   for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion],
-    ["battle", mountBattle], ["tap_battle", mountTapBattle]]) {
+    ["battle", mountBattle], ["tap_battle", mountTapBattle],
+    ["round", mountRound], ["hype", mountHype], ["throne", mountThrone]]) {
     if (!ui.on(w)) continue;
     const box = el("section", { id: `w-${w}`, class: "widget panel" });
     const old = document.getElementById(`w-${w}`);

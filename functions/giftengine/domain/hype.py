@@ -248,10 +248,20 @@ class HypeTrain(Feature):
         ]
 
     def next_deadline(self) -> float | None:
+        """While a train runs: when the oldest waiting contribution and the end pass the
+        watermark. While idle: only when the waiting and remembered contributions name
+        enough viewers to start one; otherwise they wait for the next rollup (applied in
+        order then, the same result), so a quiet stream's gifts ask for no extra rollup."""
         settle = self.config.settle_s
+        if not self.buffer and self.train is None:
+            return None
         times = [min(c[0] for c in self.buffer) + settle] if self.buffer else []
         if self.train is not None:
             times.append(self.train["ends_at"] + settle)
+        else:
+            people = {c[2] for c in self.buffer} | {r[1] for r in self.recent}
+            if len(people) < self.config.min_viewers:
+                return None
         return min(times) if times else None
 
     # ---- view -------------------------------------------------------------------------------

@@ -25,7 +25,21 @@ from pydantic import (
 
 Mode = Literal["show", "condense", "hide"]
 Kind = Literal["gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed"]
-Widget = Literal["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question"]
+Widget = Literal[
+    "alerts",
+    "top",
+    "goal",
+    "combo",
+    "chat",
+    "poll",
+    "prediction",
+    "question",
+    "battle",
+    "tap_battle",
+    "round",
+    "hype",
+    "throne",
+]
 TemplateKind = Literal[
     "gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed", "condensed"
 ]
@@ -192,6 +206,7 @@ class AlertRules(BaseModel):
     share: AlertRule = _rule("condense", 3000)
     goal_reached: AlertRule = _rule("show", 6000)
     challenge_failed: AlertRule = _rule("show", 6000)
+    badge: AlertRule = _rule("show", 5000)  # a viewer earned a badge (domain/badges.py)
 
 
 class WidgetBox(BaseModel):

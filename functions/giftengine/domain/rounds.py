@@ -15,7 +15,9 @@ The rules (docs/engagement.md, "Timed rounds"; decision 053):
 - Winner: the most coins; a tie goes to the gifter whose latest counted gift occurred first
   (who reached the total first), then to the smaller user id. No coins: no winner.
 - At most `MAX_GIFTERS` gifters per round are kept; beyond, the one ranked last is dropped
-  and counts again from their next gift.
+  and counts again from their next gift. At most `MAX_OPEN` rounds are scored at once: a
+  settlement for a round further ahead (an `occurred_at` from a clock minutes ahead) makes
+  room by dropping the furthest-ahead round's board, or is not counted if it is the furthest.
 - A frozen round with a winner raises a `round_ended` alert and writes `rounds/{key}_{n}`
   (winner, top, reward), the document the rewards feature reads.
 """
@@ -31,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from giftengine.domain.features import Feature, Settled, SideWrite, path_segment
 
 MAX_GIFTERS = 1000  # per round kept in the state (about 80 bytes each)
+MAX_OPEN = 3  # rounds scored at once (the current one, the one in its grace, one ahead)
 TOP = 10  # leaderboard entries in the view and the round document
 NAME_CHARS = 64  # handles and names are cut to this in the state
 
@@ -185,6 +188,11 @@ class Rounds(Feature):
         k = self._index(t)
         if k is None or k <= self.run["frozen"]:
             return  # outside the run, or its round is final: late, counts nowhere
+        if str(k) not in self.boards and len(self.boards) >= MAX_OPEN:
+            newest = max(int(j) for j in self.boards)
+            if k > newest:
+                return  # far ahead of the rounds being scored (a clock ahead): not counted
+            del self.boards[str(newest)]
         board = self.boards.setdefault(str(k), {})
         e = board.get(s.user_id)
         if e is None:

@@ -66,6 +66,7 @@ class ReportBuilder:
         self._by_number: dict[int, _Minute] = {}  # minutes since the epoch -> its minute
         self.gift_mix: dict[str, dict] = {}
         self.events = 0
+        self.moments: list[dict] = []  # battles the log started (control events)
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None
         self._clock = 0.0
@@ -107,10 +108,31 @@ class ReportBuilder:
         m.joins += t.joins - before[4]
         if ev.kind == "viewers":
             m.viewers = max(m.viewers, ev.viewers or 0)
+        elif ev.kind == "control":
+            self._control(ev)
         elif ev.kind == "gift" and ev.user and ev.gift.streakable:
             # The streak was last touched now: it idles out at _clock + idle_timeout_s.
             heapq.heappush(self._touched, (self._clock, ev.user.id, streak_key(ev)))
         self._drain()
+
+    def _control(self, ev: EngagementEvent) -> None:
+        """A battle's start command (domain/battles.py `BattleRules.params`) gives the battle's
+        counting window: a moment a peak can be explained by."""
+        c = ev.control
+        if c.feature != "battle" or c.action != "start":
+            return
+        p = c.params
+        try:
+            start = _parse(str(p["start"]))
+            end = _parse(str(p["end"]))
+        except (KeyError, ValueError):
+            return  # the API validated it; a malformed one explains nothing
+        if any(m.get("battle_id") == p.get("battle_id") for m in self.moments):
+            return
+        opponent = p.get("opponent_creator_id") or p.get("opponent_stream_id") or "?"
+        self.moments.append({"kind": "battle", "battle_id": p.get("battle_id"),
+                             "start": utc_iso(start), "end": utc_iso(end),
+                             "label": f"a battle against {opponent}"})  # fmt: skip
 
     def _expire(self) -> None:
         """Settle the streaks idle for the timeout, as `StreamState.expire` does, but only
@@ -189,7 +211,7 @@ class ReportBuilder:
             ),
             top_gifters=st.top_gifters(TOP_N),
             gift_mix=sorted(self.gift_mix.values(), key=lambda g: (-g["coins"], g["gift_id"])),
-            peaks=self._peaks(),
+            peaks=explain_peaks(self._peaks(), self.moments),
             open_combos=open_combos,
         )
 
@@ -230,6 +252,43 @@ class ReportBuilder:
                 }
             )
         return out
+
+
+def _parse(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def explain_peaks(peaks: list[dict], moments: list[dict]) -> list[dict]:
+    """Name in each peak minute's reason the moments (battles, hype trains: `kind, start,
+    end, label`) it overlaps; each peak also lists them under `moments`. Moments with no
+    readable time are left out."""
+    out = []
+    for p in peaks:
+        lo = _parse(p["minute"])
+        hi = lo + timedelta(minutes=1)
+        during = []
+        for m in moments:
+            try:
+                start, end = _parse(m["start"]), _parse(m["end"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if start < hi and lo < end and m not in during:
+                during.append(m)
+        reason = p["reason"].split(" during ", 1)[0]
+        if during:
+            reason += " during " + " and ".join(m["label"] for m in during)
+        out.append({**p, "reason": reason, "moments": during})
+    return out
+
+
+def hype_moments(trains: list[dict]) -> list[dict]:
+    """The stream's hype trains (their records: domain/hype.py) as moments."""
+    return [
+        {"kind": "hype_train", "train": t.get("train"), "start": t.get("started_at"),
+         "end": t.get("ended_at"),
+         "label": f"a hype train (level {t.get('level', 1)}, {t.get('coins', 0)} coins)"}
+        for t in sorted(trains, key=lambda t: str(t.get("started_at")))
+    ]  # fmt: skip
 
 
 def _peak_reason(m: _Minute, coins: int) -> str:

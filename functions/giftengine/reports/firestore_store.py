@@ -106,6 +106,20 @@ class FirestoreReportStore:
                 out[snap.reference.parent.parent.id] = json.loads(snap.get("ids") or "[]")
         return out
 
+    def hype_trains(self, creator_id: str, stream_id: str) -> list[dict]:
+        """The stream's hype train records (`creators/{c}/hype_trains/{stream}_{n}`, written
+        by the rollup: domain/hype.py), at most 100."""
+        from giftengine.domain.features import path_segment
+
+        q = (
+            self.db.collection("creators")
+            .document(path_segment(creator_id))
+            .collection("hype_trains")
+            .where(filter=FieldFilter("stream_id", "==", stream_id))
+            .limit(100)
+        )
+        return [d.to_dict() or {} for d in q.stream()]
+
     def save_report(self, summary: dict, gifter_ids: list[str]) -> None:
         """Both documents in one commit, overwritten whole: a retry writes the same."""
         ref = self._report(summary["stream_id"])

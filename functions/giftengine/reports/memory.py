@@ -26,6 +26,7 @@ class MemoryReportStore:
         self.reports: dict[str, dict] = {}
         self.gifters: dict[str, list[str]] = {}
         self.saves = 0
+        self.trains: dict[str, list[dict]] = {}  # creator -> hype train records
 
     def live(self, stream_id: str) -> dict | None:
         return self.lives.get(stream_id)
@@ -55,6 +56,9 @@ class MemoryReportStore:
             for r in self.reports.values()
             if r["creator_id"] == creator_id and (r.get("started_at") or "") >= since
         ]
+
+    def hype_trains(self, creator_id: str, stream_id: str) -> list[dict]:
+        return [t for t in self.trains.get(creator_id, []) if t.get("stream_id") == stream_id]
 
     def save_report(self, summary: dict, gifter_ids: list[str]) -> None:
         self.saves += 1

@@ -37,6 +37,7 @@ class ReportStore(Protocol):
     def gifter_ids(self, stream_ids: list[str]) -> dict[str, list[str]]: ...
     def creator_reports(self, creator_id: str, since: str) -> list[dict]: ...
     def save_report(self, summary: dict, gifter_ids: list[str]) -> None: ...
+    def hype_trains(self, creator_id: str, stream_id: str) -> list[dict]: ...
 
 
 class FileSink(Protocol):
@@ -105,6 +106,13 @@ def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Buil
     report = domain.compute_report(
         stream_id, logged(), deps.idle_timeout_s, deps.retention_s, now=deps.clock()
     )
+    # The hype train's records are kept under the creator its events name (domain/hype.py).
+    trains = deps.store.hype_trains(report.creator_id, stream_id)
+    if trains:
+        report.peaks = domain.explain_peaks(
+            report.peaks,
+            [m for p in report.peaks for m in p["moments"]] + domain.hype_moments(trains),
+        )
     owner = deps.ownership.get(stream_id) if deps.ownership is not None else None
     if owner is not None:  # the stream's owner, not whoever its first event names
         report.creator_id = owner.creator_id

@@ -50,7 +50,7 @@ resource "google_bigquery_table" "events" {
   table_id            = "events"
   description         = "Every EngagementEvent as published, one row per event (a view over event_messages)."
   labels              = local.labels
-  deletion_protection = false
+  deletion_protection = true # as the table's: the reports' queries name it
 
   view {
     use_legacy_sql = false

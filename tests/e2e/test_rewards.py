@@ -113,3 +113,70 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
     assert v["creator"]["xp"] == 1 and v["global"]["xp"] == 1
     assert v["points"] == {"earned": 298, "spent": 50, "revoked": 297, "balance": -49}
     assert "patron" not in {b["id"] for b in v["badges"]}  # the refunded coins reached it
+
+
+def test_a_replay_with_duplicates_and_reordering_gives_the_written_xp(cloud):
+    """TikTok events of one minute published through Pub/Sub in shuffled order, each sent
+    twice or three times (redeliveries, re-sent batches): the XP documents hold exactly the
+    formula's amounts (docs/engagement.md, "XP"), as the in-memory property test says."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from giftengine.adapters.pubsub import EventPublisher
+    from giftengine.domain.events import EngagementEvent
+    from google.cloud import firestore
+
+    from tests.support import wait_for_doc
+
+    n = uuid.uuid4().hex[:8]
+    stream, creator = f"s-rx-{n}", f"cr-rx-{n}"
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+    def ev(i: int, kind: str, user: str, **kw) -> EngagementEvent:
+        return EngagementEvent.model_validate(
+            {
+                "event_id": f"e{i}-{n}",
+                "source": "tiktok",
+                "stream_id": stream,
+                "creator_id": creator,
+                "kind": kind,
+                "occurred_at": (t0 + timedelta(seconds=i)).isoformat(),
+                "user": {"id": user, "handle": f"@{user}", "name": user},
+                **kw,
+            }
+        )
+
+    rose = {"id": "r", "name": "Rose", "coins": 7, "streakable": False}
+    events = [
+        ev(1, "gift", "ann", gift=rose),
+        ev(2, "like", "ann", count=6),
+        ev(3, "like", "ann", count=9),  # likes: capped at 10 a minute
+        ev(4, "comment", "ann", text="lovely stream"),
+        ev(5, "follow", "ann"),
+        ev(6, "follow", "ann"),  # a second follow earns nothing
+        ev(7, "share", "bob"),
+        ev(8, "share", "bob"),  # shares: 5 a minute
+        ev(9, "join", "bob"),
+        ev(10, "gift", "bob", gift=rose, repeat_count=3),
+    ]
+    sends = [e for e in events for _ in range(random.randint(2, 3))]
+    random.shuffle(sends)
+    p = EventPublisher(cloud["project_id"])
+    for i in range(0, len(sends), 3):
+        p.publish_all(sends[i : i + 3])
+    db = firestore.Client(project=cloud["project_id"])
+    ann = wait_for_doc(
+        db.document(f"xp/tiktok:ann/creators/{creator}"),
+        lambda d: d.get("xp", 0) >= 40,  # written out in one or more rounds
+        timeout=120,
+    )
+    bob = wait_for_doc(
+        db.document(f"xp/tiktok:bob/creators/{creator}"),
+        lambda d: d.get("xp", 0) >= 27,
+        timeout=120,
+    )
+    assert (ann["xp"], ann["xp_gifts"], ann["xp_likes"], ann["xp_comments"]) == (40, 7, 10, 2)
+    assert (ann["xp_follows"], ann["xp_presence"], ann["coins"]) == (20, 1, 7)
+    assert (bob["xp"], bob["xp_gifts"], bob["xp_shares"], bob["xp_presence"]) == (27, 21, 5, 1)
+    assert bob["gifts"] == 3
+    assert db.document(f"xp/{creator}").get().to_dict()["creator_xp"] == 67

@@ -451,7 +451,7 @@ def test_rollups_alternating_between_processes_and_a_stale_cursor_memo_count_onc
         assert coins(deps, stream_id) == expected
     # A memo with the current lease but an old cursor (None: before every event).
     lease = deps.store.stream_ref(stream_id).collection("rollup").document("lease").get()
-    deps.store._released[stream_id] = (lease.update_time, None)
+    deps.store._memo.released(stream_id, lease.update_time, None)
     deliver(deps, ev(stream_id, coins=100, streakable=False))
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps).applied == 1

@@ -120,11 +120,6 @@ def test_normalize_undoes_tricks(raw, expected):
     assert normalize.normalize(raw) == expected
 
 
-def test_variants_keep_the_plain_form_first():
-    assert normalize.variants("Scunthorpe") == ["scunthorpe"]
-    assert normalize.variants("sh1t") == ["sh1t", "shit"]
-
-
 def test_keyword_exact_matches_whole_words_only():
     f = keywords.KeywordFilter.build(keywords.clean_entries(["ass", "go away"]))
     assert f.match("you ass") == "ass"

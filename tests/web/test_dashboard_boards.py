@@ -121,12 +121,19 @@ def test_boards_page_past_weeks_find_rank_delete_goal_and_save_alert_rules(
     browser.click(PAGE, "#board-prev")
     browser.wait_for(PAGE, "() => document.getElementById('board').dataset.page === '1'")
 
-    # A viewer's rank by handle: the board jumps to their page and marks them.
+    # A viewer's rank by handle: the board jumps to their page and marks them, with their
+    # level and badges with the creator (docs/engagement.md, "Badges").
     target = ranked[32]
+    db.document(f"xp/tiktok:{target['user_id']}/creators/{creator}").set(
+        {"xp": 450, "gifts": 2, "coins": 400, "points_earned": 450}
+    )
     browser.fill(PAGE, "#board-search", target["handle"])
     browser.click(PAGE, "#board-find")
     found = browser.wait_for(PAGE, "() => document.getElementById('board-found').dataset.rank")
     assert found == "33"
+    level = browser.eval(PAGE, "() => document.getElementById('board-found').dataset.level")
+    text = browser.eval(PAGE, "() => document.getElementById('board-found').textContent")
+    assert level == "3" and "level 3 · First gift" in text, text
     browser.wait_for(
         PAGE,
         '(u) => document.querySelector(`#board tr.highlight[data-user="${u}"]`)?.dataset.rank',

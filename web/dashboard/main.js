@@ -12,6 +12,7 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
 import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 import { mountShow } from "./show.js";
@@ -146,6 +147,7 @@ function stopStreamListeners() {
   if (boardUnsub) boardUnsub();
   boardUnsub = null;
   closeReport();
+  closeLive();
 }
 
 async function selectStream(id) {
@@ -155,6 +157,7 @@ async function selectStream(id) {
   $("stream-card").classList.remove("hidden");
   $("stream-title").textContent = id;
   showReport({ db: state.db, uid: state.user.uid, api }, id);
+  showLive({ db: state.db, api }, id);
   try {
     const c = await getDoc(doc(state.db, "creators", state.user.uid));
     creatorTz = c.data()?.timezone || "UTC";
@@ -220,12 +223,16 @@ function renderGoals(goals) {
   const items = Object.entries(goals).sort(([a], [b]) => a.localeCompare(b));
   $("goals").replaceChildren(...items.map(([id, g]) => {
     const pct = g.target ? Math.min(100, (100 * (g.progress || 0)) / g.target) : 0;
-    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target },
+    const st = g.reached ? "reached" : g.failed ? "failed" : "running";
+    return el("li", { "data-goal-id": id, "data-progress": g.progress || 0, "data-target": g.target, "data-status": st },
       el("span", { class: "mono" }, id),
       el("span", {}, g.title || g.metric),
       el("span", {}, `${fmt(g.progress)} / ${fmt(g.target)} ${g.metric}`),
       el("div", { class: "bar wide" }, el("div", { style: { width: `${pct}%` } })),
       g.reached ? el("span", { class: "badge" }, "reached") : null,
+      g.failed ? el("span", { class: "badge failed" }, "failed") : null,
+      g.deadline && !g.reached && !g.failed
+        ? el("span", { class: "muted" }, `until ${new Date(g.deadline * 1000).toLocaleTimeString()}`) : null,
       el("button", { type: "button", class: "secondary goal-delete", onclick: () => deleteGoal(id) }, "Delete"));
   }));
   if (!items.length) $("goals").append(el("li", { class: "muted" }, "No goals yet."));
@@ -305,6 +312,23 @@ function shiftPeriod(n) {
 
 // A viewer's rank: their entry (by user id, or by handle), then the entries ranked above
 // them counted in pages of 100 (the rules' largest page); the board jumps to their page.
+// A viewer's level and badges with this creator (GET /api/viewers/{uid}/creators/{creator},
+// docs/engagement.md, "Badges"): an app uid, or a TikTok viewer's `tiktok:<id>`. Null when
+// the api is not available or the viewer has no XP with the creator.
+async function viewerRewards(userId) {
+  if (!state.config.functions?.api) return null;
+  for (const uid of [userId, `tiktok:${userId}`]) {
+    try {
+      const path = `/viewers/${encodeURIComponent(uid)}/creators/${encodeURIComponent(state.user.uid)}`;
+      const v = await api("api", path);
+      if (v.exists) return v;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 async function findRank() {
   const id = $("board").dataset.board;
   const wanted = $("board-search").value.trim();
@@ -339,8 +363,14 @@ async function findRank() {
     board.cursors = cursors;
     board.page = Math.floor((rank - 1) / PAGE);
     board.highlight = entry.id;
-    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins`, "ok");
+    const rewards = await viewerRewards(entry.id);
+    const lvl = rewards
+      ? ` · level ${rewards.creator.level}${rewards.badges.length
+        ? ` · ${rewards.badges.map((b) => b.name).join(", ")}` : ""}`
+      : "";
+    status($("board-found"), `${e.name || e.handle || entry.id}: rank ${rank} with ${fmt(e.coins)} coins${lvl}`, "ok");
     $("board-found").dataset.rank = rank;
+    $("board-found").dataset.level = rewards ? rewards.creator.level : "";
     listenBoard(false);
   } catch (err) {
     status($("board-found"), `Search failed: ${err.code || err.message}`, "error");
@@ -369,6 +399,8 @@ async function submitGoal(ev) {
   if (title) body.title = title;
   if (goalId) body.goal_id = goalId;
   if (body.metric === "gift_units") body.gift_id = $("goal-gift").value.trim();
+  const duration = $("goal-duration").value.trim();
+  if (duration) body.duration_s = Number.parseInt(duration, 10); // a challenge
   $("goal-submit").disabled = true;
   try {
     const goal = await api("api", "/goals", { method: "POST", body });
@@ -770,6 +802,7 @@ async function main() {
   $("battle-cancel").addEventListener("click", () => answerBattle("cancel"));
   $("tap-battle-form").addEventListener("submit", (ev) => { ev.preventDefault(); tapBattle("start"); });
   $("tap-stop").addEventListener("click", () => tapBattle("stop"));
+  wireLive();
   $("new-stream-form").addEventListener("submit", createStream);
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

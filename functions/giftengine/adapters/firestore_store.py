@@ -41,7 +41,13 @@ from giftengine.adapters.writelog import WriteLog
 from giftengine.domain import eventlog, periods
 from giftengine.domain.events import EngagementEvent
 from giftengine.domain.live_pointer import PointerChange, pointer_changes, status_changed
-from giftengine.domain.rollup import RollupInput, RollupOutput
+from giftengine.domain.rollup import (
+    LeaseMemo,
+    RollupInput,
+    RollupOutput,
+    lease_held,
+    lease_until,
+)
 from giftengine.domain.stream import FlushItem, StreamState
 
 log = logging.getLogger("giftengine.firestore")
@@ -142,8 +148,8 @@ class FirestoreStreamStore:
         self.visibility_margin_ms = visibility_margin_ms
         self.event_retention_days = event_retention_days
         self.writes = WriteLog(write_log)
-        # stream -> (update time of the lease this process released, cursor it left)
-        self._released: dict[str, tuple[Any, Any]] = {}
+        # the leases this process released and the cursors it left (domain/rollup.py)
+        self._memo = LeaseMemo()
 
     # ---- refs ---------------------------------------------------------------------------
     def stream_ref(self, stream_id: str):
@@ -376,8 +382,6 @@ class FirestoreStreamStore:
             return plan.out
         return None
 
-    LEASE_SECONDS = 30.0
-
     def _acquire_lease(self, stream_id: str) -> _Lease | None:
         """Take the stream's lease. When this process released it last and nobody has taken
         it since (the lease document is unchanged: one conditional update), no other rollup
@@ -385,19 +389,20 @@ class FirestoreStreamStore:
         cursor read is skipped too (the transaction still checks it)."""
         ref = self.stream_ref(stream_id).collection("rollup").document("lease")
         now = time.time()
-        body = {"until": now + self.LEASE_SECONDS}
-        memo = self._released.pop(stream_id, None)
+        body = {"until": lease_until(now)}
+        memo = self._memo.take(stream_id)
         if memo is not None:
-            released_at, cursor = memo
             try:
-                result = ref.update(body, option=self.db.write_option(last_update_time=released_at))
+                result = ref.update(
+                    body, option=self.db.write_option(last_update_time=memo.version)
+                )
                 self.writes.record([ref.path], "lease")
-                return _Lease(stream_id, ref, result.update_time, cursor)
+                return _Lease(stream_id, ref, result.update_time, memo.cursor)
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 pass  # another rollup took it since: the full path below
         snap = ref.get()
         self.writes.read("lease")
-        if snap.exists and (snap.get("until") or 0) > now:
+        if snap.exists and lease_held(snap.get("until"), now):
             return None
         try:
             if snap.exists:
@@ -423,9 +428,7 @@ class FirestoreStreamStore:
             return
         self.writes.record([lease.ref.path], "lease")
         if cursor is not _UNKNOWN:
-            if len(self._released) >= 10_000:
-                self._released.clear()
-            self._released[lease.stream_id] = (result.update_time, cursor)
+            self._memo.released(lease.stream_id, result.update_time, cursor)
 
     def _rollup_attempts(self, stream_id: str, limit: int, decide, cursor_hint=_UNKNOWN):
         """Returns (output, the stream's cursor after it)."""

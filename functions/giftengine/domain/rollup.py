@@ -138,3 +138,57 @@ def next_run(st: StreamState, skipped: bool, more: bool, now: float, c: Cadence)
     if flush_at is not None:
         candidates.append(flush_at)
     return max(min(candidates), now + c.followup_tick) if candidates else None
+
+
+# ---- the rollup lease (decision 018) -------------------------------------------------------
+# The lease only keeps rollups of one stream from queueing on each other's locks; correctness
+# never rests on it (the rollup's transaction checks the cursor it read). These are its rules;
+# the repository reads the lease document and commits, with a precondition, what they say.
+LEASE_SECONDS = 30.0
+
+
+def lease_until(now: float, lease_s: float = LEASE_SECONDS) -> float:
+    """When a lease taken now expires (a rollup that dies holding it blocks no one longer)."""
+    return now + lease_s
+
+
+def lease_held(until: float | None, now: float) -> bool:
+    """Another rollup holds the lease while its `until` is in the future; a released lease
+    (`until` 0) or an expired one is free."""
+    return (until or 0) > now
+
+
+@dataclass(frozen=True)
+class Released:
+    """A lease this process gave back: the lease document's version after the release, and
+    the stream's cursor as this process's last rollup committed it."""
+
+    version: object
+    cursor: dict | None
+
+
+class LeaseMemo:
+    """Per process, per stream: the lease this process released last and the cursor it left.
+    Taking the lease back on the condition that its document is still at `version` proves no
+    other rollup ran since, so the cursor is current and need not be read again (the rollup's
+    transaction still checks it). Bounded: past `size` streams it forgets everything, which
+    only costs each stream one cursor read."""
+
+    def __init__(self, size: int = 10_000):
+        self._released: dict[str, Released] = {}
+        self._size = size
+
+    def released(self, stream_id: str, version: object, cursor: dict | None) -> None:
+        """Remember a release after a rollup that committed (or found) `cursor`. After a
+        failed rollup the cursor is not known: do not call this."""
+        if len(self._released) >= self._size:
+            self._released.clear()
+        self._released[stream_id] = Released(version, cursor)
+
+    def take(self, stream_id: str) -> Released | None:
+        """The release to try to take the lease back from, once: a failed try (someone took
+        the lease since) falls back to reading the lease and the cursor."""
+        return self._released.pop(stream_id, None)
+
+    def __len__(self) -> int:
+        return len(self._released)

@@ -3,9 +3,10 @@
 `normalize` maps a message to a lower-case ASCII-ish form: compatibility forms and accents
 folded, common homoglyphs mapped, leetspeak decoded inside words, letters repeated three or
 more times shortened to one, and spaced-out or dotted letters (`f u c k`, `f.u.c.k`) joined.
-Scoring looks at both the plain lower-cased text and this form (see `variants`), so a normal
-word is never seen *only* through the transformation (false-positive traps such as
-"Scunthorpe" or "I have 100 coins").
+A creator's keyword list (keywords.py) is matched against both the plain folded text and
+this form, so a normal word is never seen *only* through the transformation (false-positive
+traps such as "Scunthorpe" or "I have 100 coins"); the classifier (classify.py) uses `fold`
+and `LEET` on each token instead.
 """
 
 from __future__ import annotations
@@ -100,11 +101,3 @@ def normalize(text: str) -> str:
     text = _SPACED.sub(lambda m: _SEPARATORS.sub("", m.group(0)), text)
     text = _NON_WORD.sub(" ", text)
     return " ".join(text.split())
-
-
-def variants(text: str) -> list[str]:
-    """The forms a scorer should see: the folded original and, when different, the
-    normalized form. The message's score is the highest of its variants' scores."""
-    plain = " ".join(fold(text).split())
-    norm = normalize(text)
-    return [plain] if norm == plain else [plain, norm]

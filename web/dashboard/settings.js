@@ -6,7 +6,7 @@ import { el } from "../shared/firebase.js";
 
 const $ = (id) => document.getElementById(id);
 export const LAYOUT_WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle", "round", "hype", "throne"];
+  "battle", "tap_battle", "round", "hype", "throne", "mood"];
 const KINDS = {
   gift: "Gifts", big_gift: "Big gifts", follow: "Follows", share: "Shares", goal_reached: "Goal reached",
   challenge_failed: "Challenge failed",
@@ -28,7 +28,7 @@ const DEFAULT_BOX = {
   combo: { x: 2, y: 4, width: 20 }, chat: { x: 2, y: 60, width: 25 }, poll: { x: 70, y: 40, width: 28 },
   prediction: { x: 70, y: 60, width: 28 }, question: { x: 20, y: 70, width: 60 },
   battle: { x: 25, y: 2, width: 50 }, tap_battle: { x: 25, y: 12, width: 50 }, round: { x: 2, y: 30, width: 20 },
-  hype: { x: 25, y: 80, width: 50 }, throne: { x: 78, y: 40, width: 20 },
+  hype: { x: 25, y: 80, width: 50 }, throne: { x: 78, y: 40, width: 20 }, mood: { x: 2, y: 40, width: 20 },
 };
 
 const uploads = new Map(); // "media:<file>" -> label, for the selects

@@ -11,7 +11,7 @@ import pop from "./sounds/pop.wav";
 
 export const SHIPPED_SOUNDS = { chime, coin, pop, fanfare };
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle", "round", "hype", "throne"];
+  "battle", "tap_battle", "round", "hype", "throne", "mood"];
 const ANIMATIONS = ["auto", "none", "pop", "slide", "bounce", "shake", "burst", "box3d"];
 const PLACEHOLDERS = {
   gift: ["name", "gift", "units", "coins", "rank"],

@@ -6,7 +6,8 @@
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
 //   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle,
-//           round,hype,throne
+//           round,hype,throne,mood
+//   (the overlay's accent follows the stream's mood whatever the widgets; `mood` adds a badge)
 //   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
@@ -33,9 +34,10 @@ import { mountHype, mountRound, mountThrone } from "./show.js";
 import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
+import { applyMood } from "./mood.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle", "round", "hype", "throne"];
+  "battle", "tap_battle", "round", "hype", "throne", "mood"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -363,6 +365,14 @@ function watchStream(db, streamId, replay, ui) {
     hooks.mounted.push(rec);
     unsubs.push(() => { close(); rec.detached = true; });
   }
+  let moodBox = null;
+  if (ui.on("mood")) {
+    moodBox = el("section", { id: "w-mood", class: "widget panel hidden" });
+    const old = document.getElementById("w-mood");
+    if (old) old.replaceWith(moodBox);
+    else root.append(moodBox);
+  }
+  applyMood(root, moodBox, null);
   const offline = () => {
     showHint(`${opts.creator} is offline: the overlay waits for the next stream`);
     ui.topBox.classList.add("hidden");
@@ -409,6 +419,7 @@ function watchStream(db, streamId, replay, ui) {
     if (judge()) return;
     clearHint();
     root.dataset.rev = d.rev ?? "";
+    applyMood(root, moodBox, d.features && d.features.mood);
     if (ui.on("top")) {
       ui.topBox.classList.toggle("hidden", !(d.top_gifters || []).length);
       renderTop(d.top_gifters, ui.topBox.querySelector("ol"));

@@ -10,6 +10,7 @@ from __future__ import annotations
 from giftengine.domain.battles import Battle
 from giftengine.domain.features import Feature
 from giftengine.domain.hype import HypeTrain
+from giftengine.domain.mood import Mood
 from giftengine.domain.poll_weights import PollWeightsFeature
 from giftengine.domain.rewards import Rewards
 from giftengine.domain.rounds import Rounds
@@ -24,4 +25,5 @@ REGISTRY: tuple[type[Feature], ...] = (
     HypeTrain,
     Rewards,
     PollWeightsFeature,
+    Mood,
 )

@@ -39,6 +39,7 @@ Widget = Literal[
     "round",
     "hype",
     "throne",
+    "mood",
 ]
 TemplateKind = Literal[
     "gift", "big_gift", "follow", "share", "goal_reached", "challenge_failed", "condensed"

@@ -116,6 +116,24 @@ def settings_store() -> SettingsStore:
     return SettingsStore(firestore())
 
 
+@lru_cache(maxsize=1)
+def overlay_store():
+    """The creator's overlay settings and test alerts (service.overlay.OverlayStore)."""
+    from giftengine.adapters.overlay import FirestoreOverlayStore
+
+    return FirestoreOverlayStore(firestore())
+
+
+@lru_cache(maxsize=1)
+def overlay_media():
+    """Creators' uploaded sounds and images (service.overlay.MediaFiles): the `media` bucket."""
+    from giftengine.adapters.clients import storage_client
+    from giftengine.adapters.overlay import StorageMedia
+    from giftengine.naming import bucket_name
+
+    return StorageMedia(storage_client(project_id()), bucket_name(project_id(), "media"))
+
+
 # ---- wallet -------------------------------------------------------------------------------
 class _Publisher:
     """Blocking publish through the shared EventPublisher, created on first use."""

@@ -161,3 +161,67 @@ def test_overlay_settings_reject_bad_rules_and_other_creators(cloud, stream_id):
     assert r.status_code == 400 and "display_ms" in r.text
     assert requests.put(api, json={}, headers=other, timeout=10).status_code == 403
     assert requests.put(api, json={}, timeout=10).status_code == 401
+
+
+def test_entries_left_behind_do_not_hold_the_overlay_and_old_listeners_detach(
+    cloud, web, browser, publish, stream_id
+):
+    """Pointer entries whose stream is gone, ended or silent past `stale` are passed over for
+    the creator's live stream; switching streams detaches the poll / prediction / question
+    listeners of the old one."""
+    from datetime import timedelta
+
+    from google.cloud import firestore
+
+    from tests.support import wait_for_doc
+
+    db = firestore.Client(project=cloud["project_id"])
+    creator = f"cr-{stream_id}"
+    live, silent = f"{stream_id}-live", f"{stream_id}-silent"
+    publish(marker("stream_start", live, creator, f"{live}:start"))
+    publish(event(live, f"{live}:g1", "ana", creator=creator, coins=5))
+    publish(marker("stream_start", silent, creator, f"{silent}:start"))
+    pointer = db.collection("live_pointers").document(creator)
+    wait_for_doc(pointer, lambda d: silent in (d.get("streams") or {}) and live in d["streams"])
+    wait_for_doc(db.collection("streams").document(silent), lambda d: d.get("status") == "live")
+    # The silent stream never got its end event: no update for three hours.
+    now = datetime.now(UTC)
+    db.collection("streams").document(silent).update({"updated_at": now - timedelta(hours=3)})
+    # Newest by `since`: an entry whose stream does not exist at all, then the silent one.
+    pointer.set(
+        {
+            "streams": {
+                "gone-" + stream_id: {
+                    "stream_id": "gone-" + stream_id,
+                    "source": "app",
+                    "started_at": None,
+                    "since": now + timedelta(minutes=2),
+                },
+                silent: {
+                    "stream_id": silent,
+                    "source": "app",
+                    "started_at": None,
+                    "since": now + timedelta(minutes=1),
+                },
+            },
+            "creator_id": creator,
+        },
+        merge=True,
+    )
+    q = urlencode({"creator": creator, "widgets": "alerts,top,poll,question", "stale": 60})
+    browser.open(PAGE, f"{web['overlay']}?{q}", width=1280, height=720)
+    browser.wait_for(
+        PAGE,
+        f"() => window.giftOverlay.stream === '{live}' && window.giftOverlay.state === 'live'",
+        timeout=60,
+    )
+    mounted = browser.eval(PAGE, "() => window.giftOverlay.mounted")
+    # The overlay looked at the newer entries first, then left them with their listeners.
+    assert {m["stream"] for m in mounted} >= {f"gone-{stream_id}", silent, live}
+    assert all(m["detached"] for m in mounted if m["stream"] != live)
+    assert not any(m["detached"] for m in mounted if m["stream"] == live)
+    # The live stream ends: nothing else is live, the overlay is idle, its listeners detached.
+    publish(marker("stream_end", live, creator, f"{live}:end"))
+    browser.wait_for(PAGE, "() => window.giftOverlay.state === 'idle'")
+    mounted = browser.eval(PAGE, "() => window.giftOverlay.mounted")
+    assert all(m["detached"] for m in mounted)

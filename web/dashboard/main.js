@@ -14,6 +14,7 @@ import {
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
+import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
@@ -498,6 +499,8 @@ function renderOverlayUrl() {
   u.searchParams.set("height", $("overlay-height").value);
   $("overlay-url").value = u.toString();
   $("overlay-open").href = u.toString();
+  // The live preview (the settings panel): the same URL, scaled down.
+  if ($("overlay-preview").src !== u.toString()) $("overlay-preview").src = u.toString();
 }
 
 // ----------------------------------------------------------------------------- alert rules
@@ -531,7 +534,8 @@ function renderRules(saved) {
   $("alert-rules").querySelector("tbody").replaceChildren(...rows);
 }
 
-async function saveRules() {
+// Alert rules and the settings panel are one document: every save sends both.
+async function saveRules(statusNode = $("rules-status")) {
   const alerts = {};
   for (const tr of $("alert-rules").querySelectorAll("tbody tr")) {
     const rule = {
@@ -543,20 +547,41 @@ async function saveRules() {
     alerts[tr.dataset.kind] = rule;
   }
   try {
-    await api("api", `/creators/${encodeURIComponent(state.user.uid)}/overlay`, { method: "PUT", body: { alerts } });
-    status($("rules-status"), "Saved: open overlays apply the rules now.", "ok");
+    await api("api", `/creators/${encodeURIComponent(state.user.uid)}/overlay`, {
+      method: "PUT", body: { alerts, ...collectSettings() },
+    });
+    status(statusNode, "Saved: open overlays apply the settings now.", "ok");
   } catch (e) {
-    status($("rules-status"), `Not saved: ${e.message}`, "error");
+    status(statusNode, `Not saved: ${e.message}`, "error");
   }
+}
+
+// POST /creators/{uid}/overlay/media: the file's bytes as the body, its type as Content-Type.
+async function uploadMedia(file) {
+  const base = state.config.functions?.api;
+  if (!base) throw new Error("api is not available");
+  const resp = await fetch(`${base}/creators/${encodeURIComponent(state.user.uid)}/overlay/media`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${await state.user.getIdToken()}`, "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw new Error(data && data.reason ? `${data.error}: ${data.reason}` : `HTTP ${resp.status}`);
+  return data;
 }
 
 function listenCreator() {
   renderRules(null); // the defaults until the saved rules arrive
+  renderSettings(null);
   let first = true;
   state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
     const d = snap.data() || {};
     creatorTz = d.timezone || "UTC";
-    if (first) renderRules(d.overlay?.alerts); // later saves are the user's own edits
+    if (first) { // later saves are the user's own edits
+      renderRules(d.overlay?.alerts);
+      renderSettings(d.overlay);
+      $("settings-card").dataset.ready = "1";
+    }
     first = false;
   }, () => renderRules(null)));
 }
@@ -759,7 +784,8 @@ async function main() {
     $(id).addEventListener("change", renderOverlayUrl);
   }
   $("overlay-copy").addEventListener("click", copyOverlayUrl);
-  $("rules-save").addEventListener("click", saveRules);
+  $("rules-save").addEventListener("click", () => saveRules());
+  mountSettings({ api, uid: () => state.user.uid, upload: uploadMedia, save: saveRules });
   $("period").addEventListener("change", () => listenBoard());
   $("period-date").addEventListener("change", () => listenBoard());
   $("period-prev").addEventListener("click", () => shiftPeriod(-1));

@@ -88,20 +88,24 @@ export function condensedText(kind, items) {
   const top = [...users.values()].sort((x, y) => y.coins - x.coins)[0];
   const others = users.size - 1;
   const who = others > 0 ? `${top.name} and ${others} other${others > 1 ? "s" : ""}` : top.name;
+  const n = items.reduce((s, a) => s + units(a), 0);
+  const coins = items.reduce((s, a) => s + (a.coins || 0), 0);
+  // The values a creator's "condensed" template may name (customize.js).
+  const values = { name: top.name, others, count: items.length, units: n, coins };
   if (kind === "gift" || kind === "big_gift") {
-    const n = items.reduce((s, a) => s + units(a), 0);
-    const coins = items.reduce((s, a) => s + (a.coins || 0), 0);
-    return { who, what: `sent ${fmt(n)} gift${n > 1 ? "s" : ""}`, amount: `${fmt(coins)} coins` };
+    return { who, what: `sent ${fmt(n)} gift${n > 1 ? "s" : ""}`, amount: `${fmt(coins)} coins`, values };
   }
-  if (kind === "follow") return { who, what: "followed", amount: null };
-  if (kind === "share") return { who, what: `shared the stream${items.length > 1 ? ` ${items.length} times` : ""}`, amount: null };
-  return { who, what: kind, amount: null };
+  if (kind === "follow") return { who, what: "followed", amount: null, values };
+  if (kind === "share") return { who, what: `shared the stream${items.length > 1 ? ` ${items.length} times` : ""}`, amount: null, values };
+  return { who, what: kind, amount: null, values };
 }
 
 export class AlertQueue {
   /**
    * box: the element alerts appear in; hooks: window.giftOverlay (shown / hidden records);
-   * opts: {maxDelayMs, minTurnMs, render(item) -> node, onBig(item, node) -> Promise}.
+   * opts: {maxDelayMs, minTurnMs, render(item, kind) -> node, onBig(item, "auto"|"2d"|"3d") ->
+   * Promise of the effect played, present(kind, items, node, text) -> animation (sound, image,
+   * speech: customize.js), condensedText(values) -> the creator's text or null}.
    */
   constructor(box, hooks, opts) {
     this.box = box;
@@ -208,8 +212,13 @@ export class AlertQueue {
         at: started,
       };
       this.hooks.shown.push(seen);
-      if (e.kind === "big_gift" && e.items.length === 1 && this.opts.onBig) {
-        node.dataset.fx = seen.fx = await this.opts.onBig(e.items[0], node);
+      // The creator's sound, image, speech and animation for this alert (customize.js).
+      const anim = this.opts.present ? this.opts.present(e.kind, e.items, node, seen.text) : "auto";
+      node.classList.add(`anim-${anim}`);
+      const effect = anim === "burst" ? "2d" : anim === "box3d" ? "3d"
+        : anim === "auto" && e.kind === "big_gift" && e.items.length === 1 ? "auto" : null;
+      if (effect && this.opts.onBig) {
+        node.dataset.fx = seen.fx = await this.opts.onBig(e.items[0], effect);
       }
       // Wait out the turn; a push wakes us to shorten it when alerts start waiting.
       for (;;) {
@@ -233,16 +242,18 @@ export class AlertQueue {
 
   render(e) {
     if (e.items.length === 1) return this.opts.render(e.items[0], e.kind);
-    const { who, what, amount } = condensedText(e.kind, e.items);
+    const { who, what, amount, values } = condensedText(e.kind, e.items);
     const coins = e.items.reduce((s, a) => s + (a.coins || 0), 0);
+    const custom = this.opts.condensedText ? this.opts.condensedText(values) : null;
     return el("div", {
       class: `alert panel condensed${e.kind === "big_gift" ? " big" : ""}`,
       "data-type": e.items[0].type, "data-kind": e.kind, "data-count": e.items.length,
       "data-coins": e.kind === "gift" || e.kind === "big_gift" ? coins : "",
     },
-    el("span", { class: "who" }, who),
-    el("span", { class: "what" }, what),
-    amount && el("span", { class: "amount" }, amount));
+    custom !== null ? el("span", { class: "text" }, custom) : [
+      el("span", { class: "who" }, who),
+      el("span", { class: "what" }, what),
+      amount && el("span", { class: "amount" }, amount)]);
   }
 }
 

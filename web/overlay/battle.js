@@ -80,15 +80,22 @@ export function mountBattle(db, streamId, box, onError) {
       (e) => onError(`overlay: battle listener: ${e.code || e.message}`));
   }
 
-  onSnapshot(doc(db, "streams", streamId), (snap) => {
+  const unsubPointer = onSnapshot(doc(db, "streams", streamId), (snap) => {
     const f = ((snap.data() || {}).features || {}).battle;
     follow(f ? f.battle_id : null);
   }, (e) => onError(`overlay: battle pointer listener: ${e.code || e.message}`));
+  // Detaches every listener (the overlay switched to another stream).
+  return () => {
+    unsubPointer();
+    if (unsubscribe) unsubscribe();
+    unsubscribe = null;
+  };
 }
 
 export function mountTapBattle(db, streamId, box, onError) {
   box.classList.add("hidden");
-  onSnapshot(doc(db, "streams", streamId), (snap) => {
+  // The returned function detaches the listener (the overlay switched to another stream).
+  return onSnapshot(doc(db, "streams", streamId), (snap) => {
     const t = ((snap.data() || {}).features || {}).tap_battle;
     if (!t) {
       box.classList.add("hidden");

@@ -18,6 +18,7 @@
 //   top=<n>                top gifters shown (default 5, at most 10)
 //   goal=<goal id>         show only this goal
 //   perf=1                 record frame times in window.giftOverlay.frames (benchmarks)
+//   stale=<minutes>        a followed stream with no update for this long counts as gone (120)
 //
 // Every string from users (names, handles, gift names, goal titles) reaches the DOM as a text
 // node: `el()` never parses HTML.
@@ -26,6 +27,7 @@ import {
 } from "firebase/firestore";
 import { el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { AlertQueue, DEFAULT_RULES, KINDS } from "./alerts.js";
+import { Customizer } from "./customize.js";
 import { playBigEffect, warmUp } from "./effects.js";
 import { mountBattle, mountTapBattle } from "./battle.js";
 import { mountHype, mountRound, mountThrone } from "./show.js";
@@ -53,6 +55,7 @@ const opts = {
   top: Math.min(intParam("top", 5, 1), 10),
   goal: params.get("goal") || null,
   perf: params.get("perf") === "1",
+  staleMs: intParam("stale", 120, 1) * 60000,
 };
 
 function intParam(name, fallback, min) {
@@ -63,7 +66,9 @@ function intParam(name, fallback, min) {
 // Hooks for tests and benchmarks (read-only view of what the overlay did).
 const hooks = {
   opts, state: "loading", stream: null, hint: null, shown: [], hidden: [], frames: [], errors: [],
-  playEffect: (alert) => playBigEffect(alert, opts.fx), // lets tests capture the effect
+  // `mode`: "auto" (the URL's fx), or "2d" / "3d" as the creator's animation asks.
+  playEffect: (alert, mode) => playBigEffect(alert, !mode || mode === "auto" ? opts.fx : mode),
+  mounted: [], // poll / prediction / question widgets per stream, and whether detached
 };
 window.giftOverlay = hooks;
 
@@ -94,7 +99,17 @@ function displayName(u) {
 }
 
 // ------------------------------------------------------------------------------- alerts
+let customizer = null; // the creator's settings (customize.js), set in main()
+
 function renderAlert(a, kind) {
+  const custom = customizer && customizer.text(kind, a);
+  if (custom !== null && custom !== undefined) {
+    return el("div", {
+      class: `alert panel custom${kind === "big_gift" ? " big" : ""}`, "data-type": a.type,
+      "data-kind": kind, "data-event-id": a.event_id || "", "data-user": a.user_id || "",
+      "data-coins": a.coins ?? "", "data-test": a.test ? "1" : null,
+    }, el("span", { class: "text" }, custom));
+  }
   const who = displayName(a);
   let what;
   let amount = null;
@@ -128,6 +143,7 @@ function renderAlert(a, kind) {
   return el("div", {
     class: `alert panel${big ? " big" : ""}`, "data-type": a.type,
     "data-event-id": a.event_id || "", "data-user": a.user_id || "", "data-coins": a.coins ?? "",
+    "data-test": a.test ? "1" : null,
   },
   el("span", { class: "who" }, who),
   el("span", { class: "what" }, what),
@@ -333,8 +349,9 @@ function watchStream(db, streamId, replay, ui) {
   ui.comboBox.replaceChildren();
   const meter = new ComboMeter(ui.comboBox);
   const unsubs = [];
-  // Poll, prediction, question (poll.js, prediction.js, question.js): a fresh box per stream;
-  // the old stream's box leaves the page (its listeners stay on a stream that has ended).
+  // Poll, prediction, question, battles (poll.js, prediction.js, question.js, battle.js): a
+  // fresh box per stream; the old stream's box leaves the page.
+  // Their listeners are detached with the stream's others when the overlay switches stream.
   for (const [w, mount] of [["poll", mountPoll], ["prediction", mountPrediction], ["question", mountQuestion],
     ["battle", mountBattle], ["tap_battle", mountTapBattle],
     ["round", mountRound], ["hype", mountHype], ["throne", mountThrone]]) {
@@ -343,7 +360,10 @@ function watchStream(db, streamId, replay, ui) {
     const old = document.getElementById(`w-${w}`);
     if (old) old.replaceWith(box);
     else root.append(box);
-    mount(ui.db, streamId, box, fail);
+    const close = mount(ui.db, streamId, box, fail);
+    const rec = { stream: streamId, widget: w, detached: false };
+    hooks.mounted.push(rec);
+    unsubs.push(() => { close(); rec.detached = true; });
   }
   let moodBox = null;
   if (ui.on("mood")) {
@@ -353,23 +373,50 @@ function watchStream(db, streamId, replay, ui) {
     else root.append(moodBox);
   }
   applyMood(root, moodBox, null);
+  const offline = () => {
+    showHint(`${opts.creator} is offline: the overlay waits for the next stream`);
+    ui.topBox.classList.add("hidden");
+    ui.goalBox.classList.add("hidden");
+    ui.comboBox.replaceChildren();
+    setState("idle");
+  };
+  // Creator-scoped: a pointer entry left behind (decision 060) must not hold the overlay. A
+  // stream whose document is gone or says ended is passed over for good; one with no update
+  // for `stale` minutes (its end event never came) is passed over while another entry is
+  // live, else shown as offline until it updates again. Re-checked every minute.
+  let lastUpdate = null;
+  const judge = () => {
+    if (opts.stream || lastUpdate === null) return false;
+    if (Date.now() - lastUpdate <= opts.staleMs) return false;
+    if (ui.ended(streamId)) return true;
+    offline();
+    return true;
+  };
+  const timer = setInterval(judge, 60000);
+  unsubs.push(() => clearInterval(timer));
+  // A pointed-to stream whose document is still missing after a grace period is gone (its
+  // pointer entry can be written before the stream's first live document).
+  let missing = null;
+  unsubs.push(() => clearTimeout(missing));
   unsubs.push(onSnapshot(streamRef, (snap) => {
+    clearTimeout(missing);
     if (!snap.exists()) {
       if (opts.stream) showHint(`stream "${streamId}" not found (yet): check the stream id in the URL`);
+      else missing = setTimeout(() => ui.ended(streamId), 20000);
       setState("waiting");
       return;
     }
     const d = snap.data();
     if (!opts.stream && d.status === "ended") {
       // The pointer still names it (its end and the pointer's change are one commit, so
-      // only briefly, or for a TikTok room whose record came after its end): wait.
-      showHint(`${opts.creator} is offline: the overlay waits for the next stream`);
-      ui.topBox.classList.add("hidden");
-      ui.goalBox.classList.add("hidden");
-      ui.comboBox.replaceChildren();
-      setState("idle");
+      // only briefly, or an entry left behind): another live stream of the creator, or wait.
+      if (ui.ended(streamId)) return;
+      offline();
       return;
     }
+    const at = d.updated_at && typeof d.updated_at.toMillis === "function" ? d.updated_at.toMillis() : null;
+    lastUpdate = at;
+    if (judge()) return;
     clearHint();
     root.dataset.rev = d.rev ?? "";
     applyMood(root, moodBox, d.features && d.features.mood);
@@ -408,9 +455,11 @@ function watchStream(db, streamId, replay, ui) {
 }
 
 // The stream a creator is live on now: the newest entry of live_pointers/{creator}.streams.
-function currentStream(pointer) {
+// Streams seen ended (`skip`) are passed over.
+function currentStream(pointer, skip = new Set()) {
   const millis = (t) => (t && typeof t.toMillis === "function" ? t.toMillis() : 0);
-  const live = Object.values((pointer && pointer.streams) || {}).filter((s) => s && s.stream_id);
+  const live = Object.values((pointer && pointer.streams) || {})
+    .filter((s) => s && s.stream_id && !skip.has(s.stream_id));
   live.sort((a, b) => millis(b.since) - millis(a.since)
     || String(b.started_at || "").localeCompare(String(a.started_at || ""))
     || b.stream_id.localeCompare(a.stream_id));
@@ -453,27 +502,54 @@ async function main() {
     maxDelayMs: opts.maxDelayMs,
     minTurnMs: opts.minTurnMs,
     render: renderAlert,
-    onBig: (item) => hooks.playEffect(item),
+    onBig: (item, mode) => hooks.playEffect(item, mode),
+    present: (kind, items, node, text) => customizer.present(kind, items, node, text),
+    condensedText: (values) => customizer.condensedText(values),
   });
   queue.setRules(null, baseRules());
   hooks.rules = queue.rules;
   if (on("alerts")) warmUp(opts.fx);
 
-  // The creator's overlay settings (creators/{id}.overlay), applied live.
+  // The creator's overlay settings (creators/{id}.overlay), applied live; uploaded media
+  // come from the api function (GET /creators/{id}/overlay/media/{file}).
   let rulesCreator = null;
   let unsubRules = null;
+  const api = config.functions && config.functions.api;
+  customizer = new Customizer(hooks, (file) => (api && rulesCreator
+    ? `${api}/creators/${encodeURIComponent(rulesCreator)}/overlay/media/${file}` : null));
+  customizer.apply(null);
   const followRules = (creatorId) => {
     if (!creatorId || creatorId === rulesCreator) return;
     if (unsubRules) unsubRules();
     rulesCreator = creatorId;
+    let lastTest = null; // the first snapshot's test alert is old: only later ones show
     unsubRules = onSnapshot(doc(db, "creators", creatorId), (snap) => {
-      const overlay = (snap.data() || {}).overlay || {};
+      const d = snap.data() || {};
+      const overlay = d.overlay || {};
       queue.setRules(overlay.alerts, baseRules());
       hooks.rules = queue.rules;
+      customizer.apply(overlay);
+      const t = d.overlay_test;
+      const id = (t && typeof t.test_id === "string" && t.test_id) || "";
+      if (lastTest !== null && id && id !== lastTest && t.item && on("alerts")) {
+        // A test alert from the dashboard: through the same queue and settings as real ones.
+        queue.push([{ ...t.item, test: true, event_id: `test:${id}`, _key: `test:${id}` }]);
+      }
+      lastTest = id;
+      root.dataset.settingsReady = "1";
     }, (e) => hooks.errors.push(`creator settings: ${e.code || e.message}`));
   };
 
-  const ui = { db, on, queue, topBox, goalBox, comboBox, followRules };
+  // Creator-scoped: streams the pointer still names but whose document says ended; the
+  // newest other entry is shown instead (ended() re-picks; true when another was attached).
+  const endedStreams = new Set();
+  let pointer = null;
+  let pick = () => false;
+  const ended = (streamId) => {
+    endedStreams.add(streamId);
+    return pick();
+  };
+  const ui = { db, on, queue, topBox, goalBox, comboBox, followRules, ended };
   let view = null;
   const attach = (streamId, replay) => {
     if (view && view.id === streamId) return;
@@ -491,8 +567,16 @@ async function main() {
   // Creator-scoped: follow the pointer the rollup keeps (docs/firestore.md, live_pointers).
   followRules(opts.creator);
   let loaded = false;
+  pick = () => {
+    const cur = currentStream(pointer, endedStreams);
+    if (!cur || (view && view.id === cur.stream_id)) return false;
+    clearHint();
+    attach(cur.stream_id, true);
+    return true;
+  };
   onSnapshot(doc(db, "live_pointers", opts.creator), (snap) => {
-    const cur = currentStream(snap.data());
+    pointer = snap.data();
+    const cur = currentStream(pointer, endedStreams);
     if (cur) {
       clearHint();
       attach(cur.stream_id, loaded);

@@ -55,8 +55,14 @@ export function mountPoll(db, streamId, box, onError) {
       (e) => onError(`overlay: poll listener: ${e.code || e.message}`));
   }
 
-  onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
+  const unsubCurrent = onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
     const d = snap.data() || {};
     follow((d.poll && d.poll.poll_id) || d.last_poll_id || null);
   }, (e) => onError(`overlay: interactions listener: ${e.code || e.message}`));
+  // Detaches every listener (the overlay switched to another stream).
+  return () => {
+    unsubCurrent();
+    if (unsubscribe) unsubscribe();
+    unsubscribe = null;
+  };
 }

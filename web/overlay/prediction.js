@@ -29,7 +29,7 @@ export function mountPrediction(db, streamId, box, onError) {
     box.classList.remove("hidden");
   }
 
-  onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
+  const unsubCurrent = onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
     const id = (snap.data() || {}).prediction_id || null;
     if (id === current) return;
     current = id;
@@ -39,4 +39,10 @@ export function mountPrediction(db, streamId, box, onError) {
       (e) => onError(`overlay: prediction listener: ${e.code || e.message}`)) : null;
     if (!id) render(null);
   }, (e) => onError(`overlay: interactions listener: ${e.code || e.message}`));
+  // Detaches every listener (the overlay switched to another stream).
+  return () => {
+    unsubCurrent();
+    if (unsubscribe) unsubscribe();
+    unsubscribe = null;
+  };
 }

@@ -6,7 +6,8 @@ import "./poll.css";
 
 export function mountQuestion(db, streamId, box, onError) {
   box.classList.add("hidden");
-  onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
+  // The returned function detaches the listener (the overlay switched to another stream).
+  return onSnapshot(doc(db, "streams", streamId, "interactions", "current"), (snap) => {
     const q = (snap.data() || {}).question;
     if (!q) {
       box.classList.add("hidden");

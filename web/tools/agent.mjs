@@ -10,7 +10,9 @@ import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"];
+  "--disable-component-update", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+  // OBS browser sources play sounds without a click; so does this browser.
+  "--autoplay-policy=no-user-gesture-required"];
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || "chromium",
@@ -57,6 +59,16 @@ const ops = {
   },
   async select({ page: name, selector, value }) {
     await page(name).selectOption(selector, String(value));
+  },
+  // A file chosen in an <input type=file>: [{name, mimeType, base64}].
+  async upload({ page: name, selector, files }) {
+    await page(name).setInputFiles(selector, files.map((f) => ({
+      name: f.name, mimeType: f.mimeType, buffer: Buffer.from(f.base64, "base64"),
+    })));
+  },
+  async screenshotElement({ page: name, selector, path }) {
+    await page(name).locator(selector).screenshot({ path });
+    return path;
   },
   async screenshot({ page: name, path, fullPage = false, omitBackground = false }) {
     await page(name).screenshot({ path, fullPage, omitBackground });

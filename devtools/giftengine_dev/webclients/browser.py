@@ -139,6 +139,18 @@ class Browser:
     def select(self, page: str, selector: str, value) -> None:
         self.call("select", page=page, selector=selector, value=value)
 
+    def upload(self, page: str, selector: str, name: str, mime_type: str, data: bytes) -> None:
+        """Choose a file (name, type, bytes) in the <input type=file> at `selector`."""
+        import base64
+
+        files = [{"name": name, "mimeType": mime_type, "base64": base64.b64encode(data).decode()}]
+        self.call("upload", page=page, selector=selector, files=files)
+
+    def screenshot_element(self, page: str, selector: str, path: str | Path) -> Path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.call("screenshotElement", page=page, selector=selector, path=str(Path(path).resolve()))
+        return Path(path)
+
     def screenshot(self, page: str, path: str | Path, full_page: bool = False) -> Path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.call("screenshot", page=page, path=str(Path(path).resolve()), fullPage=full_page)

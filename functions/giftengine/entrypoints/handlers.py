@@ -7,13 +7,13 @@ import base64
 import binascii
 import logging
 
-from flask import Request
+from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.bootstrap import deps, ownership, settings_store
+from giftengine.bootstrap import deps, overlay_media, overlay_store, ownership, settings_store
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
-from giftengine.domain.overlay import OverlaySettings
+from giftengine.domain.overlay import MEDIA_MAX_BYTES, OverlaySettings, TestAlert
 from giftengine.entrypoints import battles_http, rewards_http
 from giftengine.entrypoints.http import (
     ApiError,
@@ -25,7 +25,7 @@ from giftengine.entrypoints.http import (
     parse_body,
 )
 from giftengine.live import http as live_http
-from giftengine.service import controls, goals, pipeline, streams
+from giftengine.service import controls, goals, overlay, pipeline, streams
 
 log = logging.getLogger("giftengine.handlers")
 
@@ -83,10 +83,12 @@ router = Router("api")
 def _mapped(fn, *args):
     try:
         return fn(*args)
-    except (goals.Forbidden, access.Forbidden) as exc:
+    except (goals.Forbidden, access.Forbidden, overlay.Forbidden) as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
-    except (goals.NotFound, streams.NotFound) as exc:
+    except (goals.NotFound, streams.NotFound, overlay.NotFound) as exc:
         raise ApiError(404, "not_found", str(exc)) from None
+    except overlay.Rejected as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
     except streams.Conflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     except controls.Invalid as exc:
@@ -146,11 +148,46 @@ def _reports_mapped(fn, *args):
         raise ApiError(404, "not_found", str(exc)) from None
 
 
+# ---- the creator's overlay customization (service/overlay.py, decision 062) -----------------
 @router.route("PUT", "/creators/{creator_id}/overlay")
 def put_overlay_settings(request: Request, creator_id: str):
     who = authenticate(request, deps().settings.project_id)
     body = parse_body(request, OverlaySettings)
-    return _mapped(goals.set_overlay_settings, creator_id, body, who, settings_store())
+    return _mapped(overlay.set_settings, creator_id, body, who, overlay_store(), overlay_media())
+
+
+@router.route("POST", "/creators/{creator_id}/overlay/test")
+def post_overlay_test(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    body = parse_body(request, TestAlert) if request.get_data(cache=True) else TestAlert()
+    return _mapped(overlay.send_test_alert, creator_id, body, who, overlay_store()), 201
+
+
+@router.route("POST", "/creators/{creator_id}/overlay/media")
+def post_overlay_media(request: Request, creator_id: str):
+    who = authenticate(request, deps().settings.project_id)
+    if (request.content_length or 0) > MEDIA_MAX_BYTES:
+        raise ApiError(413, "too_large", f"the file is larger than {MEDIA_MAX_BYTES} bytes")
+    data = request.stream.read(MEDIA_MAX_BYTES + 1)
+    if len(data) > MEDIA_MAX_BYTES:
+        raise ApiError(413, "too_large", f"the file is larger than {MEDIA_MAX_BYTES} bytes")
+    ctype = request.headers.get("Content-Type", "")
+    doc = _mapped(overlay.upload_media, creator_id, data, ctype, who, overlay_media())
+    return doc, 201 if doc["created"] else 200
+
+
+@router.route("GET", "/creators/{creator_id}/overlay/media/{file}", free=("file",))
+def get_overlay_media(request: Request, creator_id: str, file: str):
+    data, ctype = _mapped(overlay.read_media, creator_id, file, overlay_media())
+    return Response(
+        data,
+        status=200,
+        mimetype=ctype,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # ---- stream ownership and creators' moderators (service/streams.py) ---------------------------

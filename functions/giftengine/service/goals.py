@@ -1,4 +1,5 @@
-"""Creator-facing settings: stream goals, the creator's time zone and overlay settings."""
+"""Creator-facing settings: stream goals and the creator's time zone (overlay settings:
+service/overlay.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from giftengine.domain import access, periods
 from giftengine.domain.ids import ID_PATTERN, DocId
-from giftengine.domain.overlay import OverlaySettings
 from giftengine.domain.stream import GOAL_METRICS
 
 
@@ -106,16 +106,3 @@ def set_creator_settings(
     except access.Forbidden as exc:
         raise Forbidden(str(exc)) from None
     return settings_store.put_creator_settings(creator_id, body.model_dump())
-
-
-def set_overlay_settings(
-    creator_id: str, body: OverlaySettings, who: Principal, settings_store
-) -> dict:
-    """Replace the creator's overlay settings (every rule, defaults filled in)."""
-    try:
-        access.require_self_or_admin(access.Actor.from_claims(who.uid, who.claims), creator_id)
-    except access.Forbidden as exc:
-        raise Forbidden(str(exc)) from None
-    overlay = body.model_dump()
-    settings_store.put_creator_settings(creator_id, {"overlay": overlay})
-    return {"creator_id": creator_id, "overlay": overlay}

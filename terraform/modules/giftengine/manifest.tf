@@ -111,6 +111,8 @@ locals {
     for key, b in local.raw_buckets : key => {
       name    = "${var.project_id}-${replace(key, "_", "-")}"
       purpose = try(b.purpose, "")
+      # The manifest's `retention_days: null` keeps objects (overlay media); absent: the default.
+      retention_days = contains(keys(b), "retention_days") ? b.retention_days : var.bucket_retention_days
     }
   }
 

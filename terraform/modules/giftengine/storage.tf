@@ -31,12 +31,15 @@ resource "google_storage_bucket" "bucket" {
     log_object_prefix = each.key
   }
 
-  lifecycle_rule {
-    condition {
-      age = var.bucket_retention_days
-    }
-    action {
-      type = "Delete"
+  dynamic "lifecycle_rule" {
+    for_each = each.value.retention_days == null ? [] : [each.value.retention_days]
+    content {
+      condition {
+        age = lifecycle_rule.value
+      }
+      action {
+        type = "Delete"
+      }
     }
   }
 

@@ -90,7 +90,7 @@ variable "private_function_ingress" {
 }
 
 variable "bucket_retention_days" {
-  description = "Objects in manifest buckets (exports) are deleted after this many days."
+  description = "Objects in manifest buckets (exports) are deleted after this many days; a bucket whose manifest entry sets retention_days uses that (null: kept, the overlay media)."
   type        = number
   default     = 90
 }

@@ -6,8 +6,9 @@
 //                          across streams without a reload; idle between streams
 //   stream=<id>            or: one fixed stream (one of creator / stream is required)
 //   widgets=alerts,top,goal,combo,chat,poll,prediction,question,battle,tap_battle,
-//           round,hype,throne,mood
-//   (the overlay's accent follows the stream's mood whatever the widgets; `mood` adds a badge)
+//           round,hype,throne,mood,actions
+//   (the overlay's accent follows the stream's mood whatever the widgets; `mood` adds a badge;
+//   command gifts' actions play with `alerts` or `actions`)
 //   (default alerts,top,goal,combo)
 //   theme=dark|light|neon  width=<px> height=<px> scale=<font scale>
 //   big=<coins>            gifts worth at least this are "big" (default 100; creator settings win)
@@ -35,9 +36,10 @@ import { mountPoll } from "./poll.js";
 import { mountPrediction } from "./prediction.js";
 import { mountQuestion } from "./question.js";
 import { applyMood } from "./mood.js";
+import { ActionQueue } from "./actions.js";
 
 const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question",
-  "battle", "tap_battle", "round", "hype", "throne", "mood"];
+  "battle", "tap_battle", "round", "hype", "throne", "mood", "actions"];
 // Same rule as the backend's ids (domain/events.py ID_PATTERN): a Firestore document id.
 const validId = (v) => v.length <= 256 && !v.includes("/") && v !== "." && v !== ".."
   && !/^__.*__$/.test(v);
@@ -449,7 +451,9 @@ function watchStream(db, streamId, replay, ui) {
     const now = Date.now();
     for (const a of items) if (a.type === "gift") meter.giftAlert({ ...a, at: now });
     // Provisional "combo" items are shown by the combo meter, not as pop-ups.
-    if (ui.on("alerts")) ui.queue.push(items.filter((a) => a.type !== "combo"));
+    // Command gifts' actions (actions.js) play in feed order beside the alert queue.
+    if (ui.on("alerts")) ui.queue.push(items.filter((a) => a.type !== "combo" && a.type !== "action"));
+    if (ui.on("actions")) ui.actions.push(items.filter((a) => a.type === "action"));
   }, (e) => fail(`overlay: alerts listener: ${e.code || e.message}`)));
   return { id: streamId, close: () => unsubs.forEach((u) => u()) };
 }
@@ -549,7 +553,10 @@ async function main() {
     endedStreams.add(streamId);
     return pick();
   };
-  const ui = { db, on, queue, topBox, goalBox, comboBox, followRules, ended };
+  const actionsOn = on("alerts") || on("actions"); // an alerts overlay runs command gifts
+  const actions = actionsOn
+    ? new ActionQueue(root, hooks, customizer, (item) => hooks.playEffect(item, "auto")) : null;
+  const ui = { db, on: (w) => (w === "actions" ? actionsOn : on(w)), queue, actions, topBox, goalBox, comboBox, followRules, ended };
   let view = null;
   const attach = (streamId, replay) => {
     if (view && view.id === streamId) return;

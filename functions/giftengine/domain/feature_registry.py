@@ -8,6 +8,7 @@ feature reads another's view in the same rollup (none do yet).
 from __future__ import annotations
 
 from giftengine.domain.battles import Battle
+from giftengine.domain.commands import Commands
 from giftengine.domain.features import Feature
 from giftengine.domain.hype import HypeTrain
 from giftengine.domain.mood import Mood
@@ -26,4 +27,5 @@ REGISTRY: tuple[type[Feature], ...] = (
     Rewards,
     PollWeightsFeature,
     Mood,
+    Commands,
 )

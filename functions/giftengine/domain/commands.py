@@ -1,0 +1,260 @@
+"""Command gifts: a creator maps a gift or a chat command to an overlay action from a
+whitelist; each settled gift runs what its mapping says, once. Pure; a stream feature
+(domain/features.py; decision 076; rules in docs/engagement.md, "Command gifts").
+
+- Settings (`creators/{uid}.features.commands`, `PUT /api/creators/{uid}/features/commands`):
+  up to 20 mappings `{id, trigger: {gift_id} | {command}, action, params, mode, threshold,
+  max_per_gift}` and the rate limits `viewer_per_minute` (default 5) and `stream_per_minute`
+  (default 20). Each action's params are checked against its schema: types, lengths, shipped
+  sounds or the creator's own uploads only (the overlay settings' rules, domain/overlay.py),
+  plain text without markup. A setting that fails is refused with its reason and never stored,
+  so it never reaches an overlay.
+- Actions: `show_text` (text, duration_ms), `play_sound` (sound, volume), `show_image` (image,
+  duration_ms), `effect_3d` (the big-gift effect), `theme` (dark, light or neon, for
+  duration_s).
+- Runs: a settled gift (domain/stream.py: a streak at its final, a one-off gift) matching a
+  mapping's gift id runs the action `once` per settlement, `per_unit` (one per unit), or
+  `per_threshold` (one per `threshold` units of the settlement, rounded down), at most
+  `max_per_gift` times. A comment equal to a mapping's command (`!confetti`, case-insensitive,
+  surrounding spaces ignored) runs it once. Each run is an `action` item in the stream's alert
+  feed, in the order the rollup applies the events, which the overlay plays in order.
+- Rate limits per minute of `occurred_at`: at most `viewer_per_minute` runs per viewer and
+  `stream_per_minute` per stream; runs over a limit are not shown, and counted in the view's
+  `dropped` (which of several runs over a limit are dropped depends on the order the rollup
+  applies them; the counts do not).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from giftengine.domain.events import utc_iso
+from giftengine.domain.features import Feature, Settled
+from giftengine.domain.overlay import _image, _no_controls, _sound
+
+MAX_MAPPINGS = 20
+RECENT = 5
+VIEWERS_TRACKED = 2000  # per minute; beyond, a new viewer is held to the stream's limit only
+
+
+def _plain(value: str) -> str:
+    if "<" in value or ">" in value:
+        raise ValueError("must be plain text (no < or >)")
+    return value
+
+
+PlainText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_no_controls),
+    AfterValidator(_plain),
+]
+Command = Annotated[str, StringConstraints(pattern=r"^![a-z0-9_]{1,32}$")]
+GiftId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^/]+$")]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class ShowText(_Params):
+    text: PlainText
+    duration_ms: int = Field(default=4000, ge=1000, le=15000)
+
+
+class PlaySound(_Params):
+    sound: Annotated[str, StringConstraints(max_length=100), AfterValidator(_sound)]
+    volume: int = Field(default=80, ge=0, le=100)
+
+
+class ShowImage(_Params):
+    image: Annotated[str, StringConstraints(max_length=100), AfterValidator(_image)]
+    duration_ms: int = Field(default=4000, ge=1000, le=15000)
+
+
+class Effect3d(_Params):
+    pass
+
+
+class Theme(_Params):
+    theme: Literal["dark", "light", "neon"]
+    duration_s: int = Field(default=30, ge=5, le=600)
+
+
+ACTIONS: dict[str, type[_Params]] = {
+    "show_text": ShowText,
+    "play_sound": PlaySound,
+    "show_image": ShowImage,
+    "effect_3d": Effect3d,
+    "theme": Theme,
+}
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    gift_id: GiftId | None = None
+    command: Command | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        if (self.gift_id is None) == (self.command is None):
+            raise ValueError("a trigger names exactly one of gift_id or command")
+        return self
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+    trigger: Trigger
+    action: Literal["show_text", "play_sound", "show_image", "effect_3d", "theme"]
+    params: dict = Field(default_factory=dict)
+    mode: Literal["once", "per_unit", "per_threshold"] = "once"
+    threshold: int = Field(default=1, ge=1, le=100_000)
+    max_per_gift: int = Field(default=5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _params(self) -> Mapping:
+        try:
+            checked = ACTIONS[self.action].model_validate(self.params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "params"
+            raise ValueError(f"{self.action} params: {where}: {first.get('msg')}") from None
+        self.params = checked.model_dump()
+        return self
+
+
+class CommandsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mappings: list[Mapping] = Field(default_factory=list, max_length=MAX_MAPPINGS)
+    viewer_per_minute: int = Field(default=5, ge=1, le=60)
+    stream_per_minute: int = Field(default=20, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CommandsConfig:
+        ids = [m.id for m in self.mappings]
+        if len(ids) != len(set(ids)):
+            raise ValueError("mapping ids must be unique")
+        return self
+
+
+def runs(m: Mapping, units: int) -> int:
+    """How many times a settlement of `units` runs mapping `m`."""
+    n = {"once": 1, "per_unit": units, "per_threshold": units // m.threshold}[m.mode]
+    return min(n, m.max_per_gift)
+
+
+class Commands(Feature):
+    name: ClassVar[str] = "commands"
+
+    def __init__(self) -> None:
+        self.config = CommandsConfig()
+        self.minute: int | None = None
+        self.stream_count = 0
+        self.viewer_counts: dict[str, int] = {}
+        self.executed = 0
+        self.dropped = 0
+        self.recent: list[dict] = []
+
+    @classmethod
+    def check_config(cls, config: dict) -> dict:
+        return CommandsConfig.model_validate(config).model_dump(exclude_none=True)
+
+    def configure(self, config: dict | None) -> None:
+        try:
+            self.config = CommandsConfig.model_validate(config or {})
+        except ValidationError:  # stored settings passed check_config; never fail a rollup
+            self.config = CommandsConfig()
+
+    def load(self, d: dict) -> None:
+        self.minute = d.get("minute")
+        self.stream_count = int(d.get("stream_count", 0))
+        self.viewer_counts = dict(d.get("viewer_counts") or {})
+        self.executed = int(d.get("executed", 0))
+        self.dropped = int(d.get("dropped", 0))
+        self.recent = list(d.get("recent") or [])
+
+    def to_dict(self) -> dict:
+        if not (self.executed or self.dropped):
+            return {}
+        return {
+            "minute": self.minute,
+            "stream_count": self.stream_count,
+            "viewer_counts": self.viewer_counts,
+            "executed": self.executed,
+            "dropped": self.dropped,
+            "recent": self.recent,
+        }
+
+    def _allowed(self, user_id: str, minute: int) -> bool:
+        if self.minute is None or minute > self.minute:
+            self.minute, self.stream_count, self.viewer_counts = minute, 0, {}
+        elif minute < self.minute:
+            # A run from an earlier minute than the current one: held to the current
+            # minute's counts (its own minute's are gone), so a late event never exceeds them.
+            pass
+        c = self.config
+        seen = self.viewer_counts.get(user_id, 0)
+        if self.stream_count >= c.stream_per_minute or seen >= c.viewer_per_minute:
+            return False
+        self.stream_count += 1
+        if user_id in self.viewer_counts or len(self.viewer_counts) < VIEWERS_TRACKED:
+            self.viewer_counts[user_id] = seen + 1
+        return True
+
+    def _run(self, st, m: Mapping, n: int, who: dict, at, event_id: str | None) -> None:
+        minute = int(at.timestamp() // 60)
+        for i in range(n):
+            if not self._allowed(who["user_id"], minute):
+                self.dropped += n - i
+                return
+            self.executed += 1
+            item = {
+                "type": "action",
+                "action": m.action,
+                "params": dict(m.params),
+                "mapping_id": m.id,
+                **who,
+                "occurred_at": utc_iso(at),
+                "event_id": event_id,
+                "n": i + 1,
+            }
+            st.alerts.append(item)
+            shown = {k: item[k] for k in ("action", "mapping_id", "handle", "occurred_at")}
+            self.recent = [*self.recent, shown][-RECENT:]
+
+    def on_settled(self, st, s: Settled) -> None:
+        who = {"user_id": s.user_id, "handle": s.handle, "name": s.name}
+        for m in self.config.mappings:
+            if m.trigger.gift_id == s.gift_id:
+                n = runs(m, s.units)
+                if n:
+                    self._run(st, m, n, {**who, "gift_id": s.gift_id}, s.occurred_at, s.event_id)
+
+    def on_event(self, st, ev) -> None:
+        if ev.kind != "comment" or not ev.text.strip().startswith("!"):
+            return
+        said = ev.text.strip().lower()
+        for m in self.config.mappings:
+            if m.trigger.command is not None and said == m.trigger.command:
+                u = ev.user
+                who = {"user_id": u.id, "handle": u.handle, "name": u.name}
+                self._run(st, m, 1, who, ev.occurred_at, ev.event_id)
+
+    def view(self) -> dict | None:
+        if not (self.executed or self.dropped):
+            return None
+        return {"executed": self.executed, "dropped": self.dropped, "recent": self.recent}

@@ -100,3 +100,11 @@ def test_a_new_account_reaches_its_overlay_and_sees_its_streams_alert(
     assert "Ana" in alert
     assert browser.eval(OVERLAY, "() => window.giftOverlay.stream") == stream_id
     browser.screenshot(OVERLAY, artifacts / "onboarding-overlay-alert.png")
+
+    # Leave nothing running for the next tests: stop following the handle, close the pages.
+    browser.click(DASH, "#ingest-stop")
+    browser.wait_for(
+        DASH, "() => document.getElementById('ingest-status')?.textContent.startsWith('Stopped')"
+    )
+    browser.call("close", page=OVERLAY)
+    browser.call("close", page=DASH)

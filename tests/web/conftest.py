@@ -48,6 +48,15 @@ def browser():
         yield b
 
 
+@pytest.fixture(autouse=True)
+def _close_pages_after_each_test(request):
+    """Every browser test starts with no page left open by an earlier one (Browser.close_pages:
+    open pages' listener connections would starve the next pages' listeners)."""
+    yield
+    if "browser" in request.fixturenames:
+        request.getfixturevalue("browser").close_pages()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,17 @@ class Browser:
 
     # ---- conveniences
     def open(self, page: str, url: str, width: int = 1280, height: int = 720) -> str:
+        self.opened = getattr(self, "opened", set()) | {page}
         return self.call("open", page=page, url=url, width=width, height=height)
+
+    def close_pages(self) -> None:
+        """Close every page opened so far (the sign-in, kept by the browser context, stays).
+        Each open page holds long-lived connections to the Firestore emulator for its
+        listeners; Chromium allows 6 connections per host, so pages left open by earlier
+        tests starve later pages' listeners (they then never see data)."""
+        for page in sorted(getattr(self, "opened", set())):
+            self.call("close", page=page)
+        self.opened = set()
 
     def eval(self, page: str, expr: str, arg=None):
         return self.call("eval", page=page, expr=expr, arg=arg)

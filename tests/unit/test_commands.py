@@ -11,13 +11,19 @@ from giftengine.domain import feature_registry
 from giftengine.domain.commands import Commands, CommandsConfig, runs
 from giftengine.domain.stream import StreamState
 from giftengine.service import pipeline
-from giftengine.service.memory import Crash, MemoryEventStore
+from giftengine.service.memory import MemoryEventStore
 from hypothesis import given, settings
 from pydantic import ValidationError
 
 from tests.unit import factories
 from tests.unit.factories import T0
-from tests.unit.test_pipeline_service import Leading, deliver, drain, make_deps, once, scenarios
+from tests.unit.test_pipeline_service import (
+    Leading,
+    drain,
+    make_deps,
+    play,
+    scenarios,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -143,21 +149,7 @@ def test_through_the_pipeline_each_settled_gift_runs_its_mapping_once(scenario):
         real, leading = pipeline._leading, Leading()
         pipeline._leading = leading
         try:
-            pending, i = list(steps), 0
-            while pending:
-                what, msg, crash, quiet = pending.pop(0)
-                deps.clock.t += ticks[i % len(ticks)]
-                i += 1
-                store.crash, leading.next = once(crash), quiet
-                try:
-                    if what == "deliver":
-                        deliver(deps, msg)
-                    else:
-                        pipeline.run_rollup("s1", deps)
-                except Crash:
-                    if what == "deliver":
-                        pending.append((what, msg, None, quiet))
-            store.crash = once(None)
+            play(deps, leading, steps, ticks)
             drain(deps)
         finally:
             pipeline._leading = real

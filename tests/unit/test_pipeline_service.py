@@ -166,6 +166,28 @@ def once(where: str | None):
     return crash
 
 
+def play(deps, leading, steps, ticks) -> None:
+    """Run a drawn scenario's steps on stream s1: deliveries and rollups, each after its clock
+    tick, with its crash and quiet flag; a delivery that crashed is delivered again later
+    (Pub/Sub redelivers what was not acknowledged)."""
+    store = deps.store
+    pending, i = list(steps), 0
+    while pending:
+        what, msg, crash, quiet = pending.pop(0)
+        deps.clock.t += ticks[i % len(ticks)]
+        i += 1
+        store.crash, leading.next = once(crash), quiet
+        try:
+            if what == "deliver":
+                deliver(deps, msg)
+            else:
+                pipeline.run_rollup("s1", deps)
+        except Crash:
+            if what == "deliver":
+                pending.append((what, msg, None, quiet))
+    store.crash = once(None)
+
+
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
 def test_every_event_counts_once_whatever_the_batches_redeliveries_and_crashes(scenario):
@@ -176,23 +198,7 @@ def test_every_event_counts_once_whatever_the_batches_redeliveries_and_crashes(s
     real_leading, leading = pipeline._leading, Leading()
     pipeline._leading = leading
     try:
-        pending = list(steps)
-        i = 0
-        while pending:
-            what, msg, crash, quiet = pending.pop(0)
-            deps.clock.t += ticks[i % len(ticks)]
-            i += 1
-            store.crash = once(crash)
-            leading.next = quiet
-            try:
-                if what == "deliver":
-                    deliver(deps, msg)
-                else:
-                    pipeline.run_rollup("s1", deps)
-            except Crash:
-                if what == "deliver":  # not acknowledged: Pub/Sub delivers it again
-                    pending.append((what, msg, None, quiet))
-        store.crash = once(None)
+        play(deps, leading, steps, ticks)
         drain(deps)
     finally:
         pipeline._leading = real_leading

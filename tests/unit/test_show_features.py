@@ -12,11 +12,18 @@ from giftengine.domain.hype import HypeTrain
 from giftengine.domain.rounds import Rounds
 from giftengine.domain.throne import Throne
 from giftengine.service import pipeline
-from giftengine.service.memory import Crash, MemoryEventStore
+from giftengine.service.memory import MemoryEventStore
 from hypothesis import given, settings
 
 from tests.unit import factories
-from tests.unit.test_pipeline_service import Leading, deliver, drain, make_deps, once, scenarios
+from tests.unit.test_pipeline_service import (
+    Leading,
+    deliver,
+    drain,
+    make_deps,
+    play,
+    scenarios,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -48,21 +55,7 @@ def test_throne_rounds_and_hype_count_each_settled_gift_once(scenario):
             deliver(deps, [start_rounds()], "m-start")
             drain(deps)
             store.lag_next = list(lags)
-            pending, i = list(steps), 0
-            while pending:
-                what, msg, crash, quiet = pending.pop(0)
-                deps.clock.t += ticks[i % len(ticks)]
-                i += 1
-                store.crash, leading.next = once(crash), quiet
-                try:
-                    if what == "deliver":
-                        deliver(deps, msg)
-                    else:
-                        pipeline.run_rollup("s1", deps)
-                except Crash:
-                    if what == "deliver":
-                        pending.append((what, msg, None, quiet))
-            store.crash = once(None)
+            play(deps, leading, steps, ticks)
             drain(deps)
             live = store.live("s1")
             deps.clock.t = T0 + 700  # past round 1's end + grace: it freezes

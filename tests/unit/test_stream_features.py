@@ -11,7 +11,7 @@ from giftengine.domain import feature_registry
 from giftengine.domain.events import EngagementEvent
 from giftengine.domain.features import Feature, Settled, SideWrite
 from giftengine.service import pipeline
-from giftengine.service.memory import Crash, MemoryEventStore
+from giftengine.service.memory import MemoryEventStore
 from hypothesis import given, settings
 from pydantic import ValidationError
 
@@ -21,7 +21,7 @@ from tests.unit.test_pipeline_service import (
     deliver,
     drain,
     make_deps,
-    once,
+    play,
     scenarios,
 )
 
@@ -107,21 +107,7 @@ def test_feature_state_and_side_writes_count_each_event_once(scenario):
         real, leading = pipeline._leading, Leading()
         pipeline._leading = leading
         try:
-            pending, i = list(steps), 0
-            while pending:
-                what, msg, crash, quiet = pending.pop(0)
-                deps.clock.t += ticks[i % len(ticks)]
-                i += 1
-                store.crash, leading.next = once(crash), quiet
-                try:
-                    if what == "deliver":
-                        deliver(deps, msg)
-                    else:
-                        pipeline.run_rollup("s1", deps)
-                except Crash:
-                    if what == "deliver":
-                        pending.append((what, msg, None, quiet))
-            store.crash = once(None)
+            play(deps, leading, steps, ticks)
             drain(deps)
         finally:
             pipeline._leading = real

@@ -120,15 +120,17 @@ def test_replay_of_app_and_chat_votes_gives_the_rules_tally(cloud, live_stream):
 
     # v1 -> Blue (earliest), v2 -> Blue, v5 -> Red, plain -> Green
     assert wait_for(lambda: exact() == [1, 2, 1]), exact()
+    # The chat votes above carry made-up times up to t0 + 2 s, and the app vote below is timed
+    # by the server's clock on arrival: wait past the last of them so that v5's chat vote
+    # (t0 + 1.5 s) is the earlier one, whatever the machine's speed. Closing after it also
+    # puts each chat vote inside or outside the window as the comments say.
+    time.sleep(max(0.0, t0 + 2.5 - time.time()))
     r = linked.post(f"{path}/votes", {"choice": 2, "idempotency_key": "linked-key-1"})
     assert r.status_code == 409 and r.json()["error"] == "already_voted"
     wait_for_doc(
         db.document(f"streams/{stream}/polls/{pid}"), lambda d: d["counts"] == [1, 2, 1], timeout=60
     )
 
-    # The chat votes above carry made-up times up to t0 + 2 s; close after the last of them
-    # so that each one is inside or outside the window as the comments say.
-    time.sleep(max(0.0, t0 + 2.5 - time.time()))
     closed = creator.post(f"{path}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     closes_at = closed.json()["closes_at"]

@@ -137,8 +137,23 @@ class Browser:
             if ans.get("id") in (rid, None):
                 break
         if not ans["ok"]:
-            raise BrowserError(f"waitFor: {ans['error']}")
+            raise BrowserError(f"waitFor: {ans['error']}{self._page_report(page)}")
         return ans.get("result")
+
+    def _page_report(self, page: str) -> str:
+        """The page's console lines and the overlay's error hooks, for a failed wait's message:
+        a wait that timed out in CI otherwise says nothing about why."""
+        try:
+            lines = self.logs(page)[-30:]
+            hooks = self.eval(
+                page,
+                "() => { const h = window.giftOverlay || {};"
+                " return JSON.stringify({state: h.state, stream: h.stream, hint: h.hint,"
+                " errors: h.errors, mounted: h.mounted}); }",
+            )
+        except BrowserError as e:
+            return f"\n(no page report: {e})"
+        return "\npage console:\n  " + "\n  ".join(lines or ["(empty)"]) + f"\npage hooks: {hooks}"
 
     def fill(self, page: str, selector: str, value) -> None:
         self.call("fill", page=page, selector=selector, value=value)

@@ -36,6 +36,10 @@ class Settings:
     followup_tick_s: float = 0.1
     rollup_max_events: int = 400  # records (messages: one event or a batch) per rollup read
     inline_rollup: bool = True  # leading-edge rollup in the delivery that recorded the event
+    # A quiet stream's message arriving less than an interval after the last live write waits
+    # this long at most for it, and is then recorded and applied in one commit (the fast
+    # path) instead of waiting for a follow-up rollup (decision 044).
+    fast_path_wait_s: float = 0.5
     flush_max_users: int = 30
     state_shards: int = 8
     top_n: int = 10
@@ -80,6 +84,7 @@ def load() -> Settings:
         period_flush_interval_s=float(_env("GIFTENGINE_PERIOD_FLUSH_INTERVAL_S", "300")),
         rollup_max_events=int(_env("GIFTENGINE_ROLLUP_MAX_EVENTS", "400")),
         inline_rollup=_env("GIFTENGINE_INLINE_ROLLUP", "1") not in ("0", "false", "no"),
+        fast_path_wait_s=float(_env("GIFTENGINE_FAST_PATH_WAIT_S", "0.5")),
         flush_max_users=int(_env("GIFTENGINE_FLUSH_MAX_USERS", "30")),
         state_shards=int(_env("GIFTENGINE_STATE_SHARDS", "8")),
         top_n=int(_env("GIFTENGINE_TOP_N", "10")),

@@ -233,17 +233,18 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    def roller():
+    def roller(followup: bool):
         mine = dataclasses.replace(deps, store=FirestoreStreamStore(store.db, shards=4))
         while not stop.is_set():
             try:
-                pipeline.run_rollup(stream_id, mine)
+                # a follow-up tries without the lease first (a conditional commit)
+                pipeline.run_rollup(stream_id, mine, followup=followup)
                 time.sleep(0.001)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
     writers = [threading.Thread(target=writer, args=(events[i::4], i == 0)) for i in range(4)]
-    rollers = [threading.Thread(target=roller) for _ in range(2)]
+    rollers = [threading.Thread(target=roller, args=(f,)) for f in (False, True, True)]
     for t in writers + rollers:
         t.start()
     for t in writers:
@@ -258,6 +259,47 @@ def test_racing_rollups_and_writers_count_every_gift_exactly_once(
     assert coins(deps, stream_id) == expected
     totals = deps.store.live(stream_id)["totals"]
     assert (totals["gifts"], totals["likes"]) == (sum(1 for e in events if e.gift), likes)
+
+
+def lease_exists(deps, stream_id) -> bool:
+    return deps.store.stream_ref(stream_id).collection("rollup").document("lease").get().exists
+
+
+def test_a_follow_up_of_a_quiet_stream_takes_no_lease_and_one_overtaken_takes_it(
+    deps, stream_id, monkeypatch
+):
+    deliver(deps, ev(stream_id, coins=2, streakable=False))
+    deliver(deps, ev(stream_id, coins=3, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, followup=True).applied == 2
+    assert coins(deps, stream_id) == 5 and not lease_exists(deps, stream_id)
+    # Another rollup commits between the follow-up's reads and its commit: the follow-up's
+    # commit is refused, and it goes the leased way, which finds the gift applied.
+    deliver(deps, ev(stream_id, coins=4, streakable=False))
+    deps.clock.t += 1
+    other = dataclasses.replace(
+        deps, store=FirestoreStreamStore(deps.store.db, shards=4, visibility_margin_ms=0)
+    )
+    goals, overtaken = deps.store._goals, []
+
+    def goals_then_another_rollup(sid):
+        if not overtaken:
+            overtaken.append(pipeline.run_rollup(stream_id, other).applied)
+        return goals(sid)
+
+    monkeypatch.setattr(deps.store, "_goals", goals_then_another_rollup)
+    result = pipeline.run_rollup(stream_id, deps, followup=True)
+    assert overtaken == [1] and result.applied == 0 and lease_exists(deps, stream_id)
+    assert coins(deps, stream_id) == 9
+
+
+def test_a_follow_up_finding_a_busy_log_takes_the_lease(deps, stream_id, monkeypatch):
+    monkeypatch.setattr(FirestoreStreamStore, "UNLEASED_RECORDS", 2)
+    for c in (1, 2, 3):
+        deliver(deps, ev(stream_id, coins=c, streakable=False))
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, followup=True).applied == 3
+    assert lease_exists(deps, stream_id) and coins(deps, stream_id) == 6
 
 
 def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, stream_id):

@@ -52,6 +52,9 @@ class Clock:
     def __call__(self) -> float:
         return self.t
 
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
 
 class Leading:
     """Stands in for the per-process quiet/leading-edge memory: the test decides."""
@@ -67,12 +70,14 @@ class Leading:
 
 
 def make_deps(store: MemoryEventStore) -> pipeline.Deps:
+    clock = Clock()
     return pipeline.Deps(
         settings=dataclasses.replace(load(), inline_rollup=True, rollup_max_events=3),
         store=store,
         scheduler=Tasks(),
         dead_letters=DeadLetters(),
-        clock=Clock(),
+        clock=clock,
+        sleep=clock.sleep,
     )
 
 
@@ -149,7 +154,10 @@ def scenarios(draw):
             )
     lags = draw(st.lists(st.integers(0, 2), max_size=40))
     ticks = draw(
-        st.lists(st.sampled_from([0.0, 0.3, 1.0, 1.5]), min_size=len(steps), max_size=len(steps))
+        # 0.8: a quiet message waits for the interval on the fast path (fast_path_wait_s)
+        st.lists(
+            st.sampled_from([0.0, 0.3, 0.8, 1.0, 1.5]), min_size=len(steps), max_size=len(steps)
+        )
     )
     return events, steps, lags, ticks
 
@@ -297,3 +305,37 @@ def test_a_quiet_stream_asks_for_a_rollup_passing_its_records_once_enough_are_ah
     finally:
         pipeline._leading = real
     assert store.streams["s1"].core["_ahead"] == [] and totals(store)["likes"] == 20
+
+
+def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to_a_follow_up(
+    monkeypatch,
+):
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
+    store = MemoryEventStore()
+    deps = make_deps(store)
+
+    def rollups_within_5s() -> list[float]:  # not the leaderboards' flushes (10 s, 300 s)
+        return [at for _, at in deps.scheduler.calls if at < deps.clock.t + 5]
+
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
+        assert store.ops["write"] == 4 and rollups_within_5s() == []
+        # 0.9 s after the live write: it waits 0.1 s and is applied in one commit.
+        deps.clock.t += 0.9
+        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+        assert store.ops["write"] == 8 and rollups_within_5s() == []
+        t_live = deps.clock.t
+        # 0.3 s after it: too long a wait; recorded alone, its follow-up due an interval
+        # after the live write, when it is applied once.
+        deps.clock.t += 0.3
+        assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
+        assert store.ops["write"] == 9 and totals(store)["gifts"] == 2
+        assert rollups_within_5s() == [t_live + deps.settings.rollup_min_interval_s]
+        deliver(deps, [event(2, "gift", 5, 2)], "m2")  # its redelivery
+        deps.clock.t = t_live + deps.settings.rollup_min_interval_s
+        assert pipeline.run_rollup("s1", deps).applied == 1
+        drain(deps)
+    finally:
+        pipeline._leading = real
+    assert totals(store)["gifts"] == 3 and totals(store)["coins"] == 15

@@ -181,3 +181,25 @@ def test_a_side_write_path_must_name_a_document():
     with pytest.raises(ValueError):
         SideWrite("a/b", increments={"n": 1.5})
     assert SideWrite("a/b/c/d", increments={"n": 2}).path == "a/b/c/d"
+
+
+def test_a_deadline_with_slack_is_asked_for_on_its_grid_and_one_without_exactly(
+    with_tally, monkeypatch
+):
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    t0 = deps.clock.t  # a multiple of 5
+    store.creators["s1"] = {"features": {"tally": {"ends_at": t0 + 1001.2}}}
+    deliver(deps, [factories.gift("u1", coins=5, streakable=False, event_id="g1")], "m1")
+    deps.clock.t += deps.settings.period_flush_interval_s
+    pipeline.run_rollup("s1", deps)
+    assert deps.scheduler.calls[-1][1] == t0 + 1001.2
+    # With 5 s of slack, the commits of gifts moving the deadline ask for one time, the
+    # next multiple of 5 s: one follow-up task, passed by the first rollup after it.
+    monkeypatch.setattr(Tally, "deadline_slack", 5.0)
+    deps.clock.t += 1
+    pipeline.run_rollup("s1", deps)
+    assert deps.scheduler.calls[-1][1] == t0 + 1005
+    deps.clock.t = t0 + 1003
+    pipeline.run_rollup("s1", deps)  # an event's rollup after the deadline ends it
+    assert store.live("s1")["features"]["tally"]["ended"] is True

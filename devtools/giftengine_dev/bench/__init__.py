@@ -6,3 +6,4 @@ HOT_SECONDS = 30.0  # publishing into the hot stream
 LATENCY_SAMPLES = 120  # alert latency samples per phase (each with its two floors)
 FLOOR_MESSAGES = 3000  # messages for each push-delivery rate floor
 VIEWERS = 200  # distinct gifters in the hot stream
+ONE_PER_S_SECONDS = 120.0  # one stream, one gift a second

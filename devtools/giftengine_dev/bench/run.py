@@ -373,6 +373,120 @@ def sustained(db, project: str, seconds: float, rate: float, users: int, kind: s
     }
 
 
+# ---- one stream at 1 gift/s (issue #18's "$5 per million gifts at 1 gift/s") ----------------
+ONE_PER_S_SECONDS = defaults.ONE_PER_S_SECONDS  # gifts, one a second
+ONE_PER_S_VIEWERS = 40  # the stream's audience; a few regulars give most gifts
+PERIOD_S = 300.0  # GIFTENGINE_PERIOD_FLUSH_INTERVAL_S, the period boards' flush interval
+
+
+def one_per_s_messages(stream: str, creator: str, total: int, start: float, seed: int = 23):
+    """`total` gift events one second apart (event i occurred at `start + i`), as a
+    single stream of a creator with a modest audience sends them: gifters drawn with
+    weights 1/rank from ONE_PER_S_VIEWERS viewers (a few regulars gift again and again,
+    most viewers once or twice), gifts as in the hot stream (roses and finger hearts in
+    streaks of 1-5 messages, a second apart, and single corgis). Returns (events, coins,
+    units)."""
+    rnd = random.Random(seed)
+    viewers = list(range(ONE_PER_S_VIEWERS))
+    weights = [1 / (k + 1) for k in viewers]
+    rose = {"id": "5655", "name": "Rose", "coins": 1, "streakable": True}
+    heart = {"id": "5487", "name": "Finger Heart", "coins": 5, "streakable": True}
+    corgi = {"id": "6267", "name": "Corgi", "coins": 299, "streakable": False}
+    evs: list[EngagementEvent] = []
+    coins = units = 0
+    while len(evs) < total:
+        u = rnd.choices(viewers, weights)[0]
+        g = rnd.choice([rose, rose, heart, corgi])
+        k = min(rnd.choice([1, 1, 2, 3, 5]) if g["streakable"] else 1, total - len(evs))
+        group = f"g{len(evs)}"
+        for c in range(1, k + 1):
+            n = len(evs) + 1
+            evs.append(_gift(stream, creator, u, g, c, c == k, group, n, start + len(evs)))
+        coins, units = coins + k * g["coins"], units + k
+    return evs, coins, units
+
+
+def gifters_per_period(total: int, seed: int = 23) -> int:
+    """Distinct gifters among the first `total` gifts of `one_per_s_messages`."""
+    evs, _, _ = one_per_s_messages("x", "x", total, 0.0, seed)
+    return len({e.user.id for e in evs})
+
+
+def one_gift_per_s(db, project: str, writes_dir: str, seconds: float) -> dict:
+    """One stream, one gift a second for `seconds`, then its end. Operations counted from
+    the first publish until the last session-board flush after the last gift (every
+    flush and follow-up of those seconds). The period boards flush every PERIOD_S (their
+    clock starts at the stream's first flush) or at the stream's end, so a window shorter
+    than a period holds none: their share is counted at the stream's end instead (the
+    period-entry writes of the end's flush, per gifter flushed) and spread over a full
+    period of this stream: writes per gifter x distinct gifters of the first PERIOD_S
+    gifts of the same generator / PERIOD_S gifts (`period_entries_amortized`)."""
+    stream = f"bench-1ps-{uuid.uuid4().hex[:8]}"
+    creator = f"bench-creator-{uuid.uuid4().hex[:6]}"
+    total = max(1, int(seconds))
+    start = time.time()
+    evs, coins, units = one_per_s_messages(stream, creator, total, start)
+    _log(f"1 gift/s: {total} gifts into {stream} from {ONE_PER_S_VIEWERS} viewers")
+    pub = EventPublisher(project)
+    sent = _Sent()
+    try:
+        futs = pub.publish_paced(evs, 1.0, MAX_EVENTS, LINGER_S, on_sent=sent)
+        for f in futs:
+            f.result(timeout=60)
+        ref = db.collection("streams").document(stream)
+        deadline, totals = time.time() + STALL_S, {}
+        while time.time() < deadline:
+            totals = (ref.get().to_dict() or {}).get("totals") or {}
+            if totals.get("gifts", 0) >= units:
+                break
+            time.sleep(0.2)
+        t_done = time.time()
+        time.sleep(12)  # the last session-board flush (every 10 s) and its follow-up
+        t_window = time.time()
+        end = evs[-1].model_copy(
+            update={
+                "event_id": f"{stream}:end",
+                "kind": "stream_end",
+                "occurred_at": datetime.fromtimestamp(t_window, UTC),
+                "user": None,
+                "gift": None,
+            }
+        )
+        pub.publish_message([end]).result(timeout=30)
+        time.sleep(10)  # the end's rollup and its flush of every board
+        t_end = time.time()
+    finally:
+        pub.close()
+    ops = operations(writes_dir, start - 1, t_window, sent, 0)
+    per_gift = ops.pop("_per_gift")
+    ended = [
+        w
+        for w in writelog.read(writes_dir)
+        if "path" in w
+        and t_window <= w["t"] <= t_end
+        and write_category(w["path"]) == "period_board_entry"
+    ]
+    # Each gifter's period entries written by the end's flush (the creator's and the
+    # global boards: nothing else gifts meanwhile), per gifter flushed.
+    flushed = {w["path"].rsplit("/", 1)[1] for w in ended}
+    per_gifter = len(ended) / len(flushed) if flushed else 0.0
+    period_gifters = gifters_per_period(int(PERIOD_S))
+    amortized = per_gifter * period_gifters / PERIOD_S
+    per_gift["firestore_writes"] += amortized
+    ops["period_entries_amortized"] = {
+        "writes_per_gifter": round(per_gifter, 2),
+        "gifters_per_period": period_gifters,
+        "period_s": PERIOD_S,
+        "writes_per_gift": round(amortized, 4),
+    }
+    ops["firestore_writes_per_gift_with_periods"] = round(per_gift["firestore_writes"], 4)
+    ops["cost_usd_per_million_gifts_with_periods"] = cost.per_million_gifts(per_gift)
+    ops["exact"] = totals.get("coins") == coins and totals.get("gifts") == units
+    ops["seconds"] = round(t_done - start, 1)
+    ops["distinct_gifters"] = len({e.user.id for e in evs})
+    return ops
+
+
 class AlertProbe:
     """Publish of a gift to a quiet stream -> its alert (by `event_id`) seen by an
     `on_snapshot` listener on the stream's alerts query."""
@@ -550,6 +664,7 @@ def operations(writes_dir: str, lo: float, hi: float, sent: _Sent, app_log_bytes
         "reads_by_operation": {k: round(v / gifts, 4) for k, v in sorted(reads.items())},
         "writes_by_kind": {k: round(v / gifts, 4) for k, v in sorted(writes.items())},
         "cost_usd_per_million_gifts": cost.per_million_gifts(per_gift),
+        "_per_gift": per_gift,
     }
 
 
@@ -601,6 +716,7 @@ def run(
     users: int = defaults.VIEWERS,
     rate: float | None = None,
     hot_multiple: float = HOT_MULTIPLE,
+    one_per_s_seconds: float = ONE_PER_S_SECONDS,
 ) -> dict:
     os.environ.update(status["env"])
     project = status["project_id"]
@@ -620,7 +736,9 @@ def run(
         quiet_sent, logs0, t_q0 = _Sent(), _log_sizes(status), time.time()
         quiet = latencies(db, project, floor, latency_samples, quiet_sent)
         time.sleep(3)  # the quiet streams' follow-up rollups
-        t_q1, logs1 = time.time(), _log_sizes(status)
+        t_q1, logs_q = time.time(), _log_sizes(status)
+        one_per_s = one_gift_per_s(db, project, status["writes_dir"], one_per_s_seconds)
+        logs1 = _log_sizes(status)
         hot = sustained(db, project, seconds, rate or floor_rate * hot_multiple, users)
         logs2 = _log_sizes(status)
         _log(
@@ -639,8 +757,11 @@ def run(
         "steady_100_gifts_per_s": operations(
             wd, steady["t0"] - 1, steady["t_done"] + 12, steady["sent"], logs3 - logs2
         ),
-        "quiet": operations(wd, t_q0, t_q1, quiet_sent, logs1 - logs0),
+        "quiet": operations(wd, t_q0, t_q1, quiet_sent, logs_q - logs0),
     }
+    for o in ops.values():
+        o.pop("_per_gift")
+    ops["one_gift_per_s"] = one_per_s
     writes = write_figures(status["writes_dir"], hot)
     lat = latency_figures(quiet)
     report = {
@@ -675,6 +796,8 @@ def run(
                 "total"
             ],
             "quiet_stream": ops["quiet"]["cost_usd_per_million_gifts"]["total"],
+            # one stream, a gift a second, with its share of the period boards
+            "at_1_gift_per_s": one_per_s["cost_usd_per_million_gifts_with_periods"]["total"],
         },
         "steady_exact": steady["exact"],
         "operations": ops,
@@ -710,4 +833,16 @@ def push_window(status: dict, sleeps_ms: list[float], messages: int = 1500) -> d
         "push_window": rows,
         "in_flight": round(n, 2),
         "service_ms": round(s0 * 1000, 2),
+    }
+
+
+def run_one_per_s(status: dict, seconds: float = ONE_PER_S_SECONDS) -> dict:
+    """Only the 1 gift/s window (`giftengine bench --only-one-per-s`)."""
+    os.environ.update(status["env"])
+    db = firestore.Client(project=status["project_id"])
+    ops = one_gift_per_s(db, status["project_id"], status["writes_dir"], seconds)
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exact": ops["exact"],
+        "operations": {"one_gift_per_s": ops},
     }

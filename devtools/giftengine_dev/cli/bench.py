@@ -19,8 +19,13 @@ def run(args) -> int:
             report = bench.push_window(status, [0, 2, 5, 10, 20])
             print(json.dumps(report, indent=2))
             return 0
+        if args.only_one_per_s:
+            report = bench.run_one_per_s(status, args.one_per_s_seconds)
+            print(json.dumps(report, indent=2))
+            return 0 if report["exact"] else 1
         report = bench.run(
             status,
+            one_per_s_seconds=args.one_per_s_seconds,
             seconds=args.seconds,
             latency_samples=args.samples,
             floor_messages=args.floor_messages,
@@ -58,6 +63,17 @@ def register(sub) -> None:
         "--rate",
         type=float,
         help="gifts/s into the hot stream (default: 4 x the measured floor message rate)",
+    )
+    p.add_argument(
+        "--one-per-s-seconds",
+        type=float,
+        default=defaults.ONE_PER_S_SECONDS,
+        help="length of the 1 gift/s stream (one gift a second)",
+    )
+    p.add_argument(
+        "--only-one-per-s",
+        action="store_true",
+        help="only the 1 gift/s stream's operation counts and cost",
     )
     p.add_argument("--keep", action="store_true", help="leave a stack it started running")
     p.add_argument(

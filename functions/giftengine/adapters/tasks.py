@@ -61,7 +61,8 @@ class TaskScheduler:
         base = self.settings.endpoint(self.target)
         http_request = {
             "http_method": "POST",
-            "url": f"{base}?stream_id={quote(stream_id, safe='')}",
+            # kind: "e" event-driven, "f" a follow-up (tried without the lease first)
+            "url": f"{base}?stream_id={quote(stream_id, safe='')}&kind={kind}",
             "headers": {"Content-Type": "application/json"},
         }
         if self.settings.tasks_invoker_service_account:

@@ -78,6 +78,9 @@ def _row(stored: dict | list) -> list:
 
 class HypeTrain(Feature):
     name: ClassVar[str] = "hype"
+    # Its watermark trails the events by settle_s: a gift's rollup passes what an earlier
+    # one waited for, and a follow-up is needed only when gifts stop (decision 044).
+    deadline_slack: ClassVar[float] = 5.0
 
     def __init__(self) -> None:
         self.config = HypeConfig()

@@ -77,6 +77,8 @@ def _ts(dt: datetime) -> float:
 
 class Mood(Feature):
     name: ClassVar[str] = "mood"
+    # Every event moves the decay deadline; back to calm up to 5 s late (decision 044).
+    deadline_slack: ClassVar[float] = 5.0
 
     def __init__(self) -> None:
         self.scores = dict.fromkeys(MOODS, 0.0)

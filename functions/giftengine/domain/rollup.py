@@ -124,14 +124,16 @@ def decide(
 def next_run(st: StreamState, skipped: bool, more: bool, now: float, c: Cadence) -> float | None:
     """When the stream's follow-up rollup is due, or None. Work that writes the live
     documents runs one interval after the last such write; a leaderboard flush whenever
-    it is due; never sooner than one follow-up tick from now (task names are per tick)."""
+    it is due; never sooner than one follow-up tick from now (task names are per tick).
+    A feature's deadline is asked for on its grid (`Feature.deadline_slack`): while events
+    come, their rollups pass it first and the commits ask for one task, not one each."""
     live_ok = st.last_rollup_at + c.interval
     candidates = []
     if skipped:
         candidates.append(live_ok)
     elif more:
         candidates.append(now + c.interval)
-    deadline = st.next_deadline(c.idle_timeout)
+    deadline = st.next_deadline(c.idle_timeout, slack=True)
     if deadline is not None:
         candidates.append(max(deadline, live_ok))
     flush_at = st.next_flush_at(c.board_flush, c.period_flush)

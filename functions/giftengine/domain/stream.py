@@ -24,6 +24,7 @@ Firestore's 1 MiB per document however many streaks a hot stream settles.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -386,14 +387,18 @@ class StreamState:
             else:
                 del v.streaks[key]
 
-    def next_deadline(self, timeout: float) -> float | None:
+    def next_deadline(self, timeout: float, slack: bool = False) -> float | None:
+        """The soonest time something changes with no new event (an idle streak settles, a
+        feature's deadline). With `slack`, each feature's deadline rounded up to its grid
+        (`Feature.deadline_slack`): when the follow-up rollup may run."""
         deadlines = [
             s.last_seen + timeout for v in self.users.values() for s in v.streaks.values() if s.open
         ]
         for f in self._features.values():
             d = f.next_deadline()
             if d is not None:
-                deadlines.append(d)
+                grid = f.deadline_slack if slack else 0.0
+                deadlines.append(math.ceil(d / grid) * grid if grid > 0 else d)
         return min(deadlines) if deadlines else None
 
     # ---- closing a batch ---------------------------------------------------------------

@@ -62,7 +62,9 @@ def rollup(request: Request):
         )
     try:
         with deps().store.writes.invocation("rollup"):  # dev/bench counts
-            result = pipeline.run_rollup(stream_id, deps())
+            # `kind=f`: a follow-up a rollup asked for (adapters/tasks.py)
+            followup = request.args.get("kind") == "f"
+            result = pipeline.run_rollup(stream_id, deps(), followup=followup)
     except Exception:
         log.exception("rollup of %s failed", stream_id)
         return error_response(500, "internal", "rollup failed; the task will be retried")

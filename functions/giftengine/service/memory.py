@@ -97,7 +97,9 @@ class MemoryEventStore:
     def stream_bans(self, stream_id: str, now: float) -> list[str]:
         return [u for u, until in self.bans.get(stream_id, {}).items() if until > now]
 
-    def rollup(self, stream_id: str, limit: int, decide) -> RollupOutput | None:
+    def rollup(self, stream_id: str, limit: int, decide, lease: bool = True) -> RollupOutput | None:
+        # No lease here: every rollup is one atomic step (the Firestore adapter's unleased
+        # follow-up is its conditional commit: tests/integration/test_pipeline_firestore.py).
         s = self._s(stream_id)
         self.clock += 1
         core = dict(s.core or {})

@@ -38,9 +38,13 @@ class EventStore(Protocol):
         self, message_id: str, reason: str, data: bytes, attributes: dict[str, str]
     ) -> bool: ...
 
-    def rollup(self, stream_id: str, limit: int, decide: Decide) -> rollup.RollupOutput | None:
+    def rollup(
+        self, stream_id: str, limit: int, decide: Decide, lease: bool = True
+    ) -> rollup.RollupOutput | None:
         """Read the records after the cursor (at most `limit`), decide, commit; None when
-        another rollup of the stream holds its lease."""
+        another rollup of the stream holds its lease. `lease` False: a follow-up, tried
+        first without the lease when the stream is quiet (a commit conditional on the
+        state, as the fast path's)."""
 
     def record_with_rollup(
         self, events: Sequence[EngagementEvent], decide: Decide
@@ -71,6 +75,7 @@ class Deps:
     scheduler: RollupScheduler
     dead_letters: DeadLetterSink
     clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass
@@ -110,10 +115,16 @@ def record_events(events: list[EngagementEvent], deps: Deps) -> bool:
     s = deps.settings
     now = deps.clock()
     bucket = math.floor(now / s.rollup_min_interval_s)
-    quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s)
+    quiet = _leading.quiet(stream_id, now, s.rollup_min_interval_s * QUIET_SHARE)
     leading = s.inline_rollup and _leading.claim(stream_id, bucket)
-    if leading and quiet and _record_with_rollup(events, deps):
-        return True
+    if s.inline_rollup and quiet:
+        fast = _record_with_rollup(events, deps)
+        if fast.recorded:
+            return True
+        if fast.due_at is not None:  # the live documents were written less than an interval ago
+            created = deps.store.record_events(events)
+            deps.scheduler.schedule_followup(stream_id, fast.due_at)
+            return created
     created = deps.store.record_events(events)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
     _trigger_rollup(stream_id, deps, leading, bucket, now)
@@ -131,15 +142,32 @@ def _dead_letter(deps: Deps, message_id: str, reason: str, data: bytes, attribut
     log.warning("dead-lettered message %s: %s", message_id, reason)
 
 
-def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> bool:
-    """A message of a stream quiet in this process for an interval: recorded and rolled up
-    in one commit (the store's `record_with_rollup`). False when that did not happen (a
-    redelivery, a busy stream, a failure): the caller records it the usual way."""
+# A stream is quiet in a process when it recorded nothing of it for this share of the rollup
+# interval: its message tries the fast path. A stream at about one message an interval has
+# gaps on both sides of the interval (jitter); one of its messages arriving less than an
+# interval after the last live write waits for it on the fast path (`fast_path_wait_s`).
+QUIET_SHARE = 0.5
+
+
+def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> RollupResult:
+    """A message of a stream quiet in this process: recorded and rolled up in one commit
+    (the store's `record_with_rollup`). When the stream's live documents were written less
+    than an interval ago, it waits for the interval's end if that is at most
+    `fast_path_wait_s` away and tries once more: a gift every second or so then stays one
+    commit, instead of a record, a task and a follow-up rollup (an invocation, its reads and
+    its lease). Not `recorded` when that did not happen (a redelivery, a busy stream, a
+    failure; `due_at` set: still too soon): the caller records the message the usual way."""
+    s = deps.settings
     try:
-        return run_rollup(events[0].stream_id, deps, fresh=events).recorded
+        result = run_rollup(events[0].stream_id, deps, fresh=events)
+        wait = result.due_at - deps.clock() if result.due_at is not None else None
+        if wait is not None and wait <= s.fast_path_wait_s:
+            deps.sleep(max(0.0, wait))
+            result = run_rollup(events[0].stream_id, deps, fresh=events)
+        return result
     except Exception:  # nothing was committed, or the record's create will say so
         log.exception("recording %s with its rollup failed", events[0].event_id)
-        return False
+        return RollupResult(0, False, None)
 
 
 class _LeadingEdge:
@@ -204,6 +232,9 @@ class RollupResult:
     wrote: bool
     next_at: float | None
     recorded: bool = False  # `fresh` was recorded by this rollup's commit
+    # `fresh` not recorded because the live documents were written less than an interval
+    # ago: when they may be written again (the rollup that applies it is due)
+    due_at: float | None = None
 
 
 class _CreatorConfigCache:
@@ -286,11 +317,15 @@ def cadence(s: Settings) -> rollup.Cadence:
 
 
 def run_rollup(
-    stream_id: str, deps: Deps, fresh: Sequence[EngagementEvent] | EngagementEvent | None = None
+    stream_id: str,
+    deps: Deps,
+    fresh: Sequence[EngagementEvent] | EngagementEvent | None = None,
+    followup: bool = False,
 ) -> RollupResult:
     """Apply what the stream recorded since the last rollup and write the live state. With
     `fresh` (the events of one message, not recorded yet): record them and apply them
-    alone, in one commit, or nothing (`recorded` False)."""
+    alone, in one commit, or nothing (`recorded` False). `followup`: a rollup a previous
+    one asked for (`schedule_followup`), tried without the lease first (decision 044)."""
     s = deps.settings
     c = cadence(s)
     now = deps.clock()
@@ -310,9 +345,12 @@ def run_rollup(
         events = [fresh] if isinstance(fresh, EngagementEvent) else list(fresh)
         out = deps.store.record_with_rollup(events, decide)
         if out is None:  # not recorded: the caller records it and rolls up the usual way
-            return RollupResult(0, False, None)
+            if not holder.get("skipped"):
+                return RollupResult(0, False, None)
+            due = rollup.next_run(holder["state"], True, False, now, c)
+            return RollupResult(0, False, None, due_at=due)
     else:
-        out = deps.store.rollup(stream_id, s.rollup_max_events, decide)
+        out = deps.store.rollup(stream_id, s.rollup_max_events, decide, lease=not followup)
     if out is None:  # another rollup of this stream is running: come back next interval
         next_at = (bucket + 1) * s.rollup_min_interval_s
         deps.scheduler.schedule_followup(stream_id, next_at)

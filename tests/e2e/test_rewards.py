@@ -117,6 +117,7 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
         "staked": 0,
         "won": 0,
         "revoked": 297,
+        "refunded": 0,
         "balance": -49,
     }
     assert "patron" not in {b["id"] for b in v["badges"]}  # the refunded coins reached it

@@ -87,6 +87,7 @@ def test_bad_stakes_are_refused_and_nothing_is_applied():
         "staked": 300,
         "won": 0,
         "revoked": 0,
+        "refunded": 0,
         "balance": 700,
     }
     assert [e["type"] for e in ledger(deps, "u1")] == ["stake"]

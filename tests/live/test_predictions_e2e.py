@@ -104,6 +104,7 @@ def test_predictions_stake_pay_and_refund_points_earned_through_the_pipeline(clo
         "staked": 200,
         "won": 300,
         "revoked": 0,
+        "refunded": 0,
         "balance": 398,
     }
     assert points(fb)["balance"] == 0 and points(fb)["staked"] == 100

@@ -146,6 +146,7 @@ def test_viewer_view_for_the_viewer_and_for_others():
         "staked": 0,
         "won": 0,
         "revoked": 0,
+        "refunded": 0,
         "balance": 100,
     }
     assert (me["creator"]["days_attended"], me["creator"]["streak"]) == (3, 3)

@@ -14,6 +14,7 @@ import {
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
 import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
+import { mountRewardQueue } from "./rewards.js";
 import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 import { mountShow } from "./show.js";
 
@@ -761,6 +762,7 @@ async function onUser(user) {
   renderIngest();
   renderWallet();
   renderReview();
+  state.unsub.push(mountRewardQueue({ db: state.db, uid: user.uid, api }, $("reward-queue-body")));
 }
 
 async function main() {

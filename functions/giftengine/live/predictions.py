@@ -6,9 +6,10 @@ once: each is one transaction that checks and sets the status with the payouts.
 The points are the viewer's loyalty points with the stream's creator (the owner in
 `stream_owners`, recorded on the prediction as `creator_id` when it opens), the ones the
 rewards feature earns (service/rewards.py, decisions 058, 059, 071): balance =
-`points_earned + points_won - points_spent - points_staked - points_revoked` of
-`xp/{viewer}/creators/{creator}` (`rewards.points`). The viewer is the id the rewards
-feature uses: the app user's Firebase uid (`rewards.viewer_id("app", uid)`). Documents:
+`points_earned + points_won + points_refunded - points_spent - points_staked -
+points_revoked` of `xp/{viewer}/creators/{creator}` (`rewards.points`). The viewer is the
+id the rewards feature uses: the app user's Firebase uid (`domain.rewards.viewer_id("app", uid)`).
+Documents:
 
     streams/{s}/predictions/{p}                 public: outcomes, status, pools, stakers
     streams/{s}/predictions/{p}/stakes/{viewer} server-only: the viewer's outcome and stake

@@ -6,23 +6,32 @@ The documents are the ones the rollup's `rewards` feature and the wallet's refun
 with reads before writes, increments), so the same code runs on the in-memory store in tests
 and on Firestore (adapters/docstore.py) in production.
 
-Points: balance = `points_earned + points_won - points_spent - points_staked -
-points_revoked` of `xp/{viewer}/creators/{creator}` (`points`; predictions stake and pay
-back through `points_staked` and `points_won`, live/predictions.py). A redemption is one
-transaction: it reads the creator's rewards, the viewer's document and the redemption's
-own ledger entry (keyed by the viewer and their request id, so a retry returns the first
-answer), refuses when the balance is short, and writes the ledger entry (append-only:
-`xp/{viewer}/creators/{creator}/redemptions/{id}`), the creator's queue entry
-(`creators/{creator}/reward_queue/{id}`) and the `points_spent` increment. The balance can
-only go below zero through a refund taking back points already spent or staked (decision
-059).
+Points: balance = `points_earned + points_won + points_refunded - points_spent -
+points_staked - points_revoked` of `xp/{viewer}/creators/{creator}` (`points`; predictions
+stake and pay back through `points_staked` and `points_won`, live/predictions.py). A
+redemption is one transaction: it reads the creator's rewards, the viewer's document and
+the redemption's own ledger entry (keyed by the viewer and their request id, so a retry
+returns the first answer), refuses when the balance is short, and writes the ledger entry
+(append-only: `xp/{viewer}/creators/{creator}/redemptions/{id}`), the creator's queue
+entry (`creators/{creator}/reward_queue/{id}`) and the `points_spent` increment. The
+balance can only go below zero through a refund taking back points already spent or
+staked (decision 059).
+
+The creator's queue: the creator, the moderators they appointed
+(`creators/{creator}/moderators/{uid}`) and admins list it (queued first, oldest first) and
+mark an entry fulfilled or rejected, once: the entry's status changes in a transaction that
+reads it, so a repeated request changes nothing and the other outcome is a conflict. A
+rejection refunds the cost in the same transaction: an append-only ledger entry keyed by the
+redemption (`xp/{viewer}/creators/{creator}/refunds/{id}`) and the `points_refunded`
+increment.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +56,10 @@ class Conflict(RuntimeError):
     """409: e.g. not enough points, or a request id reused for another reward."""
 
 
+class Forbidden(PermissionError):
+    """403: signed in, but not allowed."""
+
+
 def viewer_doc(uid: str) -> str:
     return f"xp/{uid}"
 
@@ -55,9 +68,10 @@ def creator_doc(uid: str, creator_id: str) -> str:
     return f"xp/{uid}/creators/{creator_id}"
 
 
-# `points_<name>` counters of creator_doc: earned (the rollup), spent (redemptions), staked
-# and won (predictions, live/predictions.py), revoked (refunds, decision 059).
-POINT_COUNTERS = ("earned", "spent", "staked", "won", "revoked")
+# `points_<name>` counters of creator_doc: earned (the rollup), spent (redemptions),
+# refunded (rejected redemptions), staked and won (predictions, live/predictions.py), revoked
+# (purchase refunds, decision 059).
+POINT_COUNTERS = ("earned", "spent", "refunded", "staked", "won", "revoked")
 
 
 def predictions_ledger(uid: str, creator_id: str) -> str:
@@ -82,11 +96,13 @@ def _settings(creator: dict | None) -> Settings:
 
 def points(doc: dict | None) -> dict[str, int]:
     """The one balance formula (docs/engagement.md, "Loyalty points and rewards"):
-    earned + won - spent - staked - revoked, from the counters of
+    earned + won + refunded - spent - staked - revoked, from the counters of
     `xp/{viewer}/creators/{creator}`."""
     d = doc or {}
     out = {name: int(d.get(f"points_{name}", 0)) for name in POINT_COUNTERS}
-    out["balance"] = out["earned"] + out["won"] - out["spent"] - out["staked"] - out["revoked"]
+    out["balance"] = (
+        out["earned"] + out["won"] + out["refunded"] - out["spent"] - out["staked"] - out["revoked"]
+    )
     return out
 
 
@@ -202,8 +218,169 @@ def redeem(
             "balance_after": balance - item.cost,
         }
         tx.set(ledger, entry)
-        tx.set(queue, {**entry, "status": "queued"})
+        tx.set(queue, {**entry, "status": "queued", "done": False})
         tx.increment(creator_doc(uid, creator_id), {"points_spent": item.cost})
         return entry, True
+
+    return store.transact(work)
+
+
+# ---- the creator's reward queue ----------------------------------------------------------
+QUEUE_STATUSES = ("queued", "fulfilled", "rejected")
+ACTIONS = {"fulfil": "fulfilled", "reject": "rejected"}
+_RID = re.compile(r"^[0-9a-f]{32}$")
+# A page position: done (0/1), microseconds since the epoch of `at`, redemption id.
+_CURSOR = re.compile(r"^([01])\.(\d{1,17})\.([0-9a-f]{32})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def queue_doc(creator_id: str, rid: str) -> str:
+    return f"creators/{creator_id}/reward_queue/{rid}"
+
+
+def refund_doc(uid: str, creator_id: str, rid: str) -> str:
+    return f"{creator_doc(uid, creator_id)}/refunds/{rid}"
+
+
+def _queue_role(actor: access.Actor, creator_id: str, moderator_doc: dict | None) -> str:
+    if actor.admin:
+        return "admin"
+    if actor.uid == creator_id:
+        return "creator"
+    if moderator_doc is not None:
+        return "creator_moderator"
+    raise Forbidden("only the creator, the moderators they appointed and admins see their queue")
+
+
+def _authorize(store: Store, actor: access.Actor, creator_id: str) -> str:
+    if actor.admin or actor.uid == creator_id:
+        return _queue_role(actor, creator_id, None)
+    return _queue_role(
+        actor, creator_id, store.get(f"creators/{creator_id}/moderators/{actor.uid}")
+    )
+
+
+def _iso(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return v
+
+
+def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A queue entry as the API answers it (RFC 3339 times, no ordering field)."""
+    return {k: _iso(v) for k, v in entry.items() if k != "done"}
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+class QueueQuery(BaseModel):
+    """`GET /creators/{c}/reward_queue` parameters."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    status: str | None = Field(default=None, pattern=r"^(queued|fulfilled|rejected)$")
+    limit: int = Field(default=20, ge=1, le=100)
+    after: str | None = Field(default=None, pattern=_CURSOR.pattern)
+
+
+def list_queue(store: Store, actor: access.Actor, creator_id: str, q: QueueQuery) -> dict[str, Any]:
+    """One page of the creator's queue: without a status, queued entries first, then the
+    handled ones, each oldest first (then by id); with a status, that status only, oldest
+    first. `next` is the position to pass as `after` for the next page (null at the end)."""
+    _check_ids(creator_id=creator_id)
+    _authorize(store, actor, creator_id)
+    after = None
+    if q.after is not None:
+        m = _CURSOR.match(q.after)
+        assert m is not None  # the model's pattern
+        at = _EPOCH + timedelta(microseconds=int(m[2]))
+        after = [at, m[3]] if q.status else [m[1] == "1", at, m[3]]
+    order = [("at", "asc"), ("redemption_id", "asc")]
+    if q.status is None:
+        order.insert(0, ("done", "asc"))
+    equal = ("status", q.status) if q.status else None
+    rows = store.page(
+        f"creators/{creator_id}/reward_queue", order, q.limit + 1, equal=equal, after=after
+    )
+    items = [d for _, d in rows[: q.limit]]
+    nxt = None
+    if len(rows) > q.limit:
+        last = items[-1]
+        nxt = f"{int(bool(last['done']))}.{_micros(last['at'])}.{last['redemption_id']}"
+    return {"items": [public_entry(d) for d in items], "next": nxt}
+
+
+class HandleRequest(BaseModel):
+    """Body of fulfil / reject (optional): a reason shown to the creator's team."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    reason: str = Field(default="", max_length=200, pattern=bd.TEXT_PATTERN.replace("{1,40}", "*"))
+
+
+def handle_redemption(
+    store: Store,
+    actor: access.Actor,
+    creator_id: str,
+    rid: str,
+    action: str,
+    req: HandleRequest,
+    now: float | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Mark a queued redemption fulfilled or rejected; returns (the entry, changed). Doing
+    the same again changes nothing; the other outcome after one is a Conflict. A rejection
+    refunds the cost once (module doc)."""
+    _check_ids(creator_id=creator_id)
+    if not _RID.match(rid):
+        raise Invalid("invalid redemption_id: 32 lowercase hex digits expected")
+    status = ACTIONS.get(action)
+    if status is None:
+        raise Invalid(f"unknown action {action!r}: fulfil or reject")
+    at = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    path = queue_doc(creator_id, rid)
+    mod_path = f"creators/{creator_id}/moderators/{actor.uid}"
+
+    def work(tx: Tx) -> tuple[dict[str, Any], bool]:
+        paths = [path] if actor.admin or actor.uid == creator_id else [path, mod_path]
+        docs = tx.get_all(paths)
+        role = _queue_role(actor, creator_id, docs.get(mod_path))
+        entry = docs[path]
+        if entry is None:
+            raise NotFound(f"creator {creator_id!r} has no redemption {rid!r} in their queue")
+        current = entry.get("status", "queued")
+        if current == status:
+            return entry, False
+        if current != "queued":
+            raise Conflict(f"redemption {rid} is already {current}")
+        uid, cost = str(entry["uid"]), int(entry["cost"])
+        refund = refund_doc(uid, creator_id, rid)
+        refunded = status == "rejected" and tx.get(refund) is None
+        handled = {
+            "status": status,
+            "done": True,
+            "handled_at": at,
+            "handled_by": actor.uid,
+            "handled_role": role,
+            "reason": req.reason,
+        }
+        tx.set(path, handled, merge=True)
+        if refunded:
+            tx.set(
+                refund,
+                {
+                    "redemption_id": rid,
+                    "uid": uid,
+                    "creator_id": creator_id,
+                    "reward_id": entry.get("reward_id"),
+                    "points": cost,
+                    "at": at,
+                    "by": actor.uid,
+                    "reason": req.reason,
+                },
+            )
+            tx.increment(creator_doc(uid, creator_id), {"points_refunded": cost})
+        return {**entry, **handled}, True
 
     return store.transact(work)

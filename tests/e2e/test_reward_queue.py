@@ -121,7 +121,15 @@ def test_creator_and_moderator_work_the_queue_and_a_rejection_refunds_once(cloud
     view = requests.get(
         f"{api}/viewers/{fan}/creators/{creator}", headers=auth(fan), timeout=30
     ).json()
-    expected = {"earned": 200, "spent": 105, "revoked": 0, "refunded": 5, "balance": 100}
+    expected = {
+        "earned": 200,
+        "spent": 105,
+        "staked": 0,
+        "won": 0,
+        "revoked": 0,
+        "refunded": 5,
+        "balance": 100,
+    }
     assert view["points"] == expected
     out = subprocess.run(
         [sys.executable, "-m", "giftengine_dev.cli.main", "viewer", fan]

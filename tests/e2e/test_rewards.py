@@ -114,6 +114,8 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
     assert v["points"] == {
         "earned": 298,
         "spent": 50,
+        "staked": 0,
+        "won": 0,
         "revoked": 297,
         "refunded": 0,
         "balance": -49,

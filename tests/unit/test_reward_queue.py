@@ -139,7 +139,15 @@ def test_reject_refunds_once_and_the_other_outcome_is_a_conflict():
         assert entry["status"] == "rejected" and entry["reason"] == "not today"
     assert _balance(store, "u1") == 100
     pts = rewards.points(store.get("xp/u1/creators/c1"))
-    assert pts == {"earned": 100, "spent": 30, "revoked": 0, "refunded": 30, "balance": 100}
+    assert pts == {
+        "earned": 100,
+        "spent": 30,
+        "staked": 0,
+        "won": 0,
+        "revoked": 0,
+        "refunded": 30,
+        "balance": 100,
+    }
     assert store.get(f"xp/u1/creators/c1/refunds/{rid}")["points"] == 30
     assert store.get(f"xp/u1/creators/c1/redemptions/{rid}")["balance_after"] == 70  # unchanged
     with pytest.raises(rewards.Conflict, match="already rejected"):

@@ -17,6 +17,7 @@ from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.domain.ids import DocId
+from giftengine.domain.rewards import viewer_id as rewards_viewer_id
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
@@ -165,16 +166,17 @@ def post_prediction(request: Request, stream_id: str):
 
 def post_stake(request: Request, stream_id: str, prediction_id: str):
     stream_id, pid = _id(stream_id, "stream id"), _id(prediction_id, "prediction id")
-    actor, claims = _actor(request)
+    actor, _ = _actor(request)
     body = parse_body(request, StakeBody)
-    linked = claims.get("tiktok_id")
-    voter = domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+    # The points are the caller's loyalty points with the stream's creator, under the id the
+    # rewards feature keeps them: the app uid (a `tiktok_id` claim does not change it).
+    viewer = rewards_viewer_id("app", actor.uid)
     return _call(
         predictions.stake,
         live_deps().service,
         stream_id,
         pid,
-        voter,
+        viewer,
         body.outcome,
         body.points,
         f"{actor.uid}:{body.idempotency_key}",

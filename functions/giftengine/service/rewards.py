@@ -6,14 +6,16 @@ The documents are the ones the rollup's `rewards` feature and the wallet's refun
 with reads before writes, increments), so the same code runs on the in-memory store in tests
 and on Firestore (adapters/docstore.py) in production.
 
-Points: balance = `points_earned - points_spent - points_revoked + points_refunded` of
-`xp/{viewer}/creators/{creator}`. A redemption is one transaction: it reads the creator's
-rewards, the viewer's document and the redemption's own ledger entry (keyed by the viewer
-and their request id, so a retry returns the first answer), refuses when the balance is
-short, and writes the ledger entry (append-only: `xp/{viewer}/creators/{creator}/
-redemptions/{id}`), the creator's queue entry (`creators/{creator}/reward_queue/{id}`) and
-the `points_spent` increment. The balance can only go below zero through a refund taking
-back points already spent (decision 059).
+Points: balance = `points_earned + points_won + points_refunded - points_spent -
+points_staked - points_revoked` of `xp/{viewer}/creators/{creator}` (`points`; predictions
+stake and pay back through `points_staked` and `points_won`, live/predictions.py). A
+redemption is one transaction: it reads the creator's rewards, the viewer's document and
+the redemption's own ledger entry (keyed by the viewer and their request id, so a retry
+returns the first answer), refuses when the balance is short, and writes the ledger entry
+(append-only: `xp/{viewer}/creators/{creator}/redemptions/{id}`), the creator's queue
+entry (`creators/{creator}/reward_queue/{id}`) and the `points_spent` increment. The
+balance can only go below zero through a refund taking back points already spent or
+staked (decision 059).
 
 The creator's queue: the creator, the moderators they appointed
 (`creators/{creator}/moderators/{uid}`) and admins list it (queued first, oldest first) and
@@ -67,6 +69,18 @@ def creator_doc(uid: str, creator_id: str) -> str:
     return f"xp/{uid}/creators/{creator_id}"
 
 
+# `points_<name>` counters of creator_doc: earned (the rollup), spent (redemptions),
+# refunded (rejected redemptions), staked and won (predictions, live/predictions.py), revoked
+# (purchase refunds, decision 059).
+POINT_COUNTERS = ("earned", "spent", "refunded", "staked", "won", "revoked")
+
+
+def predictions_ledger(uid: str, creator_id: str) -> str:
+    """The viewer's append-only ledger of prediction stakes, payouts and refunds with the
+    creator, next to `redemptions` (live/predictions.py)."""
+    return f"{creator_doc(uid, creator_id)}/predictions"
+
+
 def _check_ids(**ids: str) -> None:
     for name, value in ids.items():
         if (problem := id_problem(value)) is not None:
@@ -82,16 +96,15 @@ def _settings(creator: dict | None) -> Settings:
 
 
 def points(doc: dict | None) -> dict[str, int]:
+    """The one balance formula (docs/engagement.md, "Loyalty points and rewards"):
+    earned + won + refunded - spent - staked - revoked, from the counters of
+    `xp/{viewer}/creators/{creator}`."""
     d = doc or {}
-    earned, spent = int(d.get("points_earned", 0)), int(d.get("points_spent", 0))
-    revoked, refunded = int(d.get("points_revoked", 0)), int(d.get("points_refunded", 0))
-    return {
-        "earned": earned,
-        "spent": spent,
-        "revoked": revoked,
-        "refunded": refunded,
-        "balance": earned - spent - revoked + refunded,
-    }
+    out = {name: int(d.get(f"points_{name}", 0)) for name in POINT_COUNTERS}
+    out["balance"] = (
+        out["earned"] + out["won"] + out["refunded"] - out["spent"] - out["staked"] - out["revoked"]
+    )
+    return out
 
 
 def _tz(creator: dict | None) -> str:

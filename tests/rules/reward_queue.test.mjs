@@ -1,7 +1,8 @@
 // The creator's reward queue (docs/engagement.md, "Loyalty points"): the creator, a moderator
 // they appointed and admins get and list `creators/{c}/reward_queue/*` (lists with a limit);
 // viewers, the redeeming viewer, staff moderators, another creator's moderator and the
-// unauthenticated do not; nobody writes; the XP documents and their ledgers stay server-only.
+// unauthenticated do not; nobody writes; the XP documents, their ledgers and the "top 3 of a
+// week" judgments (creators/{c}/weekly_top3) stay server-only.
 
 import { after, before, describe, test } from "node:test";
 
@@ -30,6 +31,7 @@ before(async () => {
     });
     await setDoc(doc(db, `xp/viewer-1/creators/${CREATOR}`), { points_earned: 100 });
     await setDoc(doc(db, `xp/viewer-1/creators/${CREATOR}/refunds/${RID}`), { points: 30 });
+    await setDoc(doc(db, `creators/${CREATOR}/weekly_top3/2026-11-16`), { week: "2026-11-16", top: [] });
   });
   ctx = contexts(env);
   ctx.creatorMod = env.authenticatedContext("cmod-1");
@@ -62,13 +64,14 @@ describe("reward queue", () => {
     await assertFails(getDocs(collection(ctx.creator.firestore(), `creators/${CREATOR}/reward_queue`)));
   });
 
-  test("nobody writes it; the points documents stay server-only", async () => {
+  test("nobody writes it; the points documents and week judgments stay server-only", async () => {
     for (const who of ["creator", "creatorMod", "admin", "viewer"]) {
       const db = ctx[who].firestore();
       await assertFails(updateDoc(doc(db, ENTRY), { status: "fulfilled" }));
       await assertFails(setDoc(doc(db, `creators/${CREATOR}/reward_queue/x`), { status: "queued" }));
       await assertFails(getDoc(doc(db, `xp/viewer-1/creators/${CREATOR}`)));
       await assertFails(getDoc(doc(db, `xp/viewer-1/creators/${CREATOR}/refunds/${RID}`)));
+      await assertFails(getDoc(doc(db, `creators/${CREATOR}/weekly_top3/2026-11-16`)));
     }
   });
 });

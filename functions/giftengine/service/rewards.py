@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.domain import access, xp
 from giftengine.domain import badges as bd
+from giftengine.domain import rewards as rw
 from giftengine.domain.ids import ID_PATTERN, id_problem
 from giftengine.domain.rewards import Settings
 from giftengine.service.docstore import Store, Tx
@@ -106,6 +107,10 @@ def points(doc: dict | None) -> dict[str, int]:
     return out
 
 
+def _tz(creator: dict | None) -> str:
+    return (creator or {}).get("timezone") or "UTC"
+
+
 def _today(creator: dict | None, now: float):
     try:
         tz = ZoneInfo((creator or {}).get("timezone") or "UTC")
@@ -118,13 +123,16 @@ def viewer_view(
     store: Store, uid: str, creator_id: str, actor: access.Actor | None, now: float | None = None
 ) -> dict[str, Any]:
     """XP and level (global and with the creator), badges, and, for the viewer themselves,
-    the creator or staff, points and days attended. Four document reads."""
+    the creator or staff, points and days attended. Five document reads; when a week of the
+    creator has closed since the last judgment, it is judged first (`judge_weeks`)."""
     _check_ids(uid=uid, creator_id=creator_id)
     now = time.time() if now is None else now
     paths = [viewer_doc(uid), creator_doc(uid, creator_id), f"creators/{creator_id}"]
-    paths.append(f"wallets/{uid}")
+    paths += [f"wallets/{uid}", top3_cursor_doc(creator_id)]
     docs = store.transact(lambda tx: tx.get_all(paths))
-    glob, per, creator, wallet = (docs[p] for p in paths)
+    if judge_weeks(store, creator_id, docs[paths[2]], docs[paths[4]], now):
+        docs = store.transact(lambda tx: tx.get_all(paths))  # with the new awards
+    glob, per, creator, wallet = (docs[p] for p in paths[:4])
     cfg = _settings(creator)
     today = _today(creator, now)
     held = bd.held(per, today, tuple(cfg.badges))
@@ -382,5 +390,102 @@ def handle_redemption(
             )
             tx.increment(creator_doc(uid, creator_id), {"points_refunded": cost})
         return {**entry, **handled}, True
+
+    return store.transact(work)
+
+
+# ---- top 3 of a week (domain/badges.py; decision 091) --------------------------------------
+TOP3_BATCH = 5  # weeks judged at most per read; the next read continues
+
+
+def top3_cursor_doc(creator_id: str) -> str:
+    return f"creators/{creator_id}/weekly_top3/cursor"
+
+
+def top3_week_doc(creator_id: str, week: str) -> str:
+    return f"creators/{creator_id}/weekly_top3/{week}"
+
+
+def judge_weeks(
+    store: Store, creator_id: str, creator: dict | None, cursor: dict | None, now: float
+) -> int:
+    """Judge the creator's weekly boards whose week may be judged and is not yet (oldest
+    first, at most TOP3_BATCH); returns how many weeks this call judged. `cursor.through`:
+    the newest week judged or passed over. Nothing is read when no week closed since."""
+    tz = _tz(creator)
+    at = datetime.fromtimestamp(now, UTC)
+    last = bd.last_judged_week(tz, at)
+    through = str((cursor or {}).get("through", ""))
+    if through >= last:
+        return 0
+    prefix = f"creator.{creator_id}.weekly."
+    rows = store.page(
+        "leaderboards",
+        [("board_id", "asc")],
+        TOP3_BATCH,
+        equal=("creator_id", creator_id),
+        after=[prefix + through],
+    )
+    weeks = [
+        str(d["board_id"])[len(prefix) :]
+        for _, d in rows
+        if str(d.get("board_id", "")).startswith(prefix) and d.get("period") == "weekly"
+    ]
+    due = [w for w in weeks if w <= last and bd.may_judge(w, tz, at)]
+    judged = sum(_judge_week(store, creator_id, w, at) for w in due)
+    if len(rows) < TOP3_BATCH or len(due) < len(weeks):  # every closed week is done
+        _advance(store, creator_id, last)
+    return judged
+
+
+def _advance(store: Store, creator_id: str, week: str) -> None:
+    path = top3_cursor_doc(creator_id)
+
+    def work(tx: Tx) -> None:
+        if str((tx.get(path) or {}).get("through", "")) < week:
+            tx.set(path, {"through": week}, merge=True)
+
+    store.transact(work)
+
+
+def _judge_week(store: Store, creator_id: str, week: str, at: datetime) -> int:
+    """One week, once: the judgment document is created in the transaction that counts the
+    awards, so a concurrent or repeated judgment finds it and does nothing. The board is
+    read before (closed weeks change only by late arrivals, which the judgment leaves out)."""
+    board = f"creator.{creator_id}.weekly.{week}"
+    entries = store.page(
+        f"leaderboards/{board}/entries", [("coins", "desc"), ("user_id", "asc")], 3
+    )
+    top = bd.week_top3([d for _, d in entries])
+    # A board names TikTok users by their TikTok id and app users by uid (decision 058's
+    # viewer ids): the XP document that exists says which one this is.
+    options = {t["user_id"]: [t["user_id"], rw.viewer_id("tiktok", t["user_id"])] for t in top}
+    path, cur = top3_week_doc(creator_id, week), top3_cursor_doc(creator_id)
+
+    def work(tx: Tx) -> int:
+        xp_paths = [creator_doc(v, creator_id) for vs in options.values() for v in vs]
+        docs = tx.get_all([path, cur, *xp_paths])
+        if docs[path] is not None:
+            return 0
+        winners = []
+        for t in top:
+            vid = next((v for v in options[t["user_id"]] if docs[creator_doc(v, creator_id)]), None)
+            winners.append({**t, "viewer_id": vid})
+        tx.set(
+            path,
+            {
+                "week": week,
+                "board_id": board,
+                "creator_id": creator_id,
+                "top": winners,
+                "judged_at": at,
+            },
+        )
+        for w in winners:
+            if w["viewer_id"] is not None:
+                tx.increment(creator_doc(w["viewer_id"], creator_id), {"award_top3_week": 1})
+        if str((docs[cur] or {}).get("through", "")) < week:
+            tx.set(cur, {"through": week}, merge=True)
+        return 1
 
     return store.transact(work)

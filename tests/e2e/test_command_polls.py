@@ -1,8 +1,9 @@
-"""A command gift that starts a poll, on the local cloud (decision 077): a creator maps a
-Rose streak to `start_poll` through the settings API (a poll with one choice is refused
-with its reason); the streak, sent with a duplicate and a resent final, opens exactly one
-poll through the rollup, the `poll_start` task and the live polls; a second mapped gift
-while it is open is refused with its reason, and the rollup goes on."""
+"""A command gift that starts a poll and a tap battle, on the local cloud (decision 077): a
+creator maps a Rose streak to `start_poll` and `start_tap_battle` through the settings API
+(a poll with one choice is refused with its reason); the streak, sent with a duplicate and a
+resent final, opens exactly one poll through the rollup, the `poll_start` task and the live
+polls, and starts one tap battle; a second mapped gift while they run is refused with its
+reason, and the rollup goes on."""
 
 from __future__ import annotations
 
@@ -55,7 +56,13 @@ def test_a_mapped_gift_starts_one_poll_under_a_duplicate_and_a_resent_final(clou
     bad = {**vote, "params": {**vote["params"], "choices": ["Rock"]}}
     r = requests.put(url, json={"mappings": [bad]}, headers=headers, timeout=30)
     assert r.status_code == 400 and "choices" in r.json()["reason"], r.text
-    r = requests.put(url, json={"mappings": [vote]}, headers=headers, timeout=30)
+    tap = {
+        "id": "tap",
+        "trigger": {"gift_id": "5655"},
+        "action": "start_tap_battle",
+        "params": {"duration_s": 300, "starts_in_s": 0},
+    }
+    r = requests.put(url, json={"mappings": [vote, tap]}, headers=headers, timeout=30)
     assert r.status_code == 200, r.text
 
     now = datetime.now(UTC)
@@ -102,7 +109,8 @@ def test_a_mapped_gift_starts_one_poll_under_a_duplicate_and_a_resent_final(clou
         "Next song?",
         ["Rock", "Pop", "Jazz"],
     )
-    # The rollup went on: both gifts counted once (3 + 1 units), both runs in the view.
+    # The rollup went on: both gifts counted once (3 + 1 units), all four runs in the view;
+    # the streak started one tap battle (in the same rollup), the second gift found it running.
     live = poll(
         lambda: (
             (d := db.document(f"streams/{stream}").get().to_dict() or {})
@@ -112,5 +120,12 @@ def test_a_mapped_gift_starts_one_poll_under_a_duplicate_and_a_resent_final(clou
         timeout=60,
     )
     view = live["features"]["commands"]
-    assert view["executed"] == 2
-    assert [r["execution_id"] for r in view["recent"]] == [first, second]
+    assert view["executed"] == 4
+    battle = execution_id(stream, f"r3-{n}", "tap", 1)
+    assert [(r["execution_id"], r["result"]) for r in view["recent"]] == [
+        (first, "requested"),
+        (battle, "started"),
+        (second, "requested"),
+        (execution_id(stream, f"solo-{n}", "tap", 1), "refused"),
+    ]
+    assert live["features"]["tap_battle"]["tap_battle_id"] == battle

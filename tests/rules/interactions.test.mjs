@@ -32,6 +32,8 @@ const DOCS = {
   [`streams/${STREAM}/questions/q1`]: { question_id: "q1", text: "Hi?", votes: 2, status: "open" },
   [`streams/${STREAM}/questions/q1/upvotes/tiktok:42`]: { at: 1 },
   [`streams/${STREAM}/questions_pending/q2`]: { question_id: "q2", text: "held", status: "pending" },
+  // a command gift's poll start (decision 077): the rollup writes it, live_jobs decides it
+  [`streams/${STREAM}/poll_starts/cmd1`]: { execution_id: "cmd1", status: "pending" },
 };
 
 before(async () => {
@@ -67,6 +69,8 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(getDoc(doc(db(), `${POINTS}/predictions/e1`)));
       await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions/q1/upvotes/tiktok:42`)));
       await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions_pending/q2`)));
+      await assertFails(getDoc(doc(db(), `streams/${STREAM}/poll_starts/cmd1`)));
+      await assertFails(getDocs(query(collection(db(), `streams/${STREAM}/poll_starts`), limit(10))));
     });
 
     test("writes nothing: no tally, vote, shard or pointer from a client", async () => {
@@ -76,6 +80,7 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(setDoc(doc(db(), `${POLL}/votes/viewer-1`), { choice: 0 }));
       await assertFails(updateDoc(doc(db(), `${POLL}/shards/0`), { c0: 99 }));
       await assertFails(setDoc(doc(db(), `streams/${STREAM}/interactions/current`), { poll: null }));
+      await assertFails(setDoc(doc(db(), `streams/${STREAM}/poll_starts/cmd2`), { status: "pending" }));
       await assertFails(updateDoc(doc(db(), PRED), { pools: [0, 1000] }));
       await assertFails(updateDoc(doc(db(), POINTS), { points_earned: 1e9 }));
       await assertFails(setDoc(doc(db(), `${POINTS}/predictions/e2`), { type: "refund" }));

@@ -1,7 +1,9 @@
 """The dashboard's reward queue in headless Chromium against the local cloud: viewers redeem
 points rewards through the API; the creator's panel shows them live (Firestore listener,
 queued first, oldest first, the viewer's note); Fulfil and Reject call the API, the panel
-follows, and the rejected viewer's points come back once. Screenshot:
+follows, and the rejected viewer's points come back once; a moderator the creator appointed
+works the same queue from their own dashboard, and another creator's queue is refused.
+Screenshot:
 artifacts/web/dashboard-reward-queue.png (the docs' copy: docs/img/web/)."""
 
 from __future__ import annotations
@@ -116,3 +118,31 @@ def test_creator_fulfils_and_rejects_redemptions_from_the_live_queue(
     assert _status(browser, third) == "queued"
     browser.eval(PAGE, "() => document.getElementById('reward-queue-card').scrollIntoView()")
     browser.screenshot(PAGE, artifacts / "dashboard-reward-queue.png")
+
+    # A moderator the creator appointed opens the creator's queue and fulfils the last one;
+    # a signed-in user the creator did not appoint is refused by the rules.
+    mod, mod_email = f"rq-mod.{n}", f"rq-mod.{n}@example.com"
+    create_creator(mod, mod_email)
+    r = requests.put(
+        f"{api}/creators/{creator}/moderators/{mod}",
+        json={},
+        headers={"Authorization": f"Bearer {id_token(creator)}"},
+        timeout=30,
+    )
+    assert r.status_code in (200, 201), r.text
+    sign_in(browser, PAGE, web["dashboard"], mod_email)
+    browser.wait_for(
+        PAGE, "() => document.getElementById('reward-queue-body').dataset.ready === '1'"
+    )
+    browser.fill(PAGE, "#reward-queue-creator", creator)
+    browser.click(PAGE, "#reward-queue-show")
+    browser.wait_for(PAGE, STATUS_IS, [third, "queued"])
+    browser.click(PAGE, f'#reward-queue li[data-redemption="{third}"] .rq-fulfil')
+    browser.wait_for(PAGE, STATUS_IS, [third, "fulfilled"])
+    assert points(fans[1])["balance"] == 60  # fulfilled: nothing comes back
+    browser.fill(PAGE, "#reward-queue-creator", f"someone-else-{n}")
+    browser.click(PAGE, "#reward-queue-show")
+    refused = browser.wait_for(
+        PAGE, "() => document.querySelector('#reward-queue-status.error')?.textContent"
+    )
+    assert "permission" in refused, refused

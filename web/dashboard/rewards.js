@@ -1,5 +1,5 @@
 // The creator's reward queue (docs/engagement.md, "Loyalty points"): the points rewards
-// viewers redeemed, live from Firestore (`creators/{uid}/reward_queue`, queued first, oldest
+// viewers redeemed (the signed-in creator's, or a creator's they moderate), live from Firestore (`creators/{uid}/reward_queue`, queued first, oldest
 // first; firestore.rules lets the creator, their moderators and admins read it), with Fulfil
 // and Reject buttons that call the API (POST /api/creators/{uid}/reward_queue/{id}/fulfil or
 // /reject; a rejection refunds the points once). Viewer text (notes, titles) reaches the DOM
@@ -19,13 +19,36 @@ function when(at) {
   return d ? d.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "";
 }
 
-/** Mount the queue of creator `uid` in `body`; returns the listener's unsubscribe. */
-export function mountRewardQueue({ db, uid, api }, body) {
+/** Mount the queue in `body`: the signed-in user's own, or (for a moderator the creator
+ * appointed) the creator id typed in; returns a function that stops its listener. */
+export function mountRewardQueue(deps, body) {
+  let stop = () => {};
+  const who = el("input", { id: "reward-queue-creator", class: "mono", value: deps.uid });
+  const show = el("button", { id: "reward-queue-show", type: "button", class: "secondary" }, "Show");
+  const inner = el("div", {});
+  show.addEventListener("click", () => {
+    stop();
+    stop = () => {};
+    try {
+      stop = listenQueue({ ...deps, uid: who.value.trim() || deps.uid }, body, inner);
+    } catch (e) { // e.g. a "/" in the id: not a creator id
+      inner.replaceChildren(el("p", { id: "reward-queue-status", class: "status error" }, `reward queue: ${e.message}`));
+    }
+  });
+  body.replaceChildren(
+    el("div", { class: "inline" }, el("label", {}, "Creator (you, or one you moderate) ", who), show),
+    inner);
+  stop = listenQueue(deps, body, inner);
+  return () => stop();
+}
+
+function listenQueue({ db, uid, api }, body, inner) {
   const list = el("ul", { id: "reward-queue", class: "list" });
   const status = el("p", { id: "reward-queue-status", class: "status", role: "status" });
   const summary = el("p", { id: "reward-queue-summary", class: "muted" }, "Loading…");
-  body.replaceChildren(summary, list, status);
+  inner.replaceChildren(summary, list, status);
   body.dataset.ready = "0";
+  body.dataset.creator = uid;
 
   const act = async (entry, action) => {
     const path = `/creators/${encodeURIComponent(uid)}/reward_queue/${entry.redemption_id}/${action}`;

@@ -80,3 +80,37 @@ def create_stream(cloud: dict, creator_uid: str, stream_id: str, title: str = ""
     )
     assert r.status_code in (200, 201), r.text
     return r.json()
+
+
+def bearer(uid: str) -> dict[str, str]:
+    """The Authorization header of `uid`'s emulator ID token."""
+    return {"Authorization": f"Bearer {id_token(uid)}"}
+
+
+def invite_battle(cloud: dict, tag: str, duration_s: int, windows: list[dict]) -> dict:
+    """Two creators with a stream each, and the first one's battle invite to the second
+    (POST /api/battles): {n (the random part of every id), alice, bob, sa, sb, body,
+    battle_id}. Accepting is left to the test (it may open overlays first, or try the
+    wrong creator)."""
+    import uuid
+
+    import requests
+
+    n = uuid.uuid4().hex[:8]
+    alice, bob = f"al-{n}", f"bo-{n}"
+    sa, sb = f"s-{tag}a-{n}", f"s-{tag}b-{n}"
+    create_stream(cloud, alice, sa)
+    create_stream(cloud, bob, sb)
+    body = {
+        "stream_id": sa,
+        "opponent_creator_id": bob,
+        "opponent_stream_id": sb,
+        "duration_s": duration_s,
+        "windows": windows,
+        "request_id": f"r-{n}",
+    }
+    r = requests.post(
+        f"{cloud['endpoints']['api']}/battles", json=body, headers=bearer(alice), timeout=30
+    )
+    assert r.status_code == 201, r.text
+    return {"n": n, "alice": alice, "bob": bob, "sa": sa, "sb": sb, "body": body, **r.json()}

@@ -71,6 +71,7 @@ def deps() -> Deps:
     from giftengine.adapters.firestore_store import FirestoreStreamStore
     from giftengine.adapters.pubsub import RawPublisher
     from giftengine.adapters.tasks import TaskScheduler
+    from giftengine.live.tasks import PollStartJobs, PollTasks
     from giftengine.service.pipeline import Deps
 
     _logging()
@@ -81,6 +82,7 @@ def deps() -> Deps:
         store=store,
         scheduler=TaskScheduler(s, meter=store.writes.count),
         dead_letters=RawPublisher(s.project_id, "dead_letter"),
+        jobs=PollStartJobs(PollTasks(s)),  # command gifts' poll starts (decision 077)
     )
 
 

@@ -17,7 +17,7 @@ from giftengine.adapters.pubsub import EventPublisher
 from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore
 
-from tests.support import create_stream, id_token, wait_for_doc
+from tests.support import create_stream, id_token, invite_battle, wait_for_doc
 
 pytestmark = pytest.mark.e2e
 
@@ -44,23 +44,11 @@ def gift(stream, event_id, user, coins, at, count=1, end=True, group="", streaka
 
 
 def test_a_battle_scores_both_sides_exactly_and_freezes(cloud, capsys):
-    n = uuid.uuid4().hex[:8]
-    alice, bob = f"al-{n}", f"bo-{n}"
-    sa, sb = f"s-bta-{n}", f"s-btb-{n}"
-    create_stream(cloud, alice, sa)
-    create_stream(cloud, bob, sb)
+    b = invite_battle(cloud, "bt", 10, [{"from_s": 8, "to_s": 10, "x": 2}])
+    alice, bob, sa, sb = b["alice"], b["bob"], b["sa"], b["sb"]
+    body, bid = b["body"], b["battle_id"]
+    n = b["n"]
     api = cloud["endpoints"]["api"]
-    body = {
-        "stream_id": sa,
-        "opponent_creator_id": bob,
-        "opponent_stream_id": sb,
-        "duration_s": 10,
-        "windows": [{"from_s": 8, "to_s": 10, "x": 2}],
-        "request_id": f"r-{n}",
-    }
-    r = requests.post(f"{api}/battles", json=body, headers=auth(alice), timeout=30)
-    assert r.status_code == 201, r.text
-    bid = r.json()["battle_id"]
     assert (
         requests.post(f"{api}/battles", json=body, headers=auth(alice), timeout=30).json()[
             "battle_id"

@@ -111,7 +111,15 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
         assert stripe_post(cloud, refund).ok
     v = view()
     assert v["creator"]["xp"] == 1 and v["global"]["xp"] == 1
-    assert v["points"] == {"earned": 298, "spent": 50, "revoked": 297, "balance": -49}
+    assert v["points"] == {
+        "earned": 298,
+        "spent": 50,
+        "staked": 0,
+        "won": 0,
+        "revoked": 297,
+        "refunded": 0,
+        "balance": -49,
+    }
     assert "patron" not in {b["id"] for b in v["badges"]}  # the refunded coins reached it
 
 

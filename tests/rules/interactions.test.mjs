@@ -15,6 +15,7 @@ let ctx;
 
 const POLL = `streams/${STREAM}/polls/p1`;
 const PRED = `streams/${STREAM}/predictions/d1`;
+const POINTS = "xp/viewer-1/creators/creator-1";
 const DOCS = {
   [`streams/${STREAM}/interactions/current`]: {
     poll: { poll_id: "p1", question: "Which?", choices: ["Red", "Blue"], closes_at: null,
@@ -24,12 +25,15 @@ const DOCS = {
   [`${POLL}/votes/tiktok:42`]: { choice: 1, occurred_at: 1, vote_id: "e1" },
   [`${POLL}/shards/0`]: { c0: 3, c1: 4 },
   [PRED]: { prediction_id: "d1", outcomes: ["Yes", "No"], pools: [10, 5], status: "open" },
-  [`${PRED}/stakes/tiktok:42`]: { outcome: 0, points: 10 },
-  [`${PRED}/keys/k1`]: { outcome: 1, points: 10 },
-  [`streams/${STREAM}/points/tiktok:42`]: { balance: 990 },
+  [`${PRED}/stakes/viewer-1`]: { outcome: 0, points: 10 },
+  // the loyalty points predictions stake (decision 071): counters and the append-only ledger
+  [POINTS]: { points_earned: 100, points_staked: 10 },
+  [`${POINTS}/predictions/e1`]: { type: "stake", points: 10 },
   [`streams/${STREAM}/questions/q1`]: { question_id: "q1", text: "Hi?", votes: 2, status: "open" },
   [`streams/${STREAM}/questions/q1/upvotes/tiktok:42`]: { at: 1 },
   [`streams/${STREAM}/questions_pending/q2`]: { question_id: "q2", text: "held", status: "pending" },
+  // a command gift's poll start (decision 077): the rollup writes it, live_jobs decides it
+  [`streams/${STREAM}/poll_starts/cmd1`]: { execution_id: "cmd1", status: "pending" },
 };
 
 before(async () => {
@@ -60,11 +64,13 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(getDoc(doc(db(), `${POLL}/votes/tiktok:42`)));
       await assertFails(getDocs(query(collection(db(), `${POLL}/votes`), limit(10))));
       await assertFails(getDoc(doc(db(), `${POLL}/shards/0`)));
-      await assertFails(getDoc(doc(db(), `${PRED}/stakes/tiktok:42`)));
-      await assertFails(getDoc(doc(db(), `${PRED}/keys/k1`)));
-      await assertFails(getDoc(doc(db(), `streams/${STREAM}/points/tiktok:42`)));
+      await assertFails(getDoc(doc(db(), `${PRED}/stakes/viewer-1`)));
+      await assertFails(getDoc(doc(db(), POINTS)));
+      await assertFails(getDoc(doc(db(), `${POINTS}/predictions/e1`)));
       await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions/q1/upvotes/tiktok:42`)));
       await assertFails(getDoc(doc(db(), `streams/${STREAM}/questions_pending/q2`)));
+      await assertFails(getDoc(doc(db(), `streams/${STREAM}/poll_starts/cmd1`)));
+      await assertFails(getDocs(query(collection(db(), `streams/${STREAM}/poll_starts`), limit(10))));
     });
 
     test("writes nothing: no tally, vote, shard or pointer from a client", async () => {
@@ -74,8 +80,10 @@ for (const who of ["unauthenticated", "viewer", "creator", "moderator", "admin"]
       await assertFails(setDoc(doc(db(), `${POLL}/votes/viewer-1`), { choice: 0 }));
       await assertFails(updateDoc(doc(db(), `${POLL}/shards/0`), { c0: 99 }));
       await assertFails(setDoc(doc(db(), `streams/${STREAM}/interactions/current`), { poll: null }));
+      await assertFails(setDoc(doc(db(), `streams/${STREAM}/poll_starts/cmd2`), { status: "pending" }));
       await assertFails(updateDoc(doc(db(), PRED), { pools: [0, 1000] }));
-      await assertFails(setDoc(doc(db(), `streams/${STREAM}/points/viewer-1`), { balance: 1e9 }));
+      await assertFails(updateDoc(doc(db(), POINTS), { points_earned: 1e9 }));
+      await assertFails(setDoc(doc(db(), `${POINTS}/predictions/e2`), { type: "refund" }));
       await assertFails(setDoc(doc(db(), `${PRED}/stakes/viewer-1`), { outcome: 0, points: 1 }));
       await assertFails(updateDoc(doc(db(), `streams/${STREAM}/questions/q1`), { votes: 99 }));
       await assertFails(setDoc(doc(db(), `streams/${STREAM}/questions/q3`), { text: "x" }));

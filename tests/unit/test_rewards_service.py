@@ -140,7 +140,15 @@ def test_viewer_view_for_the_viewer_and_for_others():
     now = 1_796_342_400.0  # 2026-12-04T00:00:00Z
     me = rewards.viewer_view(store, "u1", "c1", access.Actor("u1"), now)
     assert me["global"]["level"] == 3 and me["creator"]["xp"] == 450
-    assert me["points"] == {"earned": 100, "spent": 0, "revoked": 0, "balance": 100}
+    assert me["points"] == {
+        "earned": 100,
+        "spent": 0,
+        "staked": 0,
+        "won": 0,
+        "revoked": 0,
+        "refunded": 0,
+        "balance": 100,
+    }
     assert (me["creator"]["days_attended"], me["creator"]["streak"]) == (3, 3)
     assert {b["id"] for b in me["badges"]} == {"first_gift", "regular3"}
     other = rewards.viewer_view(store, "u1", "c1", access.Actor("someone"), now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from google.cloud import firestore
 
 from tests.support import create_stream, id_token
 from tests.web.test_dashboard import PAGE, create_creator, sign_in
@@ -33,6 +34,12 @@ def test_creator_runs_polls_predictions_questions_and_challenges(
     # can take longer than create_stream's timeout, so wake it first.
     requests.get(f"{api}/streams/{stream_id}", timeout=180)
     create_stream(cloud, creator, stream_id)
+    # Predictions stake the fans' loyalty points with the creator: their points counters as
+    # the rollup's rewards write-out leaves them (tests/live/test_predictions_e2e.py earns
+    # them through the pipeline).
+    db = firestore.Client(project=cloud["project_id"])
+    for uid in ("fan-1", "fan-2"):
+        db.document(f"xp/{uid}/creators/{creator}").set({"xp": 100, "points_earned": 100})
 
     def fan(uid, path, body=None):
         r = requests.post(

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.support import create_stream, id_token
+from tests.support import create_stream, id_token, invite_battle
 
 pytestmark = [pytest.mark.e2e]
 
@@ -39,23 +39,10 @@ def scores(browser, page) -> str:
 def test_two_overlays_of_a_battle_show_the_same_score_and_result(
     cloud, web, browser, artifacts, publish
 ):
-    n = uuid.uuid4().hex[:8]
-    alice, bob = f"al-{n}", f"bo-{n}"
-    sa, sb = f"s-wba-{n}", f"s-wbb-{n}"
-    create_stream(cloud, alice, sa)
-    create_stream(cloud, bob, sb)
+    b = invite_battle(cloud, "wb", 20, [{"from_s": 10, "to_s": 20, "x": 2}])
+    bob, sa, sb, bid = b["bob"], b["sa"], b["sb"], b["battle_id"]
+    n = b["n"]
     api = cloud["endpoints"]["api"]
-    body = {
-        "stream_id": sa,
-        "opponent_creator_id": bob,
-        "opponent_stream_id": sb,
-        "duration_s": 20,
-        "windows": [{"from_s": 10, "to_s": 20, "x": 2}],
-        "request_id": f"r-{n}",
-    }
-    r = requests.post(f"{api}/battles", json=body, headers=auth(alice), timeout=30)
-    assert r.status_code == 201, r.text
-    bid = r.json()["battle_id"]
     for page, stream in (("battle-a", sa), ("battle-b", sb)):
         query = urlencode({"stream": stream, "widgets": "battle"})
         browser.open(page, f"{web['overlay']}?{query}", width=1280, height=720)

@@ -90,9 +90,17 @@ def test_poll_bars_follow_app_and_chat_votes_then_show_the_final_result(
 
 
 def test_prediction_odds_and_current_question_widgets(cloud, web, browser, stream_id):
+    from google.cloud import firestore
+
     creator = f"creator-{stream_id}"
     create_stream(cloud, creator, stream_id)
     api = cloud["endpoints"]["api"]
+    # Predictions stake the fans' loyalty points with the creator: their points counters as
+    # the rollup's rewards write-out leaves them (tests/live/test_predictions_e2e.py earns
+    # them through the pipeline).
+    db = firestore.Client(project=cloud["project_id"])
+    for fan, earned in (("fan-a", 300), ("fan-b", 100)):
+        db.document(f"xp/{fan}/creators/{creator}").set({"xp": earned, "points_earned": earned})
 
     def post(uid, path, body=None):
         r = requests.post(

@@ -12,8 +12,10 @@ import {
   collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, startAfter, where,
 } from "firebase/firestore";
 import { authEmulatorUrl, el, fmt, initFirebase, loadConfig } from "../shared/firebase.js";
+import { mountCommands } from "./commands.js";
 import { closeLive, showLive, wireLive } from "./live.js";
 import { closeReport, showReport } from "./report.js";
+import { mountRewardQueue } from "./rewards.js";
 import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 import { mountShow } from "./show.js";
 
@@ -570,13 +572,18 @@ async function uploadMedia(file) {
   return data;
 }
 
+let renderCommands = () => {}; // the command gifts editor (commands.js), once mounted
+
 function listenCreator() {
   renderRules(null); // the defaults until the saved rules arrive
   renderSettings(null);
+  renderCommands(null);
+  $("commands-body").dataset.ready = "0";
   let first = true;
   state.unsub.push(onSnapshot(doc(state.db, "creators", state.user.uid), (snap) => {
     const d = snap.data() || {};
     creatorTz = d.timezone || "UTC";
+    renderCommands(d.features?.commands); // every change: a save here or elsewhere
     if (first) { // later saves are the user's own edits
       renderRules(d.overlay?.alerts);
       renderSettings(d.overlay);
@@ -761,6 +768,7 @@ async function onUser(user) {
   renderIngest();
   renderWallet();
   renderReview();
+  state.unsub.push(mountRewardQueue({ db: state.db, uid: user.uid, api }, $("reward-queue-body")));
 }
 
 async function main() {
@@ -786,6 +794,7 @@ async function main() {
   $("overlay-copy").addEventListener("click", copyOverlayUrl);
   $("rules-save").addEventListener("click", () => saveRules());
   mountSettings({ api, uid: () => state.user.uid, upload: uploadMedia, save: saveRules });
+  renderCommands = mountCommands({ api, uid: () => state.user.uid }, $("commands-body"));
   $("period").addEventListener("change", () => listenBoard());
   $("period-date").addEventListener("change", () => listenBoard());
   $("period-prev").addEventListener("click", () => shiftPeriod(-1));

@@ -93,3 +93,21 @@ class FirestoreDocStore:
         q = self.client.collection(collection).where(filter=firestore.FieldFilter(field, op, value))
         for snap in q.stream():
             yield snap.id, snap.to_dict()
+
+    def page(
+        self,
+        collection: str,
+        order: list[tuple[str, str]],
+        limit: int,
+        equal: tuple[str, Any] | None = None,
+        after: list[Any] | None = None,
+    ) -> list[tuple[str, Doc]]:
+        q: Any = self.client.collection(collection)
+        if equal is not None:
+            q = q.where(filter=firestore.FieldFilter(equal[0], "==", equal[1]))
+        for f, o in order:
+            direction = firestore.Query.DESCENDING if o == "desc" else firestore.Query.ASCENDING
+            q = q.order_by(f, direction=direction)
+        if after is not None:
+            q = q.start_after(dict(zip([f for f, _ in order], after, strict=True)))
+        return [(snap.id, snap.to_dict()) for snap in q.limit(limit).stream()]

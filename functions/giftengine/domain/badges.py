@@ -11,6 +11,12 @@ Two kinds (docs/engagement.md, "Badges"):
   MVP, a throne claim, top 3 of a stream when it ends, a hype train's top contributor):
   counted in the same document (`award_<badge>`), shown in the alert feed as a `badge`
   alert when earned.
+- **Top 3 of a week** (`top3_week`): the first three of the creator's weekly leaderboard
+  (`creator.{creator}.weekly.{Monday}`, weeks from Monday 00:00 in the creator's time zone;
+  the one ranking rule: coins, then the smaller user id) when the week is judged: at the
+  first read of a viewer's rewards with the creator from `TOP3_WEEK_GRACE_S` after the
+  week's end (service/rewards.py; decision 091). Counted once per (viewer, creator, week)
+  in the same `award_top3_week` counter shape as the moments.
 - `og_tier`: the wallet's active OG tier (wallets/{uid}.tier), read with the rest.
 
 A refund takes back the counters it gave (decision 059), so a milestone that only the
@@ -19,14 +25,17 @@ refunded coins reached is no longer held.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.domain import xp
+from giftengine.domain import periods, ranking, xp
 
-MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor")
+MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor", "top3_week")
+# A week is judged this long after its end: more than a running stream's period-board flush
+# (300 s), an idle streak's settlement and Pub/Sub's longest redelivery backoff (600 s).
+TOP3_WEEK_GRACE_S = 3600
 METRICS = ("xp", "level", "coins", "gifts", "days", "streak", "points_earned", *MOMENTS)
 Metric = Literal[
     "xp",
@@ -40,6 +49,7 @@ Metric = Literal[
     "throne",
     "top3_stream",
     "hype_conductor",
+    "top3_week",
 ]
 # Shown in chat and overlays: plain text only (no markup characters).
 TEXT_PATTERN = r"^[^<>&\"'`\x00-\x1f]{1,40}$"
@@ -66,6 +76,7 @@ BUILT_IN = (
     Rule(id="throne", name="Took the throne", metric="throne", at_least=1),
     Rule(id="top3_stream", name="Top 3 of a stream", metric="top3_stream", at_least=1),
     Rule(id="hype_conductor", name="Hype train conductor", metric="hype_conductor", at_least=1),
+    Rule(id="top3_week", name="Top 3 of a week", metric="top3_week", at_least=1),
 )
 
 
@@ -113,3 +124,42 @@ def held(doc: dict | None, today: date, rules: tuple[Rule, ...] = ()) -> list[di
                 }
             )
     return out
+
+
+def _zone(tz: str):
+    try:
+        return periods.zone(tz or "UTC")
+    except ValueError:
+        return periods.zone("UTC")
+
+
+def week_end(week: str, tz: str) -> datetime:
+    """When the week starting on Monday `week` (YYYY-MM-DD) ends: the next Monday 00:00 in
+    the creator's time zone."""
+    monday = date.fromisoformat(week)
+    return datetime.combine(monday + timedelta(days=7), time(0), tzinfo=_zone(tz))
+
+
+def last_judged_week(tz: str, now: datetime) -> str:
+    """The newest week that may be judged at `now`: the week before the one that holds
+    `now - TOP3_WEEK_GRACE_S` in the creator's time zone."""
+    local = (now - timedelta(seconds=TOP3_WEEK_GRACE_S)).astimezone(_zone(tz))
+    monday = local.date() - timedelta(days=local.weekday())
+    return (monday - timedelta(days=7)).isoformat()
+
+
+def may_judge(week: str, tz: str, now: datetime) -> bool:
+    return week_end(week, tz) + timedelta(seconds=TOP3_WEEK_GRACE_S) <= now
+
+
+def week_top3(entries: list[dict]) -> list[dict]:
+    """The top 3 of a board's entries by the one ranking rule (domain/ranking.py: more coins
+    first, equal coins by the smaller user id); entries without coins place nowhere."""
+    ranked = sorted(
+        (e for e in entries if int(e.get("coins", 0)) > 0),
+        key=lambda e: ranking.sort_key(int(e["coins"]), str(e["user_id"])),
+    )
+    return [
+        {"rank": i, "user_id": str(e["user_id"]), "coins": int(e["coins"])}
+        for i, e in enumerate(ranked[:3], 1)
+    ]

@@ -11,7 +11,17 @@ whitelist; each settled gift runs what its mapping says, once. Pure; a stream fe
   so it never reaches an overlay.
 - Actions: `show_text` (text, duration_ms), `play_sound` (sound, volume), `show_image` (image,
   duration_ms), `effect_3d` (the big-gift effect), `theme` (dark, light or neon, for
-  duration_s).
+  duration_s), played by the overlay; and two that start something as the creator would
+  (decision 077), at most once per settlement whatever the mode:
+  - `start_poll` (question, 2-10 choices, duration_s within the poll rules, changeable): the
+    run writes a keyed request `streams/{s}/poll_starts/{execution id}` in the rollup's
+    commit and asks for a `poll_start` job; the live polls open it (live/service.py
+    `start_from_command`), once, or refuse it while another poll is open;
+  - `start_tap_battle` (duration_s, starts_in_s): a `tap_battle/start` control with the
+    execution id as the battle id, handed to the tap battle feature in the same rollup
+    (`StreamState.issue_control`); refused (nothing happens) while a battle runs.
+  The execution id is a hash of the stream, the settling event (or the idle streak's
+  viewer, gift and time), the mapping and the run's number: the same run always has it.
 - Runs: a settled gift (domain/stream.py: a streak at its final, a one-off gift) matching a
   mapping's gift id runs the action `once` per settlement, `per_unit` (one per unit), or
   `per_threshold` (one per `threshold` units of the settlement, rounded down), at most
@@ -26,6 +36,8 @@ whitelist; each settled gift runs what its mapping says, once. Pure; a stream fe
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
@@ -38,9 +50,11 @@ from pydantic import (
     model_validator,
 )
 
-from giftengine.domain.events import utc_iso
-from giftengine.domain.features import Feature, Settled
+from giftengine.domain import tap_battles
+from giftengine.domain.events import Control, EngagementEvent, utc_iso
+from giftengine.domain.features import Feature, Job, Settled, SideWrite
 from giftengine.domain.overlay import _image, _no_controls, _sound
+from giftengine.live import domain as polls
 
 MAX_MAPPINGS = 20
 RECENT = 5
@@ -91,13 +105,51 @@ class Theme(_Params):
     duration_s: int = Field(default=30, ge=5, le=600)
 
 
+ChoiceText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=polls.MAX_CHOICE_CHARS),
+    AfterValidator(_no_controls),
+    AfterValidator(_plain),
+]
+
+
+class StartPoll(_Params):
+    """The poll a creator opens (POST /api/streams/{s}/polls), with a duration: a poll a
+    gift opens must end on its own."""
+
+    question: PlainText
+    choices: list[ChoiceText] = Field(min_length=polls.MIN_CHOICES, max_length=polls.MAX_CHOICES)
+    duration_s: int = Field(default=60, ge=polls.MIN_DURATION_S, le=polls.MAX_DURATION_S)
+    changeable: bool = False
+
+    @model_validator(mode="after")
+    def _distinct(self) -> StartPoll:
+        keys = [polls.choice_key(c) for c in self.choices]
+        if any(not k for k in keys) or len(set(keys)) != len(keys):
+            raise ValueError("choices must be non-empty and distinct")
+        return self
+
+
+class StartTapBattle(_Params):
+    """What the tap battle feature's start command takes (domain/tap_battles.py), but its
+    id: the run's execution id."""
+
+    duration_s: int = Field(default=60, ge=1, le=tap_battles.MAX_DURATION_S)
+    starts_in_s: int = Field(default=3, ge=0, le=tap_battles.MAX_STARTS_IN_S)
+
+
 ACTIONS: dict[str, type[_Params]] = {
     "show_text": ShowText,
     "play_sound": PlaySound,
     "show_image": ShowImage,
     "effect_3d": Effect3d,
     "theme": Theme,
+    "start_poll": StartPoll,
+    "start_tap_battle": StartTapBattle,
 }
+STARTS = frozenset({"start_poll", "start_tap_battle"})  # run by the server, not the overlay
+POLL_START = "poll_start"  # the job kind the live polls consume
+POLL_STARTS = "poll_starts"  # streams/{s}/poll_starts/{execution id}
 
 
 class Trigger(BaseModel):
@@ -118,7 +170,15 @@ class Mapping(BaseModel):
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
     trigger: Trigger
-    action: Literal["show_text", "play_sound", "show_image", "effect_3d", "theme"]
+    action: Literal[
+        "show_text",
+        "play_sound",
+        "show_image",
+        "effect_3d",
+        "theme",
+        "start_poll",
+        "start_tap_battle",
+    ]
     params: dict = Field(default_factory=dict)
     mode: Literal["once", "per_unit", "per_threshold"] = "once"
     threshold: int = Field(default=1, ge=1, le=100_000)
@@ -154,7 +214,18 @@ class CommandsConfig(BaseModel):
 def runs(m: Mapping, units: int) -> int:
     """How many times a settlement of `units` runs mapping `m`."""
     n = {"once": 1, "per_unit": units, "per_threshold": units // m.threshold}[m.mode]
-    return min(n, m.max_per_gift)
+    return min(n, 1 if m.action in STARTS else m.max_per_gift)
+
+
+def execution_id(stream_id: str, cause: str, mapping_id: str, n: int) -> str:
+    """The id of run `n` of a mapping for `cause` (the settling event's id, or the idle
+    streak's viewer, gift and time): `cmd` + 29 hex digits, the same for the same run."""
+    digest = hashlib.sha256(f"{stream_id}|{cause}|{mapping_id}|{n}".encode()).hexdigest()
+    return "cmd" + digest[:29]
+
+
+def poll_start_path(stream_id: str, execution: str) -> str:
+    return f"streams/{stream_id}/{POLL_STARTS}/{execution}"
 
 
 class Commands(Feature):
@@ -215,34 +286,81 @@ class Commands(Feature):
             self.viewer_counts[user_id] = seen + 1
         return True
 
-    def _run(self, st, m: Mapping, n: int, who: dict, at, event_id: str | None) -> None:
+    def _run(
+        self, st, m: Mapping, n: int, who: dict, at: datetime, event_id: str | None, cause: str
+    ) -> None:
         minute = int(at.timestamp() // 60)
         for i in range(n):
             if not self._allowed(who["user_id"], minute):
                 self.dropped += n - i
                 return
             self.executed += 1
-            item = {
-                "type": "action",
-                "action": m.action,
-                "params": dict(m.params),
-                "mapping_id": m.id,
-                **who,
-                "occurred_at": utc_iso(at),
-                "event_id": event_id,
-                "n": i + 1,
-            }
-            st.alerts.append(item)
-            shown = {k: item[k] for k in ("action", "mapping_id", "handle", "occurred_at")}
+            shown = {"action": m.action, "mapping_id": m.id, "handle": who.get("handle"),
+                     "occurred_at": utc_iso(at)}  # fmt: skip
+            if m.action in STARTS:
+                execution = execution_id(st.stream_id, cause, m.id, i + 1)
+                shown.update(execution_id=execution, result=self._start(st, m, who, at, execution))
+            else:
+                st.alerts.append({
+                    "type": "action", "action": m.action, "params": dict(m.params),
+                    "mapping_id": m.id, **who, "occurred_at": utc_iso(at),
+                    "event_id": event_id, "n": i + 1,
+                })  # fmt: skip
             self.recent = [*self.recent, shown][-RECENT:]
+
+    def _start(self, st, m: Mapping, who: dict, at: datetime, execution: str) -> str:
+        """Starts what a start action names, as the creator would; returns what happened:
+        `requested` (a poll: the live polls decide), `started`, `refused` or `unavailable`."""
+        if m.action == "start_tap_battle":
+            params = {"tap_battle_id": execution, **m.params}
+            try:
+                tap_battles.TapBattle.check_control("start", params)
+                ev = EngagementEvent(
+                    event_id=execution,
+                    source=st.source if st.source in ("tiktok", "app") else "app",
+                    stream_id=st.stream_id,
+                    kind="control",
+                    occurred_at=at,
+                    control=Control(feature=tap_battles.TapBattle.name, action="start",
+                                    params=params),
+                )  # fmt: skip
+            except ValueError:
+                return "unavailable"
+            if not st.issue_control(ev):
+                return "unavailable"
+            cur = getattr(st.feature(tap_battles.TapBattle.name), "cur", None) or {}
+            return "started" if cur.get("id") == execution else "refused"
+        try:  # start_poll
+            w = SideWrite(
+                poll_start_path(st.stream_id, execution),
+                set={
+                    "execution_id": execution,
+                    "stream_id": st.stream_id,
+                    "creator_id": st.creator_id,
+                    "mapping_id": m.id,
+                    **m.params,
+                    "user_id": who["user_id"],
+                    "handle": who.get("handle") or "",
+                    "occurred_at": utc_iso(at),
+                    "status": "pending",
+                },
+            )
+        except ValueError:  # a stream id a document path cannot hold
+            return "unavailable"
+        st.side_writes.append(w)
+        st.jobs.append(Job(POLL_START, execution))
+        return "requested"
 
     def on_settled(self, st, s: Settled) -> None:
         who = {"user_id": s.user_id, "handle": s.handle, "name": s.name}
         for m in self.config.mappings:
             if m.trigger.gift_id == s.gift_id:
                 n = runs(m, s.units)
+                cause = s.event_id or f"idle|{s.user_id}|{s.gift_id}|{utc_iso(s.occurred_at)}"
                 if n:
-                    self._run(st, m, n, {**who, "gift_id": s.gift_id}, s.occurred_at, s.event_id)
+                    self._run(
+                        st, m, n, {**who, "gift_id": s.gift_id}, s.occurred_at, s.event_id, cause
+                    )
 
     def on_event(self, st, ev) -> None:
         if ev.kind != "comment" or not ev.text.strip().startswith("!"):
@@ -252,7 +370,7 @@ class Commands(Feature):
             if m.trigger.command is not None and said == m.trigger.command:
                 u = ev.user
                 who = {"user_id": u.id, "handle": u.handle, "name": u.name}
-                self._run(st, m, 1, who, ev.occurred_at, ev.event_id)
+                self._run(st, m, 1, who, ev.occurred_at, ev.event_id, ev.event_id)
 
     def view(self) -> dict | None:
         if not (self.executed or self.dropped):

@@ -94,6 +94,19 @@ class SideWrite:
                 raise ValueError(f"increment {k!r} must be an integer")
 
 
+@dataclass(frozen=True)
+class Job:
+    """Work another subsystem does with a document this rollup writes (a `SideWrite`), run
+    after the commit by that subsystem's task queue: a command gift's poll start is opened
+    by the live polls (live/service.py `start_from_command`). `kind` names the consumer,
+    `key` the document (its id: deterministic, so a retried rollup asks for the same job and
+    the consumer applies it once). The service schedules it when the rollup has decided,
+    before the commit: a job whose document is not committed yet waits for it (decision 077)."""
+
+    kind: str
+    key: str
+
+
 class Feature:
     """Base class with no-op hooks; subclasses override what they need.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from giftengine.domain import challenges, feature_registry
 from giftengine.domain.events import EngagementEvent
-from giftengine.domain.features import Feature, SideWrite
+from giftengine.domain.features import Feature, Job, SideWrite
 from giftengine.domain.stream import FlushItem, StreamState
 
 
@@ -37,6 +37,7 @@ class RollupOutput:
     live: dict | None
     bucket: int
     side_writes: list[SideWrite] = field(default_factory=list)  # domain/features.py
+    jobs: list[Job] = field(default_factory=list)  # after the commit (domain/features.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def decide(
     st.tick_features(now)
     alerts = list(st.alerts)
     side = list(st.side_writes)
+    jobs = list(st.jobs)
     flush = []
     if st.pending_flush() and st.flush_due(now, c.board_flush):
         flush = st.take_flush(
@@ -107,7 +109,8 @@ def decide(
     if not changed:
         return Decision(nothing, False, applied)
     if not (alerts or live_changed):  # nothing clients listen to: spacing unchanged
-        return Decision(RollupOutput(True, [], flush, None, inp.last_bucket, side), False, applied)
+        out = RollupOutput(True, [], flush, None, inp.last_bucket, side, jobs)
+        return Decision(out, False, applied)
     if too_soon:  # e.g. an idle streak settling: it waits for its turn like an event
         return Decision(nothing, True, 0)
     st.last_rollup_at = now
@@ -115,7 +118,7 @@ def decide(
         st.rev += 1
         live = st.live_view(c.top_n, ranks)
     return Decision(
-        RollupOutput(True, alerts, flush, live if live_changed else None, bucket, side),
+        RollupOutput(True, alerts, flush, live if live_changed else None, bucket, side, jobs),
         False,
         applied,
     )

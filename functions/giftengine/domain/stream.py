@@ -31,7 +31,7 @@ from datetime import datetime
 
 from giftengine.domain import periods, ranking
 from giftengine.domain.events import EngagementEvent, utc_iso
-from giftengine.domain.features import Feature, Settled, SideWrite
+from giftengine.domain.features import Feature, Job, Settled, SideWrite
 from giftengine.domain.periods import session_board
 
 GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
@@ -189,6 +189,7 @@ class StreamState:
     # Output of the current batch (not persisted).
     alerts: list[dict] = field(default_factory=list, repr=False)
     side_writes: list[SideWrite] = field(default_factory=list, repr=False)
+    jobs: list[Job] = field(default_factory=list, repr=False)  # with their side writes
     _combo_touched: dict[str, str] = field(default_factory=dict, repr=False)  # key -> user
     _features: dict[str, Feature] = field(default_factory=dict, repr=False)  # loaded
 
@@ -253,6 +254,17 @@ class StreamState:
 
     def feature(self, name: str) -> Feature | None:
         return self._features.get(name)
+
+    def issue_control(self, ev: EngagementEvent) -> bool:
+        """A `control` event a feature issues for another feature in this rollup (a command
+        gift starting a tap battle): handed at once to that feature's `on_event`, the path a
+        recorded control takes; it is not recorded itself (the event that caused it is, and
+        is applied once). False when no feature has the control's name."""
+        f = self._features.get(ev.control.feature) if ev.control is not None else None
+        if f is None:
+            return False
+        f.on_event(self, ev)
+        return True
 
     def _viewer(self, ev: EngagementEvent) -> Viewer:
         u = ev.user
@@ -620,7 +632,7 @@ class StreamState:
 
     # ---- persistence (plain dicts; the adapter shards `users`) ---------------------------
     def core_dict(self) -> dict:
-        skip = ("users", "alerts", "side_writes", "_combo_touched", "_features")
+        skip = ("users", "alerts", "side_writes", "jobs", "_combo_touched", "_features")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         features = {**self.features, **{n: f.to_dict() for n, f in self._features.items()}}
         d["features"] = {n: v for n, v in features.items() if v}  # idle features: no bytes

@@ -17,6 +17,7 @@ from giftengine.bootstrap import live_deps
 from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.domain.ids import DocId
+from giftengine.domain.rewards import viewer_id as rewards_viewer_id
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
@@ -165,16 +166,17 @@ def post_prediction(request: Request, stream_id: str):
 
 def post_stake(request: Request, stream_id: str, prediction_id: str):
     stream_id, pid = _id(stream_id, "stream id"), _id(prediction_id, "prediction id")
-    actor, claims = _actor(request)
+    actor, _ = _actor(request)
     body = parse_body(request, StakeBody)
-    linked = claims.get("tiktok_id")
-    voter = domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+    # The points are the caller's loyalty points with the stream's creator, under the id the
+    # rewards feature keeps them: the app uid (a `tiktok_id` claim does not change it).
+    viewer = rewards_viewer_id("app", actor.uid)
     return _call(
         predictions.stake,
         live_deps().service,
         stream_id,
         pid,
-        voter,
+        viewer,
         body.outcome,
         body.points,
         f"{actor.uid}:{body.idempotency_key}",
@@ -317,6 +319,19 @@ def job_freeze(request: Request):
     except service.NotDue as exc:  # Cloud Tasks retries a 503
         raise ApiError(503, "not_due", str(exc), {"Retry-After": "1"}) from None
     return {"frozen": bool(doc and doc.get("frozen"))}
+
+
+@jobs.route("POST", "/polls/start")
+def job_start(request: Request):
+    """A command gift's poll start (decision 077); `poll_id` is its execution id."""
+    stream_id, execution_id, at = _task_args(request)
+    try:
+        req = service.start_from_command(live_deps().service, stream_id, execution_id, at)
+    except service.NotRecorded as exc:  # its rollup has not committed: Cloud Tasks retries
+        raise ApiError(503, "not_recorded", str(exc), {"Retry-After": "1"}) from None
+    except Contention as exc:
+        raise ApiError(exc.status, exc.code, exc.reason) from None
+    return {k: req.get(k) for k in ("status", "poll_id", "reason")}
 
 
 def live_jobs(request: Request):

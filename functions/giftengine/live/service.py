@@ -205,9 +205,32 @@ def open_poll(
             f"{domain.MAX_DURATION_S} or omitted (close by hand)",
             400,
         )
+    return _open(
+        deps, actor.uid, creator_id, stream_id, question, choices, duration_s, changeable,
+        gift_weighted, gift_choices,
+    )  # fmt: skip
+
+
+def _open(
+    deps: Deps,
+    created_by: str,
+    creator_id: str | None,
+    stream_id: str,
+    question: str,
+    choices: list[str],
+    duration_s: int | None,
+    changeable: bool,
+    gift_weighted: bool = False,
+    gift_choices: dict[str, int] | None = None,
+    request: str | None = None,
+    poll_id: str | None = None,
+) -> Doc:
+    """Opens a checked poll in one transaction: refused (`poll_active`) while another poll is
+    open. `request`: the path of a command gift's poll start (`start_from_command`), read and
+    marked `opened` in the same transaction, so it opens one poll (`poll_id`) at most."""
     now = deps.clock()
     poll = Poll(
-        poll_id=deps.new_id(),
+        poll_id=poll_id or deps.new_id(),
         stream_id=stream_id,
         question=question,
         choices=tuple(choices),
@@ -229,10 +252,12 @@ def open_poll(
         "counts": [0] * len(choices),
         "voters": 0,
         "tally_bucket": -1,
-        "created_by": actor.uid,
+        "created_by": created_by,
         "creator_id": creator_id,
         "gift_weighted": gift_weighted,
     }
+    if request is not None:
+        doc["command"] = request.rsplit("/", 1)[1]
     if gift_weighted:
         doc.update(
             gift_choices=dict(gift_choices or {}),
@@ -241,7 +266,15 @@ def open_poll(
             weights_final=False,
         )
 
-    def tx_fn(tx: Tx) -> None:
+    def tx_fn(tx: Tx) -> Doc | None:
+        if request is not None:
+            got = tx.get_all([request, poll_path(stream_id, poll.poll_id)])
+            req = got[request] or {"execution_id": poll.poll_id, "status": "missing"}
+            if req.get("status") != "pending":
+                return req  # decided before: nothing to do
+            if got[poll_path(stream_id, poll.poll_id)] is not None:  # opened, never marked
+                tx.set(request, {"status": "opened", "poll_id": poll.poll_id}, merge=True)
+                return {**req, "status": "opened", "poll_id": poll.poll_id}
         cur = (tx.get(current_path(stream_id)) or {}).get("poll")
         if cur and cur["status"] == "open" and (cur["closes_at"] is None or now < cur["closes_at"]):
             raise PollError("poll_active", f"poll {cur['poll_id']} is still open; close it first")
@@ -250,8 +283,13 @@ def open_poll(
         if cur:
             pointer["last_poll_id"] = cur["poll_id"]
         tx.set(current_path(stream_id), pointer, merge=True)
+        if request is not None:
+            tx.set(request, {"status": "opened", "poll_id": poll.poll_id}, merge=True)
+        return None
 
-    deps.store.transact(tx_fn)
+    earlier = deps.store.transact(tx_fn)
+    if earlier is not None:
+        return earlier
     if poll.freeze_at() is not None:
         deps.scheduler.schedule(
             "freeze", stream_id, poll.poll_id, poll.freeze_at(), f"freeze-{poll.poll_id}"
@@ -262,6 +300,72 @@ def open_poll(
         except Exception:  # the poll is open; its close publishes the command again
             log.exception("poll %s: the open command was not published", poll.poll_id)
     return doc
+
+
+# ---- command gifts: polls a mapped gift starts (domain/commands.py, decision 077) ---------
+COMMAND_GIVE_UP_S = 120.0
+
+
+class NotRecorded(Exception):
+    """A poll start whose request the stream's rollup has not committed (yet): the task
+    that asks for it is retried."""
+
+
+def start_from_command(deps: Deps, stream_id: str, execution_id: str, asked_at: float) -> Doc:
+    """Opens the poll a command gift's run asks for: the request
+    `streams/{s}/poll_starts/{execution id}` the stream's rollup committed with the event
+    that ran the mapping. It goes the way a creator's poll goes (`open_poll`'s rules and
+    transaction), on behalf of the request's creator (the creator whose settings hold the
+    mapping: they must be allowed to run the stream's polls), with the execution id as the
+    poll id, and marks the request in the same transaction: it ends `opened` (with
+    `poll_id`) or `refused` (with the `reason`: another poll is open, ...), once, whatever
+    the task's retries and duplicates. Returns the request. Raises NotRecorded while the
+    request is missing and its rollup may still commit it; `COMMAND_GIVE_UP_S` after
+    `asked_at`, a missing request is given up (its rollup decided otherwise)."""
+    from giftengine.domain import commands  # the stream domain; only this use case needs it
+
+    path = commands.poll_start_path(stream_id, execution_id)
+    req = deps.store.get(path)
+    if req is None:
+        if deps.clock() < asked_at + COMMAND_GIVE_UP_S:
+            raise NotRecorded(f"poll start {execution_id} is not recorded yet")
+        return {"execution_id": execution_id, "status": "missing"}
+    if req.get("status") == "opened":  # a retry: the first run may have died before this
+        pdoc = deps.store.get(poll_path(stream_id, req["poll_id"])) or {}
+        if pdoc.get("closes_at") is not None and not pdoc.get("frozen"):
+            at = pdoc["closes_at"] + pdoc["grace_s"]
+            name = f"freeze-{pdoc['poll_id']}"
+            deps.scheduler.schedule("freeze", stream_id, pdoc["poll_id"], at, name)
+    if req.get("status") != "pending":
+        return req
+    try:
+        creator_id = require_runner(deps, Actor(uid=str(req.get("creator_id") or "")), stream_id)
+        if not domain.duration_ok(req.get("duration_s")) or req.get("duration_s") is None:
+            raise PollError("invalid_request", "a command's poll needs a duration", 400)
+        done = _open(
+            deps, f"command:{req.get('mapping_id', '')}", creator_id, stream_id,
+            str(req["question"]), [str(c) for c in req["choices"]], int(req["duration_s"]),
+            bool(req.get("changeable")), request=path, poll_id=execution_id,
+        )  # fmt: skip
+    except PollError as exc:
+        return _refuse(deps, path, exc.reason)
+    if "execution_id" in done:
+        return done  # the request as another run (or an earlier try) left it
+    return {**req, "status": "opened", "poll_id": execution_id}  # this run opened the poll
+
+
+def _refuse(deps: Deps, path: str, reason: str) -> Doc:
+    """Marks a pending request refused with its reason (one transaction; a request another
+    run decided meanwhile stays as it is)."""
+
+    def tx_fn(tx: Tx) -> Doc:
+        req = tx.get(path) or {}
+        if req.get("status") == "pending":
+            req.update(status="refused", reason=reason[:300])
+            tx.set(path, {"status": "refused", "reason": reason[:300]}, merge=True)
+        return req
+
+    return deps.store.transact(tx_fn)
 
 
 def _pointer(doc: Doc) -> Doc:

@@ -1,4 +1,5 @@
-"""Cloud Tasks for polls: the once-a-second tally publish and the freeze at the deadline.
+"""Cloud Tasks for polls: the once-a-second tally publish, the freeze at the deadline, and
+the start of a poll a command gift asked for (`PollStartJobs`, decision 077).
 
 Tasks are named (`flush-<poll>-<second>`, `freeze-<poll>`): production Cloud Tasks answers
 ALREADY_EXISTS to a second task of the same name. The local emulator does not; the
@@ -19,6 +20,7 @@ from google.protobuf import timestamp_pb2
 from giftengine import manifest as manifest_mod
 from giftengine.adapters.clients import tasks_client
 from giftengine.config import Settings
+from giftengine.domain.features import Job
 
 QUEUE = "interactions"
 
@@ -68,3 +70,19 @@ class PollTasks:
         self._seen[name] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)
+
+
+class PollStartJobs:
+    """The gift pipeline's job scheduler (service/pipeline.py `JobScheduler`): a command
+    gift's `poll_start` job becomes a `live_jobs /polls/start` task named by its execution
+    id, which opens the poll (live/service.py `start_from_command`)."""
+
+    kind = "poll_start"
+
+    def __init__(self, tasks: PollTasks):
+        self.tasks = tasks
+
+    def schedule_job(self, stream_id: str, job: Job, at: float) -> None:
+        if job.kind != self.kind:
+            raise ValueError(f"no consumer for job kind {job.kind!r}")
+        self.tasks.schedule("start", stream_id, job.key, at, f"start-{job.key}")

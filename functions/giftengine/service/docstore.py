@@ -35,6 +35,18 @@ class Store(Protocol):
     def where(
         self, collection: str, field: str, op: str, value: Any
     ) -> Iterator[tuple[str, Doc]]: ...
+    def page(
+        self,
+        collection: str,
+        order: list[tuple[str, str]],
+        limit: int,
+        equal: tuple[str, Any] | None = None,
+        after: list[Any] | None = None,
+    ) -> list[tuple[str, Doc]]:
+        """At most `limit` documents ordered by `order` ((field, "asc"|"desc"), ...), those
+        with `equal` = (field, value) only, starting after the position `after` (one value
+        per order field). Documents missing an order field are left out, as Firestore does."""
+        ...
 
 
 class Contention(Exception):
@@ -77,6 +89,28 @@ def _field(doc: Doc, dotted: str) -> Any:
             return None
         cur = cur[part]
     return cur
+
+
+def _page_key(order: list[tuple[str, str]]) -> Callable[[Doc], tuple]:
+    def key(d: Doc) -> tuple:
+        return tuple(_Desc(_field(d, f)) if o == "desc" else _field(d, f) for f, o in order)
+
+    return key
+
+
+class _Desc:
+    """Reverses the order of one sort key (for descending fields in a tuple key)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any):
+        self.v = v
+
+    def __lt__(self, other: _Desc) -> bool:
+        return other.v < self.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and other.v == self.v
 
 
 class _MemTx:
@@ -168,3 +202,24 @@ class MemoryStore:
             v = _field(d, field)
             if v is not None and _OPS[op](v, value):
                 yield doc_id, d
+
+    def page(
+        self,
+        collection: str,
+        order: list[tuple[str, str]],
+        limit: int,
+        equal: tuple[str, Any] | None = None,
+        after: list[Any] | None = None,
+    ) -> list[tuple[str, Doc]]:
+        key = _page_key(order)
+        rows = [
+            (i, d)
+            for i, d in self.list(collection)
+            if all(_field(d, f) is not None for f, _ in order)
+            and (equal is None or _field(d, equal[0]) == equal[1])
+        ]
+        rows.sort(key=lambda r: key(r[1]))
+        if after is not None:
+            start = key(dict(zip([f for f, _ in order], after, strict=True)))
+            rows = [r for r in rows if start < key(r[1])]
+        return rows[:limit]

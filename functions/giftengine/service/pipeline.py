@@ -23,11 +23,13 @@ from giftengine.config import Settings
 from giftengine.domain import rollup
 from giftengine.domain.eventlog import parse_message
 from giftengine.domain.events import EngagementEvent, validation_reason
+from giftengine.domain.features import Job
 from giftengine.domain.rewards import Rewards
 
 log = logging.getLogger("giftengine.pipeline")
 
 Decide = Callable[[rollup.RollupInput], rollup.RollupOutput]
+JOB_DELAY_S = 1.0  # a job runs this long after its rollup decided: after the commit, mostly
 
 
 class EventStore(Protocol):
@@ -64,6 +66,12 @@ class RollupScheduler(Protocol):
     def schedule_followup(self, stream_id: str, at: float) -> None: ...
 
 
+class JobScheduler(Protocol):
+    def schedule_job(self, stream_id: str, job: Job, at: float) -> None:
+        """Have the job's consumer run it at `at` or later; scheduling the same job again is
+        harmless (the consumer applies a job once: domain/features.py `Job`)."""
+
+
 class DeadLetterSink(Protocol):
     def publish(self, data: bytes, **attributes: str) -> str: ...
 
@@ -75,6 +83,9 @@ class Deps:
     scheduler: RollupScheduler
     dead_letters: DeadLetterSink
     clock: Callable[[], float] = time.time
+    # Consumers of the jobs features ask for (a command gift's poll start); None: none run.
+    jobs: JobScheduler | None = None
+    # How the fast path waits for the interval (`fast_path_wait_s`); tests pass their clock's.
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -339,6 +350,11 @@ def run_rollup(
     def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
         d = rollup.decide(inp, now, bucket, c, config_of)
         holder.update(state=inp.state, more=inp.more, skipped=d.skipped, applied=d.applied)
+        if d.out.write and deps.jobs is not None:
+            # Before the commit, so a crash right after it loses no job; a job whose
+            # document this commit does not make waits for it, then gives up (decision 077).
+            for job in d.out.jobs:
+                deps.jobs.schedule_job(stream_id, job, now + JOB_DELAY_S)
         return d.out
 
     if fresh is not None:

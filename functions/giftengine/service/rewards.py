@@ -6,21 +6,32 @@ The documents are the ones the rollup's `rewards` feature and the wallet's refun
 with reads before writes, increments), so the same code runs on the in-memory store in tests
 and on Firestore (adapters/docstore.py) in production.
 
-Points: balance = `points_earned - points_spent - points_revoked` of
-`xp/{viewer}/creators/{creator}`. A redemption is one transaction: it reads the creator's
-rewards, the viewer's document and the redemption's own ledger entry (keyed by the viewer
-and their request id, so a retry returns the first answer), refuses when the balance is
-short, and writes the ledger entry (append-only: `xp/{viewer}/creators/{creator}/
-redemptions/{id}`), the creator's queue entry (`creators/{creator}/reward_queue/{id}`) and
-the `points_spent` increment. The balance can only go below zero through a refund taking
-back points already spent (decision 059).
+Points: balance = `points_earned + points_won + points_refunded - points_spent -
+points_staked - points_revoked` of `xp/{viewer}/creators/{creator}` (`points`; predictions
+stake and pay back through `points_staked` and `points_won`, live/predictions.py). A
+redemption is one transaction: it reads the creator's rewards, the viewer's document and
+the redemption's own ledger entry (keyed by the viewer and their request id, so a retry
+returns the first answer), refuses when the balance is short, and writes the ledger entry
+(append-only: `xp/{viewer}/creators/{creator}/redemptions/{id}`), the creator's queue
+entry (`creators/{creator}/reward_queue/{id}`) and the `points_spent` increment. The
+balance can only go below zero through a refund taking back points already spent or
+staked (decision 059).
+
+The creator's queue: the creator, the moderators they appointed
+(`creators/{creator}/moderators/{uid}`) and admins list it (queued first, oldest first) and
+mark an entry fulfilled or rejected, once: the entry's status changes in a transaction that
+reads it, so a repeated request changes nothing and the other outcome is a conflict. A
+rejection refunds the cost in the same transaction: an append-only ledger entry keyed by the
+redemption (`xp/{viewer}/creators/{creator}/refunds/{id}`) and the `points_refunded`
+increment.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.domain import access, xp
 from giftengine.domain import badges as bd
+from giftengine.domain import rewards as rw
 from giftengine.domain.ids import ID_PATTERN, id_problem
 from giftengine.domain.rewards import Settings
 from giftengine.service.docstore import Store, Tx
@@ -45,12 +57,28 @@ class Conflict(RuntimeError):
     """409: e.g. not enough points, or a request id reused for another reward."""
 
 
+class Forbidden(PermissionError):
+    """403: signed in, but not allowed."""
+
+
 def viewer_doc(uid: str) -> str:
     return f"xp/{uid}"
 
 
 def creator_doc(uid: str, creator_id: str) -> str:
     return f"xp/{uid}/creators/{creator_id}"
+
+
+# `points_<name>` counters of creator_doc: earned (the rollup), spent (redemptions),
+# refunded (rejected redemptions), staked and won (predictions, live/predictions.py), revoked
+# (purchase refunds, decision 059).
+POINT_COUNTERS = ("earned", "spent", "refunded", "staked", "won", "revoked")
+
+
+def predictions_ledger(uid: str, creator_id: str) -> str:
+    """The viewer's append-only ledger of prediction stakes, payouts and refunds with the
+    creator, next to `redemptions` (live/predictions.py)."""
+    return f"{creator_doc(uid, creator_id)}/predictions"
 
 
 def _check_ids(**ids: str) -> None:
@@ -68,15 +96,19 @@ def _settings(creator: dict | None) -> Settings:
 
 
 def points(doc: dict | None) -> dict[str, int]:
+    """The one balance formula (docs/engagement.md, "Loyalty points and rewards"):
+    earned + won + refunded - spent - staked - revoked, from the counters of
+    `xp/{viewer}/creators/{creator}`."""
     d = doc or {}
-    earned, spent = int(d.get("points_earned", 0)), int(d.get("points_spent", 0))
-    revoked = int(d.get("points_revoked", 0))
-    return {
-        "earned": earned,
-        "spent": spent,
-        "revoked": revoked,
-        "balance": earned - spent - revoked,
-    }
+    out = {name: int(d.get(f"points_{name}", 0)) for name in POINT_COUNTERS}
+    out["balance"] = (
+        out["earned"] + out["won"] + out["refunded"] - out["spent"] - out["staked"] - out["revoked"]
+    )
+    return out
+
+
+def _tz(creator: dict | None) -> str:
+    return (creator or {}).get("timezone") or "UTC"
 
 
 def _today(creator: dict | None, now: float):
@@ -91,13 +123,16 @@ def viewer_view(
     store: Store, uid: str, creator_id: str, actor: access.Actor | None, now: float | None = None
 ) -> dict[str, Any]:
     """XP and level (global and with the creator), badges, and, for the viewer themselves,
-    the creator or staff, points and days attended. Four document reads."""
+    the creator or staff, points and days attended. Five document reads; when a week of the
+    creator has closed since the last judgment, it is judged first (`judge_weeks`)."""
     _check_ids(uid=uid, creator_id=creator_id)
     now = time.time() if now is None else now
     paths = [viewer_doc(uid), creator_doc(uid, creator_id), f"creators/{creator_id}"]
-    paths.append(f"wallets/{uid}")
+    paths += [f"wallets/{uid}", top3_cursor_doc(creator_id)]
     docs = store.transact(lambda tx: tx.get_all(paths))
-    glob, per, creator, wallet = (docs[p] for p in paths)
+    if judge_weeks(store, creator_id, docs[paths[2]], docs[paths[4]], now):
+        docs = store.transact(lambda tx: tx.get_all(paths))  # with the new awards
+    glob, per, creator, wallet = (docs[p] for p in paths[:4])
     cfg = _settings(creator)
     today = _today(creator, now)
     held = bd.held(per, today, tuple(cfg.badges))
@@ -191,8 +226,266 @@ def redeem(
             "balance_after": balance - item.cost,
         }
         tx.set(ledger, entry)
-        tx.set(queue, {**entry, "status": "queued"})
+        tx.set(queue, {**entry, "status": "queued", "done": False})
         tx.increment(creator_doc(uid, creator_id), {"points_spent": item.cost})
         return entry, True
+
+    return store.transact(work)
+
+
+# ---- the creator's reward queue ----------------------------------------------------------
+QUEUE_STATUSES = ("queued", "fulfilled", "rejected")
+ACTIONS = {"fulfil": "fulfilled", "reject": "rejected"}
+_RID = re.compile(r"^[0-9a-f]{32}$")
+# A page position: done (0/1), microseconds since the epoch of `at`, redemption id.
+_CURSOR = re.compile(r"^([01])\.(\d{1,17})\.([0-9a-f]{32})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def queue_doc(creator_id: str, rid: str) -> str:
+    return f"creators/{creator_id}/reward_queue/{rid}"
+
+
+def refund_doc(uid: str, creator_id: str, rid: str) -> str:
+    return f"{creator_doc(uid, creator_id)}/refunds/{rid}"
+
+
+def _queue_role(actor: access.Actor, creator_id: str, moderator_doc: dict | None) -> str:
+    if actor.admin:
+        return "admin"
+    if actor.uid == creator_id:
+        return "creator"
+    if moderator_doc is not None:
+        return "creator_moderator"
+    raise Forbidden("only the creator, the moderators they appointed and admins see their queue")
+
+
+def _authorize(store: Store, actor: access.Actor, creator_id: str) -> str:
+    if actor.admin or actor.uid == creator_id:
+        return _queue_role(actor, creator_id, None)
+    return _queue_role(
+        actor, creator_id, store.get(f"creators/{creator_id}/moderators/{actor.uid}")
+    )
+
+
+def _iso(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return v
+
+
+def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A queue entry as the API answers it (RFC 3339 times, no ordering field)."""
+    return {k: _iso(v) for k, v in entry.items() if k != "done"}
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+class QueueQuery(BaseModel):
+    """`GET /creators/{c}/reward_queue` parameters."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    status: str | None = Field(default=None, pattern=r"^(queued|fulfilled|rejected)$")
+    limit: int = Field(default=20, ge=1, le=100)
+    after: str | None = Field(default=None, pattern=_CURSOR.pattern)
+
+
+def list_queue(store: Store, actor: access.Actor, creator_id: str, q: QueueQuery) -> dict[str, Any]:
+    """One page of the creator's queue: without a status, queued entries first, then the
+    handled ones, each oldest first (then by id); with a status, that status only, oldest
+    first. `next` is the position to pass as `after` for the next page (null at the end)."""
+    _check_ids(creator_id=creator_id)
+    _authorize(store, actor, creator_id)
+    after = None
+    if q.after is not None:
+        m = _CURSOR.match(q.after)
+        assert m is not None  # the model's pattern
+        at = _EPOCH + timedelta(microseconds=int(m[2]))
+        after = [at, m[3]] if q.status else [m[1] == "1", at, m[3]]
+    order = [("at", "asc"), ("redemption_id", "asc")]
+    if q.status is None:
+        order.insert(0, ("done", "asc"))
+    equal = ("status", q.status) if q.status else None
+    rows = store.page(
+        f"creators/{creator_id}/reward_queue", order, q.limit + 1, equal=equal, after=after
+    )
+    items = [d for _, d in rows[: q.limit]]
+    nxt = None
+    if len(rows) > q.limit:
+        last = items[-1]
+        nxt = f"{int(bool(last['done']))}.{_micros(last['at'])}.{last['redemption_id']}"
+    return {"items": [public_entry(d) for d in items], "next": nxt}
+
+
+class HandleRequest(BaseModel):
+    """Body of fulfil / reject (optional): a reason shown to the creator's team."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    reason: str = Field(default="", max_length=200, pattern=bd.TEXT_PATTERN.replace("{1,40}", "*"))
+
+
+def handle_redemption(
+    store: Store,
+    actor: access.Actor,
+    creator_id: str,
+    rid: str,
+    action: str,
+    req: HandleRequest,
+    now: float | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Mark a queued redemption fulfilled or rejected; returns (the entry, changed). Doing
+    the same again changes nothing; the other outcome after one is a Conflict. A rejection
+    refunds the cost once (module doc)."""
+    _check_ids(creator_id=creator_id)
+    if not _RID.match(rid):
+        raise Invalid("invalid redemption_id: 32 lowercase hex digits expected")
+    status = ACTIONS.get(action)
+    if status is None:
+        raise Invalid(f"unknown action {action!r}: fulfil or reject")
+    at = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    path = queue_doc(creator_id, rid)
+    mod_path = f"creators/{creator_id}/moderators/{actor.uid}"
+
+    def work(tx: Tx) -> tuple[dict[str, Any], bool]:
+        paths = [path] if actor.admin or actor.uid == creator_id else [path, mod_path]
+        docs = tx.get_all(paths)
+        role = _queue_role(actor, creator_id, docs.get(mod_path))
+        entry = docs[path]
+        if entry is None:
+            raise NotFound(f"creator {creator_id!r} has no redemption {rid!r} in their queue")
+        current = entry.get("status", "queued")
+        if current == status:
+            return entry, False
+        if current != "queued":
+            raise Conflict(f"redemption {rid} is already {current}")
+        uid, cost = str(entry["uid"]), int(entry["cost"])
+        refund = refund_doc(uid, creator_id, rid)
+        refunded = status == "rejected" and tx.get(refund) is None
+        handled = {
+            "status": status,
+            "done": True,
+            "handled_at": at,
+            "handled_by": actor.uid,
+            "handled_role": role,
+            "reason": req.reason,
+        }
+        tx.set(path, handled, merge=True)
+        if refunded:
+            tx.set(
+                refund,
+                {
+                    "redemption_id": rid,
+                    "uid": uid,
+                    "creator_id": creator_id,
+                    "reward_id": entry.get("reward_id"),
+                    "points": cost,
+                    "at": at,
+                    "by": actor.uid,
+                    "reason": req.reason,
+                },
+            )
+            tx.increment(creator_doc(uid, creator_id), {"points_refunded": cost})
+        return {**entry, **handled}, True
+
+    return store.transact(work)
+
+
+# ---- top 3 of a week (domain/badges.py; decision 091) --------------------------------------
+TOP3_BATCH = 5  # weeks judged at most per read; the next read continues
+
+
+def top3_cursor_doc(creator_id: str) -> str:
+    return f"creators/{creator_id}/weekly_top3/cursor"
+
+
+def top3_week_doc(creator_id: str, week: str) -> str:
+    return f"creators/{creator_id}/weekly_top3/{week}"
+
+
+def judge_weeks(
+    store: Store, creator_id: str, creator: dict | None, cursor: dict | None, now: float
+) -> int:
+    """Judge the creator's weekly boards whose week may be judged and is not yet (oldest
+    first, at most TOP3_BATCH); returns how many weeks this call judged. `cursor.through`:
+    the newest week judged or passed over. Nothing is read when no week closed since."""
+    tz = _tz(creator)
+    at = datetime.fromtimestamp(now, UTC)
+    last = bd.last_judged_week(tz, at)
+    through = str((cursor or {}).get("through", ""))
+    if through >= last:
+        return 0
+    prefix = f"creator.{creator_id}.weekly."
+    rows = store.page(
+        "leaderboards",
+        [("board_id", "asc")],
+        TOP3_BATCH,
+        equal=("creator_id", creator_id),
+        after=[prefix + through],
+    )
+    weeks = [
+        str(d["board_id"])[len(prefix) :]
+        for _, d in rows
+        if str(d.get("board_id", "")).startswith(prefix) and d.get("period") == "weekly"
+    ]
+    due = [w for w in weeks if w <= last and bd.may_judge(w, tz, at)]
+    judged = sum(_judge_week(store, creator_id, w, at) for w in due)
+    if len(rows) < TOP3_BATCH or len(due) < len(weeks):  # every closed week is done
+        _advance(store, creator_id, last)
+    return judged
+
+
+def _advance(store: Store, creator_id: str, week: str) -> None:
+    path = top3_cursor_doc(creator_id)
+
+    def work(tx: Tx) -> None:
+        if str((tx.get(path) or {}).get("through", "")) < week:
+            tx.set(path, {"through": week}, merge=True)
+
+    store.transact(work)
+
+
+def _judge_week(store: Store, creator_id: str, week: str, at: datetime) -> int:
+    """One week, once: the judgment document is created in the transaction that counts the
+    awards, so a concurrent or repeated judgment finds it and does nothing. The board is
+    read before (closed weeks change only by late arrivals, which the judgment leaves out)."""
+    board = f"creator.{creator_id}.weekly.{week}"
+    entries = store.page(
+        f"leaderboards/{board}/entries", [("coins", "desc"), ("user_id", "asc")], 3
+    )
+    top = bd.week_top3([d for _, d in entries])
+    # A board names TikTok users by their TikTok id and app users by uid (decision 058's
+    # viewer ids): the XP document that exists says which one this is.
+    options = {t["user_id"]: [t["user_id"], rw.viewer_id("tiktok", t["user_id"])] for t in top}
+    path, cur = top3_week_doc(creator_id, week), top3_cursor_doc(creator_id)
+
+    def work(tx: Tx) -> int:
+        xp_paths = [creator_doc(v, creator_id) for vs in options.values() for v in vs]
+        docs = tx.get_all([path, cur, *xp_paths])
+        if docs[path] is not None:
+            return 0
+        winners = []
+        for t in top:
+            vid = next((v for v in options[t["user_id"]] if docs[creator_doc(v, creator_id)]), None)
+            winners.append({**t, "viewer_id": vid})
+        tx.set(
+            path,
+            {
+                "week": week,
+                "board_id": board,
+                "creator_id": creator_id,
+                "top": winners,
+                "judged_at": at,
+            },
+        )
+        for w in winners:
+            if w["viewer_id"] is not None:
+                tx.increment(creator_doc(w["viewer_id"], creator_id), {"award_top3_week": 1})
+        if str((docs[cur] or {}).get("through", "")) < week:
+            tx.set(cur, {"through": week}, merge=True)
+        return 1
 
     return store.transact(work)

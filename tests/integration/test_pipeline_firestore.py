@@ -14,6 +14,7 @@ import pytest
 from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.firestore_store import FirestoreStreamStore
 from giftengine.config import load
+from giftengine.domain import eventlog, feature_registry
 from giftengine.service import pipeline
 
 from tests.unit import factories
@@ -300,6 +301,31 @@ def test_a_follow_up_finding_a_busy_log_takes_the_lease(deps, stream_id, monkeyp
     deps.clock.t += 1
     assert pipeline.run_rollup(stream_id, deps, followup=True).applied == 3
     assert lease_exists(deps, stream_id) and coins(deps, stream_id) == 6
+
+
+def test_a_follow_up_passes_a_quiet_streams_long_applied_ahead_set_without_the_lease(
+    deps, stream_id, monkeypatch
+):
+    # no stream features: the hype train's watermark moves with the clock (a state write)
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
+    # A quiet stream's fast path leaves its records ahead of the cursor until AHEAD_PASS of
+    # them ask for a rollup that passes them: that follow-up finds that many records after
+    # the cursor, and more, and is still no busy stream's (here: recorded, not applied).
+    n = eventlog.AHEAD_PASS + 2
+    for c in range(1, n + 1):
+        assert deps.store.record_events([ev(stream_id, coins=c, streakable=False)])
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, followup=True).applied == n
+    assert coins(deps, stream_id) == n * (n + 1) // 2 and not lease_exists(deps, stream_id)
+    # The next may still move the cursor past records that were newer than its horizon;
+    # after it, nothing is left to do, and a follow-up commits nothing at all.
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, followup=True).applied == 0
+    state = deps.store.stream_ref(stream_id).collection("rollup").document("state")
+    before = state.get().update_time
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps, followup=True).wrote is False
+    assert state.get().update_time == before and not lease_exists(deps, stream_id)
 
 
 def test_leading_edge_is_rolled_up_inline_and_the_rest_by_a_trailing_task(deps, stream_id):

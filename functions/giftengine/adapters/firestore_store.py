@@ -396,28 +396,36 @@ class FirestoreStreamStore:
 
     # Records after the cursor that a rollup without the lease takes on; more is a busy
     # stream, left to the leased path (its lock-free range read is the cheaper one there).
-    UNLEASED_RECORDS = 20
+    # Above AHEAD_PASS: the follow-up a quiet stream's long applied-ahead set asks for
+    # (eventlog.AHEAD_PASS records after the cursor, and a few more) stays unleased.
+    UNLEASED_RECORDS = eventlog.AHEAD_PASS + 10
 
     def _rollup_unleased(self, stream_id: str, decide: Callable[[RollupInput], RollupOutput]):
         """A follow-up rollup of a quiet stream (a leaderboard flush, a feature's deadline,
-        a message recorded too soon after a live write) the way the fast path commits: one
-        batch read of the state, the log after its cursor, the goals, and one commit whose
+        a message recorded too soon after a live write) the way the fast path commits: a
+        read of the state document, the log after its cursor, the user shards if the state
+        keeps its viewers there, the goals, and one commit whose
         state write requires the state document unchanged since that read. Every rollup
         commit writes that document, so the condition covers the cursor, the applied-ahead
         set, the shards and the alert sequence: no other rollup committed in between, so the
         records read after the cursor are exactly those it has not passed (records are
         immutable; the horizon split is the leased path's). No lease taken or released: two
         writes fewer per rollup, none at all when there is nothing to write. Returns the
-        output, or `_BUSY` when the log holds more than UNLEASED_RECORDS records after the
+        output, or `_BUSY` when the log holds UNLEASED_RECORDS records or more after the
         cursor or another commit came first (nothing committed: the caller takes the lease)."""
         state_ref, _ = self._state_refs(stream_id)
-        snaps = self._read_state(self.db.get_all, stream_id)
+        snaps = self._read_state(self.db.get_all, stream_id, shards=False)
         state = snaps.get(state_ref.path)
-        exists = state is not None and state.exists
-        cursor = (state.to_dict() or {}).get("_cursor") if exists else None
+        if state is None:  # get_all answers a missing document too; without it, no condition
+            return _BUSY
+        cursor = (state.to_dict() or {}).get("_cursor") if state.exists else None
         complete, recent, more = self._events_after(stream_id, cursor, self.UNLEASED_RECORDS)
         if more:
             return _BUSY
+        # The shards after the log (a busy stream reads none of them here): they change
+        # only in a commit that changes the state document too, which the commit's
+        # condition refuses.
+        self._read_shards(self.db.get_all, stream_id, snaps)
         goals = self._goals(stream_id)
         plan = self._plan(
             stream_id, snaps, goals, False, decide, cursor=cursor, complete=complete,
@@ -540,11 +548,18 @@ class FirestoreStreamStore:
     # document, not nine. Past it they move to `users-{k}` shards, and stay there.
     INLINE_USERS_MAX = 64_000
 
-    def _read_state(self, get_all, stream_id: str) -> dict:
-        """The state document, and its user shards when it keeps its viewers there."""
-        state_ref, shard_refs = self._state_refs(stream_id)
+    def _read_state(self, get_all, stream_id: str, shards: bool = True) -> dict:
+        """The state document, and its user shards when it keeps its viewers there
+        (`shards` False: not yet; `_read_shards` reads them)."""
+        state_ref, _ = self._state_refs(stream_id)
         snaps = {s.reference.path: s for s in get_all([state_ref])}
         self.writes.read("state")
+        return self._read_shards(get_all, stream_id, snaps) if shards else snaps
+
+    def _read_shards(self, get_all, stream_id: str, snaps: dict) -> dict:
+        """`snaps` (the state document read) with the user shards added when the state
+        keeps its viewers there."""
+        state_ref, shard_refs = self._state_refs(stream_id)
         state = snaps.get(state_ref.path)
         if state is not None and state.exists and (state.to_dict() or {}).get("_users") is None:
             snaps.update({s.reference.path: s for s in get_all(shard_refs)})

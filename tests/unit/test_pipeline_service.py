@@ -339,3 +339,28 @@ def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to
     finally:
         pipeline._leading = real
     assert totals(store)["gifts"] == 3 and totals(store)["coins"] == 15
+
+
+def test_a_fast_path_gift_waits_for_the_live_documents_not_for_a_flush_due_sooner(monkeypatch):
+    """The wait targets the end of the interval after the last live write: a session
+    flush due before it is no time the gift could be applied at (it is flushed with it)."""
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    interval = deps.settings.rollup_min_interval_s
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        t0 = deps.clock.t
+        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"  # flushes u0's entry
+        deps.clock.t = t0 + deps.settings.board_flush_interval_s - 0.4
+        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+        t_live = deps.clock.t  # u1's entry pending: its flush is due 0.4 s from now
+        deps.clock.t = t_live + interval - 0.45  # the flush is due; the live write is not
+        writes, calls = store.ops["write"], len(deps.scheduler.calls)
+        assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
+        assert deps.clock.t >= t_live + interval  # it waited for the live write's turn
+        # one commit (its record, the state, live document and alert; the flush with it)
+        assert totals(store)["gifts"] == 3 and store.ops["write"] - writes == 4
+        assert all(at > deps.clock.t + 5 for _, at in deps.scheduler.calls[calls:])
+    finally:
+        pipeline._leading = real

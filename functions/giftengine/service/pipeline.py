@@ -158,6 +158,9 @@ def _dead_letter(deps: Deps, message_id: str, reason: str, data: bytes, attribut
 # gaps on both sides of the interval (jitter); one of its messages arriving less than an
 # interval after the last live write waits for it on the fast path (`fast_path_wait_s`).
 QUIET_SHARE = 0.5
+# Slept past the interval's end, so the retry's clock is past it (float sums, a sleep that
+# wakes a little early).
+FAST_PATH_MARGIN_S = 0.002
 
 
 def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> RollupResult:
@@ -173,7 +176,7 @@ def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> RollupResu
         result = run_rollup(events[0].stream_id, deps, fresh=events)
         wait = result.due_at - deps.clock() if result.due_at is not None else None
         if wait is not None and wait <= s.fast_path_wait_s:
-            deps.sleep(max(0.0, wait))
+            deps.sleep(max(0.0, wait) + FAST_PATH_MARGIN_S)
             result = run_rollup(events[0].stream_id, deps, fresh=events)
         return result
     except Exception:  # nothing was committed, or the record's create will say so
@@ -363,8 +366,11 @@ def run_rollup(
         if out is None:  # not recorded: the caller records it and rolls up the usual way
             if not holder.get("skipped"):
                 return RollupResult(0, False, None)
-            due = rollup.next_run(holder["state"], True, False, now, c)
-            return RollupResult(0, False, None, due_at=due)
+            # When the live documents may be written again: the fast path waits for that
+            # time, and a follow-up then applies the events (with any flush due before it).
+            # Not `next_run`: a flush due sooner is no time the events could be applied at.
+            live_ok = holder["state"].last_rollup_at + c.interval
+            return RollupResult(0, False, None, due_at=max(live_ok, now + c.followup_tick))
     else:
         out = deps.store.rollup(stream_id, s.rollup_max_events, decide, lease=not followup)
     if out is None:  # another rollup of this stream is running: come back next interval

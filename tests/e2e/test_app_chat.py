@@ -8,6 +8,7 @@ app message comes back into the chat as a second, TikTok-scored copy."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -124,3 +125,36 @@ def test_app_chat_earns_xp_votes_and_runs_commands_and_a_blocked_message_earns_n
     feed = requests.get(f"{chat}/streams/{stream}/messages", headers=headers, timeout=30).json()
     assert sorted(m["message_id"] for m in feed["messages"]) == sorted(shown)
     assert {m["source"] for m in feed["messages"]} == {"app"}
+
+
+def test_the_outbox_job_publishes_a_chat_event_a_crash_left_behind(cloud):
+    """`chat_api` committed a shown message and its outbox entry, then died before the
+    publish: the outbox job (`POST /wallet_jobs/outbox`, the wallet-outbox schedule) publishes
+    it through the real publisher, and the pipeline records it in the stream's log."""
+    import time
+
+    from giftengine.moderation import chat_log
+    from giftengine.service import outbox
+
+    n = uuid.uuid4().hex[:8]
+    creator, stream, message_id = f"cr-{n}", f"s-chatjob-{n}", f"m-{n}"
+    db = firestore.Client(project=cloud["project_id"])
+    create_stream(cloud, creator, stream)
+    sent = time.time() - 120  # older than the job's grace (60 s)
+    message = {
+        "message_id": message_id,
+        "stream_id": stream,
+        "uid": f"fan-{n}",
+        "name": "Fan",
+        "text": "back after the crash",
+        "created_at": sent,
+    }
+    event = chat_log.comment_event(message, creator)
+    db.document(f"chat_outbox/{message_id}").set(outbox.entry(event, sent, stream_id=stream))
+    r = requests.post(f"{cloud['endpoints']['wallet_jobs']}/wallet_jobs/outbox", timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.json()["chat_outbox"]["republished"] >= 1
+    assert db.document(f"chat_outbox/{message_id}").get().to_dict()["published"] is True
+    record = db.document(f"streams/{stream}/events/{event_record_id(event.event_id)}")
+    assert poll(lambda: record.get().exists, timeout=60)
+    assert json.loads(record.get().to_dict()["json"])["text"] == "back after the crash"

@@ -114,3 +114,20 @@ def invite_battle(cloud: dict, tag: str, duration_s: int, windows: list[dict]) -
     )
     assert r.status_code == 201, r.text
     return {"n": n, "alice": alice, "bob": bob, "sa": sa, "sb": sb, "body": body, **r.json()}
+
+
+def cli_viewer(viewer: str, creator: str) -> dict:
+    """`giftengine viewer VIEWER --creator CREATOR --json` on the session's local cloud (the
+    emulator variables the `cloud` fixture exported), parsed."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "giftengine_dev.cli.main", "viewer", viewer]
+        + ["--creator", creator, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return json.loads(out)

@@ -7,7 +7,8 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 
 - gift pipeline: `deps()`, `ownership()`, `settings_store()` (on_engagement, rollup, api)
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
-- moderation: `chat_deps()` (chat_api, on_comment)
+- moderation: `chat_deps()` (chat_api, on_comment), `chat_outbox()`
+- the outbox job: `event_outboxes()` (wallet_jobs /outbox: in-app gifts and app chat)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
   `ingest_session()` (one creator, for the dev CLI), `ingest_fleet()` (ingest_scale)
 - live interactions: `live_deps()` (the live functions)
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from giftengine.moderation.service import Deps as ChatDeps
     from giftengine.reports.service import Deps as ReportDeps
     from giftengine.service.fleet import FleetDeps
+    from giftengine.service.outbox import Outbox
     from giftengine.service.pipeline import Deps
     from giftengine.wallet.checkout import PaymentFlows
     from giftengine.wallet.service import WalletService
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 # The manifest's Cloud Run service of the ingest worker (sized by `ingest_scale`).
 FLEET_SERVICE = "ingest_worker"
+# The app chat's outbox collection (the wallet's is wallet/paths.OUTBOX).
+CHAT_OUTBOX = "chat_outbox"
 
 
 @lru_cache(maxsize=1)
@@ -156,6 +160,26 @@ class _Publisher:
 
 
 @lru_cache(maxsize=1)
+def chat_outbox() -> Outbox:
+    """App chat messages on their way to the event log (moderation/chat_log.py, decision 092):
+    the chat's outbox on the shared document store, published through the EventPublisher."""
+    from giftengine.adapters.docstore import FirestoreDocStore
+    from giftengine.service.outbox import Outbox
+
+    return Outbox(
+        FirestoreDocStore(firestore()),
+        CHAT_OUTBOX,
+        _Publisher(project_id()),
+        grace_s=settings().wallet.outbox_grace_s,
+    )
+
+
+def event_outboxes() -> list[Outbox]:
+    """Every outbox the outbox job flushes: in-app gifts, then app chat (service/outbox.py)."""
+    return [wallet_service().outbox, chat_outbox()]
+
+
+@lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
     from giftengine.adapters.docstore import FirestoreDocStore
     from giftengine.wallet import catalog_file
@@ -203,6 +227,7 @@ def chat_deps() -> ChatDeps:
         owners=ownership(),
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
+        outbox=chat_outbox(),
     )
 
 

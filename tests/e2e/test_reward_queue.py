@@ -7,16 +7,13 @@ refunded balance."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 
 import pytest
 import requests
 from google.cloud import firestore
 
-from tests.support import id_token
+from tests.support import cli_viewer, id_token
 
 pytestmark = pytest.mark.e2e
 
@@ -131,12 +128,4 @@ def test_creator_and_moderator_work_the_queue_and_a_rejection_refunds_once(cloud
         "balance": 100,
     }
     assert view["points"] == expected
-    out = subprocess.run(
-        [sys.executable, "-m", "giftengine_dev.cli.main", "viewer", fan]
-        + ["--creator", creator, "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    assert json.loads(out)["points"] == expected
+    assert cli_viewer(fan, creator)["points"] == expected

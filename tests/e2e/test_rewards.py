@@ -8,15 +8,12 @@ XP and points (docs/engagement.md, "XP, levels and loyalty points")."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 
 import pytest
 import requests
 
-from tests.support import create_stream, id_token, poll
+from tests.support import cli_viewer, create_stream, id_token, poll
 from tests.wallet import stripe_events as se
 
 pytestmark = pytest.mark.e2e
@@ -74,23 +71,7 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
     assert v["global"]["xp"] == 298 and v["global"]["level"] == 2
     assert v["points"]["balance"] == 298
     assert {b["id"] for b in v["badges"]} >= {"first_gift", "patron"}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "giftengine_dev.cli.main",
-            "viewer",
-            viewer,
-            "--creator",
-            creator,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    cli = json.loads(out)
+    cli = cli_viewer(viewer, creator)
     assert cli["creator"]["xp"] == 298 and cli["points"]["balance"] == 298
     assert cli["badges"] == v["badges"]
     other = requests.get(view_url, headers=auth(f"nosy-{n}"), timeout=30).json()

@@ -12,6 +12,7 @@ from giftengine.domain.access import StreamOwner
 from giftengine.domain.commands import POLL_START, Commands, execution_id, poll_start_path
 from giftengine.domain.tap_battles import TapBattle
 from giftengine.live import service
+from giftengine.live.domain import PollError
 from giftengine.live.service import Deps
 from giftengine.service import pipeline
 from giftengine.service.docstore import MemoryStore
@@ -89,6 +90,17 @@ def test_a_request_not_committed_yet_is_waited_for_then_given_up():
     assert not polls(deps)
 
 
+def test_a_task_time_in_the_future_is_refused_before_any_read():
+    deps = make()
+    request(deps)
+    ahead = deps.clock() + service.COMMAND_AHEAD_S + 1
+    with pytest.raises(PollError) as err:
+        service.start_from_command(deps, "s1", KEY, ahead)
+    assert err.value.status == 400 and "future" in err.value.reason
+    assert deps.store.get(poll_start_path("s1", KEY))["status"] == "pending"
+    assert service.start_from_command(deps, "s1", KEY, deps.clock())["status"] == "opened"
+
+
 def test_a_commit_that_fails_opens_nothing_and_the_retry_opens_it():
     deps = make()
     request(deps)
@@ -157,6 +169,7 @@ def test_through_the_pipeline_each_mapped_gift_asks_once_and_one_poll_and_battle
         return
     jobs = asked + [rnd.choice(asked) for _ in range(3)]
     rnd.shuffle(jobs)
+    live.clock.t = max(a[3] for a in asked)  # tasks run at or after the times asked for
     outcomes = [service.start_from_command(live, s, key, at)["status"] for s, _, key, at in jobs]
     assert set(outcomes) <= {"opened", "refused"}
     opened = [k for k in requests if store.docs[poll_start_path("s1", k)]["status"] == "opened"]

@@ -37,6 +37,7 @@ DOMAIN = [
     "moderation.lexicon",
     "moderation.rules",
     "moderation.strikes",
+    "moderation.chat_log",
     "ingest.dedupe",
     "ingest.model",
     "ingest.backoff",

@@ -231,3 +231,17 @@ def test_a_comment_the_chat_would_block_earns_nothing():
     assert pipeline._comment_passes("what a great stream")
     assert not pipeline._comment_passes("   ")
     assert not pipeline._comment_passes("buy followers at scam-site.example kill yourself")
+
+
+def test_an_app_comment_keeps_the_chats_verdict_a_tiktok_comment_is_classified(monkeypatch):
+    """An app comment is in the log only because the chat showed it (decision 092): it earns
+    comment XP even where the built-in classifier would hold it (a moderator's restore, the
+    stream's relaxed level); a TikTok comment the classifier holds earns none."""
+    monkeypatch.setattr(Rewards, "comment_ok", staticmethod(lambda text: False))
+    s = _state()
+    s.apply(factories.ev("comment", user="app-fan", text="call me 9841234567", source="app"), 1e3)
+    s.apply(factories.ev("comment", user="tt-fan", text="call me 9841234567"), 1e3)
+    entries = s.feature("rewards").entries
+    assert "tiktok:tt-fan" not in entries  # nothing earned, not even presence
+    comments = entries["app-fan"][5 + xp.SOURCES.index("comments")]
+    assert comments == xp.XP_PER_COMMENT

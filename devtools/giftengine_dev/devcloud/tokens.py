@@ -7,9 +7,13 @@ would. Only for the local cloud: it needs FIREBASE_AUTH_EMULATOR_HOST.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 import requests
+
+_app_lock = threading.Lock()
 
 
 def admin_app(project_id: str):
@@ -17,10 +21,11 @@ def admin_app(project_id: str):
     import firebase_admin
 
     name = f"emulator-tokens-{project_id}"
-    try:
-        return firebase_admin.get_app(name)
-    except ValueError:
-        return firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
+    with _app_lock:  # callers on several threads: one app per project
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:
+            return firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
 
 
 def emulator_id_token(
@@ -38,7 +43,9 @@ def emulator_id_token(
     try:
         auth.get_user(uid, app=app)
     except auth.UserNotFoundError:
-        auth.create_user(uid=uid, display_name=display_name, app=app)
+        # a concurrent caller may create it between the two calls
+        with contextlib.suppress(auth.UidAlreadyExistsError):
+            auth.create_user(uid=uid, display_name=display_name, app=app)
     if claims is not None:
         auth.set_custom_user_claims(uid, claims, app=app)
     custom = auth.create_custom_token(uid, app=app).decode()

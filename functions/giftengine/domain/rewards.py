@@ -29,7 +29,9 @@ Banned users earn nothing: `configure` receives the stream's active chat bans (`
 uids), which the service reads at most once a minute per stream and process
 (service/pipeline.py). A comment earns XP only if `comment_ok(text)` passes; the service
 sets it to the chat's built-in classifier (service/pipeline.py); the default accepts any
-non-blank comment.
+non-blank comment. App comments skip it: the chat puts one in the log only when its
+moderation showed it (the stream's level and keywords, or a moderator's restore), and that
+verdict stands (moderation/chat_log.py, decision 092).
 """
 
 from __future__ import annotations
@@ -176,8 +178,8 @@ class Rewards(Feature):
         vid = self._eligible(st, ev.source, ev.user.id)
         if vid is None:
             return
-        if ev.kind == "comment" and not type(self).comment_ok(ev.text):
-            return
+        if ev.kind == "comment" and ev.source != "app" and not type(self).comment_ok(ev.text):
+            return  # an app comment is in the log because the chat showed it (decision 092)
         e = self._entry(vid, force=ev.kind == "gift")
         if e is None:
             return

@@ -326,11 +326,9 @@ def job_start(request: Request):
     """A command gift's poll start (decision 077); `poll_id` is its execution id."""
     stream_id, execution_id, at = _task_args(request)
     try:
-        req = service.start_from_command(live_deps().service, stream_id, execution_id, at)
+        req = _call(service.start_from_command, live_deps().service, stream_id, execution_id, at)
     except service.NotRecorded as exc:  # its rollup has not committed: Cloud Tasks retries
         raise ApiError(503, "not_recorded", str(exc), {"Retry-After": "1"}) from None
-    except Contention as exc:
-        raise ApiError(exc.status, exc.code, exc.reason) from None
     return {k: req.get(k) for k in ("status", "poll_id", "reason")}
 
 

@@ -304,6 +304,9 @@ def _open(
 
 # ---- command gifts: polls a mapped gift starts (domain/commands.py, decision 077) ---------
 COMMAND_GIVE_UP_S = 120.0
+# A poll start's task runs at or after the time its rollup asked for it (`asked_at`); one
+# naming a time further ahead than this clock skew is not a task the engine scheduled.
+COMMAND_AHEAD_S = 30.0
 
 
 class NotRecorded(Exception):
@@ -324,6 +327,8 @@ def start_from_command(deps: Deps, stream_id: str, execution_id: str, asked_at: 
     `asked_at`, a missing request is given up (its rollup decided otherwise)."""
     from giftengine.domain import commands  # the stream domain; only this use case needs it
 
+    if asked_at > deps.clock() + COMMAND_AHEAD_S:
+        raise PollError("invalid_request", "`at` is in the future: no such task was scheduled", 400)
     path = commands.poll_start_path(stream_id, execution_id)
     req = deps.store.get(path)
     if req is None:

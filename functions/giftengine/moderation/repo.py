@@ -33,6 +33,7 @@ from google.cloud import firestore
 
 from giftengine.moderation.bucket import BucketSpec, BucketState, Take, take
 from giftengine.moderation.store import (
+    OutboxWrite,
     Recorded,
     StandingWrite,
     Version,
@@ -262,11 +263,12 @@ class ChatRepo:
         notice: dict | None,
         flag: dict | None,
         standing: StandingWrite | None = None,
+        outbox: OutboxWrite | None = None,
     ) -> Recorded:
-        """Create the message (and its notice, flag and the sender's new standing) in one
-        batch: "duplicate" if the message id already exists (a retried send or a redelivered
-        TikTok comment), "conflict" if the sender's document changed since `standing` was
-        read (the caller reads again and recomputes)."""
+        """Create the message (and its notice, flag, the sender's new standing and its outbox
+        entry) in one batch: "duplicate" if the message id already exists (a retried send or
+        a redelivered TikTok comment), "conflict" if the sender's document changed since
+        `standing` was read (the caller reads again and recomputes)."""
         batch = self.db.batch()
         ref = self.visible(stream_id, message_id) if visible else self.held(stream_id, message_id)
         batch.create(ref, message)
@@ -280,6 +282,8 @@ class ChatRepo:
             batch.create(self.flag(flag["flag_id"]), flag)
         if standing is not None:
             self._write_standing(batch, stream_id, standing)
+        if outbox is not None:
+            batch.create(self.db.document(outbox.path), outbox.doc)
         try:
             batch.commit()
         except gexc.AlreadyExists:
@@ -329,9 +333,15 @@ class ChatRepo:
         self.flag(flag_id).update(fields)
 
     def move_message(
-        self, stream_id: str, message_id: str, to_visible: bool, transform: Callable[[dict], dict]
+        self,
+        stream_id: str,
+        message_id: str,
+        to_visible: bool,
+        transform: Callable[[dict], dict],
+        outbox: OutboxWrite | None = None,
     ) -> bool:
-        """Move a message between the visible and held collections in one transaction."""
+        """Move a message between the visible and held collections in one transaction (with
+        its outbox entry, written whole: a second restore writes the same event again)."""
         src = (
             self.held(stream_id, message_id) if to_visible else self.visible(stream_id, message_id)
         )
@@ -346,6 +356,8 @@ class ChatRepo:
                 return False
             txn.set(dst, transform(snap.to_dict() or {}))
             txn.delete(src)
+            if outbox is not None:
+                txn.set(self.db.document(outbox.path), outbox.doc)
             return True
 
         return run(self.db.transaction())

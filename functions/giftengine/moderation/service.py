@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from giftengine.moderation import chat_log, strikes
 from giftengine.moderation import keywords as kw
-from giftengine.moderation import strikes
 from giftengine.moderation.bucket import BucketSpec
 from giftengine.moderation.classify import CATEGORIES, classify, worst
 from giftengine.moderation.policy import (
@@ -25,7 +25,8 @@ from giftengine.moderation.policy import (
 )
 from giftengine.moderation.rules import ACTIONS, LEVELS, ModerationConfig, Verdict, decide
 from giftengine.moderation.sanitize import InvalidMessage, sanitize
-from giftengine.moderation.store import ChatStore, StandingWrite, ts
+from giftengine.moderation.store import ChatStore, OutboxWrite, StandingWrite, ts
+from giftengine.service import outbox as outbox_mod
 from giftengine.service import streams
 from giftengine.service.streams import OwnershipRepo
 
@@ -75,6 +76,9 @@ class Deps:
     clock: Callable[[], float] = time.time
     shard: Callable[[int], int] = random.randrange
     ip_hash_key: bytes = b"giftengine"
+    # Visible app messages go to the stream's event log through it (chat_log, decision 092);
+    # None: moderation alone, nothing published (tests of the chat rules).
+    outbox: outbox_mod.Outbox | None = None
 
     def user_spec(self) -> BucketSpec:
         return BucketSpec(capacity=self.settings.user_burst, rate=self.settings.user_rate)
@@ -206,6 +210,34 @@ def _notice(message_id: str, kind: str, reason: str, now: float, **extra: Any) -
     }
 
 
+def _log_entry(
+    deps: Deps, message: dict, visible: bool, creator_id: Callable[[], str | None]
+) -> OutboxWrite | None:
+    """The outbox entry that puts `message` in its stream's event log, if it enters it."""
+    if deps.outbox is None or not chat_log.enters_log(message, visible):
+        return None
+    event = chat_log.comment_event(message, creator_id())
+    now = deps.clock()
+    doc = outbox_mod.entry(
+        event,
+        now,
+        stream_id=message["stream_id"],
+        expire_at=ts(now + chat_log.OUTBOX_RETENTION_S),
+    )
+    return OutboxWrite(deps.outbox.path(message["message_id"]), doc)
+
+
+def _publish(deps: Deps, message_id: str, entry: OutboxWrite | None) -> None:
+    """After the commit: publish the entry's event (a failure leaves it to the outbox job)."""
+    if entry is not None and deps.outbox is not None:
+        deps.outbox.publish(message_id, entry.doc["event"])
+
+
+def _owner_of(deps: Deps, stream_id: str) -> str | None:
+    owner = deps.owners.get(stream_id)
+    return owner.creator_id if owner else None
+
+
 # ---- use cases ------------------------------------------------------------------------------
 def send(
     deps: Deps, actor: Actor, stream_id: str, raw_text: str, client_id: str | None, name: str
@@ -274,6 +306,7 @@ def send(
             strike=verdict.strike,
         )
         message["flag_id"] = flag["flag_id"]
+    entry = _log_entry(deps, message, verdict.visible, lambda: _owner_of(deps, stream_id))
     for _ in range(STANDING_ATTEMPTS):
         write, ban_until = _strike(deps, stream_id, actor.uid, verdict.strike, now)
         if ban_until is not None:
@@ -284,14 +317,18 @@ def send(
         if flag is not None:
             flag["ban_until"] = ts(ban_until) if ban_until is not None else None
         recorded = deps.repo.record(
-            stream_id, message_id, verdict.visible, message, notice, flag, write
+            stream_id, message_id, verdict.visible, message, notice, flag, write, entry
         )
         if recorded != "conflict":
             break
     else:
         raise RateLimited("user", 1.0)  # the sender's document kept changing: retry later
     if recorded == "duplicate":
-        return _existing(deps, stream_id, message_id), False
+        existing = _existing(deps, stream_id, message_id)
+        if existing["visible"] and deps.outbox is not None:
+            deps.outbox.publish_pending(message_id)  # the first attempt may have stopped short
+        return existing, False
+    _publish(deps, message_id, entry)
     if ban_until is not None:
         _audit(
             deps,
@@ -341,8 +378,9 @@ def _existing(deps: Deps, stream_id: str, message_id: str) -> dict:
 
 def ingest_comment(deps: Deps, event) -> dict | None:
     """A TikTok comment (EngagementEvent kind=comment): same scoring, but TikTok users cannot
-    be banned here; what would be blocked or held is hidden from our overlays and flagged."""
-    if event.kind != "comment" or event.user is None:
+    be banned here; what would be blocked or held is hidden from our overlays and flagged.
+    An app comment in the log was scored when it was sent: not again (chat_log)."""
+    if not chat_log.moderate_from_log(event) or event.user is None:
         return None
     try:
         clean = sanitize(event.text[: deps.settings.max_chars * 2], deps.settings.max_chars)
@@ -415,6 +453,11 @@ def report(
     return {"flag_id": flag_id, "status": "pending" if created else "duplicate"}, created
 
 
+def _restored(m: dict) -> dict:
+    """A held message as it shows once a moderator restores it."""
+    return {**{k: m.get(k) for k in PUBLIC_FIELDS}, "action": "allow"}
+
+
 def _flag_for(deps: Deps, actor: Actor, flag_id: str) -> tuple[dict, str]:
     flag = deps.repo.get_flag(flag_id)
     if flag is None:
@@ -463,12 +506,10 @@ def override_flag(
             found = deps.repo.get_message(stream_id, flag["target_id"])
             if found is None or found[0] != "held":
                 raise Conflict("the message is not held")
-            moved = deps.repo.move_message(
-                stream_id,
-                flag["target_id"],
-                True,
-                lambda m: {**{k: m.get(k) for k in PUBLIC_FIELDS}, "action": "allow"},
-            )
+            entry = _log_entry(deps, _restored(found[1]), True, lambda: _owner_of(deps, stream_id))
+            moved = deps.repo.move_message(stream_id, flag["target_id"], True, _restored, entry)
+            if moved:
+                _publish(deps, flag["target_id"], entry)
         else:
             moved = deps.repo.move_message(
                 stream_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -74,6 +74,13 @@ class StandingWrite:
         }
 
 
+class OutboxWrite:
+    """An outbox entry (service/outbox.py) to commit with a message: `path` and `doc`."""
+
+    def __init__(self, path: str, doc: dict):
+        self.path, self.doc = path, doc
+
+
 class ChatStore(Protocol):
     # reads
     def stream_rules(self, stream_id: str) -> tuple[list[str], dict | None]: ...
@@ -100,13 +107,19 @@ class ChatStore(Protocol):
         notice: dict | None,
         flag: dict | None,
         standing: StandingWrite | None = None,
+        outbox: OutboxWrite | None = None,
     ) -> Recorded: ...
     def save_standing(self, stream_id: str, write: StandingWrite) -> bool: ...
     def add_notice(self, stream_id: str, uid: str, notice: dict) -> None: ...
     def create_flag(self, flag: dict) -> bool: ...
     def update_flag(self, flag_id: str, fields: dict) -> None: ...
     def move_message(
-        self, stream_id: str, message_id: str, to_visible: bool, transform: Callable[[dict], dict]
+        self,
+        stream_id: str,
+        message_id: str,
+        to_visible: bool,
+        transform: Callable[[dict], dict],
+        outbox: OutboxWrite | None = None,
     ) -> bool: ...
     def set_keywords(self, stream_id: str, entries: list[str], by: str, now: float) -> None: ...
     def set_moderation(self, stream_id: str, config: dict, by: str, now: float) -> None: ...
@@ -241,6 +254,7 @@ class MemoryChatStore:
         notice: dict | None,
         flag: dict | None,
         standing: StandingWrite | None = None,
+        outbox: OutboxWrite | None = None,
     ) -> Recorded:
         with self._mu:
             if self.get_message(stream_id, message_id) is not None:
@@ -258,6 +272,8 @@ class MemoryChatStore:
                 self._put(
                     self._user(stream_id, standing.uid), standing.fields(stream_id), merge=True
                 )
+            if outbox is not None:
+                self._put(outbox.path, outbox.doc)
             return "created"
 
     def _current(self, stream_id: str, write: StandingWrite) -> bool:
@@ -298,7 +314,12 @@ class MemoryChatStore:
             self._put(path, fields, merge=True)
 
     def move_message(
-        self, stream_id: str, message_id: str, to_visible: bool, transform: Callable[[dict], dict]
+        self,
+        stream_id: str,
+        message_id: str,
+        to_visible: bool,
+        transform: Callable[[dict], dict],
+        outbox: OutboxWrite | None = None,
     ) -> bool:
         with self._mu:
             src = self._msg(stream_id, message_id, not to_visible)
@@ -307,7 +328,25 @@ class MemoryChatStore:
                 return False
             self._put(self._msg(stream_id, message_id, to_visible), transform(doc))
             del self.docs[src]
+            if outbox is not None:
+                self._put(outbox.path, outbox.doc)
             return True
+
+    # ---- the outbox's documents (service/outbox.OutboxStore) -----------------------------
+    def get(self, path: str) -> dict | None:
+        with self._mu:
+            return self._get(path)
+
+    def set(self, path: str, data: dict, merge: bool = False) -> None:
+        with self._mu:
+            self._put(path, data, merge=merge)
+
+    def where(self, collection: str, field: str, op: str, value: Any) -> Iterator[tuple[str, dict]]:
+        if op != "==":
+            raise NotImplementedError(op)
+        with self._mu:
+            rows = [(i, d) for i, d in self._children(collection) if d.get(field) == value]
+        yield from rows
 
     def set_keywords(self, stream_id: str, entries: list[str], by: str, now: float) -> None:
         with self._mu:

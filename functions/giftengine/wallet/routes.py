@@ -247,7 +247,14 @@ def job_reconcile(request: Request):
 
 @jobs.route("POST", "/outbox")
 def job_outbox(request: Request):
-    return bootstrap.wallet_service().flush_outbox()
+    """Every event outbox (service/outbox.py): in-app gifts and app chat messages."""
+    total: dict[str, Any] = {"republished": 0, "failed": 0}
+    for box in bootstrap.event_outboxes():
+        counts = box.flush()
+        total["republished"] += counts["republished"]
+        total["failed"] += counts["failed"]
+        total[box.collection] = counts
+    return total
 
 
 def wallet_api(request: Request):

@@ -3,7 +3,8 @@
 Every effect is keyed by a deterministic transaction id and applied inside a transaction that
 first reads that id: a retry, a duplicate webhook or a second run of a job finds it and
 changes nothing. Side effects outside the store (publishing the gift's EngagementEvent) happen
-after the commit from an outbox record written in the same transaction (decision 020).
+after the commit from an outbox record written in the same transaction (decision 021,
+`service/outbox.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 from giftengine.domain import access, xp
 from giftengine.domain import events as ev
 from giftengine.service.docstore import Doc, Store, Tx
+from giftengine.service.outbox import Outbox, Publish
+from giftengine.service.outbox import entry as outbox_entry
 from giftengine.wallet import catalog as catalog_mod
 from giftengine.wallet import ledger as L
 from giftengine.wallet import paths
@@ -32,7 +35,6 @@ from giftengine.wallet.payments import PaymentEvent, PaymentState, fold, target_
 from giftengine.wallet.settings import WalletSettings
 
 log = logging.getLogger("giftengine.wallet")
-Publish = Callable[[ev.EngagementEvent], None]
 _STRIPES = 64
 
 
@@ -114,7 +116,8 @@ class WalletService:
         clock: Callable[[], float] = time.time,
     ):
         self.store, self.s, self.catalog = store, settings, catalog
-        self._publish_fn, self.clock = publish, clock
+        self.clock = clock
+        self.outbox = Outbox(store, paths.OUTBOX, publish, settings.outbox_grace_s, clock)
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
 
     @contextmanager
@@ -233,12 +236,7 @@ class WalletService:
                 repeat_count=req.count,
                 repeat_end=True,
             )
-            outbox = {
-                "txn_id": tid,
-                "event": event.model_dump(mode="json", exclude_none=True),
-                "published": False,
-                "created_at": to_dt(at),
-            }
+            outbox = outbox_entry(event, at, txn_id=tid)
             self._write(tx, t, {uid: w2})
             tx.set(paths.outbox(tid), outbox)
             return False, t.to_doc(), outbox
@@ -265,56 +263,13 @@ class WalletService:
 
     def _publish(self, tid: str, event: Doc) -> bool:
         """Publish the outbox event; mark it. A failure leaves it for the outbox job."""
-        if self._publish_fn is None:
-            return False
-        try:
-            self._publish_fn(ev.EngagementEvent.model_validate(event))
-        except Exception:
-            log.exception("publish of %s failed; the outbox job will retry", tid)
-            return False
-        self.store.set(
-            paths.outbox(tid), {"published": True, "published_at": to_dt(self.clock())}, merge=True
-        )
-        return True
+        return self.outbox.publish(tid, event)
 
     def flush_outbox(self) -> dict[str, int]:
         """Republish gift events whose publish did not complete (crash between commit and
-        publish), each stream's in batch messages when the publisher can (`many`).
-        Downstream counts each event once whatever message holds it, so publishing twice
-        is harmless."""
-        cutoff, sent, failed = self.clock() - self.s.outbox_grace_s, 0, 0
-        due = [
-            (tid, doc)
-            for tid, doc in self.store.where(paths.OUTBOX, "published", "==", False)
-            if to_ts(doc.get("created_at")) <= cutoff
-        ]
-        many = getattr(self._publish_fn, "many", None)
-        if many is None or len(due) < 2:
-            for tid, doc in due:
-                if self._publish(tid, doc["event"]):
-                    sent += 1
-                else:
-                    failed += 1
-            return {"republished": sent, "failed": failed}
-        by_stream: dict[str, list[tuple[str, ev.EngagementEvent]]] = {}
-        for tid, doc in due:
-            e = ev.EngagementEvent.model_validate(doc["event"])
-            by_stream.setdefault(e.stream_id, []).append((tid, e))
-        for entries in by_stream.values():
-            try:
-                many([e for _, e in entries])
-            except Exception:
-                log.exception("republishing %d outbox events failed", len(entries))
-                failed += len(entries)
-                continue
-            for tid, _ in entries:
-                self.store.set(
-                    paths.outbox(tid),
-                    {"published": True, "published_at": to_dt(self.clock())},
-                    merge=True,
-                )
-            sent += len(entries)
-        return {"republished": sent, "failed": failed}
+        publish). Downstream counts each event once whatever message holds it, so publishing
+        twice is harmless."""
+        return self.outbox.flush()
 
     # ------------------------------------------------------------------ tiers
     def buy_tier(self, uid: str, level: int, key: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ app message comes back into the chat as a second, TikTok-scored copy."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -131,8 +132,6 @@ def test_the_outbox_job_publishes_a_chat_event_a_crash_left_behind(cloud):
     """`chat_api` committed a shown message and its outbox entry, then died before the
     publish: the outbox job (`POST /wallet_jobs/outbox`, the wallet-outbox schedule) publishes
     it through the real publisher, and the pipeline records it in the stream's log."""
-    import time
-
     from giftengine.moderation import chat_log
     from giftengine.service import outbox
 
@@ -158,3 +157,47 @@ def test_the_outbox_job_publishes_a_chat_event_a_crash_left_behind(cloud):
     record = db.document(f"streams/{stream}/events/{event_record_id(event.event_id)}")
     assert poll(lambda: record.get().exists, timeout=60)
     assert json.loads(record.get().to_dict()["json"])["text"] == "back after the crash"
+
+
+def test_a_linked_viewer_votes_once_through_the_api_and_app_chat(cloud):
+    """An app user who linked their TikTok account (the `tiktok_id` claim) votes through the
+    API, then writes `!vote 2` in app chat: one viewer, one vote (the first: the poll is not
+    changeable). An unlinked viewer's app chat vote counts as theirs."""
+    from tests.support import id_token
+
+    n = uuid.uuid4().hex[:8]
+    creator, stream = f"cr-{n}", f"s-link-{n}"
+    api, chat = cloud["endpoints"]["api"], cloud["endpoints"]["chat_api"]
+    create_stream(cloud, creator, stream)
+    r = requests.post(
+        f"{api}/streams/{stream}/polls",
+        json={"question": "Which?", "choices": ["Red", "Blue"], "duration_s": 600},
+        headers=bearer(creator),
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    linked = {"Authorization": f"Bearer {id_token(f'fan-{n}', {'tiktok_id': '7001'})}"}
+    v = requests.post(
+        f"{api}/streams/{stream}/polls/{r.json()['poll_id']}/votes",
+        json={"choice": 1},
+        headers=linked,
+        timeout=30,
+    )
+    assert v.status_code == 201 and v.json()["counted"], v.text
+    for headers, client_id in ((linked, "l-1"), (bearer(f"other-{n}"), "o-1")):
+        m = requests.post(
+            f"{chat}/streams/{stream}/messages",
+            json={"text": "!vote 2", "client_id": client_id},
+            headers={**headers, "X-Forwarded-For": random_ip()},
+            timeout=30,
+        )
+        assert m.status_code == 201 and m.json()["visible"], m.text
+
+    def tally():
+        r = requests.get(f"{api}/streams/{stream}/interactions", timeout=30)
+        counts = (r.json().get("active_poll") or {}).get("exact_counts")
+        return counts if counts and sum(counts) >= 2 else None
+
+    assert poll(tally, timeout=60) == [1, 1]
+    time.sleep(3)  # both chat events have been through on_comment by now: still one each
+    assert tally() == [1, 1]

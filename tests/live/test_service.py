@@ -92,6 +92,21 @@ def test_votes_from_app_and_chat_count_once_per_viewer():
     assert service.state(deps.store, "s1")["active_poll"]["exact_counts"] == [0, 1, 1]
 
 
+def test_an_app_chat_vote_of_a_linked_viewer_counts_once_with_their_app_vote():
+    deps = make()
+    open_(deps)
+    t = deps.clock()
+    first = Vote(t + 1, "k1", domain.voter_key("app", "u", "42"), 0, "app")
+    assert service.cast(deps, "s1", "poll0", first)["counted"]
+    # their app chat comment names the uid and the linked account: the same viewer
+    later = service.chat_vote(deps, "s1", "!vote 2", "app", "u", "chat:m1", t + 2, "42")
+    assert later == {"counted": False, "choice": 1}
+    # an unlinked app user's chat vote is theirs alone; a TikTok comment cannot claim a link
+    assert service.chat_vote(deps, "s1", "!2", "app", "v", "chat:m2", t + 2)["counted"]
+    assert service.chat_vote(deps, "s1", "!3", "tiktok", "9", "e9", t + 2, "42")["counted"]
+    assert service.state(deps.store, "s1")["active_poll"]["exact_counts"] == [1, 1, 1]
+
+
 def test_bad_votes_are_refused_and_nothing_is_applied():
     deps = make()
     open_(deps)

@@ -65,6 +65,9 @@ def test_the_comment_event_is_keyed_by_the_message_and_dated_when_it_was_sent():
     assert (e.user.id, e.user.name, e.text, e.occurred_at) == ("u1", "Bea", "!vote 2", SENT)
     assert chat_log.comment_event(_message(created_at=SENT.timestamp()), None).occurred_at == SENT
     assert chat_log.comment_event(_message(), None).creator_id is None
+    assert e.user.linked_tiktok_id is None
+    linked = chat_log.comment_event(_message(linked_tiktok_id="6891"), None)
+    assert linked.user.linked_tiktok_id == "6891"  # a linked sender votes as that viewer
 
 
 @pytest.mark.unit

@@ -44,10 +44,19 @@ class Actor:
     uid: str
     admin: bool = False
     moderator: bool = False
+    # The TikTok account the user linked (the `tiktok_id` claim): they are that TikTok
+    # viewer too, so a poll counts them once whichever way they vote.
+    tiktok_id: str | None = None
 
     @classmethod
     def from_claims(cls, uid: str, claims: Mapping[str, Any]) -> Actor:
-        return cls(uid=uid, admin=has_role(claims, ADMIN), moderator=has_role(claims, MODERATOR))
+        linked = claims.get("tiktok_id")
+        return cls(
+            uid=uid,
+            admin=has_role(claims, ADMIN),
+            moderator=has_role(claims, MODERATOR),
+            tiktok_id=linked if isinstance(linked, str) and linked else None,
+        )
 
     @property
     def is_staff(self) -> bool:

@@ -75,6 +75,14 @@ class User(BaseModel):
     id: UpstreamId = _ID
     handle: str = Field(default="", max_length=256)
     name: str = Field(default="", max_length=256)
+    linked_tiktok_id: DocId | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        pattern=ID_PATTERN,
+        description="An app user's linked TikTok account (their `tiktok_id` claim), on app "
+        "chat comments: a poll counts them once as that TikTok viewer.",
+    )
 
 
 class Gift(BaseModel):

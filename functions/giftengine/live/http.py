@@ -110,8 +110,7 @@ def post_vote(request: Request, stream_id: str, poll_id: str):
     stream_id, poll_id = _id(stream_id, "stream id"), _id(poll_id, "poll id")
     actor, claims = _actor(request)
     body = parse_body(request, VoteBody)
-    linked = claims.get("tiktok_id")
-    voter = domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+    voter = _voter(actor)
     deps = live_deps().service
     vote_id = f"app:{actor.uid}:{body.idempotency_key or secrets.token_hex(8)}"
     vote = Vote(
@@ -224,9 +223,8 @@ class QuestionBody(_Body):
     idempotency_key: str = Field(min_length=8, max_length=100, pattern=_KEY_PATTERN)
 
 
-def _voter(actor: Actor, claims: dict) -> str:
-    linked = claims.get("tiktok_id")
-    return domain.voter_key("app", actor.uid, linked if isinstance(linked, str) else None)
+def _voter(actor: Actor) -> str:
+    return domain.voter_key("app", actor.uid, actor.tiktok_id)
 
 
 def post_question(request: Request, stream_id: str):
@@ -238,7 +236,7 @@ def post_question(request: Request, stream_id: str):
         questions.submit,
         live_deps().service,
         stream_id,
-        _voter(actor, claims),
+        _voter(actor),
         name[:64],
         body.text,
         body.idempotency_key,
@@ -261,7 +259,7 @@ def _question_action(action: str):
         actor, claims = _actor(request)
         deps = live_deps().service
         if action == "upvote":
-            return _call(questions.upvote, deps, stream_id, qid, _voter(actor, claims))
+            return _call(questions.upvote, deps, stream_id, qid, _voter(actor))
         if action in ("approve", "reject"):
             return _call(questions.review, deps, actor, stream_id, qid, action == "approve")
         return _call(questions.mark, deps, actor, stream_id, qid, action)
@@ -358,4 +356,5 @@ def on_comment(cloud_event) -> None:
         event.user.id,
         event.event_id,
         event.occurred_ts,
+        event.user.linked_tiktok_id,
     )

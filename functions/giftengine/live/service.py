@@ -431,10 +431,12 @@ def chat_vote(
     user_id: str,
     event_id: str,
     occurred_at: float,
+    linked_tiktok_id: str | None = None,
 ) -> dict[str, Any] | None:
     """A chat comment that votes in the stream's active poll (`!vote 2`, `!2`, a choice's
     text). Returns None when the comment is not a vote or the vote cannot count: chat is
-    not answered, so a late or invalid vote is dropped silently."""
+    not answered, so a late or invalid vote is dropped silently. `linked_tiktok_id`: an app
+    comment's sender's linked TikTok account (`domain.voter_key`)."""
     cur = active_poll(deps, stream_id)
     if not cur:
         return None
@@ -446,7 +448,7 @@ def chat_vote(
         vote_id=event_id,
         choice=choice,
         source=source,
-        voter=domain.voter_key(source, user_id),
+        voter=domain.voter_key(source, user_id, linked_tiktok_id),
     )
     try:
         return cast(deps, stream_id, cur["poll_id"], vote)

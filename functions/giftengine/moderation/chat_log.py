@@ -53,7 +53,11 @@ def comment_event(message: dict[str, Any], creator_id: str | None) -> Engagement
         stream_id=message["stream_id"],
         kind="comment",
         occurred_at=sent,
-        user=User(id=message["uid"], name=(message.get("name") or "")[:256]),
+        user=User(
+            id=message["uid"],
+            name=(message.get("name") or "")[:256],
+            linked_tiktok_id=message.get("linked_tiktok_id") or None,
+        ),
         creator_id=creator_id,
         text=message["text"],
     )

@@ -274,6 +274,8 @@ def send(
         "action": verdict.action,
         "created_at": ts(now),
     }
+    if actor.tiktok_id:  # its event votes as that TikTok viewer (moderation/chat_log.py)
+        message["linked_tiktok_id"] = actor.tiktok_id
     outcome: dict[str, Any] = {
         "message_id": message_id,
         "visible": verdict.visible,

@@ -447,9 +447,10 @@ class FirestoreStreamStore:
 
     def _acquire_lease(self, stream_id: str) -> _Lease | None:
         """Take the stream's lease. When this process released it last and nobody has taken
-        it since (the lease document is unchanged: one conditional update), no other rollup
-        ran in between, so the cursor this process committed is still current and the
-        cursor read is skipped too (the transaction still checks it)."""
+        it since (the lease document is unchanged: one conditional update), the cursor this
+        process committed is taken as current and the cursor read is skipped too: a hint,
+        which rollups without the lease may have outdated (domain/rollup.py `LeaseMemo`;
+        the transaction checks the cursor and retries)."""
         ref = self.stream_ref(stream_id).collection("rollup").document("lease")
         now = time.time()
         body = {"until": lease_until(now)}

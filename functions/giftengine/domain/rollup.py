@@ -175,9 +175,12 @@ class Released:
 class LeaseMemo:
     """Per process, per stream: the lease this process released last and the cursor it left.
     Taking the lease back on the condition that its document is still at `version` proves no
-    other rollup ran since, so the cursor is current and need not be read again (the rollup's
-    transaction still checks it). Bounded: past `size` streams it forgets everything, which
-    only costs each stream one cursor read."""
+    other leased rollup took it since, so the cursor is most likely current and is not read
+    again. Only a hint: the rollups that take no lease (the fast path, follow-ups without
+    the lease: decision 044) and a holder whose lease expired under it may have moved the
+    cursor meanwhile, and the rollup's transaction, which checks the cursor, then costs one
+    retry. Bounded: past `size` streams it forgets everything, which only costs each stream
+    one cursor read."""
 
     def __init__(self, size: int = 10_000):
         self._released: dict[str, Released] = {}

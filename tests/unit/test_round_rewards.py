@@ -79,6 +79,25 @@ def test_the_winner_gets_the_rounds_points_and_badge_in_the_freezing_commit():
     assert rewards.points(per.increments)["balance"] == 31 + 50
 
 
+def test_a_tiktok_stream_whose_first_event_is_the_start_command_pays_the_tiktok_viewer():
+    """The start command is an app event; the stream's viewers are still TikTok users."""
+    s = StreamState("s1", creator_id="c1")
+    s.load_features((Rounds, Rewards), {"rounds": ROUNDS})
+    start = control("start", 0, "c-start").model_copy(update={"source": "app"})  # as the API
+    s.apply(start, T0 + 1)
+    s.apply(gift("g1", "ann", 30, 10), T0 + 30)
+    s.finish_batch()
+    s.tick_features(T0 + 66)
+    writes = {w.path: w for w in s.side_writes}
+    assert s.source == "tiktok"
+    assert granted(writes["xp/tiktok:ann/creators/c1"]) == {
+        "points_rewarded": 50,
+        "award_round_winner": 1,
+    }
+    assert writes["xp/tiktok:ann/creators/c1"].increments["xp_gifts"] == 30
+    assert not [p for p in writes if p.startswith("xp/ann")]
+
+
 def test_a_creators_own_badge_is_awarded_and_shown_by_its_name():
     own = {"id": "champ", "name": "Song-off champ", "metric": "gifts", "at_least": 500}
     cfg = {**ROUNDS, "reward_points": 0, "reward_badge": "champ"}

@@ -120,6 +120,7 @@ def test_creator_and_moderator_work_the_queue_and_a_rejection_refunds_once(cloud
     ).json()
     expected = {
         "earned": 200,
+        "rewarded": 0,
         "spent": 105,
         "staked": 0,
         "won": 0,

@@ -94,6 +94,7 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
     assert v["creator"]["xp"] == 1 and v["global"]["xp"] == 1
     assert v["points"] == {
         "earned": 298,
+        "rewarded": 0,
         "spent": 50,
         "staked": 0,
         "won": 0,

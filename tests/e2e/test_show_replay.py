@@ -1,7 +1,9 @@
 """Timed rounds, the throne and the hype train on the local cloud under a messy replay
 (issue 20): duplicates, a resent final, streak messages out of order, gifts just before and
 just after a round's edges, published in a shuffled order through Pub/Sub, give exactly the
-round winner, throne holder and hype level the rules in docs/engagement.md define."""
+round winner, throne holder and hype level the rules in docs/engagement.md define, and the
+round's reward reaches its winner's loyalty points once (decision 093), as the public API
+and `giftengine viewer --json` show it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from giftengine.adapters.pubsub import EventPublisher
 from giftengine.domain.events import EngagementEvent
 from google.cloud import firestore
 
-from tests.support import create_stream, id_token, wait_for_doc
+from tests.support import cli_viewer, create_stream, id_token, poll, wait_for_doc
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +59,8 @@ def test_rounds_and_throne_under_a_messy_replay(cloud):
     api = cloud["endpoints"]["api"]
     create_stream(cloud, creator, stream)
     g = partial(gift, creator=creator)
-    put_settings(api, creator, "rounds", {"length_s": 60, "grace_s": 40})
+    rounds = {"length_s": 60, "grace_s": 40, "reward_points": 40, "reward_badge": "round_winner"}
+    put_settings(api, creator, "rounds", rounds)
     put_settings(api, creator, "hype", {"enabled": False})
     r = requests.post(
         f"{api}/streams/{stream}/controls",
@@ -119,6 +122,49 @@ def test_rounds_and_throne_under_a_messy_replay(cloud):
     holder = live["features"]["throne"]["holder"]
     assert (holder["user_id"], holder["coins"]) == ("e", 50)
     assert live["totals"]["coins"] == 10 + 12 + 11 + 30 + 50
+
+    # Round 1's reward, to b only, once: 40 points and the round winner badge. b's balance =
+    # 13 points earned with XP (12 coins + 1 presence minute) + 40 rewarded.
+    def view(viewer: str) -> dict:
+        r = requests.get(
+            f"{api}/viewers/{viewer}/creators/{creator}", headers=auth(creator), timeout=30
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    seen: list[dict] = []
+
+    def b_paid() -> dict | None:
+        seen.append(view("tiktok:b"))
+        return seen[-1] if seen[-1]["points"]["earned"] >= 13 else None
+
+    try:
+        v = poll(b_paid, timeout=90)
+    except AssertionError:
+        raise AssertionError(f"b's view: {seen[-1]}") from None
+    assert v["points"]["rewarded"] == 40 and v["points"]["earned"] == 13
+    assert v["points"]["balance"] == 13 + 40
+    assert {"id": "round_winner", "name": "Round winner", "custom": False, "count": 1} in v[
+        "badges"
+    ]
+    cli = cli_viewer("tiktok:b", creator)
+    assert cli["points"] == v["points"] and cli["badges"] == v["badges"]
+    for other in ("a", "c", "e"):  # the runners-up, and e, whose gift came before the start
+        p = view(f"tiktok:{other}")
+        assert p["points"]["rewarded"] == 0, (other, p["points"])
+        assert "round_winner" not in {b["id"] for b in p["badges"]}
+    ledger = db.collection(f"xp/tiktok:b/creators/{creator}/round_rewards").get()
+    assert [(d.id, d.to_dict()["points"]) for d in ledger] == [(f"{stream}_1", 40)]
+    items = [
+        i for d in db.collection(f"streams/{stream}/alerts").get() for i in d.to_dict()["items"]
+    ]
+    # (round 2, d's, may freeze meanwhile: t + 160 s)
+    badges = [i for i in items if i["type"] == "badge" and i.get("round") == 1]
+    assert [(i["user_id"], i["badge"]) for i in badges] == [("b", "round_winner")]
+    ended = [i for i in items if i["type"] == "round_ended" and i["round"] == 1]
+    assert [(i["round"], i["user_id"], i["reward"]) for i in ended] == [
+        (1, "b", {"points": 40, "badge": "round_winner"})
+    ]
 
 
 def test_hype_train_levels_under_duplicates_and_reordering(cloud):

@@ -91,25 +91,23 @@ def test_rounds_and_the_throne_through_the_api_and_the_pipeline(cloud, capsys):
     assert requests.put(
         f"{api}/creators/{creator}/moderators/{helper}", headers=auth(creator), timeout=30
     ).status_code in (200, 201)
-    settings = {"length_s": 60, "grace_s": 2, "reward_points": 25, "reward_badge": "round-king"}
-    r = requests.put(
-        f"{api}/creators/{creator}/features/rounds",
-        json=settings,
-        headers=auth(creator),
-        timeout=30,
-    )
+
+    def put(feature: str, body: dict, uid: str = creator) -> requests.Response:
+        url = f"{api}/creators/{creator}/features/{feature}"
+        return requests.put(url, json=body, headers=auth(uid), timeout=30)
+
+    settings = {"length_s": 60, "grace_s": 2, "reward_points": 25, "reward_badge": "king"}
+    r = put("rounds", settings)  # a badge the creator has not defined (nor round_winner)
+    assert r.status_code == 400 and "reward_badge 'king' is neither" in r.json()["reason"], r.text
+    king = {"id": "king", "name": "Round king", "metric": "round_winner", "at_least": 1}
+    assert (r := put("rewards", {"badges": [king]})).status_code == 200, r.text
+    r = put("rounds", settings)
     assert r.status_code == 200 and r.json()["settings"] == settings, r.text
-    r = requests.put(
-        f"{api}/creators/{creator}/features/rounds",
-        json={"length_s": 5},
-        headers=auth(creator),
-        timeout=30,
-    )
+    r = put("rewards", {"badges": []})  # the rounds' reward names it
+    assert r.status_code == 400 and "reward_badge" in r.json()["reason"], r.text
+    r = put("rounds", {"length_s": 5})
     assert r.status_code == 400 and "length_s" in r.json()["reason"], r.text
-    r = requests.put(
-        f"{api}/creators/{creator}/features/rounds", json={}, headers=auth(viewer), timeout=30
-    )
-    assert r.status_code == 403, r.text
+    assert (r := put("rounds", {}, viewer)).status_code == 403, r.text
 
     start = {"feature": "rounds", "action": "start", "params": {}, "request_id": f"go-{n}"}
     assert control(cloud, stream, viewer, start).status_code == 403
@@ -153,7 +151,7 @@ def test_rounds_and_the_throne_through_the_api_and_the_pipeline(cloud, capsys):
     assert live["features"]["rounds"]["last"]["winner"]["user_id"] == "a"
     doc = wait_for_doc(db.collection("rounds").document(f"{stream}_1"), lambda d: bool(d))
     assert doc["winner"]["coins"] == 8 and doc["creator_id"] == creator
-    assert doc["reward"] == {"points": 25, "badge": "round-king"}
+    assert doc["reward"] == {"points": 25, "badge": "king"}
     assert [(e["user_id"], e["coins"]) for e in doc["top"]] == [("a", 8), ("b", 7)]
 
     from giftengine_dev.cli.main import main

@@ -83,6 +83,7 @@ def test_bad_stakes_are_refused_and_nothing_is_applied():
     assert pr.stake(deps, "s1", pid, "u1", 1, 300, "k1") == {**first, "replay": True}
     assert counters(deps, "u1") == {
         "earned": 1000,
+        "rewarded": 0,
         "spent": 0,
         "staked": 300,
         "won": 0,

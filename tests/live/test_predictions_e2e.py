@@ -100,6 +100,7 @@ def test_predictions_stake_pay_and_refund_points_earned_through_the_pipeline(clo
     assert api[creator].post(f"{path}/resolve", {"outcome": 2}).status_code == 409
     assert points(fa) == {
         "earned": 298,
+        "rewarded": 0,
         "spent": 0,
         "staked": 200,
         "won": 300,

@@ -141,6 +141,7 @@ def test_reject_refunds_once_and_the_other_outcome_is_a_conflict():
     pts = rewards.points(store.get("xp/u1/creators/c1"))
     assert pts == {
         "earned": 100,
+        "rewarded": 0,
         "spent": 30,
         "staked": 0,
         "won": 0,

@@ -142,6 +142,7 @@ def test_viewer_view_for_the_viewer_and_for_others():
     assert me["global"]["level"] == 3 and me["creator"]["xp"] == 450
     assert me["points"] == {
         "earned": 100,
+        "rewarded": 0,
         "spent": 0,
         "staked": 0,
         "won": 0,

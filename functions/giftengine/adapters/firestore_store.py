@@ -814,6 +814,10 @@ class SettingsStore:
         ref.delete()
         return True
 
+    def feature_settings(self, creator_id: str) -> dict:
+        snap = self.db.collection("creators").document(creator_id).get(field_paths=["features"])
+        return dict((snap.to_dict() or {}).get("features") or {}) if snap.exists else {}
+
     def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
         """Replace `features.{feature}` of the creator's settings (other fields kept)."""
         doc = {"creator_id": creator_id, "features": {feature: config}}

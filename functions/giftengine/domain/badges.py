@@ -8,9 +8,12 @@ Two kinds (docs/engagement.md, "Badges"):
   consecutive days attended, in the creator's time zone), `level_10`; plus the creator's
   own rules (`Rule`: a metric from a small vocabulary and a threshold).
 - **Moments**, awarded by the rollup when the stream's features announce them (a battle's
-  MVP, a throne claim, top 3 of a stream when it ends, a hype train's top contributor):
-  counted in the same document (`award_<badge>`), shown in the alert feed as a `badge`
-  alert when earned.
+  MVP, a throne claim, top 3 of a stream when it ends, a hype train's top contributor, a
+  timed round's winner when the round's reward names `round_winner`): counted in the same
+  document (`award_<badge>`), shown in the alert feed as a `badge` alert when earned.
+- **Round rewards** (`reward_badge` of the timed rounds' settings, decision 093): the built-in
+  `round_winner` or one of the creator's own badges, awarded once per round won; a creator's
+  own badge is held by its rule or by being awarded (`award_<id>` >= 1, its count shown).
 - **Top 3 of a week** (`top3_week`): the first three of the creator's weekly leaderboard
   (`creator.{creator}.weekly.{Monday}`, weeks from Monday 00:00 in the creator's time zone;
   the one ranking rule: coins, then the smaller user id) when the week is judged: at the
@@ -25,6 +28,7 @@ refunded coins reached is no longer held.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
@@ -32,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from giftengine.domain import periods, ranking, xp
 
-MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor", "top3_week")
+MOMENTS = ("battle_mvp", "throne", "top3_stream", "hype_conductor", "top3_week", "round_winner")
 # A week is judged this long after its end: more than a running stream's period-board flush
 # (300 s), an idle streak's settlement and Pub/Sub's longest redelivery backoff (600 s).
 TOP3_WEEK_GRACE_S = 3600
@@ -50,6 +54,7 @@ Metric = Literal[
     "top3_stream",
     "hype_conductor",
     "top3_week",
+    "round_winner",
 ]
 # Shown in chat and overlays: plain text only (no markup characters).
 TEXT_PATTERN = r"^[^<>&\"'`\x00-\x1f]{1,40}$"
@@ -77,7 +82,32 @@ BUILT_IN = (
     Rule(id="top3_stream", name="Top 3 of a stream", metric="top3_stream", at_least=1),
     Rule(id="hype_conductor", name="Hype train conductor", metric="hype_conductor", at_least=1),
     Rule(id="top3_week", name="Top 3 of a week", metric="top3_week", at_least=1),
+    Rule(id="round_winner", name="Round winner", metric="round_winner", at_least=1),
 )
+ROUND_BADGE = "round_winner"  # the built-in badge a timed round's reward may name
+
+
+def award_field(badge_id: str) -> str:
+    """The counter of a moment badge, or of a creator's badge a round's reward gave."""
+    return f"award_{badge_id}"
+
+
+def reward_badge_problem(badge_id: str, own_ids: Iterable[str]) -> str | None:
+    """Why a timed round's `reward_badge` cannot be awarded, or None: it must name the
+    built-in `round_winner` or one of the creator's own badges (their ids)."""
+    own = sorted(set(own_ids))
+    if badge_id == ROUND_BADGE or badge_id in own:
+        return None
+    mine = ", ".join(own) or "none defined"
+    return (
+        f"reward_badge {badge_id!r} is neither {ROUND_BADGE!r} nor one of your badges "
+        f"(features.rewards.badges: {mine})"
+    )
+
+
+def badge_name(badge_id: str, rules: tuple[Rule, ...] | list[Rule] = ()) -> str:
+    rule = next((r for r in (*BUILT_IN, *rules) if r.id == badge_id), None)
+    return rule.name if rule is not None else badge_id
 
 
 def streak(days: dict | None, today: date) -> int:
@@ -114,13 +144,18 @@ def held(doc: dict | None, today: date, rules: tuple[Rule, ...] = ()) -> list[di
     m = metrics(doc, today)
     out = []
     for r in (*BUILT_IN, *rules):
-        if m[r.metric] >= r.at_least:
+        custom = r not in BUILT_IN
+        awarded = int((doc or {}).get(award_field(r.id), 0)) if custom else 0
+        if m[r.metric] >= r.at_least or awarded > 0:
+            count = m[r.metric] if r.metric in MOMENTS else None
+            if awarded > 0:  # given by timed rounds' rewards: how many times
+                count = awarded
             out.append(
                 {
                     "id": r.id,
                     "name": r.name,
-                    "custom": r not in BUILT_IN,
-                    **({"count": m[r.metric]} if r.metric in MOMENTS else {}),
+                    "custom": custom,
+                    **({"count": count} if count is not None else {}),
                 }
             )
     return out

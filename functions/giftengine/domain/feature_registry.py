@@ -1,8 +1,9 @@
 """The stream features the rollup runs, in order (domain/features.py). Pure.
 
 Add a feature by importing its class here and appending it to `REGISTRY`; its `name` is
-the key of its state, its live view and its creator settings. Order matters only where a
-feature reads another's view in the same rollup (none do yet).
+the key of its state, its live view and its creator settings. Order matters where a
+feature reads what another raised in the same rollup: `Rewards` comes after the features
+whose alerts it turns into badges and a round's reward (battles, throne, rounds, hype).
 """
 
 from __future__ import annotations

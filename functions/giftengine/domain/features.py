@@ -141,6 +141,12 @@ class Feature:
         return {}
 
     @classmethod
+    def check_config_with(cls, config: dict, features: dict) -> None:
+        """Raise ValueError with the reason when `config` (as `check_config` gave it) does
+        not fit the creator's other feature settings (`features`: name -> settings, as
+        stored); the settings route answers 400. Default: nothing to cross-check."""
+
+    @classmethod
     def from_dict(cls, d: dict | None) -> Feature:
         f = cls()
         f.load(d or {})

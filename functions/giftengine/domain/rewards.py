@@ -11,6 +11,10 @@ transaction, so each event's XP is added exactly once:
   stream on the same day writes the same thing);
 - `xp/{creator}`: `creator_xp`, the XP the creator's viewers earned in this stream.
 
+Moments the stream's features announce in the batch's alerts are counted at once, with the
+rollup's commit: moment badges (`award_<badge>`) and a timed round's reward to its winner
+(`points_rewarded`, the reward's badge, a ledger entry `.../round_rewards/{stream}_{n}`).
+
 A viewer is `tiktok:<id>` for TikTok events and the app user's uid for app events (the uid
 the wallet and the chat use). The creator's own events earn nothing in their stream.
 
@@ -44,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from giftengine.domain import badges as bd
 from giftengine.domain import periods, xp
-from giftengine.domain.features import Feature, Settled, SideWrite
+from giftengine.domain.features import Feature, Settled, SideWrite, path_segment
 
 if TYPE_CHECKING:
     from giftengine.domain.events import EngagementEvent
@@ -93,6 +97,22 @@ class Settings(BaseModel):
         return self
 
 
+def _rules(raw: Any) -> list[bd.Rule]:
+    """The creator's own badge rules as stored; one that no longer validates is skipped."""
+    out = []
+    for b in raw or ():
+        try:
+            out.append(bd.Rule.model_validate(b))
+        except ValueError:
+            continue
+    return out
+
+
+def round_reward_doc(vid: str, creator_id: str, stream_id: str, n: int) -> str:
+    """The winner's ledger entry of round n's reward, keyed like `rounds/{stream}_{n}`."""
+    return f"xp/{vid}/creators/{creator_id}/round_rewards/{path_segment(stream_id)}_{n}"
+
+
 def _default_comment_ok(text: str) -> bool:
     return bool(text.strip())
 
@@ -114,6 +134,7 @@ class Rewards(Feature):
         self.last_flush = 0.0
         self.in_round = False  # a write-out round is under way (more than FLUSH_MAX due)
         self.top3_done = False
+        self.rules: tuple[bd.Rule, ...] = ()  # the creator's own badges (round rewards' names)
 
     # ---- persistence ----------------------------------------------------------------
     def load(self, d: dict) -> None:
@@ -136,10 +157,22 @@ class Rewards(Feature):
     def check_config(cls, config: dict) -> dict:
         return Settings.model_validate(config).model_dump()
 
+    @classmethod
+    def check_config_with(cls, config: dict, features: dict) -> None:
+        """A badge the timed rounds' reward names (`rounds.reward_badge`) stays defined."""
+        badge = (features.get("rounds") or {}).get("reward_badge")
+        own = [b["id"] for b in config.get("badges") or []]
+        if badge and bd.reward_badge_problem(badge, own) is not None:
+            raise ValueError(
+                f"badge {badge!r} is the timed rounds' reward_badge (features.rounds): "
+                "change that setting before removing the badge"
+            )
+
     def configure(self, config: dict | None) -> None:
         config = config or {}
         self.banned = frozenset(config.get("banned") or ())
         self.enabled = config.get("enabled", True) is not False
+        self.rules = tuple(_rules(config.get("badges")))
 
     # ---- rules ----------------------------------------------------------------------
     def _entry(self, vid: str, force: bool = False) -> list[int] | None:
@@ -229,6 +262,8 @@ class Rewards(Feature):
                 won.append(("throne", a))
             elif a.get("type") == "hype_ended" and (a.get("top") or [{}])[0].get("user_id"):
                 won.append(("hype_conductor", a["top"][0]))
+            elif a.get("type") == "round_ended" and a.get("user_id") and a.get("reward"):
+                self._round_reward(st, a, writes)
         if st.status == "ended" and not self.top3_done:
             self.top3_done = True
             won += [("top3_stream", g) for g in st.top_gifters(3)]
@@ -249,6 +284,57 @@ class Rewards(Feature):
                     "handle": who.get("handle", ""),
                     "name": who.get("name", ""),
                     "rank": None,
+                }
+            )
+
+    def _round_reward(self, st: StreamState, a: dict, writes: dict[str, SideWrite]) -> None:
+        """A timed round's reward (domain/rounds.py) to its winner: the points join their
+        loyalty points with the creator (`points_rewarded`), the badge is counted once more
+        (`award_<badge>`), with a ledger entry keyed by the round. The `round_ended` alert is
+        raised once, by the rollup that freezes the round, so this runs once per round, in
+        that rollup's commit (decision 093)."""
+        vid = self._eligible(st, st.source or "tiktok", str(a["user_id"]))
+        if vid is None:
+            return
+        reward = a["reward"]
+        points = int(reward.get("points") or 0)
+        badge = reward.get("badge") or None
+        incs: dict[str, int] = {}
+        if points > 0:
+            incs["points_rewarded"] = points
+        if badge:
+            incs[bd.award_field(badge)] = 1
+        if not incs:
+            return
+        per = {"uid": vid, "creator_id": st.creator_id}
+        self._add(writes, f"xp/{vid}/creators/{st.creator_id}", per, incs)
+        entry = round_reward_doc(vid, st.creator_id, st.stream_id, int(a["round"]))
+        writes[entry] = SideWrite(
+            entry,
+            set={
+                "type": "round_reward",
+                "uid": vid,
+                "creator_id": st.creator_id,
+                "stream_id": st.stream_id,
+                "round": int(a["round"]),
+                "coins": int(a.get("coins", 0)),
+                "points": max(points, 0),
+                "badge": badge,
+                "at": a.get("occurred_at"),
+            },
+            merge=False,
+        )
+        if badge:
+            st.alerts.append(
+                {
+                    "type": "badge",
+                    "badge": badge,
+                    "badge_name": bd.badge_name(badge, self.rules),
+                    "user_id": str(a["user_id"]),
+                    "handle": a.get("handle", ""),
+                    "name": a.get("name", ""),
+                    "rank": None,
+                    "round": int(a["round"]),
                 }
             )
 

@@ -19,7 +19,8 @@ The rules (docs/engagement.md, "Timed rounds"; decision 053):
   settlement for a round further ahead (an `occurred_at` from a clock minutes ahead) makes
   room by dropping the furthest-ahead round's board, or is not counted if it is the furthest.
 - A frozen round with a winner raises a `round_ended` alert and writes `rounds/{key}_{n}`
-  (winner, top, reward), the document the rewards feature reads.
+  (winner, top, reward). The rewards feature (domain/rewards.py) grants the reward to the
+  winner from that alert, in the same rollup's commit (decision 093).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from giftengine.domain import badges
 from giftengine.domain.features import Feature, Settled, SideWrite, path_segment
 
 MAX_GIFTERS = 1000  # per round kept in the state (about 80 bytes each)
@@ -46,7 +48,9 @@ class RoundsConfig(BaseModel):
     length_s: int = Field(default=600, ge=60, le=7200)
     grace_s: int = Field(default=15, ge=0, le=120)
     reward_points: int = Field(default=0, ge=0, le=1_000_000)
-    reward_badge: str | None = Field(default=None, min_length=1, max_length=64)
+    # `round_winner` or one of the creator's own badge ids (features.rewards.badges),
+    # checked against those when saved (`check_config_with`); granted by the rewards feature.
+    reward_badge: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
 
 
 def iso(ts: float) -> str:
@@ -94,6 +98,15 @@ class Rounds(Feature):
     @classmethod
     def check_config(cls, config: dict) -> dict:
         return RoundsConfig.model_validate(config).model_dump()
+
+    @classmethod
+    def check_config_with(cls, config: dict, features: dict) -> None:
+        badge = config.get("reward_badge")
+        if badge is None:
+            return
+        own = [str(b.get("id")) for b in ((features.get("rewards") or {}).get("badges") or [])]
+        if (problem := badges.reward_badge_problem(badge, own)) is not None:
+            raise ValueError(problem)
 
     def configure(self, config: dict | None) -> None:
         try:

@@ -197,7 +197,9 @@ class StreamState:
     def apply(self, ev: EngagementEvent, now: float) -> None:
         if not self.creator_id:
             self.creator_id = ev.creator_id or ev.stream_id
-        if not self.source:
+        if not self.source and ev.kind != "control":
+            # a creator's command is an app event on any stream: the first event from the
+            # stream's own source says whose ids its viewers have (tiktok:<id> or app uids)
             self.source = ev.source
         kind = ev.kind
         # Only gifts and follows need per-user state; a join, like, comment or share from

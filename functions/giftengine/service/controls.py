@@ -99,6 +99,9 @@ def issue_control(
 
 
 class FeatureSettingsStore(Protocol):
+    def feature_settings(self, creator_id: str) -> dict:
+        """`creators/{creator_id}.features` as stored (name -> settings), {} when none."""
+
     def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
         """Replace `creators/{creator_id}.features.{feature}` with `config`."""
 
@@ -124,6 +127,10 @@ def set_feature_settings(
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     access.require_self_or_admin(actor, creator_id)
+    try:  # settings naming another feature's (a round's reward badge): one read
+        cls.check_config_with(config, store.feature_settings(creator_id))
+    except ValueError as exc:
+        raise Invalid(f"{feature} settings: {exc}") from None
     store.put_feature_settings(creator_id, feature, config)
     return {"creator_id": creator_id, "feature": feature, "settings": config}
 
@@ -133,6 +140,9 @@ class MemoryFeatureSettings:
 
     def __init__(self, creators: dict[str, dict]):
         self.creators = creators
+
+    def feature_settings(self, creator_id: str) -> dict:
+        return dict((self.creators.get(creator_id) or {}).get("features") or {})
 
     def put_feature_settings(self, creator_id: str, feature: str, config: dict) -> dict:
         doc = self.creators.setdefault(creator_id, {"creator_id": creator_id})

@@ -6,9 +6,11 @@ The documents are the ones the rollup's `rewards` feature and the wallet's refun
 with reads before writes, increments), so the same code runs on the in-memory store in tests
 and on Firestore (adapters/docstore.py) in production.
 
-Points: balance = `points_earned + points_won + points_refunded - points_spent -
-points_staked - points_revoked` of `xp/{viewer}/creators/{creator}` (`points`; predictions
-stake and pay back through `points_staked` and `points_won`, live/predictions.py). A
+Points: balance = `points_earned + points_rewarded + points_won + points_refunded -
+points_spent - points_staked - points_revoked` of `xp/{viewer}/creators/{creator}`
+(`points`; timed rounds' rewards come in through `points_rewarded`, domain/rewards.py;
+predictions stake and pay back through `points_staked` and `points_won`,
+live/predictions.py). A
 redemption is one transaction: it reads the creator's rewards, the viewer's document and
 the redemption's own ledger entry (keyed by the viewer and their request id, so a retry
 returns the first answer), refuses when the balance is short, and writes the ledger entry
@@ -69,10 +71,11 @@ def creator_doc(uid: str, creator_id: str) -> str:
     return f"xp/{uid}/creators/{creator_id}"
 
 
-# `points_<name>` counters of creator_doc: earned (the rollup), spent (redemptions),
-# refunded (rejected redemptions), staked and won (predictions, live/predictions.py), revoked
-# (purchase refunds, decision 059).
-POINT_COUNTERS = ("earned", "spent", "refunded", "staked", "won", "revoked")
+# `points_<name>` counters of creator_doc: earned and rewarded (the rollup: XP, and timed
+# rounds' rewards, decision 093), spent (redemptions), refunded (rejected redemptions), staked
+# and won (predictions, live/predictions.py), revoked (purchase refunds, decision 059).
+POINT_COUNTERS = ("earned", "rewarded", "spent", "refunded", "staked", "won", "revoked")
+CREDITS = ("earned", "rewarded", "won", "refunded")  # add to the balance; the rest subtract
 
 
 def predictions_ledger(uid: str, creator_id: str) -> str:
@@ -97,13 +100,11 @@ def _settings(creator: dict | None) -> Settings:
 
 def points(doc: dict | None) -> dict[str, int]:
     """The one balance formula (docs/engagement.md, "Loyalty points and rewards"):
-    earned + won + refunded - spent - staked - revoked, from the counters of
+    earned + rewarded + won + refunded - spent - staked - revoked, from the counters of
     `xp/{viewer}/creators/{creator}`."""
     d = doc or {}
     out = {name: int(d.get(f"points_{name}", 0)) for name in POINT_COUNTERS}
-    out["balance"] = (
-        out["earned"] + out["won"] + out["refunded"] - out["spent"] - out["staked"] - out["revoked"]
-    )
+    out["balance"] = sum(v if k in CREDITS else -v for k, v in out.items())
     return out
 
 

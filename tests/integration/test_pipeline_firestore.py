@@ -691,3 +691,27 @@ def test_xp_increments_and_days_attended_land_once_across_two_streams(deps, stre
     # the banned viewer earned in the stream that does not ban them only
     assert db.document(f"xp/tiktok:{banned}").get().to_dict()["xp"] == 8
     assert db.document(f"xp/{creator}").get().to_dict()["creator_xp"] == 16 + 8
+
+
+def test_a_rollup_of_many_gifts_writes_its_alerts_on_consecutive_documents(deps, stream_id):
+    """600 gifts applied by one rollup: every gift's alert lands, on consecutive alerts
+    documents of at most ALERTS_PER_DOC items, each well under Firestore's 1 MiB (one
+    document holding them all is what stalled a hot stream)."""
+    from giftengine.domain import rollup
+
+    gifts = [
+        ev(stream_id, user=f"u{i % 40}", coins=1, streakable=False, event_id=f"{stream_id}-g{i}")
+        for i in range(600)
+    ]
+    for k in range(0, 600, 100):
+        assert deliver_batch(deps, gifts[k : k + 100], f"m{k}").outcome == "recorded"
+    deps.clock.t += 1
+    assert pipeline.run_rollup(stream_id, deps).applied == 600
+    snaps = list(deps.store.stream_ref(stream_id).collection("alerts").order_by("seq").stream())
+    docs = [s.to_dict() for s in snaps]
+    assert [d["seq"] for d in docs] == [1, 2, 3]
+    # 600 gift alerts and the few the features add (a throne claim, ...), in order
+    assert [len(d["items"]) for d in docs][:2] == [rollup.ALERTS_PER_DOC] * 2
+    ids = [a["event_id"] for d in docs for a in d["items"] if a["type"] == "gift"]
+    assert sorted(ids) == sorted(g.event_id for g in gifts)
+    assert max(len(json.dumps(d, default=str)) for d in docs) < 1_000_000

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from giftengine.config import load
-from giftengine.domain import eventlog, feature_registry
+from giftengine.domain import eventlog, feature_registry, rollup
 from giftengine.service import pipeline
 from giftengine.service.memory import Crash, MemoryEventStore
 from hypothesis import given, settings
@@ -364,3 +364,30 @@ def test_a_fast_path_gift_waits_for_the_live_documents_not_for_a_flush_due_soone
         assert all(at > deps.clock.t + 5 for _, at in deps.scheduler.calls[calls:])
     finally:
         pipeline._leading = real
+
+
+def test_a_rollup_with_more_alerts_than_a_document_holds_writes_consecutive_ones():
+    """Hundreds of gifts applied in one rollup: each gift's alert is kept, on consecutive
+    alerts documents of at most ALERTS_PER_DOC items (one document of thousands of items
+    passed Firestore's 1 MiB and stalled the stream)."""
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    deps.settings = dataclasses.replace(deps.settings, rollup_max_events=400)
+    n = 2 * rollup.ALERTS_PER_DOC + 100
+    batch = [event(i, "gift", 2) for i in range(n)]
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        pipeline._leading.next = False
+        assert deliver(deps, batch[:1], "m0").outcome == "recorded"
+        drain(deps)
+        for k in range(1, n, 100):  # messages of 100 events, all applied by one rollup
+            assert deliver(deps, batch[k : k + 100], f"m{k}").outcome == "recorded"
+        drain(deps)
+    finally:
+        pipeline._leading = real
+    docs = store._s("s1").alerts
+    gifts = [a["event_id"] for d in docs for a in d["items"] if a["type"] == "gift"]
+    assert sorted(gifts) == sorted(e.event_id for e in batch)  # every alert, once
+    assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))  # consecutive
+    assert max(len(d["items"]) for d in docs) == rollup.ALERTS_PER_DOC
+    assert len(docs) >= 4  # the first gift's own, then the big rollup's three

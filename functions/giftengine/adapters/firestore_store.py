@@ -38,7 +38,7 @@ from pydantic import TypeAdapter
 
 from giftengine.adapters import live_pointers
 from giftengine.adapters.writelog import WriteLog
-from giftengine.domain import eventlog, periods
+from giftengine.domain import eventlog, periods, rollup
 from giftengine.domain.events import EngagementEvent
 from giftengine.domain.live_pointer import PointerChange, pointer_changes, status_changed
 from giftengine.domain.rollup import (
@@ -678,15 +678,10 @@ class FirestoreStreamStore:
         if out.live is not None:
             writer.set(stream_ref, {**out.live, "updated_at": firestore.SERVER_TIMESTAMP})
             written.append(stream_ref.path)
-        if out.alerts:
-            ref = stream_ref.collection("alerts").document(f"{state.alert_seq:012d}")
+        for seq, items in rollup.alert_pages(out.alerts, state.alert_seq):
+            ref = stream_ref.collection("alerts").document(f"{seq:012d}")
             writer.create(
-                ref,
-                {
-                    "seq": state.alert_seq,
-                    "items": out.alerts,
-                    "created_at": firestore.SERVER_TIMESTAMP,
-                },
+                ref, {"seq": seq, "items": items, "created_at": firestore.SERVER_TIMESTAMP}
             )
             written.append(ref.path)
         written += self._write_flush(writer, stream_id, out.flush)

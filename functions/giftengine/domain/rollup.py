@@ -29,6 +29,20 @@ class RollupInput:
     cursor_moves: bool = False  # the cursor or the applied-ahead set changes
 
 
+# Alert items per alerts document. A hot stream's rollup can raise thousands of alerts (one
+# per settled gift) and a Firestore document holds at most 1 MiB: a rollup's alerts go on
+# consecutive documents of at most this many items (an item stays under ~2 KB: names and
+# handles are bounded), numbered by `StreamState.alert_seq`.
+ALERTS_PER_DOC = 250
+
+
+def alert_pages(alerts: list[dict], last_seq: int) -> list[tuple[int, list[dict]]]:
+    """One rollup's alerts documents, `(seq, items)` in order, the last numbered `last_seq`
+    (the state's `alert_seq` after `decide`)."""
+    pages = [alerts[i : i + ALERTS_PER_DOC] for i in range(0, len(alerts), ALERTS_PER_DOC)]
+    return [(last_seq - len(pages) + 1 + k, page) for k, page in enumerate(pages)]
+
+
 @dataclass
 class RollupOutput:
     write: bool  # False: nothing changed (or too soon), commit nothing
@@ -100,8 +114,8 @@ def decide(
         flush = st.take_flush(
             now, c.flush_max_users, periods=st.period_flush_due(now, c.period_flush)
         )
-    if alerts:
-        st.alert_seq += 1
+    if alerts:  # one number per alerts document (`alert_pages`)
+        st.alert_seq += -(-len(alerts) // ALERTS_PER_DOC)
     live = st.live_view(c.top_n, ranks)
     live_changed = {**live, "rev": 0} != {**before, "rev": 0}
     changed = applied or alerts or flush or side or live_changed or inp.cursor_moves

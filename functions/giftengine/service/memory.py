@@ -16,7 +16,7 @@ import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from giftengine.domain import eventlog
+from giftengine.domain import eventlog, rollup
 from giftengine.domain.events import EngagementEvent
 from giftengine.domain.rollup import RollupInput, RollupOutput
 from giftengine.domain.stream import StreamState
@@ -182,8 +182,8 @@ class MemoryEventStore:
         if out.live is not None:
             s.live = copy.deepcopy(out.live)
             self._count("write")
-        if out.alerts:
-            s.alerts.append({"seq": state.alert_seq, "items": copy.deepcopy(out.alerts)})
+        for seq, items in rollup.alert_pages(out.alerts, state.alert_seq):
+            s.alerts.append({"seq": seq, "items": copy.deepcopy(items)})
             self._count("write")
         for it in out.flush:
             for board_id, (coins, units) in it.increments.items():

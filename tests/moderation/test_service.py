@@ -4,6 +4,7 @@ Firestore adapter against the emulator (the `chat_store` fixture)."""
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 from giftengine.domain.events import parse_event
@@ -300,6 +301,22 @@ def test_tiktok_comments_are_scored_hidden_and_flagged_never_banned(make_deps, s
     assert held_kw["action"] == "hide"
     flag = deps.repo.get_flag("auto-" + held_kw["message_id"])
     assert flag["keyword"] == "giveaway scam" and flag["status"] == "pending"
+
+
+def test_hidden_tiktok_comments_of_two_streams_with_one_event_id_are_both_held(make_deps, stream):
+    """Flags are one global collection: a hidden comment's flag must not collide with another
+    stream's comment that carries the same event id (the second was taken for a redelivery
+    and lost: no held message, no flag)."""
+    deps = make_deps()
+    other = f"{stream}-b"
+    shared = f"ev-{uuid.uuid4().hex[:8]}"
+    first = service.ingest_comment(deps, _comment(stream, shared, "fuck you"))
+    second = service.ingest_comment(deps, _comment(other, shared, "fuck you"))
+    assert first["message_id"] != second["message_id"]
+    for s_id, got in ((stream, first), (other, second)):
+        held = service.feed(deps, s_id, include_held=True)["held"]
+        assert [m["message_id"] for m in held] == [got["message_id"]]
+        assert deps.repo.get_flag(held[0]["flag_id"])["stream_id"] == s_id
 
 
 def test_ip_limit_is_per_ip_and_stores_no_raw_ip(make_deps):

@@ -52,6 +52,25 @@ def _session(stream):
     ]
 
 
+def log_order(db, stream: str, event_ids: list[str]) -> list[str]:
+    """`event_ids` (each recorded once, in this order, by one client) as the log orders them:
+    by their record's commit time, then record id; a repeat inside a later record is not
+    read again."""
+    snaps = db.collection(f"streams/{stream}/events").stream()
+    records = sorted((s.get("ingested_at"), s.id, s.get("event_ids")) for s in snaps)
+    seen: list[str] = []
+    for _, _, ids in records:
+        seen += [i for i in ids if i not in seen]
+    assert sorted(seen) == sorted(event_ids)
+    # commit order is send order except where two commits share a timestamp
+    times: dict = {}
+    for t, _, ids in records:  # an event's first record
+        for i in ids:
+            times.setdefault(i, t)
+    assert all(times[a] <= times[b] for a, b in zip(event_ids, event_ids[1:], strict=False))
+    return seen
+
+
 @pytest.mark.emulator
 def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     stream = f"rep-{uuid.uuid4().hex[:8]}"
@@ -62,12 +81,13 @@ def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
         assert store.record_event(e)
     store.record_event(sent[3])  # a redelivery changes nothing
     got = list(FirestoreEventLog(store).events(stream))
-    assert [e.event_id for e in got] == [e.event_id for e in sent]  # one client: commit order
+    # Log order is commit time, then record id (two commits may share a timestamp).
+    assert [e.event_id for e in got] == log_order(db, stream, [e.event_id for e in sent])
     # A batch record (several events of one message) and an event it repeats: each event once.
     later = [_ev(stream, 20 + i, "like", 130 + i, count=1) for i in range(3)]
     assert store.record_events(later) and store.record_events([later[0], sent[1]])
     got = list(FirestoreEventLog(store).events(stream))
-    assert [e.event_id for e in got] == [e.event_id for e in sent + later]
+    assert [e.event_id for e in got] == log_order(db, stream, [e.event_id for e in sent + later])
     report = domain.compute_report(stream, got)
     assert report.totals["likes"] == 40 + 3
     newest = FirestoreEventLog(store).last_recorded_at(stream)

@@ -388,7 +388,9 @@ def ingest_comment(deps: Deps, event) -> dict | None:
         clean = sanitize(event.text[: deps.settings.max_chars * 2], deps.settings.max_chars)
     except InvalidMessage:
         return None  # nothing displayable
-    message_id = "tt-" + _sha(event.event_id)
+    # Per stream: a redelivered comment lands on the same message, and its flag (a global
+    # collection) never collides with another stream's comment of the same event id.
+    message_id = "tt-" + _sha(event.stream_id, event.event_id)
     now = deps.clock()
     verdict = assess(deps, event.stream_id, clean.text)
     uid = f"tiktok:{event.user.id}"

@@ -376,6 +376,39 @@ def test_a_quiet_streams_gift_is_applied_alone_and_a_later_rollup_passes_the_cur
     assert coins(deps, stream_id) == 4
 
 
+def test_held_records_wait_for_the_follow_up_and_the_fast_path_yields_it_the_turn(deps, stream_id):
+    """A gift too soon after a live write is recorded unapplied and the state marked waiting;
+    the next gift's fast path, seeing the mark, records its gift unapplied too instead of
+    taking the turn; the follow-up at the turn applies both and clears the mark. A leased
+    rollup too soon with events marks the state the same way (rollup.decide: `hold`)."""
+    interval = deps.settings.rollup_min_interval_s
+    g = [ev(stream_id, coins=c, streakable=False) for c in (1, 2, 4, 8, 16)]
+    assert pipeline.run_rollup(stream_id, deps, fresh=g[0]).applied == 1
+    t_live = deps.clock.t
+    deps.clock.t = t_live + 0.3
+    held = pipeline.run_rollup(stream_id, deps, fresh=g[1])
+    assert (held.recorded, held.applied) == (True, 0) and coins(deps, stream_id) == 1
+    assert state_doc(deps, stream_id)["_waiting"] is True
+    version = deps.store._state_refs(stream_id)[0].get().update_time
+    deps.clock.t = t_live + interval + 0.2  # its turn has come, but the follow-up's it is
+    yielded = pipeline.run_rollup(stream_id, deps, fresh=g[2], wait_s=0.5)
+    assert (yielded.recorded, yielded.applied) == (True, 0) and coins(deps, stream_id) == 1
+    assert deps.store._state_refs(stream_id)[0].get().update_time == version  # no write
+    deps.clock.t += 0.01
+    assert pipeline.run_rollup(stream_id, deps, followup=True).applied == 2
+    assert coins(deps, stream_id) == 7 and state_doc(deps, stream_id)["_waiting"] is False
+    t_live = deps.clock.t
+    deliver(deps, g[3])  # inline rollups are off in this fixture: recorded only
+    deps.clock.t = t_live + 0.2
+    assert pipeline.run_rollup(stream_id, deps).applied == 0  # too soon: marks waiting
+    assert state_doc(deps, stream_id)["_waiting"] is True
+    deps.clock.t = t_live + 0.5
+    assert pipeline.run_rollup(stream_id, deps, fresh=g[4], wait_s=0.5).applied == 0
+    deps.clock.t = t_live + interval + 0.01
+    assert pipeline.run_rollup(stream_id, deps).applied == 2
+    assert coins(deps, stream_id) == 31 and state_doc(deps, stream_id)["_waiting"] is False
+
+
 def likes(deps, stream_id):
     return (deps.store.live(stream_id) or {}).get("totals", {}).get("likes", 0)
 

@@ -326,11 +326,13 @@ def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to
         assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
         assert store.ops["write"] == 8 and rollups_within_5s() == []
         t_live = deps.clock.t
-        # 0.3 s after it: too long a wait; recorded alone, its follow-up due an interval
-        # after the live write, when it is applied once.
+        # 0.3 s after it: too long a wait; recorded unapplied with the state marked waiting
+        # (two writes), its follow-up due an interval after the live write, when it is
+        # applied once.
         deps.clock.t += 0.3
         assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
-        assert store.ops["write"] == 9 and totals(store)["gifts"] == 2
+        assert store.ops["write"] == 10 and totals(store)["gifts"] == 2
+        assert store.streams["s1"].core["_waiting"] is True
         assert rollups_within_5s() == [t_live + deps.settings.rollup_min_interval_s]
         deliver(deps, [event(2, "gift", 5, 2)], "m2")  # its redelivery
         deps.clock.t = t_live + deps.settings.rollup_min_interval_s
@@ -339,6 +341,37 @@ def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to
     finally:
         pipeline._leading = real
     assert totals(store)["gifts"] == 3 and totals(store)["coins"] == 15
+
+
+def test_at_a_gift_a_second_a_held_gift_is_not_overtaken_turn_after_turn(monkeypatch):
+    """A gift recorded too soon waits for the follow-up at the next live turn. The next
+    gift's fast path, waiting for that same turn, commits first (it is quicker than a task's
+    rollup): without the waiting mark it took every turn and the held gift stayed unapplied
+    as long as gifts kept coming a second apart (seen in the bench: log reads grew with
+    every gift). With the mark the fast path yields the turn and the follow-up applies both."""
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    interval = deps.settings.rollup_min_interval_s
+    pipeline._leading, real = Leading(), pipeline._leading
+    try:
+        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
+        t_live = deps.clock.t
+        deps.clock.t = t_live + 0.3  # too soon and too long a wait: held
+        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+        assert totals(store)["gifts"] == 1
+        for i in range(2, 8):
+            # the next gift arrives 0.2 s before the turn and would wait for it ...
+            deps.clock.t = t_live + interval - 0.2
+            assert deliver(deps, [event(i, "gift", 5, i)], f"m{i}").outcome == "recorded"
+            # ... and the follow-up asked for at the turn runs right after it
+            deps.clock.t = max(deps.clock.t, t_live + interval) + 0.01
+            pipeline.run_rollup("s1", deps, followup=True)
+            assert totals(store)["gifts"] == i + 1  # every gift so far, each turn
+            t_live = deps.clock.t
+    finally:
+        pipeline._leading = real
+    assert totals(store)["coins"] == 40 and store.streams["s1"].core.get("_waiting") is None
 
 
 def test_a_fast_path_gift_waits_for_the_live_documents_not_for_a_flush_due_sooner(monkeypatch):

@@ -133,6 +133,8 @@ class _Plan:
     ahead: list[str]
     slots: dict | None  # the applied events' slot memo after it (eventlog.remember)
     pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
+    # `out.hold`: whether the state must be marked waiting (it was not already)
+    mark: bool = False
 
 
 class FirestoreStreamStore:
@@ -437,6 +439,8 @@ class FirestoreStreamStore:
             return plan.out
         batch = self.db.batch()
         written = self._write_rollup(batch, stream_id, plan, if_unchanged=state)
+        if not written:
+            return plan.out
         try:
             batch.commit()
         except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted, gexc.AlreadyExists):
@@ -589,6 +593,7 @@ class FirestoreStreamStore:
         elif core.get("_cursor") != cursor:
             return None  # another rollup moved on: re-read the events
         memo = core.pop("_slots", None) if core else eventlog.EMPTY_MEMO
+        waiting = bool(core.pop("_waiting", False))
         core.pop("_cursor", None)
         last_bucket = int(core.pop("_bucket", -1))
         ahead = core.pop("_ahead", None) or []
@@ -624,11 +629,15 @@ class FirestoreStreamStore:
             more = more or len(step.ahead) >= eventlog.AHEAD_PASS
         out = decide(
             RollupInput(
-                state, events, goals, more=more, last_bucket=last_bucket, cursor_moves=step.moves
+                state, events, goals, more=more, last_bucket=last_bucket,
+                cursor_moves=step.moves, fresh=fresh is not None, waiting=waiting,
             )
-        )
-        if not out.write:
-            return _Plan(out, state, before_shards, inline, cursor, sorted(ahead), memo)
+        )  # fmt: skip
+        if not out.write or out.hold:  # nothing applied; a hold writes only its mark
+            return _Plan(
+                out, state, before_shards, inline, cursor, sorted(ahead), memo,
+                mark=out.hold and not waiting,
+            )  # fmt: skip
         before = core.get("status") if core else None
         changed = status_changed(before, state)  # read the owner only then: twice per stream
         owner = live_pointers.owner_uid(self.db, stream_id) if changed else None
@@ -643,6 +652,16 @@ class FirestoreStreamStore:
         written: list[str] = []
         state, out = plan.state, plan.out
         state_ref, shard_refs = self._state_refs(stream_id)
+        if out.hold:  # only the mark, if the state lacks it; nothing else changes
+            if plan.mark and (if_unchanged is None or if_unchanged.exists):
+                when = (
+                    {"option": self.db.write_option(last_update_time=if_unchanged.update_time)}
+                    if if_unchanged is not None
+                    else {}
+                )
+                writer.update(state_ref, {"_waiting": True}, **when)
+                written.append(state_ref.path)
+            return written
         users = {uid: v.to_dict() for uid, v in state.users.items()}
         core = state.core_dict()
         text = json.dumps(users, separators=(",", ":")) if plan.inline else None
@@ -662,6 +681,7 @@ class FirestoreStreamStore:
         core["_ahead"] = plan.ahead
         core["_bucket"] = out.bucket
         core["_slots"] = plan.slots
+        core["_waiting"] = False  # every commit that is no hold read past what waited
         if core.get("_users") is firestore.DELETE_FIELD and (
             if_unchanged is None or not if_unchanged.exists
         ):

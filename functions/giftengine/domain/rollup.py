@@ -27,6 +27,10 @@ class RollupInput:
     more: bool  # the read hit its limit, or the commit holds a fresh record: come back
     last_bucket: int  # the interval of the last live write
     cursor_moves: bool = False  # the cursor or the applied-ahead set changes
+    fresh: bool = False  # the fast path: `events` are one message's, not yet recorded
+    # The state says a rollup left recorded events for the next live turn (`hold`): the
+    # fast path, which sees only its own message, yields that turn to the follow-up.
+    waiting: bool = False
 
 
 # Alert items per alerts document. A hot stream's rollup can raise thousands of alerts (one
@@ -52,6 +56,9 @@ class RollupOutput:
     bucket: int
     side_writes: list[SideWrite] = field(default_factory=list)  # domain/features.py
     jobs: list[Job] = field(default_factory=list)  # after the commit (domain/features.py)
+    # Too soon to apply the events: commit only the mark that records wait for the next live
+    # turn (and, on the fast path, the message's record, unapplied); the cursor stays.
+    hold: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,28 @@ def decide(
     c: Cadence,
     config_of: Callable[[str], dict],
     registry: tuple[type[Feature], ...] | None = None,
+    wait_s: float = 0.0,
 ) -> Decision:
     """`config_of(creator_id)`: the creator's settings document (`timezone`, `features`);
-    `registry`: the stream features to run (default: domain/feature_registry.py)."""
+    `registry`: the stream features to run (default: domain/feature_registry.py); `wait_s`:
+    on the fast path, how long before its live turn the caller would rather wait for it
+    than hold the message for a follow-up."""
     st = inp.state
     registry = feature_registry.REGISTRY if registry is None else registry
-    too_soon = inp.last_bucket >= bucket or now - st.last_rollup_at < c.interval
+    live_ok = st.last_rollup_at + c.interval
+    too_soon = inp.last_bucket >= bucket or now < live_ok
     nothing = RollupOutput(False, [], [], None, inp.last_bucket)
+    hold = RollupOutput(True, [], [], None, inp.last_bucket, hold=True)
+    if inp.fresh and inp.waiting:
+        # Records wait for the next live turn and only a rollup reading the log applies
+        # them: a fast path taking that turn first would leave them waiting again, turn
+        # after turn, as long as gifts keep coming (seen at a gift a second).
+        return Decision(hold, True, 0)
     if too_soon and inp.events:
-        return Decision(nothing, True, 0)
+        if inp.fresh and live_ok - now <= wait_s:
+            return Decision(nothing, True, 0)  # the fast path waits for its turn, tries again
+        # Marked once: the fast path yields the next turn to the follow-up.
+        return Decision(hold if inp.fresh or not inp.waiting else nothing, True, 0)
     if not st.creator_id and inp.events:
         st.creator_id = inp.events[0].creator_id or st.stream_id
     config = config_of(st.creator_id) if st.creator_id else {}

@@ -152,18 +152,32 @@ class MemoryEventStore:
         core.pop("_cursor", None)
         core.pop("_ahead", None)
         core.pop("_slots", None)
+        waiting = bool(core.pop("_waiting", False))
         state = StreamState.from_dicts(stream_id, core or None, copy.deepcopy(s.users))
         if fresh is not None:
             more = more or len(step.ahead) >= eventlog.AHEAD_PASS
         out = decide(
             RollupInput(
-                state, events, [], more=more, last_bucket=last_bucket, cursor_moves=step.moves
+                state, events, [], more=more, last_bucket=last_bucket,
+                cursor_moves=step.moves, fresh=fresh is not None, waiting=waiting,
             )
-        )
+        )  # fmt: skip
         if not out.write:
             return out if fresh is None else None
         if self.crash("before"):
             raise Crash("before the rollup's commit")
+        if out.hold:  # the fresh record, unapplied, and the mark; the cursor stays
+            if fresh is not None:
+                fresh.stored = eventlog.Stored(
+                    fresh.stored.id, self._tick(), fresh.stored.event_ids
+                )
+                s.records.append(fresh)
+                self._count("write")
+            if not waiting and s.core is not None:
+                s.core = {**s.core, "_waiting": True}
+                s.version += 1
+                self._count("write")
+            return out
         if fresh is not None:
             fresh.stored = eventlog.Stored(fresh.stored.id, self._tick(), fresh.stored.event_ids)
             s.records.append(fresh)

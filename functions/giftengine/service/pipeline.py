@@ -173,7 +173,7 @@ def _record_with_rollup(events: list[EngagementEvent], deps: Deps) -> RollupResu
     failure; `due_at` set: still too soon): the caller records the message the usual way."""
     s = deps.settings
     try:
-        result = run_rollup(events[0].stream_id, deps, fresh=events)
+        result = run_rollup(events[0].stream_id, deps, fresh=events, wait_s=s.fast_path_wait_s)
         wait = result.due_at - deps.clock() if result.due_at is not None else None
         if wait is not None and wait <= s.fast_path_wait_s:
             deps.sleep(max(0.0, wait) + FAST_PATH_MARGIN_S)
@@ -243,7 +243,7 @@ def _reason(exc: Exception) -> str:
 @dataclass
 class RollupResult:
     applied: int
-    wrote: bool
+    wrote: bool  # the live documents or the boards (not a hold's mark alone)
     next_at: float | None
     recorded: bool = False  # `fresh` was recorded by this rollup's commit
     # `fresh` not recorded because the live documents were written less than an interval
@@ -335,11 +335,15 @@ def run_rollup(
     deps: Deps,
     fresh: Sequence[EngagementEvent] | EngagementEvent | None = None,
     followup: bool = False,
+    wait_s: float = 0.0,
 ) -> RollupResult:
     """Apply what the stream recorded since the last rollup and write the live state. With
     `fresh` (the events of one message, not recorded yet): record them and apply them
     alone, in one commit, or nothing (`recorded` False). `followup`: a rollup a previous
-    one asked for (`schedule_followup`), tried without the lease first (decision 044)."""
+    one asked for (`schedule_followup`), tried without the lease first (decision 044).
+    `wait_s` (with `fresh`): when its live turn is at most this far, commit nothing and say
+    when it is (`due_at`) so the caller may wait for it; otherwise, too soon, the message is
+    recorded unapplied and the stream marked waiting for a follow-up (`rollup.decide`)."""
     s = deps.settings
     c = cadence(s)
     now = deps.clock()
@@ -351,7 +355,7 @@ def run_rollup(
         return _with_bans(config, _ban_cache.get(deps.store, stream_id, now))
 
     def decide(inp: rollup.RollupInput) -> rollup.RollupOutput:
-        d = rollup.decide(inp, now, bucket, c, config_of)
+        d = rollup.decide(inp, now, bucket, c, config_of, wait_s=wait_s)
         holder.update(state=inp.state, more=inp.more, skipped=d.skipped, applied=d.applied)
         if d.out.write and deps.jobs is not None:
             # Before the commit, so a crash right after it loses no job; a job whose
@@ -380,4 +384,5 @@ def run_rollup(
     next_at = rollup.next_run(holder["state"], holder["skipped"], holder["more"], now, c)
     if next_at is not None:
         deps.scheduler.schedule_followup(stream_id, next_at)
-    return RollupResult(holder["applied"], out.write, next_at, recorded=fresh is not None)
+    wrote = out.write and not out.hold  # a hold writes its mark (and record) only
+    return RollupResult(holder["applied"], wrote, next_at, recorded=fresh is not None)

@@ -281,14 +281,14 @@ def test_a_follow_up_of_a_quiet_stream_takes_no_lease_and_one_overtaken_takes_it
     other = dataclasses.replace(
         deps, store=FirestoreStreamStore(deps.store.db, shards=4, visibility_margin_ms=0)
     )
-    goals, overtaken = deps.store._goals, []
+    goals, overtaken = deps.store._goals_as_of, []
 
-    def goals_then_another_rollup(sid):
+    def goals_then_another_rollup(sid, snap):
         if not overtaken:
             overtaken.append(pipeline.run_rollup(stream_id, other).applied)
-        return goals(sid)
+        return goals(sid, snap)
 
-    monkeypatch.setattr(deps.store, "_goals", goals_then_another_rollup)
+    monkeypatch.setattr(deps.store, "_goals_as_of", goals_then_another_rollup)
     result = pipeline.run_rollup(stream_id, deps, followup=True)
     assert overtaken == [1] and result.applied == 0 and lease_exists(deps, stream_id)
     assert coins(deps, stream_id) == 9
@@ -407,6 +407,44 @@ def test_held_records_wait_for_the_follow_up_and_the_fast_path_yields_it_the_tur
     deps.clock.t = t_live + interval + 0.01
     assert pipeline.run_rollup(stream_id, deps).applied == 2
     assert coins(deps, stream_id) == 31 and state_doc(deps, stream_id)["_waiting"] is False
+
+
+def test_quiet_rollups_read_the_goals_again_only_when_a_goal_changed(deps, stream_id, monkeypatch):
+    """The goals query is skipped while the state's goals version is the one this process
+    read them at; writing or deleting a goal bumps it in the same commit, so the next
+    fast-path gift counts toward the new goal and stops showing the deleted one."""
+    from giftengine.adapters.firestore_store import SettingsStore
+
+    queries: list[str] = []
+    real = deps.store._goals
+    monkeypatch.setattr(deps.store, "_goals", lambda s: queries.append(s) or real(s))
+    settings = SettingsStore(deps.store.db)
+    interval = deps.settings.rollup_min_interval_s
+
+    def fast(c):
+        deps.clock.t += 2 * interval
+        assert (
+            pipeline.run_rollup(
+                stream_id, deps, fresh=ev(stream_id, coins=c, streakable=False)
+            ).applied
+            == 1
+        )
+
+    fast(1)
+    fast(2)
+    assert len(queries) == 1  # the second gift's rollup found the version unchanged
+    goal = {"goal_id": "g1", "metric": "coins", "target": 100, "title": "t", "deadline": None}
+    settings.put_goal(stream_id, goal, "creator")
+    fast(4)
+    assert len(queries) == 2
+    # it counts from the rollup that first sees it (domain/stream.py `set_goals`)
+    assert deps.store.live(stream_id)["goals"]["g1"]["progress"] == 4
+    fast(8)
+    assert len(queries) == 2 and deps.store.live(stream_id)["goals"]["g1"]["progress"] == 12
+    assert settings.delete_goal(stream_id, "g1")
+    fast(16)
+    assert len(queries) == 3 and "g1" not in (deps.store.live(stream_id).get("goals") or {})
+    assert coins(deps, stream_id) == 31
 
 
 def likes(deps, stream_id):

@@ -135,6 +135,7 @@ class _Plan:
     pointers: tuple[PointerChange, ...] = ()  # creators' live pointers (domain/live_pointer.py)
     # `out.hold`: whether the state must be marked waiting (it was not already)
     mark: bool = False
+    goals_v: int | None = None  # the state's `_goals_v` as read, written back unchanged
 
 
 class FirestoreStreamStore:
@@ -153,6 +154,8 @@ class FirestoreStreamStore:
         self.writes = WriteLog(write_log)
         # the leases this process released and the cursors it left (domain/rollup.py)
         self._memo = LeaseMemo()
+        # per stream: the goals as of the state's `_goals_v` (`_goals_as_of`)
+        self._goals_seen: dict[str, tuple[int, list[dict]]] = {}
 
     # ---- refs ---------------------------------------------------------------------------
     def stream_ref(self, stream_id: str):
@@ -374,9 +377,9 @@ class FirestoreStreamStore:
         stream_id = events[0].stream_id
         state_ref, shard_refs = self._state_refs(stream_id)
         ref = self._record_ref(events)
-        goals = self._goals(stream_id)
         for _ in range(self.FRESH_ATTEMPTS):
             snaps = self._read_state(self.db.get_all, stream_id)
+            goals = self._goals_as_of(stream_id, snaps.get(state_ref.path))
             plan = self._plan(stream_id, snaps, goals, False, decide, fresh=(ref.id, list(events)))
             if not plan.out.write:
                 return None
@@ -428,7 +431,7 @@ class FirestoreStreamStore:
         # only in a commit that changes the state document too, which the commit's
         # condition refuses.
         self._read_shards(self.db.get_all, stream_id, snaps)
-        goals = self._goals(stream_id)
+        goals = self._goals_as_of(stream_id, state)
         plan = self._plan(
             stream_id, snaps, goals, False, decide, cursor=cursor, complete=complete,
             recent=recent,
@@ -520,6 +523,24 @@ class FirestoreStreamStore:
         self.writes.read("goals", max(1, len(snaps)))
         return [g.to_dict() | {"goal_id": g.id} for g in snaps]
 
+    def _goals_as_of(self, stream_id: str, state_snap) -> list[dict]:
+        """The stream's goals for a rollup that read the state document `state_snap`: read
+        again only when the state's `_goals_v` differs from the version this process read
+        them at. `SettingsStore` bumps it in the commit that writes or deletes a goal, so
+        goals read after seeing version v hold every change up to v (a quiet stream's
+        rollups then skip the goals query: one read per rollup; the leased path, a busy
+        stream's, still reads them every time)."""
+        d = (state_snap.to_dict() or {}) if state_snap is not None and state_snap.exists else {}
+        version = int(d.get("_goals_v") or 0)
+        seen = self._goals_seen.get(stream_id)
+        if seen is not None and seen[0] == version:
+            return [dict(g) for g in seen[1]]
+        goals = self._goals(stream_id)
+        if len(self._goals_seen) >= 10_000:
+            self._goals_seen.clear()
+        self._goals_seen[stream_id] = (version, [dict(g) for g in goals])
+        return goals
+
     def _rollup_tx(self, stream_id, cursor, complete, recent, goals, more, decide):
         """Returns (output, cursor after it), or None if the stream's cursor is no longer
         `cursor`, where `complete` and `recent` were read from."""
@@ -592,6 +613,7 @@ class FirestoreStreamStore:
             recent = [_InHand(*fresh)]
         elif core.get("_cursor") != cursor:
             return None  # another rollup moved on: re-read the events
+        goals_v = core.pop("_goals_v", None)  # SettingsStore's; kept as it is
         memo = core.pop("_slots", None) if core else eventlog.EMPTY_MEMO
         waiting = bool(core.pop("_waiting", False))
         core.pop("_cursor", None)
@@ -636,7 +658,7 @@ class FirestoreStreamStore:
         if not out.write or out.hold:  # nothing applied; a hold writes only its mark
             return _Plan(
                 out, state, before_shards, inline, cursor, sorted(ahead), memo,
-                mark=out.hold and not waiting,
+                mark=out.hold and not waiting, goals_v=goals_v,
             )  # fmt: skip
         before = core.get("status") if core else None
         changed = status_changed(before, state)  # read the owner only then: twice per stream
@@ -644,7 +666,10 @@ class FirestoreStreamStore:
         if changed:
             self.writes.read("owner")
         pointers = tuple(pointer_changes(before, state, owner))
-        return _Plan(out, state, before_shards, inline, step.cursor, step.ahead, memo, pointers)
+        return _Plan(
+            out, state, before_shards, inline, step.cursor, step.ahead, memo, pointers,
+            goals_v=goals_v,
+        )  # fmt: skip
 
     def _write_rollup(self, writer, stream_id: str, plan: _Plan, if_unchanged=None) -> list[str]:
         """Add the plan's writes to `writer` (a transaction or a batch). `if_unchanged`: the
@@ -682,6 +707,8 @@ class FirestoreStreamStore:
         core["_bucket"] = out.bucket
         core["_slots"] = plan.slots
         core["_waiting"] = False  # every commit that is no hold read past what waited
+        if plan.goals_v is not None:
+            core["_goals_v"] = plan.goals_v  # a whole-document set keeps it
         if core.get("_users") is firestore.DELETE_FIELD and (
             if_unchanged is None or not if_unchanged.exists
         ):
@@ -817,8 +844,17 @@ class SettingsStore:
             "created_by": uid,
             "created_at": firestore.SERVER_TIMESTAMP,
         }
-        ref.set(doc)
+        batch = self.db.batch()
+        batch.set(ref, doc)
+        self._goals_changed(batch, stream_id)
+        batch.commit()
         return {k: v for k, v in doc.items() if k != "created_at"}
+
+    def _goals_changed(self, batch, stream_id: str) -> None:
+        """Bump the stream's goals version in the commit that changes a goal: rollups that
+        saw the old version read the goals again (`FirestoreStreamStore._goals_as_of`)."""
+        state = self.db.collection("streams").document(stream_id).collection("rollup")
+        batch.set(state.document("state"), {"_goals_v": firestore.Increment(1)}, merge=True)
 
     def delete_goal(self, stream_id: str, goal_id: str) -> bool:
         ref = (
@@ -826,7 +862,10 @@ class SettingsStore:
         )
         if not ref.get().exists:
             return False
-        ref.delete()
+        batch = self.db.batch()
+        batch.delete(ref)
+        self._goals_changed(batch, stream_id)
+        batch.commit()
         return True
 
     def feature_settings(self, creator_id: str) -> dict:

@@ -31,7 +31,7 @@ EVENT_PREFIX = "react:"
 MAX_COUNT = 100  # taps in one request
 # An idempotency key: 1-64 safe characters, and a document id (domain/ids.py: not "." or
 # "..", not "__name__"), since it names the key's record.
-KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+KEY_PATTERN = r"^(?!\.\.?$)(?!__[\s\S]*__$)[A-Za-z0-9_.:-]{1,64}$"
 # A key's record is kept as long as the event log keeps the event it produced (7 days,
 # adapters/firestore_store.py), then Firestore's TTL deletes it (`expire_at`).
 KEY_RETENTION_S = 7 * 86400

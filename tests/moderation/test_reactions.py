@@ -227,3 +227,59 @@ def test_the_ip_limiter_keeps_a_separate_budget_for_reactions(make_deps):
     service.check_ip(deps, ip, reactions=True)
     with pytest.raises(service.RateLimited):
         service.check_ip(deps, ip, reactions=True)
+
+
+# ---- the route ---------------------------------------------------------------------------------
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b'{"key": "..", "reaction": "like"}',
+        b'{"key": "k1", "reaction": "wow", "count": 1}',
+        b'{"key": "k1", "reaction": "like", "count": 101}',
+    ],
+)
+def test_the_route_refuses_a_bad_body_with_a_400_before_any_io(monkeypatch, body):
+    """No limiter, no token check, no read: `deps()` (every I/O goes through it) is never
+    built for a request whose body is bad."""
+    from flask import Request
+    from giftengine.moderation import http
+    from werkzeug.test import EnvironBuilder
+
+    def no_io():
+        raise AssertionError("I/O for a bad request")
+
+    monkeypatch.setattr(http, "deps", no_io)
+    environ = EnvironBuilder(
+        method="POST",
+        path="/chat_api/streams/s1/reactions",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": "Bearer not-checked-yet"},
+    ).get_environ()
+    r = http.chat_api(Request(environ))
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_request", r.get_json()
+
+
+@pytest.mark.unit
+def test_a_route_may_run_the_routers_before_step_itself():
+    from flask import Request
+    from giftengine.entrypoints.http import Router
+    from werkzeug.test import EnvironBuilder
+
+    seen: list[str] = []
+    router = Router("fn", before=lambda request: seen.append(request.path))
+
+    @router.route("POST", "/a")
+    def a(request):
+        return {}
+
+    @router.route("POST", "/b", before=False)
+    def b(request):
+        return {}
+
+    for path in ("/fn/a", "/fn/b"):
+        assert router.dispatch(Request(EnvironBuilder(method="POST", path=path).get_environ()))
+    assert seen == ["/fn/a"]

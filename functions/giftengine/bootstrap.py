@@ -160,6 +160,12 @@ class _Publisher:
 
 
 @lru_cache(maxsize=1)
+def _chat_publisher() -> _Publisher:
+    """chat_api's one publisher: shown messages (through the outbox) and reactions."""
+    return _Publisher(project_id())
+
+
+@lru_cache(maxsize=1)
 def chat_outbox() -> Outbox:
     """App chat messages on their way to the event log (moderation/chat_log.py, decision 092):
     the chat's outbox on the shared document store, published through the EventPublisher."""
@@ -169,7 +175,7 @@ def chat_outbox() -> Outbox:
     return Outbox(
         FirestoreDocStore(firestore()),
         CHAT_OUTBOX,
-        _Publisher(project_id()),
+        _chat_publisher(),
         grace_s=settings().wallet.outbox_grace_s,
     )
 
@@ -228,6 +234,7 @@ def chat_deps() -> ChatDeps:
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
         outbox=chat_outbox(),
+        publish=_chat_publisher(),  # app reactions (decision 094)
     )
 
 

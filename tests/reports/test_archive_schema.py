@@ -34,6 +34,14 @@ def test_a_message_row_holds_one_event_at_the_top_or_a_batch_in_events():
     assert [n for n in fields if n != "events"] == event_columns  # the view's SELECT * order
 
 
+def test_columns_added_after_the_table_was_created_follow_events():
+    """BigQuery appends a column added to a live table at its end: the file says the same
+    (a column in the middle would differ from the deployed table's order)."""
+    names = [f["name"] for f in archive.message_schema()]
+    assert names[names.index("control") + 1] == "events"
+    assert names[names.index("events") + 1 :] == ["reaction"]
+
+
 def test_bigquery_schema_shape():
     fields = {f["name"]: f for f in archive.bigquery_schema()}
     assert fields["occurred_at"] == {"name": "occurred_at", "type": "TIMESTAMP",

@@ -38,6 +38,7 @@ DOMAIN = [
     "moderation.rules",
     "moderation.strikes",
     "moderation.chat_log",
+    "moderation.reactions",
     "ingest.dedupe",
     "ingest.model",
     "ingest.backoff",

@@ -113,6 +113,34 @@ def test_weights_and_decay_by_event_time():
     assert m.scores["love"] == pytest.approx(25.0)
 
 
+def app_like(n: int, secs: float, reaction: str | None, i: int = 0):
+    return factories.ev(
+        "like",
+        event_id=f"r{i}",
+        count=n,
+        source="app",
+        reaction=reaction,
+        at=T0 + timedelta(seconds=secs),
+    )
+
+
+@pytest.mark.parametrize(
+    ("reaction", "moved"),
+    [("laugh", "laugh"), ("hype", "hype"), ("love", "love"), ("like", "love"), (None, "love")],
+)
+def test_an_app_reaction_adds_to_the_mood_it_names_and_a_plain_like_to_love(reaction, moved):
+    """An app's laugh, hype or love button adds its count (at most 100) to that mood; the
+    like button and TikTok likes (no reaction) add to love."""
+    m = apply(state(), [app_like(40, 0, reaction), app_like(500, 0, reaction, 1)], NOW)
+    assert m.scores == {**dict.fromkeys(mood.MOODS, 0.0), moved: 140.0}
+    assert m.current == moved
+
+
+def test_a_tiktok_like_still_adds_to_love():
+    m = apply(state(), [like(40, 0)], NOW)
+    assert m.scores["love"] == 40 and m.scores["laugh"] == m.scores["hype"] == 0
+
+
 def test_hysteresis_keeps_the_mood_until_leave_or_a_clear_winner():
     s = state()
     m = apply(s, [like(35, 0)], NOW)

@@ -36,6 +36,9 @@ Kind = Literal[
     "control",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+# The reactions an app's buttons send (`like` events, docs/engagement.md "App reactions").
+Reaction = Literal["like", "love", "laugh", "hype"]
+REACTIONS: tuple[str, ...] = Reaction.__args__  # type: ignore[attr-defined]
 # Kinds that name a viewer; stream-level kinds may omit `user`.
 USER_KINDS = frozenset({"gift", "like", "comment", "follow", "share", "join"})
 
@@ -148,6 +151,12 @@ class EngagementEvent(BaseModel):
     viewers: int | None = Field(default=None, ge=0, le=1_000_000_000)
     # control (API commands for stream features)
     control: Control | None = None
+    # like, from an app's reaction buttons (last: archive columns are only ever appended)
+    reaction: Reaction | None = Field(
+        default=None,
+        description="On app likes: the reaction button the viewer tapped (`like`, `love`, "
+        "`laugh`, `hype`); the mood counts it for that mood. None on TikTok likes.",
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> EngagementEvent:
@@ -157,6 +166,8 @@ class EngagementEvent(BaseModel):
             raise ValueError("kind 'gift' needs `gift`")
         if self.kind == "viewers" and self.viewers is None:
             raise ValueError("kind 'viewers' needs `viewers`")
+        if self.reaction is not None and self.kind != "like":
+            raise ValueError("only kind 'like' may carry `reaction`")
         if (self.kind == "control") != (self.control is not None):
             raise ValueError("kind 'control' needs `control`, and only it may carry one")
         return self

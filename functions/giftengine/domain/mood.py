@@ -4,7 +4,8 @@ mood with hysteresis. Pure; a stream feature (domain/features.py).
 Rules (docs/engagement.md, "Mood"; decision 075):
 - Four moods: hype, love, laugh, calm. Each applied event adds a weight to one or more:
   a settled gift adds `5 + min(coins, 500) // 5` to hype (or to the mood the creator maps
-  that gift id to, `gift_moods`); a like event adds `min(count, 100)` to love; a comment adds
+  that gift id to, `gift_moods`); a like event adds `min(count, 100)` to love, or to laugh or
+  hype when it is an app's laugh or hype reaction (`reaction`); a comment adds
   5 to each mood whose emoji or word it contains (once per mood per comment: a comment of
   50 laughing faces weighs what one does); a follow or a share adds 3 to hype; a join adds 1
   to calm. Control events, viewer counts and stream start/end add nothing.
@@ -69,6 +70,12 @@ def comment_moods(text: str) -> list[str]:
         if words & _WORDS[mood] or any(ch in text for ch in _EMOJI[mood]):
             found.append(mood)
     return found
+
+
+def like_mood(reaction: str | None) -> str:
+    """The mood a like event adds to: an app's laugh, hype or love button its own mood; a
+    plain like (a TikTok like, the app's like button) love."""
+    return reaction if reaction in ("laugh", "hype", "love") else "love"
 
 
 def _ts(dt: datetime) -> float:
@@ -175,7 +182,7 @@ class Mood(Feature):
     def on_event(self, st, ev) -> None:
         t = _ts(ev.occurred_at)
         if ev.kind == "like":
-            self._add(st, "love", float(min(ev.count, 100)), t)
+            self._add(st, like_mood(ev.reaction), float(min(ev.count, 100)), t)
         elif ev.kind == "comment":
             for mood in comment_moods(ev.text):
                 self._add(st, mood, 5.0, t)

@@ -124,6 +124,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     free: tuple[str, ...] = ()  # path parameters that are not document ids
+    before: bool = True  # run the router's `before` step (False: the handler runs its own)
 
 
 class Router:
@@ -140,14 +141,16 @@ class Router:
         self.before = before
 
     def route(
-        self, method: str, path: str, free: tuple[str, ...] = ()
+        self, method: str, path: str, free: tuple[str, ...] = (), before: bool = True
     ) -> Callable[[Handler], Handler]:
         """Every path parameter is a document id checked before the handler runs (a 400
-        otherwise), except those named in `free`, which the handler validates itself."""
+        otherwise), except those named in `free`, which the handler validates itself.
+        `before=False`: the router's `before` step is skipped; the handler takes its place
+        (e.g. a rate limiter with the route's own budget)."""
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + "/?$"
 
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), re.compile(regex), fn, free))
+            self.routes.append(Route(method.upper(), re.compile(regex), fn, free, before))
             return fn
 
         return deco
@@ -169,7 +172,8 @@ class Router:
                 problem = None if name in r.free else ids.id_problem(value)
                 if problem is not None:
                     return error_response(400, "invalid_request", f"{name}: {problem}")
-            if self.before is not None and (early := self.before(request)) is not None:
+            early = self.before(request) if r.before and self.before is not None else None
+            if early is not None:
                 return early
             return _call(r.handler, request, params)
         if allowed:

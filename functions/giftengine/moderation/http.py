@@ -22,6 +22,7 @@ from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
 from giftengine.moderation.keywords import InvalidKeywords
 from giftengine.moderation.policy import Actor, Forbidden
+from giftengine.moderation.reactions import ReactionRequest
 from giftengine.moderation.repo import ts
 from giftengine.moderation.rules import InvalidConfig
 from giftengine.moderation.sanitize import InvalidMessage
@@ -29,10 +30,11 @@ from giftengine.moderation.sanitize import InvalidMessage
 log = logging.getLogger("giftengine.chat")
 
 
-def _limit_ip(request: Request):
-    """The per-IP limiter, after the route and its ids are checked (no I/O for bad input)."""
+def _limit_ip(request: Request, reactions: bool = False):
+    """The per-IP limiter, after the route and its ids are checked (no I/O for bad input);
+    reactions take it with their own budget (`reactions`)."""
     try:
-        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops))
+        service.check_ip(deps(), client_ip(request, deps().settings.trusted_proxy_hops), reactions)
     except service.RateLimited as exc:
         err = _too_many(exc)
         return error_response(err.status, err.code, err.reason, err.headers)
@@ -91,6 +93,8 @@ def _call(fn, *args):
         raise ApiError(404, "not_found", str(exc)) from None
     except service.Conflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
+    except service.Unavailable as exc:
+        raise ApiError(503, "unavailable", str(exc), {"Retry-After": "1"}) from None
 
 
 def chat_api(request: Request):
@@ -187,6 +191,18 @@ def send_message(request: Request, stream_id: str):
         body.client_id,
         _display_name(claims, body.name, actor.uid),
     )
+    return outcome, 201 if created else 200
+
+
+@router.route("POST", "/streams/{stream_id}/reactions", before=False)
+def send_reaction(request: Request, stream_id: str):
+    """Bad input is refused before any I/O; then the reactions' per-IP budget, the token."""
+    body = parse_body(request, ReactionRequest)
+    if (limited := _limit_ip(request, reactions=True)) is not None:
+        return limited
+    actor, claims = _actor(request)
+    name = _display_name(claims, None, actor.uid)
+    outcome, created = _call(service.react, deps(), actor, _stream(stream_id), body, name)
     return outcome, 201 if created else 200
 
 

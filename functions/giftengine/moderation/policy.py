@@ -40,6 +40,13 @@ class ChatSettings:
     # Per client IP (hashed), every chat_api request: the seed's 100 per 15 minutes.
     ip_requests: int = 100
     ip_window_s: float = 900.0
+    # App reactions (POST /streams/{s}/reactions, decision 094): per viewer per stream a
+    # burst of `reaction_burst`, then `reaction_rate` requests per second (an app batches its
+    # taps, one request a second); per client IP their own budget of `reaction_ip_requests`
+    # per `ip_window_s` (2 a second on average), instead of the chat's 100.
+    reaction_burst: int = 5
+    reaction_rate: float = 2.0
+    reaction_ip_requests: int = 1800
     # How many X-Forwarded-For entries, counted from the right, were added by trusted proxies
     # (Google's front end adds one in front of Cloud Functions gen2 / Cloud Run).
     trusted_proxy_hops: int = 1
@@ -49,7 +56,17 @@ class ChatSettings:
             raise ValueError("strike_ban_at, strike_half_life_s and ban_forgive_s must be > 0")
         if not self.ban_ladder_s or min(self.ban_ladder_s) <= 0:
             raise ValueError("ban_ladder_s needs positive durations")
-        if min(self.user_burst, self.stream_burst, self.stream_shards, self.ip_requests) < 1:
+        if (
+            min(
+                self.user_burst,
+                self.stream_burst,
+                self.stream_shards,
+                self.ip_requests,
+                self.reaction_burst,
+                self.reaction_ip_requests,
+            )
+            < 1
+        ):
             raise ValueError("bursts, shards and request counts must be at least 1")
         if self.max_keywords < 200:
             raise ValueError("max_keywords must be at least 200 (TikTok's own limit)")
@@ -81,6 +98,9 @@ class ChatSettings:
             stream_shards=get("STREAM_SHARDS", d.stream_shards, int),
             ip_requests=get("IP_REQUESTS", d.ip_requests, int),
             ip_window_s=get("IP_WINDOW_S", d.ip_window_s, float),
+            reaction_burst=get("REACTION_BURST", d.reaction_burst, int),
+            reaction_rate=get("REACTION_RATE", d.reaction_rate, float),
+            reaction_ip_requests=get("REACTION_IP_REQUESTS", d.reaction_ip_requests, int),
             trusted_proxy_hops=get("TRUSTED_PROXY_HOPS", d.trusted_proxy_hops, int),
         )
 

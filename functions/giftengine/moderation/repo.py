@@ -4,6 +4,7 @@
   streams/{s}/chat_held/{message_id}       held messages with score and action (moderators)
   streams/{s}/chat_users/{uid}             bucket + ban of one user in one stream
   streams/{s}/chat_users/{uid}/notices/{id} warnings and holds for the sender
+  streams/{s}/chat_users/{uid}/reaction_keys/{key}  an app reaction's key and its event
   streams/{s}/chat_flood/{k}               stream-wide flood-control shards
   streams/{s}/chat_config/keywords         the creator's keyword filter
   streams/{s}/chat_config/moderation       the creator's strictness level and overrides
@@ -33,9 +34,11 @@ from google.cloud import firestore
 
 from giftengine.moderation.bucket import BucketSpec, BucketState, Take, take
 from giftengine.moderation.store import (
+    BUCKET_FIELDS,
     OutboxWrite,
     Recorded,
     StandingWrite,
+    UserBucket,
     Version,
     epoch,
     standing_from_doc,
@@ -224,11 +227,13 @@ class ChatRepo:
             lock.release()
 
     def take_user(
-        self, stream_id: str, uid: str, spec: BucketSpec, now: float
+        self, stream_id: str, uid: str, spec: BucketSpec, now: float, bucket: UserBucket = "chat"
     ) -> tuple[Take | None, float | None]:
         """One transaction on the user's own document: (token taken?, banned_until).
-        A banned user takes no token (the first element is None)."""
+        A banned user takes no token (the first element is None). `bucket` picks the
+        document's bucket field (the chat's or the reactions')."""
         ref = self.user(stream_id, uid)
+        name = BUCKET_FIELDS[bucket]
 
         @firestore.transactional
         def run(txn):
@@ -237,21 +242,31 @@ class ChatRepo:
             until = epoch(data.get("banned_until"))
             if until is not None and until > now:
                 return None, until
-            result = take(spec, _state(data.get("bucket")), now)
+            result = take(spec, _state(data.get(name)), now)
             if result.allowed:
                 txn.set(
                     ref,
                     {
                         "uid": uid,
                         "stream_id": stream_id,
-                        "bucket": {"tokens": result.state.tokens, "at": now},
+                        name: {"tokens": result.state.tokens, "at": now},
                     },
                     merge=True,
                 )
             return result, until
 
-        out = self._gated(ref.path, spec, now, lambda: run(self.db.transaction(max_attempts=2)))
+        key = ref.path if bucket == "chat" else f"{ref.path}#{name}"  # the Gate's memory
+        out = self._gated(key, spec, now, lambda: run(self.db.transaction(max_attempts=2)))
         return out if isinstance(out, tuple) else (out, None)
+
+    def claim_reaction(self, stream_id: str, uid: str, key: str, record: dict) -> dict | None:
+        """Create the key's record (a create precondition); if it exists, read it."""
+        ref = self.user(stream_id, uid).collection("reaction_keys").document(key)
+        try:
+            ref.create(record)
+            return None
+        except gexc.AlreadyExists:
+            return ref.get().to_dict() or {}
 
     # ---- writes -------------------------------------------------------------------------
     def record(

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from giftengine.moderation import chat_log, strikes
+from giftengine.domain.events import EngagementEvent
+from giftengine.moderation import chat_log, reactions, strikes
 from giftengine.moderation import keywords as kw
 from giftengine.moderation.bucket import BucketSpec
 from giftengine.moderation.classify import CATEGORIES, classify, worst
@@ -68,6 +69,10 @@ class Conflict(Exception):
     pass
 
 
+class Unavailable(Exception):
+    """A dependency failed (the event could not be published): retry with the same key."""
+
+
 @dataclass
 class Deps:
     repo: ChatStore
@@ -79,9 +84,15 @@ class Deps:
     # Visible app messages go to the stream's event log through it (chat_log, decision 092);
     # None: moderation alone, nothing published (tests of the chat rules).
     outbox: outbox_mod.Outbox | None = None
+    # App reactions' like events go straight to the topic (no outbox: decision 094).
+    publish: Callable[[EngagementEvent], None] | None = None
 
     def user_spec(self) -> BucketSpec:
         return BucketSpec(capacity=self.settings.user_burst, rate=self.settings.user_rate)
+
+    def reaction_spec(self) -> BucketSpec:
+        s = self.settings
+        return BucketSpec(capacity=s.reaction_burst, rate=s.reaction_rate)
 
     def strike_policy(self) -> strikes.StrikePolicy:
         s = self.settings
@@ -144,10 +155,15 @@ def ip_key(ip: str, key: bytes, now: float) -> str:
     return hmac.new(key, f"{day}|{ip}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def check_ip(deps: Deps, ip: str) -> None:
+def check_ip(deps: Deps, ip: str, reactions: bool = False) -> None:
+    """The per-IP limiter: the chat's budget, or the reactions' own (`reactions`) on a
+    bucket of its own, so taps never spend the chat's 100 requests."""
     now = deps.clock()
-    spec = BucketSpec.per_window(deps.settings.ip_requests, deps.settings.ip_window_s)
-    result = deps.repo.take_ip(ip_key(ip, deps.ip_hash_key, now), spec, now)
+    s = deps.settings
+    count = s.reaction_ip_requests if reactions else s.ip_requests
+    spec = BucketSpec.per_window(count, s.ip_window_s)
+    key = ip_key(ip, deps.ip_hash_key, now)
+    result = deps.repo.take_ip(f"reactions-{key}" if reactions else key, spec, now)
     if not result.allowed:
         raise RateLimited("ip", result.retry_after_s)
 
@@ -346,6 +362,47 @@ def send(
             banned_until=outcome["banned_until"],
         )
     return outcome, True
+
+
+def react(
+    deps: Deps, actor: Actor, stream_id: str, request: reactions.ReactionRequest, name: str
+) -> tuple[dict, bool]:
+    """An app viewer's reaction taps: one `like` event of the stream, published once per
+    key (moderation/reactions.py, decision 094). Returns (outcome, created: a new key).
+    Raises NotFound (no such stream), Banned, RateLimited, Conflict (the key was used for
+    another reaction or count), Unavailable (not published: retry with the same key)."""
+    owner = deps.owners.get(stream_id)
+    if owner is None:
+        raise NotFound(f"no stream {stream_id}")
+    now = deps.clock()
+    taken, banned_until = deps.repo.take_user(
+        stream_id, actor.uid, deps.reaction_spec(), now, bucket="reactions"
+    )
+    if taken is None:
+        raise Banned(banned_until or now)
+    if not taken.allowed:
+        raise RateLimited("reactions", taken.retry_after_s)
+    event = reactions.like_event(stream_id, actor.uid, name, owner.creator_id, request, now)
+    record = deps.repo.claim_reaction(
+        stream_id, actor.uid, request.key, reactions.key_record(event, request.key, now)
+    )
+    if record is not None:
+        if not reactions.same_request(record, request):
+            raise Conflict(f"key {request.key} was used for another reaction or count")
+        event = reactions.recorded_event(record)  # the retry publishes the first event
+    if deps.publish is None:
+        raise Unavailable("reactions are not published here")
+    try:
+        deps.publish(event)
+    except Exception as exc:
+        raise Unavailable("the reaction could not be published; retry with the same key") from exc
+    outcome = {
+        "event_id": event.event_id,
+        "reaction": event.reaction,
+        "count": event.count,
+        "duplicate": record is not None,
+    }
+    return outcome, record is None
 
 
 def _strike(

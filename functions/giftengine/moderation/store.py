@@ -22,6 +22,10 @@ from giftengine.moderation.strikes import Standing
 
 Recorded = Literal["created", "duplicate", "conflict"]
 Version = Any  # opaque: the Firestore update time, or a counter in memory
+# A user's buckets in one stream, each a field of their chat_users document: the chat's
+# messages, and the app's reaction requests (decision 094).
+UserBucket = Literal["chat", "reactions"]
+BUCKET_FIELDS: dict[str, str] = {"chat": "bucket", "reactions": "reaction_bucket"}
 
 
 def ts(epoch: float) -> datetime:
@@ -95,9 +99,14 @@ class ChatStore(Protocol):
     def take_ip(self, ip_key: str, spec: BucketSpec, now: float) -> Take: ...
     def take_stream(self, stream_id: str, shard: int, spec: BucketSpec, now: float) -> Take: ...
     def take_user(
-        self, stream_id: str, uid: str, spec: BucketSpec, now: float
+        self, stream_id: str, uid: str, spec: BucketSpec, now: float, bucket: UserBucket = "chat"
     ) -> tuple[Take | None, float | None]: ...
     # writes
+    def claim_reaction(self, stream_id: str, uid: str, key: str, record: dict) -> dict | None:
+        """Create the record of a reaction key if it has none (None), else return the one
+        it has, unchanged."""
+        ...
+
     def record(
         self,
         stream_id: str,
@@ -216,11 +225,11 @@ class MemoryChatStore:
         return rows[:limit]
 
     # ---- throttling -----------------------------------------------------------------------
-    def _take(self, path: str, spec: BucketSpec, now: float) -> Take:
-        raw = (self._get(path) or {}).get("bucket")
+    def _take(self, path: str, spec: BucketSpec, now: float, name: str = "bucket") -> Take:
+        raw = (self._get(path) or {}).get(name)
         result = take(spec, BucketState(raw["tokens"], raw["at"]) if raw else None, now)
         if result.allowed:
-            self._put(path, {"bucket": {"tokens": result.state.tokens, "at": now}}, merge=True)
+            self._put(path, {name: {"tokens": result.state.tokens, "at": now}}, merge=True)
         return result
 
     def take_ip(self, ip_key: str, spec: BucketSpec, now: float) -> Take:
@@ -232,14 +241,14 @@ class MemoryChatStore:
             return self._take(f"streams/{stream_id}/chat_flood/{shard}", spec, now)
 
     def take_user(
-        self, stream_id: str, uid: str, spec: BucketSpec, now: float
+        self, stream_id: str, uid: str, spec: BucketSpec, now: float, bucket: UserBucket = "chat"
     ) -> tuple[Take | None, float | None]:
         with self._mu:
             path = self._user(stream_id, uid)
             until = epoch((self._get(path) or {}).get("banned_until"))
             if until is not None and until > now:
                 return None, until
-            result = self._take(path, spec, now)
+            result = self._take(path, spec, now, BUCKET_FIELDS[bucket])
             if result.allowed:
                 self._put(path, {"uid": uid, "stream_id": stream_id}, merge=True)
             return result, until
@@ -275,6 +284,14 @@ class MemoryChatStore:
             if outbox is not None:
                 self._put(outbox.path, outbox.doc)
             return "created"
+
+    def claim_reaction(self, stream_id: str, uid: str, key: str, record: dict) -> dict | None:
+        with self._mu:
+            path = f"{self._user(stream_id, uid)}/reaction_keys/{key}"
+            existing = self._get(path)
+            if existing is None:
+                self._put(path, record)
+            return existing
 
     def _current(self, stream_id: str, write: StandingWrite) -> bool:
         path = self._user(stream_id, write.uid)

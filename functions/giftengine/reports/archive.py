@@ -17,6 +17,9 @@ import json
 
 from giftengine.domain.events import EngagementEvent, json_schema
 
+# The last column of the table as it was created; columns added to the event later come
+# after `events` (message_schema).
+FIRST_COLUMNS_END = "control"
 _SCALARS = {"string": "STRING", "integer": "INTEGER", "boolean": "BOOLEAN", "number": "FLOAT"}
 # BigQuery type -> what DuckDB reports for the Parquet column of that type.
 _DUCKDB = {
@@ -65,10 +68,15 @@ def message_schema(schema: dict | None = None) -> list[dict]:
     event's message fills the event's columns, all NULLABLE here because a batch's row has
     none of them; a batch (`{"events": [...]}`, decision 004) fills `events`, a REPEATED
     record of the same columns. The view `giftengine.events` unpacks both into one row per
-    event (terraform/modules/giftengine/archive.tf)."""
+    event (terraform/modules/giftengine/archive.tf). `events` stays after the columns the
+    table was created with (through `control`): BigQuery appends a column added later at the
+    end of the table, so later columns (`reaction`, decision 094) follow `events` here too."""
     fields = bigquery_schema(schema)
     top = [{**f, "mode": "NULLABLE"} for f in fields]
-    return [*top, {"name": "events", "type": "RECORD", "mode": "REPEATED", "fields": fields}]
+    events = {"name": "events", "type": "RECORD", "mode": "REPEATED", "fields": fields}
+    names = [f["name"] for f in top]
+    at = names.index(FIRST_COLUMNS_END) + 1 if FIRST_COLUMNS_END in names else len(top)
+    return [*top[:at], events, *top[at:]]
 
 
 def duckdb_type(field: dict) -> str:

@@ -208,5 +208,10 @@ def test_a_test_alert_is_keyed_by_its_id_and_shaped_like_a_real_item():
     assert t["item"]["type"] == "gift" and t["item"]["coins"] == 500 and t["item"]["test"]
     goal = overlay.send_test_alert("cr-1", TestAlert(kind="goal_reached"), creator("cr-1"), store)
     assert goal["item"]["type"] == "goal_reached" and len(goal["test_id"]) == 16
+    won = overlay.send_test_alert(
+        "cr-1", TestAlert(kind="round_ended", coins=120), creator("cr-1"), store
+    )["item"]
+    assert (won["type"], won["round"], won["coins"]) == ("round_ended", 1, 120)
+    assert won["reward"] == {"points": 40, "badge": "round_winner"}  # as rounds.py raises it
     with pytest.raises(overlay.Forbidden):
         overlay.send_test_alert("cr-1", TestAlert(), creator("cr-2"), store)

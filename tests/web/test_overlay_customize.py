@@ -344,3 +344,15 @@ def test_dashboard_settings_panel_saves_and_its_test_alert_reaches_the_idle_over
     )
     browser.screenshot_element(DASH, "#settings-card", artifacts / "dashboard-overlay-settings.png")
     browser.screenshot(PAGE, artifacts / "overlay-test-alert.png")
+
+    # A round won: the alert names the winner's reward (points and badge, domain/rounds.py).
+    browser.select(DASH, "#test-kind", "round_ended")
+    browser.fill(DASH, "#test-coins", 120)
+    browser.click(DASH, "#test-alert")
+    won = browser.wait_for(
+        PAGE,
+        """() => document.querySelector('.alert[data-test="1"][data-type="round_ended"]')
+                   ?.innerText""",
+        timeout=30,
+    )
+    assert "won round 1 (+40 points, round winner badge)" in won and "120 coins" in won

@@ -103,6 +103,15 @@ function displayName(u) {
 // ------------------------------------------------------------------------------- alerts
 let customizer = null; // the creator's settings (customize.js), set in main()
 
+// A round's reward as the winner's alert names it: " (+40 points, round winner badge)".
+function rewardText(reward) {
+  if (!reward || typeof reward !== "object") return "";
+  const parts = [];
+  if (Number.isInteger(reward.points) && reward.points > 0) parts.push(`+${fmt(reward.points)} points`);
+  if (typeof reward.badge === "string" && reward.badge) parts.push(`${reward.badge.replaceAll("_", " ")} badge`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
 function renderAlert(a, kind) {
   const custom = customizer && customizer.text(kind, a);
   if (custom !== null && custom !== undefined) {
@@ -134,7 +143,7 @@ function renderAlert(a, kind) {
     what = "claimed the throne";
     amount = `${fmt(a.coins)} coins`;
   } else if (a.type === "round_ended") {
-    what = `won round ${a.round}`;
+    what = `won round ${a.round}${rewardText(a.reward)}`;
     amount = `${fmt(a.coins)} coins`;
   } else if (a.type === "hype_started") what = "Hype train started!";
   else if (a.type === "hype_level") {

@@ -304,7 +304,7 @@ class TestAlert(BaseModel):
     model_config = ConfigDict(extra="forbid")
     __test__ = False  # not a pytest class
 
-    kind: Kind = "gift"
+    kind: Literal[Kind, Literal["round_ended"]] = "gift"  # type: ignore[valid-type]
     coins: int = Field(default=1, ge=0, le=1_000_000)
     gift_id: GiftKey = "5655"
     gift_name: Annotated[str, StringConstraints(max_length=60), AfterValidator(_no_controls)] = (
@@ -334,6 +334,14 @@ def test_alert_item(t: TestAlert) -> dict:
             "progress": 1000 if t.kind == "goal_reached" else 400,
             "target": 1000,
             "test": True,
+        }
+    if t.kind == "round_ended":  # as domain/rounds.py raises it, with a reward
+        return {
+            **base,
+            "type": t.kind,
+            "round": 1,
+            "coins": t.coins,
+            "reward": {"points": 40, "badge": "round_winner"},
         }
     return {**base, "type": t.kind}
 

@@ -4,7 +4,7 @@ the creator does not have is refused with its reason); while the creator is live
 with points redeems it through the API with a real Auth emulator token; the redemption goes
 through the reward outbox, Pub/Sub, `on_engagement` and the rollup, and the stream's alert
 feed gets exactly one action item for it: the same request again, and the same event
-published once more, add nothing."""
+published once more, add nothing. And the outbox job publishes an entry a crash left."""
 
 from __future__ import annotations
 
@@ -119,3 +119,58 @@ def test_a_redeemed_reward_mapped_to_show_text_plays_once_on_the_live_stream(clo
     )
     points = db.document(f"xp/{fan}/creators/{creator}").get().to_dict()
     assert points["points_spent"] == 40
+
+
+def test_the_outbox_job_publishes_a_redemption_a_crash_left_behind(cloud):
+    """`api` committed a redemption and its outbox entry, then died before the publish, and
+    the viewer never retried: the outbox job (`POST /wallet_jobs/outbox`, the wallet-outbox
+    schedule) publishes it through the real publisher, and the mapping's action plays."""
+    from giftengine.domain.commands import redemption_event
+    from giftengine.service import outbox
+
+    n = uuid.uuid4().hex[:8]
+    creator, fan, stream = f"cr-rj-{n}", f"fan-rj-{n}", f"s-redeemjob-{n}"
+    api = cloud["endpoints"]["api"]
+    db = firestore.Client(project=cloud["project_id"])
+    create_stream(cloud, creator, stream)
+    for feature, cfg in (
+        ("rewards", {"rewards": [{"id": "hydrate", "title": "Drink water", "cost": 5}]}),
+        (
+            "commands",
+            {
+                "mappings": [
+                    {
+                        "id": "water",
+                        "trigger": {"reward_id": "hydrate"},
+                        "action": "show_text",
+                        "params": {"text": "Hydrate!"},
+                    }
+                ]
+            },
+        ),
+    ):
+        r = requests.put(
+            f"{api}/creators/{creator}/features/{feature}",
+            json=cfg,
+            headers=bearer(creator),
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+    sent = time.time() - 120  # older than the job's grace (60 s)
+    rid = uuid.uuid4().hex
+    event = redemption_event(
+        stream, creator, fan, "Fan", "hydrate", rid, datetime.fromtimestamp(sent, UTC)
+    )
+    db.document(f"reward_outbox/{event.event_id}").set(
+        outbox.entry(event, sent, creator_id=creator, redemption_id=rid, stream_id=stream)
+    )
+    r = requests.post(f"{cloud['endpoints']['wallet_jobs']}/wallet_jobs/outbox", timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.json()["reward_outbox"]["republished"] >= 1
+    assert db.document(f"reward_outbox/{event.event_id}").get().to_dict()["published"] is True
+    [item] = poll(lambda: action_items(db, stream), timeout=90)
+    assert (item["mapping_id"], item["redemption_id"], item["event_id"]) == (
+        "water",
+        rid,
+        event.event_id,
+    )

@@ -8,7 +8,8 @@ the wallet in the gift pipeline). Entry points ask for what they need:
 - gift pipeline: `deps()`, `ownership()`, `settings_store()` (on_engagement, rollup, api)
 - wallet: `wallet_service()`, `payment_flows()` (wallet_api, payments_webhook, wallet_jobs)
 - moderation: `chat_deps()` (chat_api, on_comment), `chat_outbox()`
-- the outbox job: `event_outboxes()` (wallet_jobs /outbox: in-app gifts and app chat)
+- the outbox job: `event_outboxes()` (wallet_jobs /outbox: in-app gifts, app chat, points
+  redemptions: `reward_outbox()`, which the api's redeem route writes)
 - ingest: `ingest_targets()` (ingest_targets), `ingest_worker()` (the Cloud Run worker),
   `ingest_session()` (one creator, for the dev CLI), `ingest_fleet()` (ingest_scale)
 - live interactions: `live_deps()` (the live functions)
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 FLEET_SERVICE = "ingest_worker"
 # The app chat's outbox collection (the wallet's is wallet/paths.OUTBOX).
 CHAT_OUTBOX = "chat_outbox"
+# Points redemptions on their way to a live stream's log (service/rewards.py, decision 095).
+REWARD_OUTBOX = "reward_outbox"
 
 
 @lru_cache(maxsize=1)
@@ -180,9 +183,25 @@ def chat_outbox() -> Outbox:
     )
 
 
+@lru_cache(maxsize=1)
+def reward_outbox() -> Outbox:
+    """Points redemptions on their way to the creator's live stream's log (service/rewards.py,
+    decision 095): the rewards' outbox on their document store, published through the
+    EventPublisher (the api function)."""
+    from giftengine.service.outbox import Outbox
+
+    return Outbox(
+        rewards_store(),
+        REWARD_OUTBOX,
+        _Publisher(project_id()),
+        grace_s=settings().wallet.outbox_grace_s,
+    )
+
+
 def event_outboxes() -> list[Outbox]:
-    """Every outbox the outbox job flushes: in-app gifts, then app chat (service/outbox.py)."""
-    return [wallet_service().outbox, chat_outbox()]
+    """Every outbox the outbox job flushes: in-app gifts, app chat, then points redemptions
+    (service/outbox.py)."""
+    return [wallet_service().outbox, chat_outbox(), reward_outbox()]
 
 
 @lru_cache(maxsize=1)

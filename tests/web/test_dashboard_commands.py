@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import requests
 from google.cloud import firestore
 
-from tests.support import poll
+from tests.support import bearer, poll
 from tests.web.test_dashboard import PAGE, create_creator, sign_in
 
 pytestmark = [pytest.mark.e2e]
@@ -108,3 +109,26 @@ def test_creator_adds_edits_and_removes_command_gifts_and_sees_refusals(
     browser.wait_for(PAGE, SAVED, 4)
     assert browser.eval(PAGE, ROWS) == ["vote"]
     assert poll(lambda: [m["id"] for m in stored(db, creator)] == ["vote"])
+
+    # A points reward as the trigger (decision 095): refused while the creator has no such
+    # reward, stored once they list it.
+    add(browser, "shout", "shoutout", "show_text", {"text": "Shout-out!"}, kind="reward")
+    browser.wait_for(
+        PAGE, "() => (document.querySelector('#commands-status.error')?.textContent || '')"
+        ".includes('no points reward')",
+    )  # fmt: skip
+    r = requests.put(
+        f"{cloud['endpoints']['api']}/creators/{creator}/features/rewards",
+        json={"rewards": [{"id": "shoutout", "title": "Shout-out", "cost": 10}]},
+        headers=bearer(creator),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    browser.click(PAGE, "#cmd-submit")
+    browser.wait_for(PAGE, SAVED, 5)
+    assert browser.eval(PAGE, ROWS) == ["vote", "shout"]
+    assert stored(db, creator)[1]["trigger"] == {"reward_id": "shoutout"}
+    shown = browser.eval(
+        PAGE, "() => document.querySelector('#commands-rows tr[data-mapping=\"shout\"]').innerText"
+    )
+    assert "reward shoutout" in shown, shown

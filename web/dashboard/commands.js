@@ -1,6 +1,6 @@
 // Command gifts editor (docs/engagement.md, "Command gifts"): the creator's mappings from a
-// gift or a chat command to a whitelisted action, listed from the creator document
-// (`creators/{uid}.features.commands`, public read) and saved whole through the API
+// gift, a chat command or a points reward to a whitelisted action, listed from the creator
+// document (`creators/{uid}.features.commands`, public read) and saved whole through the API
 // (PUT /api/creators/{uid}/features/commands), which validates every parameter: a refused
 // save shows the server's reason and changes nothing. Values reach the DOM as text (`el`).
 import { el } from "../shared/firebase.js";
@@ -49,7 +49,14 @@ function line(node, text, kind = "") {
 }
 
 function trigger(m) {
-  return m.trigger?.gift_id !== undefined ? `gift ${m.trigger.gift_id}` : `chat ${m.trigger?.command}`;
+  if (m.trigger?.gift_id !== undefined) return `gift ${m.trigger.gift_id}`;
+  if (m.trigger?.reward_id !== undefined) return `reward ${m.trigger.reward_id}`;
+  return `chat ${m.trigger?.command}`;
+}
+
+function triggerKind(m) {
+  if (m.trigger?.command !== undefined) return "command";
+  return m.trigger?.reward_id !== undefined ? "reward" : "gift";
 }
 
 function summary(m) {
@@ -83,8 +90,8 @@ export function mountCommands({ api, uid }, body) {
     kind: el("select", { id: "cmd-trigger-kind" },
       el("option", { value: "gift" }, "a gift (id)"),
       el("option", { value: "command" }, "a chat command"),
-      el("option", { value: "reward", disabled: "" }, "a points reward (not available yet)")),
-    value: el("input", { id: "cmd-trigger", placeholder: "5655 or !confetti", required: "" }),
+      el("option", { value: "reward" }, "a points reward (id)")),
+    value: el("input", { id: "cmd-trigger", placeholder: "5655, !confetti or shoutout", required: "" }),
     action: el("select", { id: "cmd-action" },
       ...Object.keys(ACTIONS).map((a) => el("option", { value: a }, LABELS[a]))),
     params: el("div", { id: "cmd-params", class: "inline" }),
@@ -136,8 +143,8 @@ export function mountCommands({ api, uid }, body) {
   const edit = (m) => {
     editing = m.id;
     f.id.value = m.id; f.id.disabled = true;
-    f.kind.value = m.trigger?.command !== undefined ? "command" : "gift";
-    f.value.value = m.trigger?.command ?? m.trigger?.gift_id ?? "";
+    f.kind.value = triggerKind(m);
+    f.value.value = m.trigger?.command ?? m.trigger?.gift_id ?? m.trigger?.reward_id ?? "";
     f.action.value = m.action;
     f.mode.value = m.mode || "once";
     f.threshold.value = String(m.threshold || 1);
@@ -184,7 +191,7 @@ export function mountCommands({ api, uid }, body) {
     const value = f.value.value.trim();
     const m = {
       id: f.id.value.trim(),
-      trigger: f.kind.value === "command" ? { command: value } : { gift_id: value },
+      trigger: { gift: { gift_id: value }, command: { command: value }, reward: { reward_id: value } }[f.kind.value],
       action: f.action.value,
       params,
       mode: f.mode.value,
@@ -200,7 +207,7 @@ export function mountCommands({ api, uid }, body) {
     el("div", { class: "inline" },
       el("label", {}, "Id ", f.id),
       el("label", {}, "When ", f.kind),
-      el("label", {}, "Gift id / command ", f.value),
+      el("label", {}, "Gift id / command / reward id ", f.value),
       el("label", {}, "Action ", f.action),
       el("label", {}, "Runs ", f.mode),
       thresholdLabel,

@@ -1,14 +1,14 @@
-"""Command gifts: a creator maps a gift or a chat command to an overlay action from a
-whitelist; each settled gift runs what its mapping says, once. Pure; a stream feature
-(domain/features.py; decision 076; rules in docs/engagement.md, "Command gifts").
+"""Command gifts: a creator maps a gift, a chat command or a points reward to an overlay
+action from a whitelist; each settled gift runs what its mapping says, once. Pure; a stream
+feature (domain/features.py; decisions 076, 095; rules in docs/engagement.md, "Command gifts").
 
 - Settings (`creators/{uid}.features.commands`, `PUT /api/creators/{uid}/features/commands`):
-  up to 20 mappings `{id, trigger: {gift_id} | {command}, action, params, mode, threshold,
-  max_per_gift}` and the rate limits `viewer_per_minute` (default 5) and `stream_per_minute`
-  (default 20). Each action's params are checked against its schema: types, lengths, shipped
-  sounds or the creator's own uploads only (the overlay settings' rules, domain/overlay.py),
-  plain text without markup. A setting that fails is refused with its reason and never stored,
-  so it never reaches an overlay.
+  up to 20 mappings `{id, trigger: {gift_id} | {command} | {reward_id}, action, params, mode,
+  threshold, max_per_gift}` and the rate limits `viewer_per_minute` (default 5) and
+  `stream_per_minute` (default 20). Each action's params are checked against its schema:
+  types, lengths, shipped sounds or the creator's own uploads only (the overlay settings'
+  rules, domain/overlay.py), plain text without markup. A setting that fails is refused
+  with its reason and never stored, so it never reaches an overlay.
 - Actions: `show_text` (text, duration_ms), `play_sound` (sound, volume), `show_image` (image,
   duration_ms), `effect_3d` (the big-gift effect), `theme` (dark, light or neon, for
   duration_s), played by the overlay; and two that start something as the creator would
@@ -26,8 +26,12 @@ whitelist; each settled gift runs what its mapping says, once. Pure; a stream fe
   mapping's gift id runs the action `once` per settlement, `per_unit` (one per unit), or
   `per_threshold` (one per `threshold` units of the settlement, rounded down), at most
   `max_per_gift` times. A comment equal to a mapping's command (`!confetti`, case-insensitive,
-  surrounding spaces ignored) runs it once. Each run is an `action` item in the stream's alert
-  feed, in the order the rollup applies the events, which the overlay plays in order.
+  surrounding spaces ignored) runs it once. A points redemption of a mapping's reward, while
+  the creator is live, is a `control` event of the stream (feature `commands`, action
+  `redeem`, params `{reward_id, redemption_id}`, the viewer as `user`: `redemption_event`,
+  written by service/rewards.py through the outbox) and runs the mapping once (decision 095).
+  Each run is an `action` item in the stream's alert feed, in the order the rollup applies
+  the events, which the overlay plays in order.
 - Rate limits per minute of `occurred_at`: at most `viewer_per_minute` runs per viewer and
   `stream_per_minute` per stream; runs over a limit are not shown, and counted in the view's
   `dropped` (which of several runs over a limit are dropped depends on the order the rollup
@@ -51,9 +55,10 @@ from pydantic import (
 )
 
 from giftengine.domain import tap_battles
-from giftengine.domain.events import Control, EngagementEvent, utc_iso
+from giftengine.domain.events import Control, EngagementEvent, User, utc_iso
 from giftengine.domain.features import Feature, Job, Settled, SideWrite
 from giftengine.domain.overlay import _image, _no_controls, _sound
+from giftengine.domain.rewards import REWARD_ID
 from giftengine.live import domain as polls
 
 MAX_MAPPINGS = 20
@@ -75,6 +80,7 @@ PlainText = Annotated[
 ]
 Command = Annotated[str, StringConstraints(pattern=r"^![a-z0-9_]{1,32}$")]
 GiftId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^/]+$")]
+RewardId = Annotated[str, StringConstraints(pattern=REWARD_ID)]
 
 
 class _Params(BaseModel):
@@ -157,11 +163,13 @@ class Trigger(BaseModel):
 
     gift_id: GiftId | None = None
     command: Command | None = None
+    reward_id: RewardId | None = None  # one of the creator's points rewards (features.rewards)
 
     @model_validator(mode="after")
     def _one(self) -> Trigger:
-        if (self.gift_id is None) == (self.command is None):
-            raise ValueError("a trigger names exactly one of gift_id or command")
+        named = [self.gift_id, self.command, self.reward_id]
+        if sum(v is not None for v in named) != 1:
+            raise ValueError("a trigger names exactly one of gift_id, command or reward_id")
         return self
 
 
@@ -193,6 +201,8 @@ class Mapping(BaseModel):
             where = ".".join(str(p) for p in first.get("loc", ())) or "params"
             raise ValueError(f"{self.action} params: {where}: {first.get('msg')}") from None
         self.params = checked.model_dump()
+        if self.trigger.reward_id is not None and self.mode != "once":
+            raise ValueError("a reward trigger runs once per redemption: mode must be once")
         return self
 
 
@@ -228,6 +238,60 @@ def poll_start_path(stream_id: str, execution: str) -> str:
     return f"streams/{stream_id}/{POLL_STARTS}/{execution}"
 
 
+# ---- points redemptions as triggers (decision 095) ------------------------------------------
+REDEEM = "redeem"  # the control action: written by the server only (not in `actions`)
+
+
+def reward_mapped(features: dict | None, reward_id: str) -> bool:
+    """Whether a stored command mapping (`features.commands`) names `reward_id` as its trigger:
+    only then does a redemption of it enter the creator's live stream's log."""
+    mappings = ((features or {}).get("commands") or {}).get("mappings") or []
+    return any(
+        isinstance(m, dict) and (m.get("trigger") or {}).get("reward_id") == reward_id
+        for m in mappings
+    )
+
+
+def redemption_event_id(creator_id: str, redemption_id: str) -> str:
+    """The event id of a redemption in a stream's log: the same for every publish of it (the
+    redemption id alone is per viewer and request id, not per creator)."""
+    digest = hashlib.sha256(f"{creator_id}|{redemption_id}".encode()).hexdigest()
+    return f"redeem-{digest[:40]}"
+
+
+def _display_name(name: str, uid: str) -> str:
+    cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in "<>").strip()[:64]
+    return cleaned or "user-" + uid[:6]
+
+
+def redemption_event(
+    stream_id: str,
+    creator_id: str,
+    uid: str,
+    name: str,
+    reward_id: str,
+    redemption_id: str,
+    at: datetime,
+) -> EngagementEvent:
+    """A redemption in the stream's log: a `control` event of this feature (`redeem`), the
+    viewer as `user` (the name their token carries, plain, else `user-` and 6 characters of
+    the uid), at the time of the redemption."""
+    return EngagementEvent(
+        event_id=redemption_event_id(creator_id, redemption_id),
+        source="app",
+        stream_id=stream_id,
+        kind="control",
+        occurred_at=at,
+        user=User(id=uid, name=_display_name(name, uid)),
+        creator_id=creator_id,
+        control=Control(
+            feature=Commands.name,
+            action=REDEEM,
+            params={"reward_id": reward_id, "redemption_id": redemption_id},
+        ),
+    )
+
+
 class Commands(Feature):
     name: ClassVar[str] = "commands"
 
@@ -243,6 +307,21 @@ class Commands(Feature):
     @classmethod
     def check_config(cls, config: dict) -> dict:
         return CommandsConfig.model_validate(config).model_dump(exclude_none=True)
+
+    @classmethod
+    def check_config_with(cls, config: dict, features: dict) -> None:
+        """A reward trigger names one of the creator's points rewards (`features.rewards`)."""
+        rewards = {
+            r.get("id") for r in (features.get("rewards") or {}).get("rewards") or []
+            if isinstance(r, dict)
+        }  # fmt: skip
+        for m in config.get("mappings") or []:
+            named = m["trigger"].get("reward_id")
+            if named is not None and named not in rewards:
+                raise ValueError(
+                    f"mapping {m['id']!r}: the creator has no points reward {named!r} "
+                    "(features.rewards)"
+                )
 
     def configure(self, config: dict | None) -> None:
         try:
@@ -363,6 +442,11 @@ class Commands(Feature):
                     )
 
     def on_event(self, st, ev) -> None:
+        if ev.kind == "control":
+            c = ev.control
+            if c is not None and c.feature == self.name and c.action == REDEEM:
+                self._redeemed(st, ev)
+            return
         if ev.kind != "comment" or not ev.text.strip().startswith("!"):
             return
         said = ev.text.strip().lower()
@@ -370,6 +454,19 @@ class Commands(Feature):
             if m.trigger.command is not None and said == m.trigger.command:
                 u = ev.user
                 who = {"user_id": u.id, "handle": u.handle, "name": u.name}
+                self._run(st, m, 1, who, ev.occurred_at, ev.event_id, ev.event_id)
+
+    def _redeemed(self, st, ev) -> None:
+        """A points redemption (`redemption_event`): the mappings naming its reward run once
+        each, unless the stream has ended (a redemption applied after the stream's end)."""
+        reward = ev.control.params.get("reward_id")
+        if st.status == "ended" or ev.user is None or not isinstance(reward, str):
+            return
+        u = ev.user
+        who = {"user_id": u.id, "handle": u.handle, "name": u.name, "reward_id": reward,
+               "redemption_id": ev.control.params.get("redemption_id")}  # fmt: skip
+        for m in self.config.mappings:
+            if m.trigger.reward_id is not None and m.trigger.reward_id == reward:
                 self._run(st, m, 1, who, ev.occurred_at, ev.event_id, ev.event_id)
 
     def view(self) -> dict | None:

@@ -65,12 +65,15 @@ _DAY = _M + _P  # index of the last day written (YYYYMMDD int), then the day pen
 _LEN = _DAY + 2
 
 
+REWARD_ID = r"^[a-z][a-z0-9_]{0,31}$"  # a reward's id (a command mapping's trigger names one)
+
+
 class RewardItem(BaseModel):
     """Something a viewer can redeem with the creator's points ("choose the next song")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    id: str = Field(pattern=REWARD_ID)
     title: str = Field(pattern=bd.TEXT_PATTERN)
     cost: int = Field(ge=1, le=10_000_000)
     needs_note: bool = False  # the viewer's text (e.g. the song) goes with the redemption
@@ -159,7 +162,8 @@ class Rewards(Feature):
 
     @classmethod
     def check_config_with(cls, config: dict, features: dict) -> None:
-        """A badge the timed rounds' reward names (`rounds.reward_badge`) stays defined."""
+        """A badge the timed rounds' reward names (`rounds.reward_badge`) stays defined, and
+        so does a reward a command mapping's trigger names (`commands`, `{reward_id}`)."""
         badge = (features.get("rounds") or {}).get("reward_badge")
         own = [b["id"] for b in config.get("badges") or []]
         if badge and bd.reward_badge_problem(badge, own) is not None:
@@ -167,6 +171,14 @@ class Rewards(Feature):
                 f"badge {badge!r} is the timed rounds' reward_badge (features.rounds): "
                 "change that setting before removing the badge"
             )
+        kept = {r["id"] for r in config.get("rewards") or []}
+        for m in (features.get("commands") or {}).get("mappings") or []:
+            named = (m.get("trigger") or {}).get("reward_id") if isinstance(m, dict) else None
+            if named and named not in kept:
+                raise ValueError(
+                    f"reward {named!r} triggers the command mapping {m.get('id')!r} "
+                    "(features.commands): change that mapping before removing the reward"
+                )
 
     def configure(self, config: dict | None) -> None:
         config = config or {}

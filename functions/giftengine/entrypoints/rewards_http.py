@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Request
 from pydantic import ValidationError
 
-from giftengine.bootstrap import deps, rewards_store
+from giftengine.bootstrap import deps, reward_outbox, rewards_store
 from giftengine.domain import access
 from giftengine.domain.events import validation_reason
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
@@ -19,9 +19,9 @@ def _actor(request: Request) -> access.Actor:
     return access.Actor.from_claims(who.uid, who.claims)
 
 
-def _call(fn, *args):
+def _call(fn, *args, **kwargs):
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except rewards.Invalid as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     except rewards.NotFound as exc:
@@ -38,9 +38,20 @@ def get_viewer(request: Request, uid: str, creator_id: str):
 
 
 def post_redeem(request: Request, creator_id: str, reward_id: str):
-    actor = _actor(request)
+    who = authenticate(request, deps().settings.project_id)
+    actor = access.Actor.from_claims(who.uid, who.claims)
     body = parse_body(request, rewards.RedeemRequest)
-    entry, created = _call(rewards.redeem, rewards_store(), actor, creator_id, reward_id, body)
+    name = who.claims.get("name")
+    entry, created = _call(
+        rewards.redeem,
+        rewards_store(),
+        actor,
+        creator_id,
+        reward_id,
+        body,
+        outbox=reward_outbox(),
+        name=name if isinstance(name, str) else "",
+    )
     return {**entry, "at": entry["at"].isoformat().replace("+00:00", "Z")}, 201 if created else 200
 
 

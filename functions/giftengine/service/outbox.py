@@ -10,8 +10,9 @@ than the grace period. Downstream, `on_engagement` records each event once by it
 `event_id`, so publishing an event twice changes nothing: at-least-once publish plus an
 idempotent consumer gives exactly-once effect.
 
-The in-app gift (wallet, `wallet_outbox`) and the app chat (moderation, `chat_outbox`,
-decision 092) use this one mechanism; each owns its collection and keys.
+The in-app gift (wallet, `wallet_outbox`), the app chat (moderation, `chat_outbox`,
+decision 092) and points redemptions a command mapping names (service/rewards.py,
+`reward_outbox`, decision 095) use this one mechanism; each owns its collection and keys.
 """
 
 from __future__ import annotations

@@ -19,6 +19,15 @@ entry (`creators/{creator}/reward_queue/{id}`) and the `points_spent` increment.
 balance can only go below zero through a refund taking back points already spent or
 staked (decision 059).
 
+A redemption of a reward that one of the creator's command mappings names (`{reward_id}`,
+domain/commands.py) also enters the event log of the stream the creator is live on now, so
+the mapping's overlay action runs (decision 095): in the same transaction it reads the
+creator's live pointer and the newest entries' live documents (`live_pointer.current_stream`)
+and, when one is live, writes an outbox entry (`reward_outbox/{event id}`: a `control` event
+`commands/redeem`, its id derived from the creator and the redemption) that is published
+after the commit (service/outbox.py: a retry of the request, or the outbox job, publishes it
+if that publish did not happen). Not live, or no mapping: the redemption only queues.
+
 The creator's queue: the creator, the moderators they appointed
 (`creators/{creator}/moderators/{uid}`) and admins list it (queued first, oldest first) and
 mark an entry fulfilled or rejected, once: the entry's status changes in a transaction that
@@ -39,12 +48,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from giftengine.domain import access, xp
+from giftengine.domain import access, live_pointer, xp
 from giftengine.domain import badges as bd
+from giftengine.domain import commands as cmd
 from giftengine.domain import rewards as rw
 from giftengine.domain.ids import ID_PATTERN, id_problem
 from giftengine.domain.rewards import Settings
 from giftengine.service.docstore import Store, Tx
+from giftengine.service.outbox import Outbox
+from giftengine.service.outbox import entry as outbox_entry
 
 
 class Invalid(ValueError):
@@ -178,6 +190,24 @@ def redemption_id(uid: str, request_id: str) -> str:
     return hashlib.sha256(f"{uid}|{request_id}".encode()).hexdigest()[:32]
 
 
+OUTBOX_TTL = timedelta(days=7)  # `expire_at`: Firestore's TTL deletes the entry
+
+
+def live_pointer_doc(creator_id: str) -> str:
+    return f"live_pointers/{creator_id}"
+
+
+def _live_stream(tx: Tx, creator_id: str, at: float) -> str | None:
+    """The stream the creator is live on now (domain/live_pointer.py `current_stream`): the
+    pointer, then the live documents of its newest entries (at most 3; none when empty)."""
+    pointer = tx.get(live_pointer_doc(creator_id))
+    ids = live_pointer.newest_first(pointer)
+    if not ids:
+        return None
+    docs = tx.get_all([f"streams/{s}" for s in ids])
+    return live_pointer.current_stream(pointer, {s: docs[f"streams/{s}"] for s in ids}, at)
+
+
 def redeem(
     store: Store,
     actor: access.Actor,
@@ -185,9 +215,15 @@ def redeem(
     reward_id: str,
     req: RedeemRequest,
     now: float | None = None,
+    outbox: Outbox | None = None,
+    name: str = "",
 ) -> tuple[dict[str, Any], bool]:
     """Spend the viewer's points with the creator on one of the creator's rewards; returns
-    (the redemption, created). Idempotent by (viewer, request id)."""
+    (the redemption, created). Idempotent by (viewer, request id). With `outbox` (the
+    `reward_outbox` collection on this store), a new redemption of a reward a command mapping
+    names, while the creator is live, enters the live stream's log as the viewer (`name`: the
+    one their token carries) through it (module doc); a retry publishes what the first
+    attempt did not."""
     _check_ids(creator_id=creator_id, reward_id=reward_id)
     uid = actor.uid
     if uid == creator_id:
@@ -197,17 +233,15 @@ def redeem(
     ledger = f"{creator_doc(uid, creator_id)}/redemptions/{rid}"
     queue = f"creators/{creator_id}/reward_queue/{rid}"
 
-    def work(tx: Tx) -> tuple[dict[str, Any], bool]:
+    def work(tx: Tx) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
         docs = tx.get_all([f"creators/{creator_id}", creator_doc(uid, creator_id), ledger])
         done = docs[ledger]
         if done:
             if done.get("reward_id") != reward_id or done.get("note", "") != req.note:
                 raise Conflict("request_id was already used for another redemption")
-            return done, False
-        item = next(
-            (r for r in _settings(docs[f"creators/{creator_id}"]).rewards if r.id == reward_id),
-            None,
-        )
+            return done, False, None
+        creator = docs[f"creators/{creator_id}"]
+        item = next((r for r in _settings(creator).rewards if r.id == reward_id), None)
         if item is None:
             raise NotFound(f"creator {creator_id!r} has no reward {reward_id!r}")
         if item.needs_note and not req.note.strip():
@@ -226,12 +260,39 @@ def redeem(
             "at": datetime.fromtimestamp(at, UTC),
             "balance_after": balance - item.cost,
         }
+        event = None
+        if outbox is not None and cmd.reward_mapped((creator or {}).get("features"), reward_id):
+            stream = _live_stream(tx, creator_id, at)
+            try:
+                if stream is not None:
+                    event = cmd.redemption_event(
+                        stream, creator_id, uid, name, reward_id, rid, entry["at"]
+                    )
+            except ValueError:  # an id an event cannot carry: the redemption only queues
+                event = None
         tx.set(ledger, entry)
         tx.set(queue, {**entry, "status": "queued", "done": False})
         tx.increment(creator_doc(uid, creator_id), {"points_spent": item.cost})
-        return entry, True
+        if event is not None and outbox is not None:
+            doc = outbox_entry(
+                event,
+                at,
+                creator_id=creator_id,
+                redemption_id=rid,
+                stream_id=event.stream_id,
+                expire_at=entry["at"] + OUTBOX_TTL,
+            )
+            tx.set(outbox.path(event.event_id), doc)
+            return entry, True, doc
+        return entry, True, None
 
-    return store.transact(work)
+    entry, created, pending = store.transact(work)
+    if outbox is not None:
+        if pending is not None:  # after the commit; a failure leaves it to the job
+            outbox.publish(pending["event"]["event_id"], pending["event"])
+        elif not created:  # a retry: the first attempt may have stopped short of it
+            outbox.publish_pending(cmd.redemption_event_id(creator_id, rid))
+    return entry, created
 
 
 # ---- the creator's reward queue ----------------------------------------------------------

@@ -247,7 +247,8 @@ def job_reconcile(request: Request):
 
 @jobs.route("POST", "/outbox")
 def job_outbox(request: Request):
-    """Every event outbox (service/outbox.py): in-app gifts and app chat messages."""
+    """Every event outbox (service/outbox.py): in-app gifts, app chat messages and points
+    redemptions."""
     total: dict[str, Any] = {"republished": 0, "failed": 0}
     for box in bootstrap.event_outboxes():
         counts = box.flush()

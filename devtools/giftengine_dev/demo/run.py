@@ -70,7 +70,27 @@ def _alert_line(a: dict) -> str:
     if t == "goal_reached":
         title = escape(a.get("title") or a["goal_id"])
         return f"[bold green]GOAL REACHED[/] {title}: {a['progress']}/{a['target']}"
-    return f"[cyan]{who}[/] {t}ed"
+    if t == "hype_started":  # the train's, not one viewer's
+        return "[bold yellow]HYPE TRAIN[/] started"
+    if t == "challenge_failed":
+        title = escape(a.get("title") or a["goal_id"])
+        return f"[bold red]CHALLENGE FAILED[/] {title}: {a['progress']}/{a['target']}"
+    return f"[cyan]{who}[/] {escape(_what(a))}"
+
+
+def _what(a: dict) -> str:
+    """What the viewer did, for the alert kinds without a line of their own."""
+    t = a["type"]
+    verbs = {
+        "follow": "followed",
+        "share": "shared the stream",
+        "badge": f"earned the {a.get('badge_name') or a.get('badge')} badge",
+        "throne_claimed": "claimed the throne",
+        "round_ended": f"won round {a.get('round')}",
+        "hype_level": f"took the hype train to level {a.get('level')}",
+        "action": f"ran {a.get('action')}",
+    }
+    return verbs.get(t, t.replace("_", " "))
 
 
 def render(view: LiveView, stream_id: str, progress: Progress) -> Group:

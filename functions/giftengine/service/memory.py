@@ -166,22 +166,16 @@ class MemoryEventStore:
             return out if fresh is None else None
         if self.crash("before"):
             raise Crash("before the rollup's commit")
-        if out.hold:  # the fresh record, unapplied, and the mark; the cursor stays
-            if fresh is not None:
-                fresh.stored = eventlog.Stored(
-                    fresh.stored.id, self._tick(), fresh.stored.event_ids
-                )
-                s.records.append(fresh)
-                self._count("write")
+        if fresh is not None:
+            fresh.stored = eventlog.Stored(fresh.stored.id, self._tick(), fresh.stored.event_ids)
+            s.records.append(fresh)
+            self._count("write")
+        if out.hold:  # the fresh record stays unapplied; only the mark, the cursor stays
             if not waiting and s.core is not None:
                 s.core = {**s.core, "_waiting": True}
                 s.version += 1
                 self._count("write")
             return out
-        if fresh is not None:
-            fresh.stored = eventlog.Stored(fresh.stored.id, self._tick(), fresh.stored.event_ids)
-            s.records.append(fresh)
-            self._count("write")
         new_core = state.core_dict()
         new_core.update(
             _cursor=step.cursor,

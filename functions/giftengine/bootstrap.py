@@ -163,8 +163,9 @@ class _Publisher:
 
 
 @lru_cache(maxsize=1)
-def _chat_publisher() -> _Publisher:
-    """chat_api's one publisher: shown messages (through the outbox) and reactions."""
+def _event_publisher() -> _Publisher:
+    """The process's one publisher of engagement events (in-app gifts, app chat, reactions,
+    points redemptions, poll commands): one Pub/Sub client, created on first use."""
     return _Publisher(project_id())
 
 
@@ -178,7 +179,7 @@ def chat_outbox() -> Outbox:
     return Outbox(
         FirestoreDocStore(firestore()),
         CHAT_OUTBOX,
-        _chat_publisher(),
+        _event_publisher(),
         grace_s=settings().wallet.outbox_grace_s,
     )
 
@@ -193,7 +194,7 @@ def reward_outbox() -> Outbox:
     return Outbox(
         rewards_store(),
         REWARD_OUTBOX,
-        _Publisher(project_id()),
+        _event_publisher(),
         grace_s=settings().wallet.outbox_grace_s,
     )
 
@@ -214,7 +215,7 @@ def wallet_service() -> WalletService:
         FirestoreDocStore(firestore()),
         settings=settings().wallet,
         catalog=catalog_file.load(),
-        publish=_Publisher(project_id()),
+        publish=_event_publisher(),
     )
 
 
@@ -253,7 +254,7 @@ def chat_deps() -> ChatDeps:
         settings=s.chat,
         ip_hash_key=s.ip_hash_key,
         outbox=chat_outbox(),
-        publish=_chat_publisher(),  # app reactions (decision 094)
+        publish=_event_publisher(),  # app reactions (decision 094)
     )
 
 
@@ -409,7 +410,7 @@ class _Live:
             store=DocStore(firestore()),
             scheduler=PollTasks(s),
             ownership=ownership(),
-            publish=_Publisher(project_id()),  # gift-weighted polls' commands to the rollup
+            publish=_event_publisher(),  # gift-weighted polls' commands to the rollup
         )
 
 

@@ -69,6 +69,14 @@ class Leading:
         return self.next
 
 
+@pytest.fixture
+def leading(monkeypatch) -> Leading:
+    """The test's stand-in for the per-process quiet/leading-edge memory, put back after."""
+    stand_in = Leading()
+    monkeypatch.setattr(pipeline, "_leading", stand_in)
+    return stand_in
+
+
 def make_deps(store: MemoryEventStore) -> pipeline.Deps:
     clock = Clock()
     return pipeline.Deps(
@@ -221,94 +229,75 @@ def test_every_event_counts_once_whatever_the_batches_redeliveries_and_crashes(s
     )
 
 
-def test_a_batch_is_one_record_and_its_redelivery_changes_nothing():
+def test_a_batch_is_one_record_and_its_redelivery_changes_nothing(leading):
     store = MemoryEventStore()
     deps = make_deps(store)
     batch = [event(i, "gift", 2) for i in range(4)]
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        pipeline._leading.next = False
-        assert deliver(deps, batch).outcome == "recorded"
-        assert deliver(deps, batch).outcome == "duplicate"
-        assert store.ops == {"write": 1}
-        drain(deps)
-    finally:
-        pipeline._leading = real
+    leading.next = False
+    assert deliver(deps, batch).outcome == "recorded"
+    assert deliver(deps, batch).outcome == "duplicate"
+    assert store.ops == {"write": 1}
+    drain(deps)
     assert totals(store)["coins"] == 8 and totals(store)["gifts"] == 4
 
 
-def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit(monkeypatch):
+def test_a_quiet_streams_batch_is_recorded_and_applied_in_one_commit(monkeypatch, leading):
     # The pipeline's own writes; a stream feature's side writes (rewards: the viewers' XP
     # documents) come on top, in the same commit (tests/unit/test_rewards_pipeline.py).
     monkeypatch.setattr(feature_registry, "REGISTRY", ())
     store = MemoryEventStore()
     deps = make_deps(store)
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        assert deliver(deps, [event(0, "gift", 5), event(1, "like", 3)]).outcome == "recorded"
-    finally:
-        pipeline._leading = real
+    assert deliver(deps, [event(0, "gift", 5), event(1, "like", 3)]).outcome == "recorded"
     assert totals(store)["coins"] == 5 and totals(store)["likes"] == 3
     assert store.ops["write"] == 4  # the record, the state, the live document, the alert
 
 
-def test_a_quiet_streams_gifts_in_new_slots_skip_the_lookup_and_a_resent_one_does_not():
+def test_a_quiet_streams_gifts_in_new_slots_skip_the_lookup_and_a_resent_one_does_not(leading):
     store = MemoryEventStore()
     deps = make_deps(store)
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        for i, secs in enumerate([0, 2.5, 4.1]):  # three slots, each newer than the last
-            deps.clock.t += 1.5
-            assert deliver(deps, [event(i, "gift", 5, secs)]).outcome == "recorded"
-        assert "lookup" not in store.ops
-        deps.clock.t += 1.5  # the first gift again, in another message: an older slot
-        deliver(deps, [event(0, "gift", 5, 0), event(9, "gift", 1, 4.5)])
-        assert store.ops["lookup"] == 1
-        drain(deps)
-    finally:
-        pipeline._leading = real
+    for i, secs in enumerate([0, 2.5, 4.1]):  # three slots, each newer than the last
+        deps.clock.t += 1.5
+        assert deliver(deps, [event(i, "gift", 5, secs)]).outcome == "recorded"
+    assert "lookup" not in store.ops
+    deps.clock.t += 1.5  # the first gift again, in another message: an older slot
+    deliver(deps, [event(0, "gift", 5, 0), event(9, "gift", 1, 4.5)])
+    assert store.ops["lookup"] == 1
+    drain(deps)
     assert totals(store)["coins"] == 16 and totals(store)["gifts"] == 4
 
 
-def test_an_invalid_event_of_a_batch_is_dead_lettered_alone_and_the_rest_recorded():
+def test_an_invalid_event_of_a_batch_is_dead_lettered_alone_and_the_rest_recorded(leading):
     store = MemoryEventStore()
     deps = make_deps(store)
     good = event(0, "gift", 4)
     bad = {"event_id": "bad", "kind": "gift"}
     data = json.dumps({"events": [json.loads(good.model_dump_json()), bad]}).encode()
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        result = pipeline.record_engagement(data, "m7", {}, deps)
-    finally:
-        pipeline._leading = real
+    result = pipeline.record_engagement(data, "m7", {}, deps)
     assert result.outcome == "recorded" and result.events == [good]
     assert list(store.dead_letters) == ["m7#1"]
     assert deps.dead_letters.published[0]["message_id"] == "m7#1"
     assert totals(store)["coins"] == 4
 
 
-def test_a_quiet_stream_asks_for_a_rollup_passing_its_records_once_enough_are_ahead():
+def test_a_quiet_stream_asks_for_a_rollup_passing_its_records_once_enough_are_ahead(leading):
     store = MemoryEventStore()
     deps = make_deps(store)
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        for i in range(eventlog.AHEAD_PASS):
-            deps.clock.t += 2
-            deliver(deps, [event(i, "like", 1)])
-            ahead = store.streams["s1"].core["_ahead"]
-            assert len(ahead) == i + 1 and store.streams["s1"].core["_cursor"] is None
-        assert deps.scheduler.calls  # the last one asked for a rollup
+    for i in range(eventlog.AHEAD_PASS):
         deps.clock.t += 2
-        assert pipeline.run_rollup("s1", deps).applied == 0  # it passes 3 (rollup_max_events)
-        assert len(store.streams["s1"].core["_ahead"]) == eventlog.AHEAD_PASS - 3
-        drain(deps)
-    finally:
-        pipeline._leading = real
+        deliver(deps, [event(i, "like", 1)])
+        ahead = store.streams["s1"].core["_ahead"]
+        assert len(ahead) == i + 1 and store.streams["s1"].core["_cursor"] is None
+    assert deps.scheduler.calls  # the last one asked for a rollup
+    deps.clock.t += 2
+    assert pipeline.run_rollup("s1", deps).applied == 0  # it passes 3 (rollup_max_events)
+    assert len(store.streams["s1"].core["_ahead"]) == eventlog.AHEAD_PASS - 3
+    drain(deps)
     assert store.streams["s1"].core["_ahead"] == [] and totals(store)["likes"] == 20
 
 
 def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to_a_follow_up(
     monkeypatch,
+    leading,
 ):
     monkeypatch.setattr(feature_registry, "REGISTRY", ())
     store = MemoryEventStore()
@@ -317,33 +306,29 @@ def test_a_gift_a_second_waits_for_the_interval_on_the_fast_path_or_leaves_it_to
     def rollups_within_5s() -> list[float]:  # not the leaderboards' flushes (10 s, 300 s)
         return [at for _, at in deps.scheduler.calls if at < deps.clock.t + 5]
 
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
-        assert store.ops["write"] == 4 and rollups_within_5s() == []
-        # 0.9 s after the live write: it waits 0.1 s and is applied in one commit.
-        deps.clock.t += 0.9
-        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
-        assert store.ops["write"] == 8 and rollups_within_5s() == []
-        t_live = deps.clock.t
-        # 0.3 s after it: too long a wait; recorded unapplied with the state marked waiting
-        # (two writes), its follow-up due an interval after the live write, when it is
-        # applied once.
-        deps.clock.t += 0.3
-        assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
-        assert store.ops["write"] == 10 and totals(store)["gifts"] == 2
-        assert store.streams["s1"].core["_waiting"] is True
-        assert rollups_within_5s() == [t_live + deps.settings.rollup_min_interval_s]
-        deliver(deps, [event(2, "gift", 5, 2)], "m2")  # its redelivery
-        deps.clock.t = t_live + deps.settings.rollup_min_interval_s
-        assert pipeline.run_rollup("s1", deps).applied == 1
-        drain(deps)
-    finally:
-        pipeline._leading = real
+    assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
+    assert store.ops["write"] == 4 and rollups_within_5s() == []
+    # 0.9 s after the live write: it waits 0.1 s and is applied in one commit.
+    deps.clock.t += 0.9
+    assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+    assert store.ops["write"] == 8 and rollups_within_5s() == []
+    t_live = deps.clock.t
+    # 0.3 s after it: too long a wait; recorded unapplied with the state marked waiting
+    # (two writes), its follow-up due an interval after the live write, when it is
+    # applied once.
+    deps.clock.t += 0.3
+    assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
+    assert store.ops["write"] == 10 and totals(store)["gifts"] == 2
+    assert store.streams["s1"].core["_waiting"] is True
+    assert rollups_within_5s() == [t_live + deps.settings.rollup_min_interval_s]
+    deliver(deps, [event(2, "gift", 5, 2)], "m2")  # its redelivery
+    deps.clock.t = t_live + deps.settings.rollup_min_interval_s
+    assert pipeline.run_rollup("s1", deps).applied == 1
+    drain(deps)
     assert totals(store)["gifts"] == 3 and totals(store)["coins"] == 15
 
 
-def test_at_a_gift_a_second_a_held_gift_is_not_overtaken_turn_after_turn(monkeypatch):
+def test_at_a_gift_a_second_a_held_gift_is_not_overtaken_turn_after_turn(monkeypatch, leading):
     """A gift recorded too soon waits for the follow-up at the next live turn. The next
     gift's fast path, waiting for that same turn, commits first (it is quicker than a task's
     rollup): without the waiting mark it took every turn and the held gift stayed unapplied
@@ -353,53 +338,47 @@ def test_at_a_gift_a_second_a_held_gift_is_not_overtaken_turn_after_turn(monkeyp
     store = MemoryEventStore()
     deps = make_deps(store)
     interval = deps.settings.rollup_min_interval_s
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
+    assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"
+    t_live = deps.clock.t
+    deps.clock.t = t_live + 0.3  # too soon and too long a wait: held
+    assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+    assert totals(store)["gifts"] == 1
+    for i in range(2, 8):
+        # the next gift arrives 0.2 s before the turn and would wait for it ...
+        deps.clock.t = t_live + interval - 0.2
+        assert deliver(deps, [event(i, "gift", 5, i)], f"m{i}").outcome == "recorded"
+        # ... and the follow-up asked for at the turn runs right after it
+        deps.clock.t = max(deps.clock.t, t_live + interval) + 0.01
+        pipeline.run_rollup("s1", deps, followup=True)
+        assert totals(store)["gifts"] == i + 1  # every gift so far, each turn
         t_live = deps.clock.t
-        deps.clock.t = t_live + 0.3  # too soon and too long a wait: held
-        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
-        assert totals(store)["gifts"] == 1
-        for i in range(2, 8):
-            # the next gift arrives 0.2 s before the turn and would wait for it ...
-            deps.clock.t = t_live + interval - 0.2
-            assert deliver(deps, [event(i, "gift", 5, i)], f"m{i}").outcome == "recorded"
-            # ... and the follow-up asked for at the turn runs right after it
-            deps.clock.t = max(deps.clock.t, t_live + interval) + 0.01
-            pipeline.run_rollup("s1", deps, followup=True)
-            assert totals(store)["gifts"] == i + 1  # every gift so far, each turn
-            t_live = deps.clock.t
-    finally:
-        pipeline._leading = real
     assert totals(store)["coins"] == 40 and store.streams["s1"].core.get("_waiting") is None
 
 
-def test_a_fast_path_gift_waits_for_the_live_documents_not_for_a_flush_due_sooner(monkeypatch):
+def test_a_fast_path_gift_waits_for_the_live_documents_not_for_a_flush_due_sooner(
+    monkeypatch, leading
+):
     """The wait targets the end of the interval after the last live write: a session
     flush due before it is no time the gift could be applied at (it is flushed with it)."""
     monkeypatch.setattr(feature_registry, "REGISTRY", ())
     store = MemoryEventStore()
     deps = make_deps(store)
     interval = deps.settings.rollup_min_interval_s
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        t0 = deps.clock.t
-        assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"  # flushes u0's entry
-        deps.clock.t = t0 + deps.settings.board_flush_interval_s - 0.4
-        assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
-        t_live = deps.clock.t  # u1's entry pending: its flush is due 0.4 s from now
-        deps.clock.t = t_live + interval - 0.45  # the flush is due; the live write is not
-        writes, calls = store.ops["write"], len(deps.scheduler.calls)
-        assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
-        assert deps.clock.t >= t_live + interval  # it waited for the live write's turn
-        # one commit (its record, the state, live document and alert; the flush with it)
-        assert totals(store)["gifts"] == 3 and store.ops["write"] - writes == 4
-        assert all(at > deps.clock.t + 5 for _, at in deps.scheduler.calls[calls:])
-    finally:
-        pipeline._leading = real
+    t0 = deps.clock.t
+    assert deliver(deps, [event(0, "gift", 5)]).outcome == "recorded"  # flushes u0's entry
+    deps.clock.t = t0 + deps.settings.board_flush_interval_s - 0.4
+    assert deliver(deps, [event(1, "gift", 5, 1)], "m1").outcome == "recorded"
+    t_live = deps.clock.t  # u1's entry pending: its flush is due 0.4 s from now
+    deps.clock.t = t_live + interval - 0.45  # the flush is due; the live write is not
+    writes, calls = store.ops["write"], len(deps.scheduler.calls)
+    assert deliver(deps, [event(2, "gift", 5, 2)], "m2").outcome == "recorded"
+    assert deps.clock.t >= t_live + interval  # it waited for the live write's turn
+    # one commit (its record, the state, live document and alert; the flush with it)
+    assert totals(store)["gifts"] == 3 and store.ops["write"] - writes == 4
+    assert all(at > deps.clock.t + 5 for _, at in deps.scheduler.calls[calls:])
 
 
-def test_a_rollup_with_more_alerts_than_a_document_holds_writes_consecutive_ones():
+def test_a_rollup_with_more_alerts_than_a_document_holds_writes_consecutive_ones(leading):
     """Hundreds of gifts applied in one rollup: each gift's alert is kept, on consecutive
     alerts documents of at most ALERTS_PER_DOC items (one document of thousands of items
     passed Firestore's 1 MiB and stalled the stream)."""
@@ -408,16 +387,12 @@ def test_a_rollup_with_more_alerts_than_a_document_holds_writes_consecutive_ones
     deps.settings = dataclasses.replace(deps.settings, rollup_max_events=400)
     n = 2 * rollup.ALERTS_PER_DOC + 100
     batch = [event(i, "gift", 2) for i in range(n)]
-    pipeline._leading, real = Leading(), pipeline._leading
-    try:
-        pipeline._leading.next = False
-        assert deliver(deps, batch[:1], "m0").outcome == "recorded"
-        drain(deps)
-        for k in range(1, n, 100):  # messages of 100 events, all applied by one rollup
-            assert deliver(deps, batch[k : k + 100], f"m{k}").outcome == "recorded"
-        drain(deps)
-    finally:
-        pipeline._leading = real
+    leading.next = False
+    assert deliver(deps, batch[:1], "m0").outcome == "recorded"
+    drain(deps)
+    for k in range(1, n, 100):  # messages of 100 events, all applied by one rollup
+        assert deliver(deps, batch[k : k + 100], f"m{k}").outcome == "recorded"
+    drain(deps)
     docs = store._s("s1").alerts
     gifts = [a["event_id"] for d in docs for a in d["items"] if a["type"] == "gift"]
     assert sorted(gifts) == sorted(e.event_id for e in batch)  # every alert, once

@@ -7,6 +7,8 @@ named a choice."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from giftengine.domain import poll_weights
 from giftengine.domain.poll_weights import PollWeightsFeature, WeightedPoll
@@ -105,7 +107,10 @@ def test_weights_count_each_gift_once_whatever_the_delivery(gifts, manual, data)
                 store.crash = once(None)
                 deliver(deps, msg, f"m{k}")  # Pub/Sub redelivers it
             if data.draw(st.booleans()):
-                pipeline.run_rollup("s1", deps)
+                # A crash the delivery did not spend (its record existed) may hit the rollup;
+                # its Cloud Task runs it again: the drain below.
+                with contextlib.suppress(Crash):
+                    pipeline.run_rollup("s1", deps)
         store.crash = once(None)
         drain(deps)
         deps.clock.t = T0 + 66  # past the freeze: the next rollup makes the weights final

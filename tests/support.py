@@ -49,6 +49,21 @@ def wait_for_query(query, predicate: Callable[[list[dict]], bool], timeout: floa
     )
 
 
+def emulator_retry():
+    """A retry for a test's own direct writes: under load the Firestore emulator now and then
+    answers a commit with CANCELLED ("call already cancelled") or ABORTED while the pipeline's
+    transactions hold the same document. Only for idempotent writes (a fixed value)."""
+    from google.api_core import exceptions as gexc
+    from google.api_core.retry import Retry, if_exception_type
+
+    return Retry(
+        predicate=if_exception_type(gexc.Cancelled, gexc.Aborted, gexc.ServiceUnavailable),
+        initial=0.2,
+        maximum=2.0,
+        timeout=30.0,
+    )
+
+
 def poll(fn: Callable[[], object], timeout: float = 20.0, every: float = 0.2):
     deadline = time.monotonic() + timeout
     while True:

@@ -175,7 +175,7 @@ def test_entries_left_behind_do_not_hold_the_overlay_and_old_listeners_detach(
 
     from google.cloud import firestore
 
-    from tests.support import wait_for_doc
+    from tests.support import emulator_retry, wait_for_doc
 
     db = firestore.Client(project=cloud["project_id"])
     creator = f"cr-{stream_id}"
@@ -188,7 +188,9 @@ def test_entries_left_behind_do_not_hold_the_overlay_and_old_listeners_detach(
     wait_for_doc(db.collection("streams").document(silent), lambda d: d.get("status") == "live")
     # The silent stream never got its end event: no update for three hours.
     now = datetime.now(UTC)
-    db.collection("streams").document(silent).update({"updated_at": now - timedelta(hours=3)})
+    db.collection("streams").document(silent).update(
+        {"updated_at": now - timedelta(hours=3)}, retry=emulator_retry()
+    )
     # Newest by `since`: an entry whose stream does not exist at all, then the silent one.
     pointer.set(
         {
@@ -209,6 +211,7 @@ def test_entries_left_behind_do_not_hold_the_overlay_and_old_listeners_detach(
             "creator_id": creator,
         },
         merge=True,
+        retry=emulator_retry(),
     )
     q = urlencode({"creator": creator, "widgets": "alerts,top,poll,question", "stale": 60})
     browser.open(PAGE, f"{web['overlay']}?{q}", width=1280, height=720)

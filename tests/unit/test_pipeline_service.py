@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import timedelta
 
 import pytest
@@ -399,3 +400,40 @@ def test_a_rollup_with_more_alerts_than_a_document_holds_writes_consecutive_ones
     assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))  # consecutive
     assert max(len(d["items"]) for d in docs) == rollup.ALERTS_PER_DOC
     assert len(docs) >= 4  # the first gift's own, then the big rollup's three
+
+
+def test_a_running_streak_at_a_gift_a_second_asks_for_one_follow_up_per_grid_step(
+    monkeypatch, leading
+):
+    """Each message of a running streak moves its idle deadline by a second. Asked for
+    exactly, every commit wanted its own follow-up task (a distinct name), each of which
+    found the deadline passed by the next gift's rollup; on the grid the commits share one.
+    The streak that then goes silent is still settled by that follow-up."""
+    from giftengine.domain.stream import streak_deadline_slack
+
+    monkeypatch.setattr(feature_registry, "REGISTRY", ())
+    store = MemoryEventStore()
+    deps = make_deps(store)
+    tick = deps.settings.followup_tick_s
+    timeout = deps.settings.streak_idle_timeout_s
+    flush_s = deps.settings.board_flush_interval_s
+    grid = streak_deadline_slack(timeout)  # 4 s for the default 10 s timeout
+    assert grid == 4.0
+    t0 = deps.clock.t
+    for n in range(1, 9):  # one streak, a message a second, no final
+        deps.clock.t = t0 + n - 1
+        g = factories.gift("u1", coins=2, count=n, end=False, group="s", secs=n - 1)
+        assert deliver(deps, [g], f"m{n}").outcome == "recorded"
+        assert totals(store)["gifts"] == 0  # open: counted at its settlement
+    t_last = deps.clock.t
+    asked = sorted({at for _, at in deps.scheduler.calls if at < t_last + flush_s})
+    # the idle deadlines t0+10 ... t0+17 fall on 3 grid steps (not 8 distinct task names)
+    assert len({math.floor(at / tick) for at in asked}) <= 8 / grid + 1
+    assert all(at % grid == 0 for at in asked)
+    # Silent from here: the last follow-up asked for comes after the streak's idle
+    # deadline, within one grid step, and settles it at its highest count.
+    last = max(at for _, at in deps.scheduler.calls if at >= t_last + timeout)
+    assert t_last + timeout <= last < t_last + timeout + grid
+    deps.clock.t = last
+    pipeline.run_rollup("s1", deps, followup=True)
+    assert totals(store)["gifts"] == 8 and totals(store)["coins"] == 16

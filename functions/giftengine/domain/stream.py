@@ -38,6 +38,28 @@ GOAL_METRICS = ("coins", "gift_units", "likes", "follows", "shares", "joins")
 # Settled streaks kept per stream: ~50 bytes each in the state documents, so even all of
 # them in one shard document stay near half of Firestore's 1 MiB limit.
 SETTLED_CAP = 10_000
+# An idle streak's follow-up rollup is asked for on this grid (`next_deadline` with slack):
+# at a gift a second, each message of a running streak moves its idle deadline by a second,
+# and each commit asked for a follow-up task of its own that found nothing due (the next
+# gift's rollup had passed the deadline). On the grid they share one. A streak with no event
+# after it then settles up to this much later; kept under the battles' settlement grace
+# minus the idle timeout (15 - 10 s, docs/engagement.md), so a streak that idles out inside
+# a battle still settles before the freeze; and at most `STREAK_SLACK_SHARE` of the idle
+# timeout (a shorter timeout, as the tests' 2 s with a 5 s grace, gets a finer grid).
+STREAK_DEADLINE_SLACK_S = 4.0
+STREAK_SLACK_SHARE = 0.4
+
+
+def streak_deadline_slack(timeout: float) -> float:
+    """The grid an idle streak's follow-up is asked for on, for this idle timeout."""
+    return min(STREAK_DEADLINE_SLACK_S, STREAK_SLACK_SHARE * timeout)
+
+
+def _on_grid(t: float, grid: float) -> float:
+    """`t` rounded up to a multiple of `grid` (`t` itself when `grid` is 0)."""
+    return math.ceil(t / grid) * grid if grid > 0 else t
+
+
 # Board documents a stream remembers having written (a long stream passes a day, a week
 # and a month boundary now and then; one forgotten is only written once more).
 BOARDS_KEPT = 32
@@ -403,16 +425,20 @@ class StreamState:
 
     def next_deadline(self, timeout: float, slack: bool = False) -> float | None:
         """The soonest time something changes with no new event (an idle streak settles, a
-        feature's deadline). With `slack`, each feature's deadline rounded up to its grid
-        (`Feature.deadline_slack`): when the follow-up rollup may run."""
+        feature's deadline). With `slack`, each deadline rounded up to its grid (streaks:
+        `streak_deadline_slack`; features: `Feature.deadline_slack`): when the follow-up
+        rollup may run."""
+        streak_grid = streak_deadline_slack(timeout) if slack else 0.0
         deadlines = [
-            s.last_seen + timeout for v in self.users.values() for s in v.streaks.values() if s.open
+            _on_grid(s.last_seen + timeout, streak_grid)
+            for v in self.users.values()
+            for s in v.streaks.values()
+            if s.open
         ]
         for f in self._features.values():
             d = f.next_deadline()
             if d is not None:
-                grid = f.deadline_slack if slack else 0.0
-                deadlines.append(math.ceil(d / grid) * grid if grid > 0 else d)
+                deadlines.append(_on_grid(d, f.deadline_slack if slack else 0.0))
         return min(deadlines) if deadlines else None
 
     # ---- closing a batch ---------------------------------------------------------------

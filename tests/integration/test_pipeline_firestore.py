@@ -786,3 +786,32 @@ def test_a_rollup_of_many_gifts_writes_its_alerts_on_consecutive_documents(deps,
     ids = [a["event_id"] for d in docs for a in d["items"] if a["type"] == "gift"]
     assert sorted(ids) == sorted(g.event_id for g in gifts)
     assert max(len(json.dumps(d, default=str)) for d in docs) < 1_000_000
+
+
+def test_the_features_state_is_kept_as_json_text_and_an_older_map_is_replaced(
+    deps, stream_id, monkeypatch
+):
+    """The rollup state keeps its features' state as one JSON string (`_features`), not a
+    map of a few hundred values to encode on every commit; a state written before that, with
+    a `features` map, is read as it was and the next update leaves the string only."""
+    interval = deps.settings.rollup_min_interval_s
+
+    def fast(c):
+        deps.clock.t += 2 * interval
+        gift_ = ev(stream_id, coins=c, streakable=False)
+        assert pipeline.run_rollup(stream_id, deps, fresh=gift_).recorded
+
+    fast(5)
+    fast(7)
+    ref = deps.store._state_refs(stream_id)[0]
+    doc = ref.get().to_dict()
+    assert "features" not in doc and isinstance(doc["_features"], str)
+    features = json.loads(doc["_features"])
+    assert features  # the registered features keep state for these gifts (mood, rewards)
+    # an older state: the features as a map
+    old = {k: v for k, v in doc.items() if k != "_features"} | {"features": features}
+    ref.set(old)
+    fast(11)
+    doc = ref.get().to_dict()
+    assert "features" not in doc and set(json.loads(doc["_features"])) >= set(features)
+    assert coins(deps, stream_id) == 23

@@ -101,6 +101,16 @@ def _slots_of(snap) -> list[int]:
     return list(snap.get("slots") or [])
 
 
+def _state_core(snap) -> dict:
+    """The state document's fields with the features' state decoded (`_features`, JSON
+    text; states written before it keep a `features` map, read as it is)."""
+    core = dict(snap.to_dict() or {}) if snap is not None and snap.exists else {}
+    text = core.pop("_features", None)
+    if isinstance(text, str):
+        core["features"] = json.loads(text)
+    return core
+
+
 def _stored(snap) -> eventlog.Stored:
     if isinstance(snap, _InHand):
         return eventlog.Stored(snap.id, None, tuple(e.event_id for e in snap.events))
@@ -607,7 +617,7 @@ class FirestoreStreamStore:
         as of that state is seen."""
         state_ref, shard_refs = self._state_refs(stream_id)
         core_snap = snaps.get(state_ref.path)
-        core = dict(core_snap.to_dict() or {}) if core_snap is not None and core_snap.exists else {}
+        core = _state_core(core_snap)
         if fresh is not None:
             cursor = core.get("_cursor")
             recent = [_InHand(*fresh)]
@@ -709,6 +719,18 @@ class FirestoreStreamStore:
         core["_waiting"] = False  # every commit that is no hold read past what waited
         if plan.goals_v is not None:
             core["_goals_v"] = plan.goals_v  # a whole-document set keeps it
+        # The features' state as JSON text, as the viewers' (`_state_core` reads it back):
+        # one string instead of a few hundred nested values to encode on every commit. An
+        # update must name every field it replaces, so it deletes what it does not write,
+        # and the map older states kept under `features`.
+        features = core.pop("features", None)
+        updating = if_unchanged is not None and if_unchanged.exists
+        if features:
+            core["_features"] = json.dumps(features, separators=(",", ":"))
+        elif updating:
+            core["_features"] = firestore.DELETE_FIELD
+        if updating:
+            core["features"] = firestore.DELETE_FIELD
         if core.get("_users") is firestore.DELETE_FIELD and (
             if_unchanged is None or not if_unchanged.exists
         ):

@@ -119,6 +119,30 @@ def test_every_manifest_queue_exists_in_the_tasks_emulator(cloud):
 
 
 @pytest.mark.emulator
+def test_the_tasks_emulator_refuses_a_task_name_already_used_as_cloud_tasks_does(cloud, stream_id):
+    """The emulator itself accepts and runs every create; ours (devcloud/tasks_emulator.py)
+    answers ALREADY_EXISTS to a name already used, as Cloud Tasks does, so a name two
+    processes both create runs once here too."""
+    from giftengine.adapters.clients import tasks_client
+    from google.api_core.exceptions import AlreadyExists
+
+    client = tasks_client()
+    q = next(iter(M.queues.values()))
+    parent = naming.queue_path(cloud["project_id"], M.region, q.name)
+    future = {"seconds": int(time.time()) + 3600}  # never due during the test
+    task = {
+        "name": f"{parent}/tasks/dup-{stream_id}",
+        "schedule_time": future,
+        "http_request": {"http_method": "POST", "url": "http://127.0.0.1:9/never"},
+    }
+    assert client.create_task(parent=parent, task=task).name == task["name"]
+    with pytest.raises(AlreadyExists):
+        client.create_task(parent=parent, task=task)
+    other = {**task, "name": f"{parent}/tasks/dup-{stream_id}-2"}
+    assert client.create_task(parent=parent, task=other).name == other["name"]
+
+
+@pytest.mark.emulator
 def test_every_manifest_bucket_exists_in_the_storage_emulator(cloud, stream_id):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage

@@ -11,7 +11,7 @@ Components (one process group each, logs in <state dir>/logs/<component>.log):
                  emulator spends ~8 s of CPU compiling its API validators; in parallel it no
                  longer delays Firestore and Pub/Sub)
   storage    gcp-storage-emulator (in memory)
-  tasks      gcloud-tasks-emulator, in its own venv
+  tasks      gcloud-tasks-emulator, in its own venv (tasks_emulator.py: used names refused)
   fn-<name>  functions-framework serving one manifest function (gunicorn, threaded)
   web-overlay, web-dashboard  the web clients (built with Vite when web/ changed), each on
              its own port with a /config.json pointing at this stack (giftengine_dev.webclients)
@@ -333,8 +333,7 @@ def _start_tasks(layout: Layout) -> procs.Proc:
     retries = max((q.max_attempts for q in layout.manifest.queues.values()), default=100)
     cmd = [
         str(tools.tasks_python()),
-        "-m",
-        "gcloud_tasks_emulator",
+        str(Path(__file__).with_name("tasks_emulator.py")),  # refuses a used task name
         "start",
         "--port",
         str(layout.emulator_port("tasks")),

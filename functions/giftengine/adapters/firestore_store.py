@@ -731,13 +731,11 @@ class FirestoreStreamStore:
             core["_features"] = firestore.DELETE_FIELD
         if updating:
             core["features"] = firestore.DELETE_FIELD
-        if core.get("_users") is firestore.DELETE_FIELD and (
-            if_unchanged is None or not if_unchanged.exists
-        ):
+        if core.get("_users") is firestore.DELETE_FIELD and not updating:
             del core["_users"]  # a set or create replaces the whole document anyway
         if if_unchanged is None:
             writer.set(state_ref, core)
-        elif if_unchanged.exists:  # every field of the document is in `core`
+        elif updating:  # every field of the document is in `core`
             when = self.db.write_option(last_update_time=if_unchanged.update_time)
             writer.update(state_ref, core, option=when)
         else:

@@ -165,6 +165,44 @@ def test_a_decaying_mood_returns_to_calm_at_its_deadline_with_no_event():
     assert m.current == "calm" and s.next_deadline(10.0) is None
 
 
+def test_the_view_holds_the_scores_of_the_last_event_until_the_named_mood_changes():
+    """A rollup that only moves the clock (a flush, another feature's timer) leaves the
+    view as it was, so it does not rewrite the live document; the view says when its scores
+    stood (`at`) and the half-life, for a client to decay them. The deadline's rollup that
+    names calm changes it."""
+    s = state()
+    apply(s, [like(100, 0)], NOW)
+    first = s.feature("mood").view()
+    assert first["scores"]["love"] == 100 and first["mood"] == "love"
+    assert first["at"] == "2026-11-22T20:00:00Z"  # T0, the like's time
+    assert first["half_life_s"] == mood.DEFAULT_HALF_LIFE_S
+    deadline = s.next_deadline(10.0)
+    for t in (NOW + 5, NOW + 20, deadline - 0.5):
+        apply(s, [], t)
+        assert s.feature("mood").view() == first  # decayed inside, not in the view
+    assert s.feature("mood").scores["love"] < 20
+    apply(s, [], deadline)
+    calm = s.feature("mood").view()
+    assert calm["mood"] == "calm" and {**calm, "mood": "love", "since": None} == {
+        **first,
+        "since": None,
+    }
+    # The next event shows the decayed scores with its own time.
+    apply(s, [comment("lol", 60, 1)], NOW + 60)
+    after = s.feature("mood").view()
+    assert after["scores"] == {"hype": 0, "love": int(round(100 * 2**-3)), "laugh": 5, "calm": 0}
+    assert after["at"] != first["at"]
+
+
+def test_the_view_survives_the_state_round_trip():
+    s = state()
+    apply(s, [like(60, 0)], NOW)
+    apply(s, [], NOW + 7)
+    again = Mood()
+    again.load(s.feature("mood").to_dict())
+    assert again.view() == s.feature("mood").view()
+
+
 def test_each_closed_minute_is_one_timeline_side_write():
     s = state()
     apply(s, [like(50, 0)], NOW)

@@ -73,3 +73,7 @@ def test_reactions_turn_the_overlays_mood(cloud, web, browser, artifacts, publis
     # 8 comments of 5 to laugh, then 105 to love, decayed (half-life 300 s) by the seconds
     # between their time and the rollups' clock on this machine.
     assert 90 <= view["scores"]["love"] <= 105 and 30 <= view["scores"]["laugh"] <= 40
+    # The badge decays the view's score (as of `at`) by the half-life between events.
+    assert view["half_life_s"] == 300 and view["at"].endswith("Z")
+    shown = int(browser.eval(page, "() => document.getElementById('w-mood').dataset.score"))
+    assert 0.9 * view["scores"]["love"] <= shown <= view["scores"]["love"], (shown, view)

@@ -24,9 +24,10 @@ Rules (docs/engagement.md, "Mood"; decision 075):
   minute, to `mood_timelines/{stream}` (a map keyed by
   minute): one side write per stream per minute with activity.
 - The live view (`streams/{id}.features.mood`) holds the named mood and the scores rounded
-  to integers; it changes the live document only when one of those changes, and the live
-  document is written at most once per rollup interval anyway. While a non-calm mood
-  decays with no events, the feature asks for a rollup at the time its score crosses LEAVE
+  to integers as of the last applied event (`at`, with `half_life_s`, so a client decays
+  them between events: decision 096); a rollup that only moves the clock changes the
+  live document only when the named mood changes. While a non-calm mood decays with no
+  events, the feature asks for a rollup at the time its score crosses LEAVE
   (`next_deadline`), so the theme returns to calm without a new event.
 """
 
@@ -90,6 +91,9 @@ class Mood(Feature):
     def __init__(self) -> None:
         self.scores = dict.fromkeys(MOODS, 0.0)
         self.clock = 0.0  # the mood clock: latest event time (or rollup now) applied
+        # The scores as the last applied event left them, and the clock then: the view
+        self.shown: dict[str, float] = dict.fromkeys(MOODS, 0.0)
+        self.shown_at = 0.0
         self.current = "calm"
         self.since: float | None = None
         self.minute: int | None = None  # the minute of the clock the timeline is in
@@ -103,6 +107,12 @@ class Mood(Feature):
         self.current = d.get("current", "calm")
         self.since = d.get("since")
         self.minute = d.get("minute")
+        shown = d.get("shown")
+        if shown is None:  # a state from before the view kept them: as of the clock
+            self.shown, self.shown_at = dict(self.scores), self.clock
+        else:
+            self.shown.update({m: float(v) for m, v in shown.items() if m in MOODS})
+            self.shown_at = float(d.get("shown_at", self.clock))
 
     def to_dict(self) -> dict:
         if not self.clock:
@@ -113,6 +123,8 @@ class Mood(Feature):
             "current": self.current,
             "since": self.since,
             "minute": self.minute,
+            "shown": self.shown,
+            "shown_at": self.shown_at,
         }
 
     @classmethod
@@ -167,6 +179,7 @@ class Mood(Feature):
     def _add(self, st, mood: str, weight: float, t: float) -> None:
         self._advance(st, t)
         self.scores[mood] += weight * 2.0 ** (-(self.clock - t) / self.half_life)
+        self.shown, self.shown_at = dict(self.scores), self.clock
 
     def _close_minute(self, st) -> None:
         """The closing minute's point, merged into the stream's timeline document."""
@@ -226,7 +239,15 @@ class Mood(Feature):
         return self.clock + self.half_life * math.log2(s / LEAVE) + 0.001
 
     def view(self) -> dict | None:
+        """The named mood, and the scores as of `at` (the last applied event's clock):
+        a client shows `score * 2^-((now - at) / half_life_s)` between events."""
         if not self.clock:
             return None
         since = None if self.since is None else utc_iso(datetime.fromtimestamp(self.since, UTC))
-        return {"mood": self.current, "scores": self.rounded(), "since": since}
+        return {
+            "mood": self.current,
+            "scores": {m: int(round(self.shown[m])) for m in MOODS},
+            "at": utc_iso(datetime.fromtimestamp(self.shown_at or self.clock, UTC)),
+            "half_life_s": int(self.half_life),
+            "since": since,
+        }

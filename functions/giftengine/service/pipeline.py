@@ -132,9 +132,9 @@ def record_events(events: list[EngagementEvent], deps: Deps) -> bool:
         fast = _record_with_rollup(events, deps)
         if fast.recorded:
             return True
-        if fast.due_at is not None:  # the live documents were written less than an interval ago
+        if fast.followup_at is not None:  # the live documents' turn has not come yet
             created = deps.store.record_events(events)
-            deps.scheduler.schedule_followup(stream_id, fast.due_at)
+            deps.scheduler.schedule_followup(stream_id, fast.followup_at)
             return created
     created = deps.store.record_events(events)
     # Trigger even for a duplicate: the first delivery may have crashed before it did.
@@ -246,9 +246,10 @@ class RollupResult:
     wrote: bool  # the live documents or the boards (not a hold's mark alone)
     next_at: float | None
     recorded: bool = False  # `fresh` was recorded by this rollup's commit
-    # `fresh` not recorded because the live documents were written less than an interval
-    # ago: when they may be written again (the rollup that applies it is due)
+    # `fresh` not recorded because the live documents' turn has not come: when the fast
+    # path may take it (`rollup.live_turn`, fresh), and when a follow-up may
     due_at: float | None = None
+    followup_at: float | None = None
 
 
 class _CreatorConfigCache:
@@ -373,8 +374,12 @@ def run_rollup(
             # When the live documents may be written again: the fast path waits for that
             # time, and a follow-up then applies the events (with any flush due before it).
             # Not `next_run`: a flush due sooner is no time the events could be applied at.
-            live_ok = holder["state"].last_rollup_at + c.interval
-            return RollupResult(0, False, None, due_at=max(live_ok, now + c.followup_tick))
+            st, soonest = holder["state"], now + c.followup_tick
+            return RollupResult(
+                0, False, None,
+                due_at=max(rollup.live_turn(st, c, fresh=True), now),
+                followup_at=max(rollup.live_turn(st, c), soonest),
+            )  # fmt: skip
     else:
         out = deps.store.rollup(stream_id, s.rollup_max_events, decide, lease=not followup)
     if out is None:  # another rollup of this stream is running: come back next interval

@@ -31,6 +31,7 @@ export function applyMood(root, box, view) {
   box.dataset.mood = mood;
   const value = el("span", { class: "mood-score" }, "");
   const show = () => {
+    if (!box.isConnected && box._decay) return clearInterval(box._decay); // replaced: a new stream
     const score = decayedScore(view, mood, Date.now());
     value.textContent = fmt(score);
     box.dataset.score = String(score);

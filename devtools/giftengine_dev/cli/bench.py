@@ -6,6 +6,7 @@ import json
 
 
 def run(args) -> int:
+    from giftengine_dev.bench import print_report
     from giftengine_dev.bench import run as bench
     from giftengine_dev.devcloud import stack
 
@@ -35,12 +36,7 @@ def run(args) -> int:
     finally:
         if started and not args.keep:
             stack.down()
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        for k, v in report.items():
-            print(f"{k:28} {v}")
-    return 0 if report["exact"] else 1
+    return print_report(report, args.json)
 
 
 def register(sub) -> None:

@@ -169,7 +169,7 @@ def test_the_view_holds_the_scores_of_the_last_event_until_the_named_mood_change
     """A rollup that only moves the clock (a flush, another feature's timer) leaves the
     view as it was, so it does not rewrite the live document; the view says when its scores
     stood (`at`) and the half-life, for a client to decay them. The deadline's rollup that
-    names calm changes it."""
+    names calm changes it, with the scores as of then."""
     s = state()
     apply(s, [like(100, 0)], NOW)
     first = s.feature("mood").view()
@@ -181,12 +181,10 @@ def test_the_view_holds_the_scores_of_the_last_event_until_the_named_mood_change
         apply(s, [], t)
         assert s.feature("mood").view() == first  # decayed inside, not in the view
     assert s.feature("mood").scores["love"] < 20
-    apply(s, [], deadline)
+    apply(s, [], deadline)  # named calm: the view shows the scores it was named by
     calm = s.feature("mood").view()
-    assert calm["mood"] == "calm" and {**calm, "mood": "love", "since": None} == {
-        **first,
-        "since": None,
-    }
+    assert calm["mood"] == "calm" and calm["scores"]["love"] == 15  # LEAVE, rounded
+    assert calm["at"] > first["at"] and calm["since"] == calm["at"]
     # The next event shows the decayed scores with its own time.
     apply(s, [comment("lol", 60, 1)], NOW + 60)
     after = s.feature("mood").view()

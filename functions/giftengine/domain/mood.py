@@ -26,7 +26,8 @@ Rules (docs/engagement.md, "Mood"; decision 075):
 - The live view (`streams/{id}.features.mood`) holds the named mood and the scores rounded
   to integers as of the last applied event (`at`, with `half_life_s`, so a client decays
   them between events: decision 096); a rollup that only moves the clock changes the
-  live document only when the named mood changes. While a non-calm mood decays with no
+  live document only when the named mood changes, and then shows the scores as of that
+  clock. While a non-calm mood decays with no
   events, the feature asks for a rollup at the time its score crosses LEAVE
   (`next_deadline`), so the theme returns to calm without a new event.
 """
@@ -225,6 +226,8 @@ class Mood(Feature):
             new = cur
         if new != cur:
             self.current, self.since = new, self.clock
+            # The view is rewritten for the new mood anyway: with the scores it was named by.
+            self.shown, self.shown_at = dict(self.scores), self.clock
 
     def rounded(self) -> dict:
         return {m: int(round(self.scores[m])) for m in MOODS}

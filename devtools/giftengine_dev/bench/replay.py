@@ -8,10 +8,11 @@ to compare rule changes by (decisions 044 and 096), reproducible to the gift.
 The bench's generator (`run.one_per_s_messages`) sends a gift a second; each arrives
 `jitter_s` late at most (uniform, seeded) and is delivered to `record_engagement` over the
 in-memory store (service/memory.py) with the settings as deployed. Follow-up rollups run
-when due, once per task name (as Cloud Tasks refuses a name already used:
-adapters/tasks.py). Counted: the fast path's waits (`Deps.sleep`) and the seconds waited,
-follow-up tasks asked for and run, the live document's writes (`rev`) and the most of
-them in any 10 s window, and whether the totals are exact.
+when due, once per task name: the deployed scheduler (adapters/tasks.py) names them, over
+a client that refuses a name already used, as Cloud Tasks does. Counted: the fast path's
+waits (`Deps.sleep`) and the seconds waited, follow-up tasks asked for and run, the live
+document's writes (`rev`) and the most of them in any 10 s window, and whether the totals
+are exact.
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import heapq
-import math
 import random
 from contextlib import contextmanager
 
+from giftengine import manifest
+from giftengine.adapters.tasks import TaskScheduler
 from giftengine.config import load
 from giftengine.domain import eventlog, feature_registry, rollup
 from giftengine.service import pipeline
 from giftengine.service.memory import MemoryEventStore
+from google.api_core import exceptions as gexc
 
 from giftengine_dev.bench import print_report
 from giftengine_dev.bench.run import one_per_s_messages
+from giftengine_dev.bench.stats import max_rate_in_window
 
 STREAM, CREATOR = "replay-1ps", "replay-creator"
 T0 = 1_800_000_000.0
@@ -49,34 +53,37 @@ class _Clock:
         self.t += seconds
 
 
-class _Tasks:
-    """Follow-ups by name (stream, kind, tick), each name once, as Cloud Tasks does."""
+class _TasksClient:
+    """Cloud Tasks as the replay needs it: a task name is taken once (ALREADY_EXISTS after,
+    as Cloud Tasks and the local cloud answer), the created tasks' times kept to run."""
 
-    def __init__(self, settings):
-        self.settings = settings
-        self.asked = 0
-        self._used: set[tuple[str, int]] = set()
+    def __init__(self):
+        self.names: set[str] = set()
         self.due: list[float] = []
 
-    def _create(self, kind: str, bucket: int, at: float) -> None:
-        self.asked += 1
-        if (kind, bucket) not in self._used:
-            self._used.add((kind, bucket))
-            heapq.heappush(self.due, at)
+    def queue_path(self, project: str, location: str, queue: str) -> str:
+        return f"projects/{project}/locations/{location}/queues/{queue}"
+
+    def create_task(self, parent: str, task: dict) -> None:
+        if task["name"] in self.names:
+            raise gexc.AlreadyExists(task["name"])
+        self.names.add(task["name"])
+        heapq.heappush(self.due, task["schedule_time"].ToNanoseconds() / 1e9)
+
+
+class _Scheduler(TaskScheduler):
+    """The deployed scheduler (its task names, each asked once per process) over
+    `_TasksClient`; counts what the pipeline asks for."""
+
+    asked = 0
 
     def schedule_rollup(self, stream_id: str, at: float, trailing: bool = True) -> None:
-        interval = self.settings.rollup_min_interval_s
-        bucket = math.floor(at / interval)
-        self._create("e", bucket, at)
-        if trailing:
-            self._create("e", bucket + 1, (bucket + 1) * interval)
+        self.asked += 1
+        super().schedule_rollup(stream_id, at, trailing)
 
     def schedule_followup(self, stream_id: str, at: float) -> None:
-        self._create("f", math.floor(at / self.settings.followup_tick_s), at)
-
-    @property
-    def named(self) -> int:
-        return len(self._used)
+        self.asked += 1
+        super().schedule_followup(stream_id, at)
 
 
 class _NoDeadLetters:
@@ -108,10 +115,14 @@ def replay_one_per_s(
 ) -> dict:
     """Replay `gifts` gifts of the bench's 1 gift/s generator; returns the counts."""
     with _rules(tolerance, without):
-        settings = dataclasses.replace(load(), inline_rollup=True)
+        settings = load()
+        queue = manifest.load().queues["rollups"]
+        endpoints = {**settings.endpoints, queue.target: "http://replay.invalid"}  # no call
+        settings = dataclasses.replace(settings, inline_rollup=True, endpoints=endpoints)
         clock = _Clock(T0)
         store = MemoryEventStore()
-        tasks = _Tasks(settings)
+        client = _TasksClient()
+        tasks = _Scheduler(settings, client=client)
         deps = pipeline.Deps(
             settings=settings,
             store=store,
@@ -130,8 +141,8 @@ def replay_one_per_s(
 
         def run_due(until: float) -> None:
             nonlocal ran
-            while tasks.due and tasks.due[0] <= until:
-                clock.t = max(clock.t, heapq.heappop(tasks.due))
+            while client.due and client.due[0] <= until:
+                clock.t = max(clock.t, heapq.heappop(client.due))
                 store.clock += 1
                 rev = live_rev()
                 pipeline.run_rollup(STREAM, deps, followup=True)
@@ -151,7 +162,6 @@ def replay_one_per_s(
             clock.t += commit_s
         run_due(T0 + gifts + 120)
         totals = (store.live(STREAM) or {}).get("totals") or {}
-        busiest = max((sum(1 for t in writes if a <= t <= a + WINDOW_S) for a in writes), default=0)
         return {
             "gifts": gifts,
             "tolerance_share": rollup.LIVE_TOLERANCE_SHARE,
@@ -159,10 +169,10 @@ def replay_one_per_s(
             "fast_path_waits": len(clock.slept),
             "fast_path_wait_s": round(sum(clock.slept), 3),
             "followups_asked": tasks.asked,
-            "followup_tasks": tasks.named,
+            "followup_tasks": len(client.names),
             "followups_run": ran,
             "live_writes": len(writes),
-            "busiest_live_writes_per_s": round(busiest / WINDOW_S, 2),
+            "busiest_live_writes_per_s": round(max_rate_in_window(writes, WINDOW_S), 2),
             "exact": totals.get("coins") == coins and totals.get("gifts") == units,
         }
 

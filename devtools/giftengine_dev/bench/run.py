@@ -482,15 +482,13 @@ def one_gift_per_s(db, project: str, writes_dir: str, seconds: float) -> dict:
     ops["firestore_writes_per_gift_with_periods"] = round(per_gift["firestore_writes"], 4)
     ops["cost_usd_per_million_gifts_with_periods"] = cost.per_million_gifts(per_gift)
     ops["exact"] = totals.get("coins") == coins and totals.get("gifts") == units
-    # Its live document and alerts, as the hot stream's (`write_figures`): the fast path
+    # Its listened-to documents, as the hot stream's (`write_figures`): the fast path
     # takes a turn up to a quarter interval early (decision 096), at most one per interval
     # in the long run.
     listened = [
         w
         for w in writelog.read(writes_dir)
-        if "path" in w
-        and start - 1 <= w["t"] <= t_window
-        and (w["path"] == f"streams/{stream}" or w["path"].startswith(f"streams/{stream}/alerts/"))
+        if "path" in w and start - 1 <= w["t"] <= t_window and _listened(w["path"], stream)
     ]
     path, rate = busiest(listened)
     ops["busiest_listened_doc"] = path
@@ -681,6 +679,15 @@ def operations(writes_dir: str, lo: float, hi: float, sent: _Sent, app_log_bytes
     }
 
 
+def _listened(path: str, stream: str) -> bool:
+    """A document clients listen to: the stream's live document, its alerts, a board."""
+    return (
+        path == f"streams/{stream}"
+        or path.startswith(f"streams/{stream}/alerts/")
+        or path.startswith("leaderboards/")
+    )
+
+
 def write_figures(writes_dir: str, hot: dict) -> dict:
     s, c = hot["stream"], hot["creator"]
     lo, hi = hot["t0"] - 1, hot["t_done"] + 12
@@ -696,14 +703,7 @@ def write_figures(writes_dir: str, hot: dict) -> dict:
             or w["path"].startswith("leaderboards/global.")
         )
     ]
-    listened = [
-        w
-        for w in mine
-        if w["path"] == f"streams/{s}"
-        or w["path"].startswith(f"streams/{s}/alerts/")
-        or w["path"].startswith("leaderboards/")
-    ]
-    path, rate = busiest(listened)
+    path, rate = busiest([w for w in mine if _listened(w["path"], s)])
     by_kind: dict[str, int] = {}
     for w in mine:
         key = (

@@ -27,9 +27,9 @@ Rules (docs/engagement.md, "Mood"; decision 075):
   to integers as of the last applied event (`at`, with `half_life_s`, so a client decays
   them between events: decision 096); a rollup that only moves the clock changes the
   live document only when the named mood changes, and then shows the scores as of that
-  clock. While a non-calm mood decays with no
-  events, the feature asks for a rollup at the time its score crosses LEAVE
-  (`next_deadline`), so the theme returns to calm without a new event.
+  clock. While a non-calm mood decays with no events, the feature asks for a rollup at the
+  time its score crosses LEAVE (`next_deadline`), so the theme returns to calm without a
+  new event.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ class Mood(Feature):
         return {
             "mood": self.current,
             "scores": {m: int(round(self.shown[m])) for m in MOODS},
-            "at": utc_iso(datetime.fromtimestamp(self.shown_at or self.clock, UTC)),
+            "at": utc_iso(datetime.fromtimestamp(self.shown_at, UTC)),
             "half_life_s": int(self.half_life),
             "since": since,
         }

@@ -303,3 +303,20 @@ def test_the_outbox_job_republishes_each_streams_events_together_when_it_can():
     assert svc.flush_outbox() == {"republished": 3, "failed": 0}
     assert batches == [["app:u1:key-b0001", "app:u1:key-b0002", "app:u1:key-b0003"]]
     assert svc.flush_outbox()["republished"] == 0
+
+
+def test_each_app_gift_of_a_streakable_gift_counts_in_the_stream_as_paid():
+    """Five purchases of streakable gifts (hearts, roses), each its own settled streak: the
+    stream counts every unit the viewer paid for, not only the first purchase of a gift."""
+    from giftengine.domain.stream import StreamState
+
+    svc, store, clock, published = funded(1000)
+    bought = [("heart", 3), ("heart", 1), ("heart", 2), ("rose", 5), ("rose", 5)]
+    for i, (gift_id, count) in enumerate(bought):
+        svc.spend_gift("u1", gift(gift_id=gift_id, count=count, key=f"key-s{i:04d}"))
+        clock.now += 20  # under the velocity limit
+    st = StreamState(stream_id="s1")
+    for e in published.events:
+        st.apply(e, clock.now)
+    spent = svc.wallet_view("u1")["total_spent"]
+    assert (st.totals.coins, st.totals.gifts) == (spent, 16) and spent == 6 * 5 + 10 * 1

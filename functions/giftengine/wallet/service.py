@@ -235,6 +235,10 @@ class WalletService:
                 ),
                 repeat_count=req.count,
                 repeat_end=True,
+                # Each purchase is a whole streak of its own: without a group of its own,
+                # every app gift of a streakable gift by this viewer would be taken for one
+                # streak's re-sent final, and only the first would count.
+                group_id=event_id,
             )
             outbox = outbox_entry(event, at, txn_id=tid)
             self._write(tx, t, {uid: w2})

@@ -82,6 +82,29 @@ def id_token(uid: str, claims: dict | None = None, project_id: str | None = None
     return emulator_id_token(uid, project_id or os.environ["GIFTENGINE_PROJECT"], claims or {})
 
 
+def stripe_post(endpoints: dict, evt: dict, record: bool = True, **kw):
+    """Sign a Stripe event (tests/wallet/stripe_events.py) and deliver it to the local
+    `payments_webhook`. A completion's session is recorded first (`record`), as `POST
+    /wallet_api/checkout/stripe` would have: a completion of a session never started here
+    credits nothing. `kw`: `se.signed`'s (secret, timestamp)."""
+    import requests
+    from giftengine.adapters.clients import firestore_client
+    from giftengine.wallet.stripe_gateway import COMPLETION_TYPES
+
+    from tests.wallet import stripe_events as se
+
+    if record and evt["type"] in COMPLETION_TYPES:
+        path, doc = se.checkout_record(evt)
+        firestore_client(os.environ["GIFTENGINE_PROJECT"]).document(path).set(doc)
+    body, header = se.signed(evt, **kw)
+    return requests.post(
+        f"{endpoints['payments_webhook']}/payments_webhook/stripe",
+        data=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
 def create_stream(cloud: dict, creator_uid: str, stream_id: str, title: str = "") -> dict:
     """The creator's POST /api/streams: the ownership record that gives them creator powers
     on `stream_id` (the first event's creator_id gives none)."""

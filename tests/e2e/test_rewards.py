@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support import cli_viewer, create_stream, id_token, poll
+from tests.support import cli_viewer, create_stream, id_token, poll, stripe_post
 from tests.wallet import stripe_events as se
 
 pytestmark = pytest.mark.e2e
@@ -21,16 +21,6 @@ pytestmark = pytest.mark.e2e
 
 def auth(uid: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {id_token(uid)}"}
-
-
-def stripe_post(cloud, evt: dict) -> requests.Response:
-    body, header = se.signed(evt)
-    return requests.post(
-        f"{cloud['endpoints']['payments_webhook']}/payments_webhook/stripe",
-        data=body,
-        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
-        timeout=30,
-    )
 
 
 def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
@@ -52,7 +42,9 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
     assert r.status_code == 200, r.text
 
     pi = f"pi_{n}"
-    assert stripe_post(cloud, se.session_completed(f"evt_c_{n}", viewer, pi, 350, 499)).ok
+    assert stripe_post(
+        cloud["endpoints"], se.session_completed(f"evt_c_{n}", viewer, pi, 350, 499)
+    ).ok
     body = {"stream_id": stream, "gift_id": "cap", "count": 3, "idempotency_key": f"xp-{n}"}
     wallet = f"{cloud['endpoints']['wallet_api']}/wallet_api/gifts"
     for _ in range(2):  # the same gift twice: one spend, one event
@@ -89,7 +81,7 @@ def test_gift_xp_points_redemption_and_refund_through_the_local_cloud(cloud):
 
     refund = se.charge_refunded(f"evt_r_{n}", pi, 499, 499)
     for _ in range(2):  # a duplicate webhook takes back nothing more
-        assert stripe_post(cloud, refund).ok
+        assert stripe_post(cloud["endpoints"], refund).ok
     v = view()
     assert v["creator"]["xp"] == 1 and v["global"]["xp"] == 1
     assert v["points"] == {

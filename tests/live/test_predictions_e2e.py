@@ -15,8 +15,8 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.test_rewards import auth, stripe_post
-from tests.support import create_stream, id_token, poll
+from tests.e2e.test_rewards import auth
+from tests.support import create_stream, id_token, poll, stripe_post
 from tests.wallet import stripe_events as se
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
@@ -37,7 +37,9 @@ class Api:
 def buy_and_gift(cloud, uid: str, stream: str, units: int, n: str) -> None:
     """350 coins bought through the Stripe webhook, then `units` caps (99 coins each) sent
     in the app twice with one idempotency key (one spend, one event), as in test_rewards."""
-    assert stripe_post(cloud, se.session_completed(f"evt_{uid}", uid, f"pi_{uid}", 350, 499)).ok
+    assert stripe_post(
+        cloud["endpoints"], se.session_completed(f"evt_{uid}", uid, f"pi_{uid}", 350, 499)
+    ).ok
     gift = {"stream_id": stream, "gift_id": "cap", "count": units, "idempotency_key": f"g-{n}"}
     url = f"{cloud['endpoints']['wallet_api']}/wallet_api/gifts"
     for _ in range(2):

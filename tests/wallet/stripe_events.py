@@ -41,6 +41,24 @@ def session_completed(evt_id: str, uid: str, pi: str, coins: int, amount: int) -
     )
 
 
+def checkout_record(evt: dict) -> tuple[str, dict]:
+    """The document `POST /wallet_api/checkout/stripe` records for the session a completion
+    names (wallet/checkout.py `stripe_checkout`; its path and fields): a test that signs a
+    completion itself records the session first, as the checkout would have, since a
+    completion of a session never started here credits nothing."""
+    obj = evt["data"]["object"]
+    meta = obj["metadata"]
+    doc = {
+        "sessionId": obj["id"],
+        "pack_id": meta["pack_id"],
+        "coins": int(meta["coins"]),
+        "amount": obj["amount_total"],
+        "currency": obj["currency"],
+        "mode": "payment",
+    }
+    return f"customers/{meta['uid']}/checkout_sessions/{obj['id']}", doc
+
+
 def charge_refunded(evt_id: str, pi: str, amount: int, refunded: int) -> dict:
     return event(
         evt_id,

@@ -112,6 +112,8 @@ def test_webhook_deliveries_in_random_order_and_concurrently_give_exact_balances
         events.append(se.dispute_created(f"evt_d{i}", f"pi_{i}", 500))
         expected[["u1", "u2", "u3"][i % 3]] -= 350
     events += [se.event("evt_x1", "customer.created", {}), se.event("evt_x2", "invoice.paid", {})]
+    for e in events[:10]:
+        store.set(*se.checkout_record(e))
     deliveries = [e for e in events for _ in range(10)]
     random.Random(7).shuffle(deliveries)
     with ThreadPoolExecutor(8) as pool:
@@ -213,3 +215,51 @@ def test_khalti_is_confirmed_by_server_side_lookup(flows, fake):
     with pytest.raises(BadSignature):
         f.khalti_callback("unknown-pidx")
     assert svc.reconcile()["ok"]
+
+
+def test_a_completion_credits_the_recorded_checkout_not_the_events_metadata(flows):
+    """A signed completion credits only a session this backend started for that user, paid
+    in its recorded amount and currency, and the recorded pack's coins whatever the
+    metadata says; anything else is refused (400) and credits nothing."""
+    f, svc, store, _ = flows
+    real = f.stripe_checkout("u1", "coins-70", "chk-00000002")  # $0.99, 70 coins
+    sid = real["sessionId"]
+
+    def completion(n: int, sid: str, uid: str = "u1", amount: int = 99, coins: str = "70"):
+        e = se.session_completed(f"evt_m{n}", uid, f"pi_m{n}", 70, amount)
+        e["data"]["object"]["id"] = sid
+        e["data"]["object"]["metadata"]["coins"] = coins
+        return se.signed(e)
+
+    for n, args in enumerate(
+        [
+            {"sid": "cs_never_started"},  # no such checkout
+            {"sid": sid, "uid": "u2"},  # another user's session
+            {"sid": sid, "amount": 1},  # paid one cent
+        ]
+    ):
+        with pytest.raises(BadSignature):
+            f.stripe_webhook(*completion(n, **args))
+    assert svc.wallet_view("u1")["balance"] == 0 and svc.wallet_view("u2")["balance"] == 0
+    r = f.stripe_webhook(*completion(9, sid, coins="99999999999"))
+    assert (r["credited"], svc.wallet_view("u1")["balance"]) == (70, 70)
+
+
+@pytest.mark.parametrize(
+    "etype,obj",
+    [
+        ("checkout.session.completed", "x"),
+        ("charge.refunded", "str"),
+        ("checkout.session.completed", {"id": "cs_1", "payment_status": "paid", "metadata": "x"}),
+        ("charge.refunded", {"payment_intent": "pi_1", "amount_refunded": 1e308}),
+        ("charge.refunded", {"payment_intent": "pi_1", "amount": "x", "amount_refunded": "y"}),
+        ("charge.refunded", {"payment_intent": "pi_1", "amount_refunded": -5}),
+        ("charge.dispute.created", {"payment_intent": "pi_1", "amount": True}),
+    ],
+)
+def test_a_signed_event_in_the_wrong_shape_is_a_400_not_a_500(flows, etype, obj):
+    f, svc, *_ = flows
+    evt = se.event("evt_bad", etype, {})
+    evt["data"] = {"object": obj} if obj != "x" else "x"
+    with pytest.raises(InvalidRequest):
+        f.stripe_webhook(*se.signed(evt))

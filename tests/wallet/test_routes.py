@@ -44,7 +44,9 @@ def deliver(body: bytes, header: str):
 
 def test_a_failed_commit_answers_500_and_the_retry_credits_once(flows):
     f, svc, store = flows
-    body, header = se.signed(se.session_completed("evt_1", "u1", "pi_1", 350, 499))
+    evt = se.session_completed("evt_1", "u1", "pi_1", 350, 499)
+    store.set(*se.checkout_record(evt))
+    body, header = se.signed(evt)
     store.fail_next_commit = RuntimeError("firestore unavailable")
     first = deliver(body, header)
     assert first.status_code == 500 and first.json["error"] == "internal"

@@ -25,7 +25,7 @@ from giftengine.wallet.service import GiftSpend, WalletService
 from giftengine.wallet.settings import WalletSettings
 from google.cloud import firestore
 
-from tests.support import id_token
+from tests.support import id_token, stripe_post
 from tests.wallet import stripe_events as se
 from tests.wallet.helpers import completed
 
@@ -71,16 +71,6 @@ def owned_streams(cloud) -> None:
 
 def auth(uid: str, **claims) -> dict[str, str]:
     return {"Authorization": f"Bearer {id_token(uid, claims or None)}"}
-
-
-def stripe_post(urls, evt: dict, **kw) -> requests.Response:
-    body, header = se.signed(evt, **kw)
-    return requests.post(
-        f"{urls['payments_webhook']}/payments_webhook/stripe",
-        data=body,
-        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
-        timeout=30,
-    )
 
 
 def fund(urls, uid: str, coins: int, amount: int | None = None) -> str:

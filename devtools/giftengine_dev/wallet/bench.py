@@ -26,7 +26,7 @@ import stripe
 from giftengine import settings as settings_mod
 from giftengine.adapters.clients import firestore_client
 from giftengine.adapters.docstore import FirestoreDocStore
-from giftengine.wallet import catalog_file
+from giftengine.wallet import catalog_file, paths
 from giftengine.wallet.payments import PaymentEvent
 from giftengine.wallet.service import GiftSpend, WalletService
 
@@ -174,6 +174,12 @@ def run(n: int, threads: int) -> dict[str, Any]:
     events = []
     for i in range(n):
         uid = many[i % len(many)]
+        # The checkout's record of the session (a completion of a session never started
+        # here credits nothing): what POST /wallet_api/checkout/stripe writes for coins-70.
+        svc.store.set(
+            paths.checkout_session(uid, f"cs_{run_id}_{i}"),
+            {"pack_id": "coins-70", "coins": 70, "amount": 99, "currency": "usd"},
+        )
         events.append(
             json.dumps(
                 {

@@ -7,6 +7,7 @@ then handed to `WalletService.apply_payment`, which applies it exactly once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 from giftengine.service.docstore import Tx
@@ -154,7 +155,32 @@ class PaymentFlows:
         pe = self.stripe.payment_event(event)
         if pe is None:
             return {"received": True, "ignored": event["type"]}
+        if pe.kind == "completed":
+            pe = self._as_checked_out(pe)
         return {"received": True, **self.w.apply_payment(pe)}
+
+    def _as_checked_out(self, pe: PaymentEvent) -> PaymentEvent:
+        """A completion credits what `stripe_checkout` recorded, not what the event says:
+        the session must be one this backend created for that user, paid in the amount and
+        currency it was created with, and the coins are the recorded pack's (the event's
+        metadata could have been written by anyone with access to the Stripe account)."""
+        sid = str((pe.meta or {}).get("session_id"))
+        doc = self.w.store.get(paths.checkout_session(str(pe.uid), sid))
+        if doc is None:
+            raise BadSignature(
+                f"no Stripe checkout session {sid!r} was started here for {pe.uid!r}"
+            )
+        if (pe.amount, pe.currency.lower()) != (
+            doc.get("amount"),
+            str(doc.get("currency")).lower(),
+        ):
+            raise BadSignature(
+                f"session {sid!r} was paid {pe.amount} {pe.currency!r}; the checkout recorded "
+                f"{doc.get('amount')} {doc.get('currency')!r}"
+            )
+        return replace(
+            pe, coins=int(doc["coins"]), meta={**(pe.meta or {}), "pack_id": doc.get("pack_id")}
+        )
 
     # ------------------------------------------------------------------ NPR gateways
     def _npr_amount(self, amount_npr: int) -> int:

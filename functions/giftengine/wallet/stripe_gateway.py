@@ -110,8 +110,12 @@ class StripeGateway:
             event = json.loads(text)
         except ValueError:
             raise InvalidRequest("webhook body is not JSON") from None
-        if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
-            raise InvalidRequest("webhook body is not a Stripe event")
+        if (
+            not isinstance(event, dict)
+            or not _doc_id_ok(event.get("id"))
+            or not isinstance(event.get("type"), str)
+        ):
+            raise InvalidRequest("webhook body is not a Stripe event (a string id and type)")
         return event
 
 
@@ -123,21 +127,37 @@ def _timestamp(header: str) -> int:
     return 0
 
 
+# Stripe amounts are integers in the currency's smallest unit (at most 8 digits for a
+# Checkout Session); anything else in a signed event is malformed, not a payment.
+MAX_AMOUNT = 10**12
+
+
 def to_payment_event(event: dict) -> PaymentEvent | None:
-    """Normalize a verified Stripe event; None for types and states that move no coins."""
-    etype, obj = event["type"], (event.get("data") or {}).get("object") or {}
-    at = float(event.get("created") or time.time())
+    """Normalize a verified Stripe event; None for types and states that move no coins.
+    A signed event of a handled type whose fields are not Stripe's shapes is refused
+    (InvalidRequest, 400) before anything is read or written."""
+    etype = event["type"]
+    if etype not in HANDLED_TYPES:
+        return None
+    obj = _object(event)
+    at = _created(event)
     if etype in COMPLETION_TYPES:
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return None  # async methods: credited on checkout.session.async_payment_succeeded
         meta = obj.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise InvalidRequest(f"session {obj.get('id')!r}: metadata is not an object")
         uid = meta.get("uid") or obj.get("client_reference_id")
-        try:
-            coins = int(meta["coins"])
-        except (KeyError, ValueError):
-            raise InvalidRequest(f"session {obj.get('id')} has no coins metadata") from None
-        if not _doc_id_ok(uid) or coins <= 0:
-            raise InvalidRequest(f"session {obj.get('id')} has no valid uid or coins")
+        coins = meta.get("coins")
+        if not (isinstance(coins, str) and coins.isdigit() and 0 < int(coins) <= MAX_AMOUNT):
+            raise InvalidRequest(f"session {obj.get('id')!r} has no coins metadata")
+        if not _doc_id_ok(uid):
+            raise InvalidRequest(f"session {obj.get('id')!r} has no valid uid")
+        if not _doc_id_ok(obj.get("id")):
+            raise InvalidRequest("the completed session has no valid id")
+        currency = obj.get("currency") or ""
+        if not isinstance(currency, str):
+            raise InvalidRequest(f"session {obj.get('id')!r}: currency is not a string")
         return PaymentEvent(
             provider="stripe",
             event_id=event["id"],
@@ -145,33 +165,51 @@ def to_payment_event(event: dict) -> PaymentEvent | None:
             kind="completed",
             at=at,
             uid=uid,
-            coins=coins,
-            amount=int(obj.get("amount_total") or 0),
-            currency=str(obj.get("currency") or ""),
-            meta={"session_id": obj.get("id"), "pack_id": meta.get("pack_id")},
+            coins=int(coins),
+            amount=_amount(obj, "amount_total"),
+            currency=currency,
+            meta={"session_id": obj["id"], "pack_id": meta.get("pack_id")},
         )
     if etype == "charge.refunded":
-        return PaymentEvent(
-            provider="stripe",
-            event_id=event["id"],
-            payment_ref=_ref(obj),
-            kind="refunded",
-            at=at,
-            refunded=int(obj.get("amount_refunded") or 0),
-        )
-    if etype == "charge.dispute.created":
+        ref, kind, amounts = _ref(obj), "refunded", {"refunded": _amount(obj, "amount_refunded")}
+    else:  # charge.dispute.created
         ref = obj.get("payment_intent") or obj.get("charge")
         if not _doc_id_ok(ref):
             raise InvalidRequest("dispute names no payment_intent or charge")
-        return PaymentEvent(
-            provider="stripe",
-            event_id=event["id"],
-            payment_ref=str(ref),
-            kind="disputed",
-            at=at,
-            disputed=int(obj.get("amount") or 0),
+        kind, amounts = "disputed", {"disputed": _amount(obj, "amount")}
+    return PaymentEvent(
+        provider="stripe", event_id=event["id"], payment_ref=str(ref), kind=kind, at=at, **amounts
+    )
+
+
+def _object(event: dict) -> dict:
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise InvalidRequest(f"event {event['id']!r}: data.object is not an object")
+    return obj
+
+
+def _created(event: dict) -> float:
+    created = event.get("created")
+    if created is None:
+        return time.time()
+    if isinstance(created, bool) or not isinstance(created, int) or created < 0:
+        raise InvalidRequest(f"event {event['id']!r}: created is not a Unix time in seconds")
+    return float(created)
+
+
+def _amount(obj: dict, field: str) -> int:
+    """A non-negative integer amount in the smallest currency unit (absent: 0)."""
+    value = obj.get(field)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_AMOUNT:
+        raise InvalidRequest(
+            f"{obj.get('object') or 'object'} {field} must be a non-negative integer "
+            "in the smallest currency unit"
         )
-    return None
+    return value
 
 
 def _doc_id_ok(value: object) -> bool:

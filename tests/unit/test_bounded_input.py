@@ -100,3 +100,31 @@ def test_dates_in_api_json_are_rfc_3339():
         "naive": "2026-12-03T21:44:17.989093+00:00",
     }
     assert datetime.fromisoformat(body["banned_until"]) == at
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"count": "2"},
+        {"count": True},
+        {"count": 2.0},
+        {"count": 2.5},
+        {"gift_id": 5},
+    ],
+)
+def test_request_bodies_take_the_documented_types_without_coercion(body):
+    """An integer is a JSON integer and a string a JSON string (docs/openapi.yaml): `"2"`,
+    `true` or `2.0` for `count` are 400s with the field named, not a gift of 2 or 1."""
+    from giftengine.entrypoints.http import ApiError, parse_body
+
+    good = {"stream_id": "s1", "gift_id": "rose", "count": 2, "idempotency_key": "key-0001"}
+    with Flask(__name__).test_request_context("/", method="POST", json=good):
+        from flask import request
+
+        assert parse_body(request, routes.GiftBody).count == 2
+    with Flask(__name__).test_request_context("/", method="POST", json={**good, **body}):
+        from flask import request
+
+        with pytest.raises(ApiError) as err:
+            parse_body(request, routes.GiftBody)
+    assert err.value.status == 400 and next(iter(body)) in str(err.value)

@@ -85,12 +85,15 @@ def json_body(request: Request) -> Any:
 
 
 def parse_body(request: Request, model: type[M]) -> M:
-    # pydantic's JSON parser bounds nesting itself (a ValidationError, so a 400)
+    """The body as `model`, in pydantic's strict JSON mode: the types docs/openapi.yaml
+    states, no coercion (`"2"`, `true` or `2.0` for an integer, `1` or `"yes"` for a boolean
+    are 400s; RFC 3339 strings still parse as date-times). pydantic's JSON parser bounds
+    nesting itself (a ValidationError, so a 400)."""
     raw = _raw_body(request)
     if not raw:
         raise ApiError(400, "invalid_request", "a JSON body is required")
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise ApiError(400, "invalid_request", validation_reason(exc)) from None
 

@@ -231,3 +231,21 @@ def test_peaks_name_the_hype_trains_they_overlap():
     assert out[1]["reason"] == "steady gifting: 2 gifters" and out[1]["moments"] == []
     # explaining again (the service adds hype trains to the log's battles) changes nothing
     assert domain.explain_peaks(out, domain.hype_moments(trains)) == out
+
+
+def test_an_event_dated_hours_ahead_does_not_make_the_report_forget_a_settled_streak():
+    """Seen from the CLI: a streak settled by its idle timeout at 2, a like whose device
+    clock said two hours later, then the streak's late final at 2. The rollup, on its own
+    clock, tops the streak up by nothing (2 coins); a report whose clock followed
+    `occurred_at` jumped two hours, forgot the settled streak and counted the final again
+    (4). On the records' commit times it agrees with the rollup."""
+    t0 = T0.timestamp()
+    log = [
+        (t0, gift("u9", count=1, end=False, group="G", secs=0)),
+        (t0 + 1, gift("u9", count=2, end=False, group="G", secs=1)),
+        (t0 + 2, ev("like", user="u8", at=T0 + timedelta(hours=2), count=1)),
+        (t0 + 15, ev("like", user="u8", at=T0 + timedelta(hours=2, seconds=1), count=1)),
+        (t0 + 16, gift("u9", count=2, end=True, group="G", secs=30)),
+    ]
+    report = domain.compute_report_from_log("s1", log)
+    assert (report.totals["coins"], report.totals["gifts"]) == (2, 2)

@@ -80,13 +80,17 @@ def test_event_log_reads_every_recorded_event_once_in_log_order(cloud):
     for e in sent:
         assert store.record_event(e)
     store.record_event(sent[3])  # a redelivery changes nothing
-    got = list(FirestoreEventLog(store).events(stream))
+    logged = list(FirestoreEventLog(store).events(stream))
+    got = [e for _, e in logged]
+    # Each with its record's commit time, in log order.
+    times = [at for at, _ in logged]
+    assert times == sorted(times) and abs(times[-1] - datetime.now(UTC).timestamp()) < 120
     # Log order is commit time, then record id (two commits may share a timestamp).
     assert [e.event_id for e in got] == log_order(db, stream, [e.event_id for e in sent])
     # A batch record (several events of one message) and an event it repeats: each event once.
     later = [_ev(stream, 20 + i, "like", 130 + i, count=1) for i in range(3)]
     assert store.record_events(later) and store.record_events([later[0], sent[1]])
-    got = list(FirestoreEventLog(store).events(stream))
+    got = [e for _, e in FirestoreEventLog(store).events(stream)]
     assert [e.event_id for e in got] == log_order(db, stream, [e.event_id for e in sent + later])
     report = domain.compute_report(stream, got)
     assert report.totals["likes"] == 40 + 3

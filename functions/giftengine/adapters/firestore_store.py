@@ -216,11 +216,18 @@ class FirestoreStreamStore:
         } | ({"event_id": events[0].event_id} if one else {})
 
     def stream_events(self, stream_id: str, page: int = 200) -> Iterator[EngagementEvent]:
-        """Every event the stream recorded, in log order (commit time, record id), each
-        once however many records hold it: the one way to read the event log (single-event
-        records and batches alike). Records newer than a read may still commit before its
-        last one, so a reader following a live stream re-reads from a horizon, as the
-        rollup does; read after the fact, the order is final."""
+        """Every event the stream recorded, in log order (`stream_log` without the times)."""
+        return (e for _, e in self.stream_log(stream_id, page))
+
+    def stream_log(
+        self, stream_id: str, page: int = 200
+    ) -> Iterator[tuple[float, EngagementEvent]]:
+        """Every event the stream recorded, with its record's commit time (`ingested_at`,
+        epoch seconds), in log order (commit time, record id), each once however many
+        records hold it: the one way to read the event log (single-event records and
+        batches alike). Records newer than a read may still commit before its last one, so
+        a reader following a live stream re-reads from a horizon, as the rollup does; read
+        after the fact, the order is final."""
         events = self.stream_ref(stream_id).collection("events")
         q = events.order_by("ingested_at").order_by(FieldPath.document_id()).limit(page)
         seen: set[str] = set()
@@ -234,10 +241,11 @@ class FirestoreStreamStore:
             snaps = list(page_q.stream())
             self.writes.read("log_reader", max(1, len(snaps)))
             for snap in snaps:
+                at = snap.get("ingested_at").timestamp()
                 for e in _events_of(snap):
                     if e.event_id not in seen:
                         seen.add(e.event_id)
-                        yield e
+                        yield at, e
             if len(snaps) < page:
                 return
             last = snaps[-1]

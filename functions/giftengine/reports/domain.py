@@ -83,13 +83,18 @@ class ReportBuilder:
             m = self._by_number[n] = self.minutes.setdefault(key, _Minute())
         return m
 
-    def add(self, ev: EngagementEvent) -> None:
+    def add(self, ev: EngagementEvent, recorded_at: float | None = None) -> None:
+        """Apply the next event of the log. `recorded_at`, its record's commit time, is the
+        builder's clock for idle timeouts and the settled-streak memory, as the rollup's
+        clock is its own time: an event whose `occurred_at` is far ahead (a device clock)
+        then does not expire or forget streaks the rollup kept. Without it the clock
+        follows `occurred_at`."""
         self.events += 1
         at = ev.occurred_at
         ts = at.timestamp()
         self.first_at = at if self.first_at is None or at < self.first_at else self.first_at
         self.last_at = at if self.last_at is None or at > self.last_at else self.last_at
-        self._clock = max(self._clock, ts)
+        self._clock = max(self._clock, ts if recorded_at is None else recorded_at)
         st = self.state
         if self._clock - self._expired_at >= self.expire_every_s:
             self._expire()
@@ -337,9 +342,23 @@ def compute_report(
     retention_s: float = 3600.0,
     now: float | None = None,
 ) -> StreamReport:
+    return compute_report_from_log(
+        stream_id, ((None, ev) for ev in events), idle_timeout_s, retention_s, now
+    )
+
+
+def compute_report_from_log(
+    stream_id: str,
+    log: Iterable[tuple[float | None, EngagementEvent]],
+    idle_timeout_s: float = 10.0,
+    retention_s: float = 3600.0,
+    now: float | None = None,
+) -> StreamReport:
+    """`compute_report` over the log as read: each event with its record's commit time
+    (`ReportBuilder.add`)."""
     b = ReportBuilder(stream_id, idle_timeout_s, retention_s)
-    for ev in events:
-        b.add(ev)
+    for recorded_at, ev in log:
+        b.add(ev, recorded_at)
     return b.finish(now)
 
 

@@ -27,8 +27,8 @@ class FirestoreEventLog:
     def __init__(self, store: FirestoreStreamStore):
         self.store = store
 
-    def events(self, stream_id: str) -> Iterable[EngagementEvent]:
-        return self.store.stream_events(stream_id, page=1000)
+    def events(self, stream_id: str) -> Iterable[tuple[float | None, EngagementEvent]]:
+        return self.store.stream_log(stream_id, page=1000)
 
     def last_recorded_at(self, stream_id: str) -> float | None:
         """When the stream's newest event record was committed (no event is read)."""

@@ -12,8 +12,11 @@ class MemoryEventLog:
         self.by_stream = events or {}
         self.recorded_at: dict[str, float] = {}  # stream -> when its newest event was recorded
 
-    def events(self, stream_id: str) -> Iterable[EngagementEvent]:
-        yield from self.by_stream.get(stream_id, [])
+    def events(self, stream_id: str) -> Iterable[tuple[float | None, EngagementEvent]]:
+        """The stream's events with no recording time (the report's clock follows their
+        `occurred_at`)."""
+        for e in self.by_stream.get(stream_id, []):
+            yield None, e
 
     def last_recorded_at(self, stream_id: str) -> float | None:
         return self.recorded_at.get(stream_id)

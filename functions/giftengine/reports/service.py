@@ -25,7 +25,10 @@ log = logging.getLogger("giftengine.reports")
 
 
 class EventLog(Protocol):
-    def events(self, stream_id: str) -> Iterable[EngagementEvent]: ...
+    def events(self, stream_id: str) -> Iterable[tuple[float | None, EngagementEvent]]:
+        """The stream's events in log order, each with its record's commit time (None when
+        not known)."""
+
     def last_recorded_at(self, stream_id: str) -> float | None: ...
 
 
@@ -97,13 +100,13 @@ def compute(stream_id: str, deps: Deps, *, keep_rows: bool = True) -> tuple[Buil
     with the events as archive rows (for the export) when `keep_rows`."""
     rows: list[dict] = []
 
-    def logged() -> Iterable[EngagementEvent]:
-        for ev in deps.events.events(stream_id):
+    def logged() -> Iterable[tuple[float | None, EngagementEvent]]:
+        for at, ev in deps.events.events(stream_id):
             if keep_rows:
                 rows.append(archive.archive_row(ev))
-            yield ev
+            yield at, ev
 
-    report = domain.compute_report(
+    report = domain.compute_report_from_log(
         stream_id, logged(), deps.idle_timeout_s, deps.retention_s, now=deps.clock()
     )
     # The hype train's records are kept under the creator its events name (domain/hype.py).

@@ -50,9 +50,18 @@ def test_one_creator_url_follows_the_creators_streams_without_a_reload(
 ):
     creator = f"cr-{stream_id}"
     first, second = f"{stream_id}-one", f"{stream_id}-two"
-    url = f"{web['overlay']}?{urlencode({'creator': creator, 'alert_ms': 2500})}"
-    assert "stream" not in url
+    # The widgets of the URL the dashboard hands out (web/dashboard: "Your overlay"): the
+    # round, hype and throne boxes are detached with the stream's other listeners.
+    widgets = "alerts,top,goal,combo,round,hype,throne"
+    q = {"creator": creator, "alert_ms": 2500, "widgets": widgets}
+    url = f"{web['overlay']}?{urlencode(q)}"
+    assert "stream=" not in url
     browser.open(PAGE, url, width=1280, height=720)
+    browser.eval(
+        PAGE,
+        "() => { window.__pageErrors = [];"
+        " window.addEventListener('error', (e) => window.__pageErrors.push(String(e.message))); }",
+    )
     browser.wait_for(PAGE, "() => window.giftOverlay.state === 'idle'")
     # A creator never seen: the page says so instead of staying blank.
     assert "no stream seen yet" in overlay_state(browser)["hint"]
@@ -76,6 +85,10 @@ def test_one_creator_url_follows_the_creators_streams_without_a_reload(
     assert "Bo" in wait_alert(browser, "bo")
     s = overlay_state(browser)
     assert s == {"state": "live", "stream": second, "hint": None, "loadedOnce": True}
+    mounted = browser.eval(PAGE, "() => window.giftOverlay.mounted")
+    assert {m["widget"] for m in mounted} == {"round", "hype", "throne"}
+    assert all(m["detached"] == (m["stream"] == first) for m in mounted), mounted
+    assert browser.eval(PAGE, "() => window.__pageErrors") == []
     browser.screenshot(PAGE, artifacts / "overlay-creator-4-second-stream.png")
 
 

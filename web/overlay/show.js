@@ -15,10 +15,12 @@ function clock(secs) {
 }
 
 // One listener per widget on the stream document; `render(view, box)` gets its feature's view.
+// Returns the close function main.js calls when the overlay leaves the stream (a creator's
+// next LIVE): the listener stops, the countdown timer with it, and the box is emptied.
 function follow(db, streamId, box, feature, render, onError) {
   box.classList.add("hidden");
   let timer = null;
-  onSnapshot(doc(db, "streams", streamId), (snap) => {
+  const unsubscribe = onSnapshot(doc(db, "streams", streamId), (snap) => {
     const v = ((snap.data() || {}).features || {})[feature];
     if (timer) clearInterval(timer);
     timer = null;
@@ -34,6 +36,13 @@ function follow(db, streamId, box, feature, render, onError) {
     }
     box.classList.remove("hidden");
   }, (e) => onError(`overlay: ${feature} listener: ${e.code || e.message}`));
+  return () => {
+    unsubscribe();
+    if (timer) clearInterval(timer);
+    timer = null;
+    box.classList.add("hidden");
+    box.replaceChildren();
+  };
 }
 
 function renderRound(v, box) {

@@ -45,3 +45,56 @@ def test_a_running_stack_elsewhere_is_found(monkeypatch, tmp_path):
         lambda d=None, *a, **k: {"running": d == other, "state_dir": str(d), "env": env},
     )
     assert _cloud.ensure_env().project_id == "demo-x"
+
+
+@pytest.mark.parametrize(
+    "argv,says",
+    [
+        (["state", "a/b", "--json"], "invalid stream id 'a/b'"),
+        (["report", "__x__", "--json"], "invalid stream id '__x__'"),
+        (["state", "s1", "--board", "a/b", "--json"], "invalid board 'a/b'"),
+        (["wallet", "..", "--json"], "invalid uid '..'"),
+        (["state", "s1", "--limit", "-1", "--json"], "--limit must be 0 or more"),
+        (["replay", "x.jsonl", "--rate", "0"], "--rate must be at least 0.01"),
+        (["replay", "x.jsonl", "--rate", "nan"], "--rate must be at least 0.01"),
+        (["replay", "x.jsonl", "--stream", ""], "invalid stream ''"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_io_with_json_errors(monkeypatch, capsys, argv, says):
+    from giftengine_dev.cli import main
+
+    monkeypatch.setattr(_cloud, "ensure_env", lambda *a, **k: pytest.fail("reached the cloud"))
+    assert main.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert says in err
+    if "--json" in argv:
+        import json
+
+        assert says in json.loads(out)["error"]
+
+
+def test_a_file_that_cannot_be_read_is_a_one_line_error_not_a_traceback(
+    monkeypatch, capsys, tmp_path
+):
+    from types import SimpleNamespace
+
+    from giftengine.adapters import pubsub
+    from giftengine_dev.cli import main, replay
+
+    class Publisher:  # reads the file as the real one does, publishes nothing
+        def __init__(self, project_id):
+            pass
+
+        def publish_paced(self, events, rate, on_sent=None):
+            return [e for e in events]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(replay, "ensure_env", lambda *a, **k: SimpleNamespace(project_id="p"))
+    monkeypatch.setattr(pubsub, "EventPublisher", Publisher)
+    (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00garbage")
+    for target in ("missing.jsonl", ".", "bin.jsonl"):
+        assert main.main(["replay", str(tmp_path / target)]) == 2, target
+        err = capsys.readouterr().err
+        assert err.startswith("giftengine replay: ") and err.count("\n") == 1, err

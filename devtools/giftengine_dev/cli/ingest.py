@@ -86,6 +86,9 @@ async def _main(args) -> int:
     publisher = None
     sink = None
     if not args.no_publish:
+        from giftengine_dev.cli._cloud import ensure_env
+
+        ensure_env()  # the local cloud of --state-dir (or the running one), as every command
         publisher = bootstrap.ingest_publisher()
         sink = publisher.publish_batch
 

@@ -40,13 +40,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments that name documents (a stream, a user, a creator, a board): checked before any
+# I/O, as the API checks its path ids (domain/ids.py).
+ID_ARGS = ("stream_id", "uid", "board", "stream", "creator")
+
+
+def _arg_problem(args: argparse.Namespace) -> str | None:
+    """Why the parsed arguments cannot be used, or None."""
+    import math
+
+    from giftengine.domain.ids import id_problem
+
+    if args.command in ("dev", "ingest"):  # ingest: a TikTok username, checked by the command
+        return None
+    for name in ID_ARGS:
+        value = getattr(args, name, None)
+        if value is not None and (problem := id_problem(value)) is not None:
+            return f"invalid {name.replace('_', ' ')} {value!r}: {problem}"
+    limit = getattr(args, "limit", None)
+    if isinstance(limit, int) and limit < 0:
+        return f"--limit must be 0 or more, not {limit}"
+    rate = getattr(args, "rate", None)
+    if rate is not None and not (math.isfinite(rate) and rate >= 0.01):
+        return f"--rate must be at least 0.01 events per second, not {rate}"
+    return None
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """An error the user can act on: one line on stderr, and with --json also as JSON on
+    stdout (`{"error": ...}`), never a traceback."""
+    import json
+
+    text = f"giftengine {args.command}: {message}"
+    if getattr(args, "json", False):
+        print(json.dumps({"error": text}))
+    print(text, file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     import os
+
+    from giftengine_dev.cli._cloud import NoCloud
 
     args = build_parser().parse_args(argv)
     if getattr(args, "state_dir", None) and args.command != "dev":
         os.environ["GIFTENGINE_CLI_STATE_DIR"] = args.state_dir
-    return int(args.func(args) or 0)
+    if (problem := _arg_problem(args)) is not None:
+        return _fail(args, problem, 2)
+    try:
+        return int(args.func(args) or 0)
+    except NoCloud as exc:
+        return _fail(args, str(exc).removeprefix("giftengine: "), 1)
+    except (OSError, UnicodeDecodeError) as exc:  # a file argument: missing, a folder, binary
+        return _fail(args, str(exc), 2)
 
 
 if __name__ == "__main__":

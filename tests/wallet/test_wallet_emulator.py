@@ -235,7 +235,9 @@ def test_refund_before_completion_and_dispute(urls, svc, uid):
     pi2 = f"pi2_{uid}"
     stripe_post(urls, se.session_completed(f"evt_c2_{uid}", uid, pi2, 350, 499))
     r = stripe_post(urls, se.dispute_created(f"evt_d_{uid}", pi2, 499)).json()
-    assert (r["balance"], r["locked"]) == (70, True)
+    assert r["status"] == "disputed" and not {"uid", "balance", "locked"} & set(r)  # public
+    w = svc.wallet_view(uid)
+    assert (w["balance"], w["locked"]) == (70, True)
 
 
 def test_200_deliveries_of_20_events_in_random_order_concurrently(urls, uid):
@@ -411,6 +413,8 @@ def test_checkout_offline_through_the_functions(urls, svc, uid):
     hook = f"{urls['payments_webhook']}/payments_webhook/khalti"
     done = requests.get(hook, params={"pidx": start["pidx"]}, timeout=30)
     assert done.status_code == 200 and done.json()["credited"] == 500, done.text
+    # No token needed here (the pidx is in the return URL): the payer and wallet stay unsaid.
+    assert not {"uid", "balance", "locked"} & set(done.json())
     assert svc.wallet_view(uid)["balance"] == 570
 
     r = requests.post(

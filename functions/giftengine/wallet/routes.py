@@ -172,6 +172,14 @@ def post_admin_adjust(request: Request):
 
 # ---------------------------------------------------------------------- payments_webhook
 webhooks = Router("payments_webhook")
+# What a public callback's answer leaves out: anyone holding a Khalti `pidx` (it is in the
+# return URL) or an eSewa `data` may call these, so the payer and their wallet are not told
+# (the app reads the wallet with the user's token: GET /wallet_api/wallet).
+PRIVATE = ("uid", "balance", "locked", "xp_revoked")
+
+
+def _public(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in PRIVATE}
 
 
 @webhooks.route("POST", "/stripe")
@@ -180,7 +188,7 @@ def stripe_webhook(request: Request):
     # The signature covers the exact bytes Stripe sent: never re-serialize before verifying.
     payload = request.get_data(cache=True)
     signature = request.headers.get("Stripe-Signature")
-    return bootstrap.payment_flows().stripe_webhook(payload, signature)
+    return _public(bootstrap.payment_flows().stripe_webhook(payload, signature))
 
 
 # What a provider's callback parameter may be: eSewa's `data` is base64 of a small JSON
@@ -207,28 +215,28 @@ def _param(request: Request, name: str) -> str:
 @_domain
 def esewa_get(request: Request):
     value = _param(request, "data")  # checked before any I/O
-    return bootstrap.payment_flows().esewa_callback(value)
+    return _public(bootstrap.payment_flows().esewa_callback(value))
 
 
 @webhooks.route("POST", "/esewa")
 @_domain
 def esewa_post(request: Request):
     value = _param(request, "data")  # checked before any I/O
-    return bootstrap.payment_flows().esewa_callback(value)
+    return _public(bootstrap.payment_flows().esewa_callback(value))
 
 
 @webhooks.route("GET", "/khalti")
 @_domain
 def khalti_get(request: Request):
     value = _param(request, "pidx")  # checked before any I/O
-    return bootstrap.payment_flows().khalti_callback(value)
+    return _public(bootstrap.payment_flows().khalti_callback(value))
 
 
 @webhooks.route("POST", "/khalti")
 @_domain
 def khalti_post(request: Request):
     value = _param(request, "pidx")  # checked before any I/O
-    return bootstrap.payment_flows().khalti_callback(value)
+    return _public(bootstrap.payment_flows().khalti_callback(value))
 
 
 # --------------------------------------------------------------------------- wallet_jobs

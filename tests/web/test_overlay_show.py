@@ -90,6 +90,12 @@ def test_dashboard_starts_rounds_and_the_overlay_shows_round_hype_and_throne(
         timeout=60,
     )
     assert "throne_claimed" in shown and "hype_started" in shown
+    # The train's start names nobody (the alert has no viewer): no "someone" in front of it.
+    texts = browser.eval(
+        page,
+        "() => Object.fromEntries(window.giftOverlay.shown.map(s => [s.type, s.text]))",
+    )
+    assert texts["hype_started"] == "Hype train started!"
     browser.screenshot(page, artifacts / "overlay-show.png")
     live = browser.wait_for(
         dash,

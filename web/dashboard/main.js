@@ -35,7 +35,18 @@ function unavailable(what) {
 }
 
 // ----------------------------------------------------------------------------------- API
-async function api(fn, path, { method = "GET", body } = {}) {
+// A 429 that asks for a short wait (two panels' first requests meeting on the chat's per-IP
+// bucket) is retried after it, at most twice; a longer one is shown as the error it is.
+const RETRY_429_MAX_S = 5;
+
+function retryAfterS(resp, data) {
+  const header = Number(resp.headers.get("Retry-After"));
+  if (header > 0) return header;
+  const m = /retry in ([0-9.]+) s/.exec((data && data.reason) || "");
+  return m ? Number(m[1]) : 1;
+}
+
+async function api(fn, path, { method = "GET", body } = {}, retries = 2) {
   const base = state.config.functions?.[fn];
   if (!base) throw new Error(`${fn} is not available`);
   const headers = { Authorization: `Bearer ${await state.user.getIdToken()}` };
@@ -45,6 +56,13 @@ async function api(fn, path, { method = "GET", body } = {}) {
   });
   let data = null;
   try { data = await resp.json(); } catch { data = null; }
+  if (resp.status === 429 && retries > 0) {
+    const wait = retryAfterS(resp, data);
+    if (wait <= RETRY_429_MAX_S) {
+      await new Promise((done) => setTimeout(done, wait * 1000));
+      return api(fn, path, { method, body }, retries - 1);
+    }
+  }
   if (!resp.ok) {
     const why = data && data.reason ? `${data.error}: ${data.reason}` : `HTTP ${resp.status}`;
     const err = new Error(why);

@@ -112,6 +112,10 @@ function rewardText(reward) {
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
+function coinsText(n) {
+  return `${fmt(n)} coin${n === 1 ? "" : "s"}`;
+}
+
 function renderAlert(a, kind) {
   const custom = customizer && customizer.text(kind, a);
   if (custom !== null && custom !== undefined) {
@@ -121,13 +125,14 @@ function renderAlert(a, kind) {
       "data-coins": a.coins ?? "", "data-test": a.test ? "1" : null,
     }, el("span", { class: "text" }, custom));
   }
-  const who = displayName(a);
+  // An alert about the stream, not a viewer (a hype train starting), names nobody.
+  const who = a.user_id || a.name || a.handle ? displayName(a) : null;
   let what;
   let amount = null;
   if (a.type === "gift") {
     const units = a.units || a.streak_count || 1;
     what = `sent ${a.gift_name || "a gift"}${units > 1 ? ` x${units}` : ""}`;
-    amount = `${fmt(a.coins)} coins${a.rank ? ` · #${a.rank}` : ""}`;
+    amount = `${coinsText(a.coins)}${a.rank ? ` · #${a.rank}` : ""}`;
   } else if (a.type === "follow") what = "followed";
   else if (a.type === "share") what = "shared the stream";
   else if (a.type === "badge") what = `earned the ${a.badge_name || a.badge} badge`;
@@ -141,10 +146,10 @@ function renderAlert(a, kind) {
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
   } else if (a.type === "throne_claimed") {
     what = "claimed the throne";
-    amount = `${fmt(a.coins)} coins`;
+    amount = coinsText(a.coins);
   } else if (a.type === "round_ended") {
     what = `won round ${a.round}${rewardText(a.reward)}`;
-    amount = `${fmt(a.coins)} coins`;
+    amount = coinsText(a.coins);
   } else if (a.type === "hype_started") what = "Hype train started!";
   else if (a.type === "hype_level") {
     what = `Hype train level ${a.level}!`;
@@ -156,7 +161,7 @@ function renderAlert(a, kind) {
     "data-event-id": a.event_id || "", "data-user": a.user_id || "", "data-coins": a.coins ?? "",
     "data-test": a.test ? "1" : null,
   },
-  el("span", { class: "who" }, who),
+  who && el("span", { class: "who" }, who),
   el("span", { class: "what" }, what),
   amount && el("span", { class: "amount" }, amount));
 }

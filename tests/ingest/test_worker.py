@@ -5,6 +5,7 @@ Dockerfile's own command; every test asserts what reached the Pub/Sub emulator."
 from __future__ import annotations
 
 import collections
+import time
 
 import pytest
 
@@ -348,3 +349,20 @@ def test_cli_ingests_one_creator_until_live_end(fake, tap, creator, tmp_path):
         what="stream_end",
     )
     assert [e["kind"] for e in tap.for_stream(stream)] == ["stream_start", "gift", "stream_end"]
+
+
+def test_sigterm_with_firestore_unreachable_still_stops_within_the_grace(workers):
+    """Seen from outside: with the database gone, the worker's loop sat in a Firestore call
+    its client retries for a minute, and SIGTERM waited for it (killed after 45 s). Now the
+    loop leaves the call to its thread and drains within GIFTENGINE_INGEST_SHUTDOWN_GRACE_S."""
+    w = workers(
+        ready=False, FIRESTORE_EMULATOR_HOST="127.0.0.1:1", GIFTENGINE_INGEST_SHUTDOWN_GRACE_S="3"
+    )
+    deadline = time.monotonic() + 60
+    while w.get("/healthz")[0] != 200:  # serving, its loop in a Firestore call by now
+        assert time.monotonic() < deadline, "the worker never served /healthz"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert w.terminate() == 0
+    assert time.monotonic() - t0 < 3 + 3  # the grace, and the process's own exit

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
 import sys
+import threading
 
 from giftengine import bootstrap
 from giftengine.ingest import logs
@@ -27,7 +30,18 @@ async def serve() -> None:
 def main() -> int:
     s = bootstrap.settings()
     logs.setup(s.project_id, s.log_level)
-    asyncio.run(serve())
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(serve())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()  # does not wait for the executor's threads (asyncio.run would)
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        # A Firestore or Pub/Sub call still blocked in a thread (the database unreachable)
+        # would hold the exit until the platform's SIGKILL: the worker has drained within
+        # its grace period, so leave now, logs flushed.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

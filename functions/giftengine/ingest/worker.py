@@ -132,23 +132,35 @@ class Worker:
             0.05,
             min(1.0, s.heartbeat_interval_s / 2, s.scan_interval_s / 2, s.stats_interval_s / 2),
         )
+        stopped = asyncio.ensure_future(self._stop.wait())
         while not self._stop.is_set():
             now = time.monotonic()
-            try:
-                if now - last_hb >= s.heartbeat_interval_s:
-                    last_hb = now
-                    await self.heartbeat()
-                await self.reap()
-                if now - last_scan >= s.scan_interval_s and not self.draining:
-                    last_scan = now
-                    await self.scan()
-                    self.ready = True
-                await self.write_stats()
-            except Exception:  # Firestore hiccup: log, keep the loop; leases expire if it lasts
-                self.log.exception("worker loop iteration failed")
+            do_hb = now - last_hb >= s.heartbeat_interval_s
+            do_scan = now - last_scan >= s.scan_interval_s and not self.draining
+            last_hb, last_scan = (now if do_hb else last_hb), (now if do_scan else last_scan)
+            # Raced against the stop: a Firestore call that hangs (the database unreachable,
+            # its client retrying for a minute) must not hold SIGTERM past the grace period.
+            step = asyncio.ensure_future(self._iteration(do_hb, do_scan))
+            await asyncio.wait({step, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()  # the thread under it finishes on its own; nothing waits for it
+                break
+            if step.exception() is not None:  # Firestore hiccup: log, keep the loop
+                self.log.error("worker loop iteration failed", exc_info=step.exception())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=tick)
+                await asyncio.wait_for(asyncio.shield(stopped), timeout=tick)
+        stopped.cancel()
         await self.shutdown()
+
+    async def _iteration(self, heartbeat: bool, scan: bool) -> None:
+        """One turn of the loop; leases expire on their own if these keep failing."""
+        if heartbeat:
+            await self.heartbeat()
+        await self.reap()
+        if scan:
+            await self.scan()
+            self.ready = True
+        await self.write_stats()
 
     async def scan(self) -> None:
         active = await asyncio.to_thread(self.targets.active_ids)
@@ -290,11 +302,14 @@ class Worker:
         except Exception:
             self.log.error("publisher flush did not finish within the grace period")
         for r in runs:
-            try:
-                await asyncio.to_thread(
-                    self.leases.fenced_target_update, r.lease, self._fields(r.session, "stopped")
+            try:  # within what is left of the grace period: leases expire on their own
+                left = max(0.1, grace - (time.monotonic() - t0))
+                fields = self._fields(r.session, "stopped")
+                await asyncio.wait_for(
+                    asyncio.to_thread(self.leases.fenced_target_update, r.lease, fields), left
                 )
-                await asyncio.to_thread(self.leases.release, r.lease)
+                left = max(0.1, grace - (time.monotonic() - t0))
+                await asyncio.wait_for(asyncio.to_thread(self.leases.release, r.lease), left)
             except Exception:
                 self.log.warning("could not release @%s", r.session.creator_id, exc_info=True)
         self.running.clear()

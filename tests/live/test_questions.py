@@ -43,3 +43,26 @@ def test_questions_are_reviewed_upvoted_once_shown_and_answered():
     rejected, _ = qa.submit(deps, "s1", "tiktok:3", "Bo", "spam spam", "key-0003")
     qa.review(deps, CREATOR, "s1", rejected["question_id"], False)
     assert deps.store.get(qa.question_path("s1", rejected["question_id"])) is None
+
+
+def test_a_review_is_final_a_retry_answers_the_same_and_the_other_decision_is_409():
+    """Seen over HTTP: an answered question with votes could be rejected, then approved
+    again with its votes back at 0 (and its voters unable to vote again)."""
+    deps = make()
+    q, _ = qa.submit(deps, "s1", "tiktok:1", "Ana", "What is next?", "key-0101")
+    qid = q["question_id"]
+    qa.review(deps, CREATOR, "s1", qid, True)
+    qa.upvote(deps, "s1", qid, "app:x")
+    qa.mark(deps, CREATOR, "s1", qid, "answered")
+    again = qa.review(deps, CREATOR, "s1", qid, True)  # a retry changes nothing
+    assert (again["status"], again["votes"]) == ("answered", 1)
+    with pytest.raises(PollError) as err:
+        qa.review(deps, CREATOR, "s1", qid, False)
+    assert err.value.status == 409 and "already approved" in err.value.reason
+    public = deps.store.get(qa.question_path("s1", qid))
+    assert (public["status"], public["votes"]) == ("answered", 1)
+    no, _ = qa.submit(deps, "s1", "tiktok:2", "Bo", "spam", "key-0102")
+    qa.review(deps, CREATOR, "s1", no["question_id"], False)
+    with pytest.raises(PollError, match="already rejected"):
+        qa.review(deps, CREATOR, "s1", no["question_id"], True)
+    assert deps.store.get(qa.question_path("s1", no["question_id"])) is None

@@ -76,7 +76,13 @@ def review(deps: Deps, actor: Actor, stream_id: str, qid: str, approve: bool) ->
         q = tx.get(pending_path(stream_id, qid))
         if q is None:
             raise NotFound(f"no question {qid!r} waiting for review")
-        q["status"] = "open" if approve else "rejected"
+        decided = "open" if approve else "rejected"
+        if q.get("status", "pending") != "pending":  # reviewed once, for good
+            was = "approved" if q["status"] != "rejected" else "rejected"
+            if (was == "approved") == approve:  # a retry of the same review
+                return tx.get(question_path(stream_id, qid)) or q
+            raise PollError("already_reviewed", f"question {qid!r} was already {was}")
+        q["status"] = decided
         q["reviewed_by"] = actor.uid
         if approve:
             tx.set(question_path(stream_id, qid), q)

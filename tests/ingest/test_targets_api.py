@@ -63,6 +63,13 @@ def test_others_are_refused_and_admins_allowed(url, db):
     assert call("GET", f"{url}/{cid}", stranger).status_code == 403
     owner = id_token("creator-uid")  # the owner recorded by the admin may manage it
     assert call("GET", f"{url}/{cid}", owner).status_code == 200
+    # An admin naming another owner of an existing target changes it (it was kept before).
+    r = call("PUT", f"{url}/{cid}", admin, json={"owner_uid": "new-owner-uid"})
+    assert r.status_code == 200 and r.json()["owner_uid"] == "new-owner-uid"
+    assert call("GET", f"{url}/{cid}", id_token("new-owner-uid")).status_code == 200
+    assert call("GET", f"{url}/{cid}", owner).status_code == 403
+    r = call("PUT", f"{url}/{cid}", admin)  # re-enabled without naming one: the owner stays
+    assert r.status_code == 200 and r.json()["owner_uid"] == "new-owner-uid"
     assert call("DELETE", f"{url}/{cid}", admin).status_code == 200
 
 

@@ -29,8 +29,12 @@ class TargetRepo:
         snap = self._ref(creator_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def put(self, creator_id: str, owner_uid: str, by: str) -> tuple[dict[str, Any], bool]:
-        """Create the target or re-enable it (a failed one is retried). Returns (doc, created)."""
+    def put(
+        self, creator_id: str, owner_uid: str, by: str, set_owner: bool = False
+    ) -> tuple[dict[str, Any], bool]:
+        """Create the target or re-enable it (a failed one is retried); `set_owner`: an
+        existing target's owner becomes `owner_uid` too (an admin naming it). Returns (doc,
+        created)."""
         ref = self._ref(creator_id)
 
         @firestore.transactional
@@ -38,7 +42,8 @@ class TargetRepo:
             snap = ref.get(transaction=txn)
             now = datetime.now(UTC)
             if snap.exists:
-                txn.update(ref, {"status": "pending", "error": None, "updated_at": now})
+                change = {"status": "pending", "error": None, "updated_at": now}
+                txn.update(ref, change | ({"owner_uid": owner_uid} if set_owner else {}))
                 return False
             txn.set(
                 ref,

@@ -46,7 +46,8 @@ class TargetIn(BaseModel):
         default=None,
         min_length=1,
         max_length=128,
-        description="Admins only: the creator's Firebase uid.",
+        description="Admins only: the creator's Firebase uid (on an existing target, its new "
+        "owner; left out, the owner stays).",
     )
 
 
@@ -86,7 +87,7 @@ def put_target(request: Request, creator: str):
         raise ApiError(403, "forbidden", f"only @{cid} or an admin may manage this ingest target")
     owner = body.owner_uid or (existing or {}).get("owner_uid") or p.uid
     try:
-        doc, created = _repo().put(cid, owner, p.uid)
+        doc, created = _repo().put(cid, owner, p.uid, set_owner=bool(body.owner_uid))
     except Contention:
         raise ApiError(
             409,

@@ -148,3 +148,29 @@ def test_concurrent_puts_of_one_ingest_target_never_answer_500(cloud):
     assert codes.count(201) <= 1, codes
     assert all(r.headers.get("Retry-After") for r in answers if r.status_code == 409)
     requests.delete(url, headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "function, path, status",
+    [
+        ("wallet_api", "/wallet_api/tiers/01/purchase", 400),
+        ("wallet_api", "/wallet_api/tiers/1.5/purchase", 400),
+        ("wallet_api", "/wallet_api/tiers/-1/purchase", 400),
+        ("wallet_api", "/wallet_api/tiers/0/purchase", 400),
+        ("wallet_api", "/wallet_api/tiers/6/purchase", 404),  # a level the catalog lacks
+        ("api", "/api/reports/attack-stream?refresh=2", 400),
+        ("chat_api", "/chat_api/streams/attack-stream/messages?held=yes", 400),
+    ],
+)
+def test_malformed_levels_and_flags_are_400_unknown_levels_404(cloud, function, path, status):
+    base = cloud["endpoints"][function].rsplit("/" + function, 1)[0]
+    method = "POST" if path.endswith("/purchase") else "GET"
+    r = requests.request(
+        method,
+        base + path,
+        headers={**viewer(), "X-Forwarded-For": "10.7.0.2"},
+        json={"idempotency_key": "attack-0002"} if method == "POST" else None,
+        timeout=180,
+    )
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert r.json()["error"] and r.json()["reason"]

@@ -84,6 +84,16 @@ def json_body(request: Request) -> Any:
         return None
 
 
+def query_flag(request: Request, name: str) -> bool:
+    """A yes/no query parameter: absent, `0`/`false` or `1`/`true`; anything else is 400."""
+    value = request.args.get(name)
+    if value is None or value in ("0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise ApiError(400, "invalid_request", f"`{name}` must be 1, true, 0 or false")
+
+
 def parse_body(request: Request, model: type[M]) -> M:
     """The body as `model`, in pydantic's strict JSON mode: the types docs/openapi.yaml
     states, no coercion (`"2"`, `true` or `2.0` for an integer, `1` or `"yes"` for a boolean

@@ -16,7 +16,14 @@ from giftengine import bootstrap
 from giftengine.domain import ids
 from giftengine.domain.events import parse_event
 from giftengine.domain.ids import ID_PATTERN, DocId
-from giftengine.entrypoints.http import ApiError, Router, authenticate, error_response, parse_body
+from giftengine.entrypoints.http import (
+    ApiError,
+    Router,
+    authenticate,
+    error_response,
+    parse_body,
+    query_flag,
+)
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.moderation import service
 from giftengine.moderation.bucket import retry_after_header
@@ -209,7 +216,7 @@ def send_reaction(request: Request, stream_id: str):
 @router.route("GET", "/streams/{stream_id}/messages")
 def read_feed(request: Request, stream_id: str):
     stream_id = _stream(stream_id)
-    include_held = request.args.get("held") in ("1", "true")
+    include_held = query_flag(request, "held")
     if include_held:
         actor, _ = _actor(request)
         _call(service.require_moderator, actor, service.stream_access(deps(), stream_id))

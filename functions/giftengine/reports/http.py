@@ -20,9 +20,10 @@ def _valid_id(value: str, what: str) -> None:
 def report(request, stream_id: str, who) -> dict:
     """GET /reports/{stream_id}[?refresh=1]: the saved report, or computed now."""
     from giftengine.bootstrap import report_deps
+    from giftengine.entrypoints.http import query_flag
 
     _valid_id(stream_id, "stream_id")
-    refresh = request.args.get("refresh") in ("1", "true")
+    refresh = query_flag(request, "refresh")
     return service.report_for(stream_id, _actor(who), report_deps(), refresh)
 
 

@@ -122,8 +122,8 @@ def post_gift(request: Request):
 @_domain
 def post_tier(request: Request, level: str):
     user = _user(request)
-    if not (level.isascii() and level.isdigit() and len(level) <= 3):
-        raise ApiError(404, "not_found", f"no OG tier {level!r}")
+    if not re.fullmatch(r"[1-9][0-9]{0,2}", level):  # a positive number, written plainly
+        raise ApiError(400, "invalid_request", f"tier level {level!r} is not a positive number")
     b = parse_body(request, KeyBody)
     return bootstrap.wallet_service().buy_tier(user.uid, int(level), b.idempotency_key)
 

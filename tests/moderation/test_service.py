@@ -178,6 +178,12 @@ def test_creator_powers_come_from_the_ownership_record(make_deps, stream, chat_s
     assert audit_actions(deps.repo, stream) == ["ban"]
     with pytest.raises(Forbidden):  # only that creator's streams
         service.ban_user(deps, helper, unowned, "troll", None, "spam")
+    owner = creator(stream)
+    with pytest.raises(Forbidden, match="creator cannot be banned"):  # not even by themselves
+        service.ban_user(deps, owner, stream, owner.uid, None, "")
+    with pytest.raises(Forbidden, match="creator cannot be banned"):
+        service.ban_user(deps, helper, stream, owner.uid, None, "")
+    assert audit_actions(deps.repo, stream) == ["ban"]
 
 
 def test_user_bucket_throttles_one_user_not_another(make_deps, stream, clock):

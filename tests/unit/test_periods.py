@@ -42,3 +42,11 @@ def test_board_ids_roundtrip_even_with_dotted_creator_ids():
     at = datetime(2026, 11, 22, tzinfo=UTC)
     for b in periods.period_boards("ana.live", "UTC", at) + [periods.session_board("s.1")]:
         assert periods.board_from_id(b.board_id) == b
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "Factory", "posix/Europe/Paris"])
+def test_names_that_are_no_place_are_refused_as_time_zones(name):
+    """The host's own zone (`localtime`) would make a creator's days depend on the server."""
+    with pytest.raises(ValueError, match="unknown time zone"):
+        periods.zone(name)
+    assert periods.zone("Asia/Kathmandu").key == "Asia/Kathmandu"

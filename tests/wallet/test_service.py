@@ -248,6 +248,15 @@ def test_publish_failure_leaves_the_event_in_the_outbox_for_the_job():
     assert svc.flush_outbox()["republished"] == 0
 
 
+def test_admin_adjust_refuses_the_ledgers_system_accounts():
+    svc, store, *_ = funded(100)
+    with pytest.raises(InvalidRequest, match="system account"):
+        svc.admin_adjust(
+            "admin", "sys:revenue", account="balance", amount=100, reason="x", key="k1"
+        )
+    assert store.get("wallets/sys:revenue") is None
+
+
 def test_admin_adjust_cannot_make_a_balance_negative_and_needs_a_reason():
     svc, *_ = funded(10)
     with pytest.raises(Conflict):

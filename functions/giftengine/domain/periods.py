@@ -12,8 +12,15 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
+# Names the time zone database holds that name no place: the host's own zone, its rules
+# file and tzdata's placeholder. A creator's setting must be an IANA zone like "Asia/Kathmandu".
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
+    if name in NOT_PLACES or name.startswith(("posix/", "right/")):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name like 'Asia/Kathmandu')")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -666,7 +666,10 @@ def _unban(deps: Deps, stream_id: str, uid: str, now: float, by: str) -> bool:
 def ban_user(
     deps: Deps, actor: Actor, stream_id: str, uid: str, duration_s: int | None, reason: str
 ) -> dict:
-    role = require_moderator(actor, _access(deps, stream_id))
+    acc = _access(deps, stream_id)
+    role = require_moderator(actor, acc)
+    if uid == acc.creator_id:
+        raise Forbidden("the stream's creator cannot be banned from their own chat")
     now = deps.clock()
     after = _ban(
         deps, stream_id, uid, now, duration_s, reason or "banned by a moderator", actor.uid

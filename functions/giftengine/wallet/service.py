@@ -530,6 +530,8 @@ class WalletService:
         key: str,
         unlock: bool = False,
     ) -> dict[str, Any]:
+        if uid.startswith("sys:"):  # the ledger's own accounts (ledger.py), not a user's wallet
+            raise InvalidRequest(f"{uid!r} is a system account of the ledger, not a user")
         at = self.clock()
         tid = P.txn_id("adjust", uid, key)
 

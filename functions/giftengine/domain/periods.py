@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 # Names the time zone database holds that name no place: the host's own zone, its rules
 # file and tzdata's placeholder. A creator's setting must be an IANA zone like "Asia/Kathmandu".
 NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})

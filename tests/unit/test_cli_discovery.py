@@ -98,3 +98,22 @@ def test_a_file_that_cannot_be_read_is_a_one_line_error_not_a_traceback(
         assert main.main(["replay", str(tmp_path / target)]) == 2, target
         err = capsys.readouterr().err
         assert err.startswith("giftengine replay: ") and err.count("\n") == 1, err
+
+
+def test_report_refuses_a_stream_and_a_creator_together_and_a_file_for_out(capsys, tmp_path):
+    from giftengine_dev.cli import main
+
+    assert main.main(["report", "s1", "--creator", "c1", "--json"]) == 2
+    assert "not both" in capsys.readouterr().err
+    (tmp_path / "f").write_text("x")
+    assert main.main(["report", "s1", "--out", str(tmp_path / "f")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_json_dates_are_rfc_3339():
+    from datetime import UTC, datetime
+
+    from giftengine_dev.cli._cloud import json_default
+
+    at = datetime(2026, 12, 5, 2, 6, 31, 454003, tzinfo=UTC)
+    assert json_default(at) == "2026-12-05T02:06:31.454003+00:00"

@@ -57,3 +57,22 @@ def ensure_env(state_dir: str | None = None) -> config.Settings:
                 "FIRESTORE_EMULATOR_HOST / GOOGLE_CLOUD_PROJECT."
             )
     return settings.load().pipeline
+
+
+class CliError(Exception):
+    """A refusal the user can act on: `main` prints it on one line (and as JSON with
+    --json) and exits with `code`."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def json_default(value: object) -> str:
+    """`json.dumps(default=...)` for the CLI's --json: dates and times in RFC 3339
+    (`2026-12-05T02:06:31.454003+00:00`, not `str()`'s space), anything else as text."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from giftengine_dev.cli._cloud import ensure_env
+from giftengine_dev.cli._cloud import ensure_env, json_default
 
 
 def run(args) -> int:
@@ -20,7 +20,7 @@ def run(args) -> int:
     deps = service.Deps(repo=ChatRepo(db), owners=FirestoreOwnership(db))
     feed = service.feed(deps, args.stream_id, include_held=args.held, limit=args.limit)
     if args.json:
-        print(json.dumps(feed, indent=2, default=str))
+        print(json.dumps(feed, indent=2, default=json_default))
         return 0
     for m in reversed(feed["messages"]):
         mark = " (warned)" if m.get("action") == "warn" else ""

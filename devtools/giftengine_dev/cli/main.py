@@ -81,7 +81,7 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    from giftengine_dev.cli._cloud import NoCloud
+    from giftengine_dev.cli._cloud import CliError, NoCloud
 
     args = build_parser().parse_args(argv)
     if getattr(args, "state_dir", None) and args.command != "dev":
@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, problem, 2)
     try:
         return int(args.func(args) or 0)
+    except CliError as exc:
+        return _fail(args, str(exc), exc.code)
     except NoCloud as exc:
         return _fail(args, str(exc).removeprefix("giftengine: "), 1)
     except (OSError, UnicodeDecodeError) as exc:  # a file argument: missing, a folder, binary

@@ -76,12 +76,13 @@ def run(args) -> int:
     finally:
         publisher.close()
     print(json.dumps({"published": published, "skipped": len(skipped)}))
-    return 0
+    return 1 if skipped and not published else 0  # every line refused: nothing was replayed
 
 
 def register(sub) -> None:
     p = sub.add_parser("replay", help="publish a JSONL file of EngagementEvents")
     p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="(the summary is always JSON)")
     p.add_argument("--stream", help="override every event's stream_id")
     p.add_argument("--rate", type=float, help="events per second (default: as fast as possible)")
     p.set_defaults(func=run)

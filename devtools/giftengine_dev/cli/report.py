@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from giftengine_dev.cli._cloud import ensure_env
+from giftengine_dev.cli._cloud import CliError, ensure_env, json_default
 
 
 def _deps(out: Path | None):
@@ -36,22 +36,24 @@ class _Tee:
 def run(args) -> int:
     from giftengine.reports import service
 
+    if args.creator and args.stream_id:
+        raise CliError("give a STREAM for its report or --creator C for analytics, not both")
+    if not args.creator and not args.stream_id:
+        raise CliError("give a STREAM, or --creator C for analytics")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CliError(f"--out {args.out!r} is a file, not a folder")
     ensure_env()
     if args.creator:
         out = service.creator_analytics(args.creator, _deps(None), args.days)
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(out, indent=2, default=json_default))
         return 0
-    if not args.stream_id:
-        print("give a STREAM, or --creator C for analytics")
-        return 2
     deps = _deps(Path(args.out) if args.out else None)
     built = service.build_report(args.stream_id, deps)
     summary = built.summary
     if not built.report.events:
-        print(f"no recorded events for stream {args.stream_id!r}")
-        return 1
+        raise CliError(f"no recorded events for stream {args.stream_id!r}", code=1)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(summary, indent=2, default=json_default))
         return 0
     t = summary["totals"]
     print(f"{args.stream_id} [{summary['status']}] {summary['events']} events  "

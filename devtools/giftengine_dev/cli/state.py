@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from giftengine_dev.cli._cloud import ensure_env
+from giftengine_dev.cli._cloud import ensure_env, json_default
 
 TOTAL_KEYS = ("coins", "gifts", "likes", "comments", "follows", "shares", "joins")
 
@@ -80,6 +80,7 @@ def run(args) -> int:
                     "rank": i,
                     "user_id": e["user_id"],
                     "handle": e.get("handle", ""),
+                    "name": e.get("name", ""),
                     "coins": e["coins"],
                     "gifts": e.get("gifts", 0),
                 }
@@ -87,7 +88,7 @@ def run(args) -> int:
             ],
         }
     if args.json:
-        print(json.dumps(v, indent=2, default=str))
+        print(json.dumps(v, indent=2, default=json_default))
         return 0 if v["exists"] else 1
     if not v["exists"]:
         print(f"no live state for stream {args.stream_id!r}")
@@ -122,7 +123,7 @@ def run(args) -> int:
         )
         print(f"  battle {b['battle_id']} [{b['status']}] {score}  result={b['result']}")
     for name, fv in sorted(v["features"].items()):
-        print(f"  {name}: {json.dumps(fv, sort_keys=True, default=str)}")
+        print(f"  {name}: {json.dumps(fv, sort_keys=True, default=json_default)}")
     ch = v["interactions"].get("challenges") or {}
     for c in [*ch.get("active", []), *ch.get("ended", [])]:
         print(

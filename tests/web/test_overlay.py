@@ -184,6 +184,26 @@ def test_missing_stream_parameter_is_explained_on_the_page(web, browser):
     assert "stream" in text
 
 
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        ("stream=s1&theme=pink", 'theme must be one of dark, light, neon, not "pink"'),
+        ("stream=s1&top=50", 'top must be a whole number from 1 to 10, not "50"'),
+        ("stream=s1&width=abc", 'width must be a whole number of at least 1, not "abc"'),
+        ("stream=s1&fx=4d", 'fx must be one of auto, 3d, 2d, not "4d"'),
+        ("stream=s1&stale=-3", 'stale must be a whole number of at least 1, not "-3"'),
+        ("creator=x&stream=y", "give creator or stream, not both"),
+    ],
+)
+def test_a_malformed_url_parameter_is_explained_on_the_page(web, browser, query, says):
+    """docs/web-clients.md: a malformed parameter is an error on the page, not the default
+    in silence (seen from outside: theme=pink, top=50, width=abc rendered as if absent)."""
+    browser.open(PAGE, f"{web['overlay']}?{query}")
+    text = browser.wait_for(PAGE, "() => document.querySelector('.error')?.textContent")
+    assert says in text
+    assert browser.eval(PAGE, "() => window.giftOverlay.state") == "error"
+
+
 def test_a_failed_challenge_is_announced_and_its_bar_marked_failed(
     cloud, web, browser, artifacts, publish, db, stream_id
 ):

@@ -65,6 +65,34 @@ function intParam(name, fallback, min) {
   return Number.isFinite(v) && v >= min ? v : fallback;
 }
 
+// What is wrong with the URL's parameters (docs/web-clients.md), each as one line: a value
+// that is there must be one the table allows, never silently replaced by the default.
+const INT_PARAMS = { big: [1], alert_ms: [300], max_delay: [1000], min_ms: [200], top: [1, 10],
+  stale: [1], width: [1], height: [1] };
+const CHOICES = { theme: ["dark", "light", "neon"], fx: ["auto", "3d", "2d"], perf: ["0", "1"] };
+
+function paramProblems() {
+  const out = [];
+  for (const [name, [min, max]] of Object.entries(INT_PARAMS)) {
+    const raw = params.get(name);
+    if (raw === null || raw === "") continue; // left empty: the default
+    const v = Number(raw);
+    if (!/^[0-9]+$/.test(raw) || v < min || (max !== undefined && v > max)) {
+      out.push(`${name} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}, not "${raw}"`);
+    }
+  }
+  for (const [name, allowed] of Object.entries(CHOICES)) {
+    const raw = params.get(name);
+    if (raw !== null && raw !== "" && !allowed.includes(raw)) out.push(`${name} must be one of ${allowed.join(", ")}, not "${raw}"`);
+  }
+  const scale = params.get("scale");
+  if (scale !== null && scale !== "" && !(Number(scale) > 0 && Number(scale) < 10)) out.push(`scale must be a number between 0 and 10, not "${scale}"`);
+  if ((params.get("creator") || params.get("c")) && (params.get("stream") || params.get("s"))) {
+    out.push("give creator or stream, not both");
+  }
+  return out;
+}
+
 // Hooks for tests and benchmarks (read-only view of what the overlay did).
 const hooks = {
   opts, state: "loading", stream: null, hint: null, shown: [], hidden: [], frames: [], errors: [],
@@ -494,6 +522,8 @@ async function main() {
   }
   const unknown = opts.widgets.filter((w) => !WIDGETS.includes(w));
   if (unknown.length) return fail(`overlay: unknown widgets: ${unknown.join(", ")}`);
+  const problems = paramProblems();
+  if (problems.length) return fail(`overlay: ${problems.join("; ")}`);
   if (opts.perf) recordFrames();
   let config;
   try {

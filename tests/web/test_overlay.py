@@ -67,9 +67,21 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
     }
     r = requests.post(f"{cloud['endpoints']['api']}/goals", json=goal, headers=auth, timeout=10)
     assert r.status_code == 201, r.text
-    wait_for_doc(ref, lambda d: "mic" in d.get("goals", {}))
+    # A title of 200 characters without a space: it wraps, the progress stays in the box.
+    long = {**goal, "goal_id": "long", "title": "Mic" * 66 + "!!"}
+    r = requests.post(f"{cloud['endpoints']['api']}/goals", json=long, headers=auth, timeout=10)
+    assert r.status_code == 201, r.text
+    wait_for_doc(ref, lambda d: {"mic", "long"} <= set(d.get("goals", {})))
 
     open_overlay(browser, web, stream_id)
+    assert browser.wait_for(
+        PAGE,
+        """() => { const g = document.querySelector('.goal[data-goal-id="long"]');
+                   const v = g && g.querySelector('.value');
+                   if (!v || !v.textContent) return null;
+                   const b = g.getBoundingClientRect(), r = v.getBoundingClientRect();
+                   return r.width > 0 && r.left >= b.left - 1 && r.right <= b.right + 1; }""",
+    )
     publish(
         event(stream_id, "g-ana", "ana", coins=50),
         event(stream_id, "g-bo", "bo", coins=20),

@@ -153,20 +153,20 @@ def test_combo_is_provisional_then_settles_after_idle_timeout(cloud, db, stream_
 
 
 def test_stream_end_settles_open_streaks(cloud, db, stream_id, publisher):
-    publish(
-        publisher,
-        gift(stream_id, "d1", "dev", coins=10, count=7, end=False, group="q"),
-        {
-            "event_id": "end",
-            "source": "tiktok",
-            "stream_id": stream_id,
-            "kind": "stream_end",
-            "occurred_at": datetime.now(UTC).isoformat(),
-        },
-    )
-    live = wait_for_doc(
-        db.collection("streams").document(stream_id), lambda d: d.get("status") == "ended"
-    )
+    ref = db.collection("streams").document(stream_id)
+    publish(publisher, gift(stream_id, "d1", "dev", coins=10, count=7, end=False, group="q"))
+    # The streak open (two messages published together may be delivered either way round,
+    # and an end applied first would leave nothing open to settle).
+    wait_for_doc(ref, lambda d: bool(d.get("combos")))
+    end = {
+        "event_id": "end",
+        "source": "tiktok",
+        "stream_id": stream_id,
+        "kind": "stream_end",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    publish(publisher, end)
+    live = wait_for_doc(ref, lambda d: d.get("status") == "ended")
     assert live["totals"]["coins"] == 70 and live["combos"] == []
 
 

@@ -14,6 +14,7 @@ from giftengine.bootstrap import deps, overlay_media, overlay_store, ownership, 
 from giftengine.domain import access, ids
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.overlay import MEDIA_MAX_BYTES, OverlaySettings, TestAlert
+from giftengine.domain.text import DisplayText
 from giftengine.entrypoints import battles_http, rewards_http
 from giftengine.entrypoints.http import (
     ApiError,
@@ -197,7 +198,7 @@ class StreamBody(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
     stream_id: DocId | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
-    title: str = Field(default="", max_length=200)
+    title: DisplayText = Field(default="", max_length=200)
 
 
 def _actor(request: Request) -> access.Actor:

@@ -18,6 +18,7 @@ from giftengine.domain.access import Actor
 from giftengine.domain.events import ID_PATTERN, parse_event
 from giftengine.domain.ids import DocId
 from giftengine.domain.rewards import viewer_id as rewards_viewer_id
+from giftengine.domain.text import DisplayText
 from giftengine.entrypoints.http import ApiError, Router, authenticate, parse_body
 from giftengine.entrypoints.http import StorableText as Text
 from giftengine.live import domain, predictions, questions, service
@@ -32,8 +33,8 @@ class _Body(BaseModel):
 
 
 class PollBody(_Body):
-    question: Text = Field(min_length=1, max_length=200)
-    choices: list[Text] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
+    question: DisplayText = Field(min_length=1, max_length=200)
+    choices: list[DisplayText] = Field(min_length=domain.MIN_CHOICES, max_length=domain.MAX_CHOICES)
     duration_s: int | None = Field(default=None, ge=domain.MIN_DURATION_S, le=domain.MAX_DURATION_S)
     changeable: bool = False
     gift_weighted: bool = False
@@ -131,8 +132,8 @@ def get_interactions(request: Request, stream_id: str):
 
 
 class PredictionBody(_Body):
-    title: Text = Field(min_length=1, max_length=200)
-    outcomes: list[Text] = Field(min_length=2, max_length=10)
+    title: DisplayText = Field(min_length=1, max_length=200)
+    outcomes: list[DisplayText] = Field(min_length=2, max_length=10)
     window_s: int = Field(ge=predictions.MIN_WINDOW_S, le=predictions.MAX_WINDOW_S)
 
 

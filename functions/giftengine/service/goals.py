@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from giftengine.domain import access, periods
 from giftengine.domain.ids import ID_PATTERN, DocId
 from giftengine.domain.stream import GOAL_METRICS
+from giftengine.domain.text import DisplayText
 
 
 class Principal(Protocol):
@@ -40,7 +41,7 @@ class GoalRequest(BaseModel):
     metric: Literal[GOAL_METRICS]  # type: ignore[valid-type]
     target: int = Field(ge=1, le=1_000_000_000)
     gift_id: DocId | None = Field(default=None, min_length=1, max_length=256, pattern=ID_PATTERN)
-    title: str = Field(default="", max_length=200)
+    title: DisplayText = Field(default="", max_length=200)
     duration_s: int | None = Field(
         default=None,
         ge=15,

@@ -84,6 +84,13 @@ def test_a_new_account_reaches_its_overlay_and_sees_its_streams_alert(
     browser.wait_for(DASH, "() => document.getElementById('overlay-copy').textContent === 'Copied'")
     url = browser.eval(DASH, "() => document.getElementById('overlay-url').value")
     assert f"creator={uid}" in url and "stream" not in url.split("?", 1)[1]
+    # The same form `giftengine overlay-url` prints (its widgets, theme and size).
+    from urllib.parse import parse_qsl, urlsplit
+
+    from giftengine_dev.cli.overlay_url import DASHBOARD_DEFAULTS
+
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query == {"creator": uid, **{k: str(v) for k, v in DASHBOARD_DEFAULTS.items()}}
     browser.screenshot(DASH, artifacts / "onboarding-dashboard.png", full_page=True)
 
     # 5. Open it: idle until the stream goes live, then the stream's alert.

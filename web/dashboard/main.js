@@ -20,7 +20,10 @@ import { collectSettings, mountSettings, renderSettings } from "./settings.js";
 import { mountShow } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
-const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "battle", "tap_battle", "round", "hype", "throne"];
+const WIDGETS = ["alerts", "top", "goal", "combo", "chat", "poll", "prediction", "question", "battle",
+  "tap_battle", "round", "hype", "throne", "mood"];
+// Offered, not ticked at first (the URL as it starts: giftengine overlay-url prints the same).
+const WIDGETS_OFF = ["chat", "poll", "prediction", "question", "battle", "tap_battle", "mood"];
 const TOTALS = ["coins", "gifts", "likes", "comments", "follows", "shares", "joins"];
 const state = { config: null, db: null, auth: null, user: null, claims: {}, stream: null, unsub: [] };
 window.giftDashboard = state; // for tests
@@ -805,7 +808,7 @@ async function main() {
     $("signup-btn").classList.remove("hidden");
   }
   $("overlay-widgets").append(...WIDGETS.map((w) => el("label", {},
-    el("input", { type: "checkbox", id: `w-${w}`, checked: ["chat", "battle", "tap_battle"].includes(w) ? null : "" }), w)));
+    el("input", { type: "checkbox", id: `w-${w}`, checked: WIDGETS_OFF.includes(w) ? null : "" }), w)));
   for (const id of ["overlay-widgets", "overlay-theme", "overlay-width", "overlay-height"]) {
     $(id).addEventListener("change", renderOverlayUrl);
   }

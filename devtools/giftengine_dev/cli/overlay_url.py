@@ -13,8 +13,18 @@ from urllib.parse import urlencode
 _ID = re.compile(r"^(?!\.\.?$)(?!__.*__$)[^/]{1,256}$")
 
 
+# The URL the dashboard's "Your overlay" card gives with its boxes as they start
+# (web/dashboard/main.js `renderOverlayUrl`): the same widgets, theme and size.
+DASHBOARD_DEFAULTS = {
+    "widgets": "alerts,top,goal,combo,round,hype,throne",
+    "theme": "dark",
+    "width": 1920,
+    "height": 1080,
+}
+
+
 def overlay_url(base: str, creator_id: str) -> str:
-    return f"{base}?{urlencode({'creator': creator_id})}"
+    return f"{base}?{urlencode({'creator': creator_id, **DASHBOARD_DEFAULTS})}"
 
 
 def run(args) -> int:

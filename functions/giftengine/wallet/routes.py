@@ -56,7 +56,8 @@ class StripeCheckoutBody(_Body):
 
 
 class NprCheckoutBody(_Body):
-    amount_npr: int = Field(ge=1, le=10_000_000)
+    # The range and step are the settings' (checkout.py `_npr_amount` says which, in NPR).
+    amount_npr: int = Field(description="NPR, a multiple of the block (10) from 10 to 100,000")
     idempotency_key: str = _KEY
 
 

@@ -85,15 +85,20 @@ def test_the_creator_and_their_moderator_issue_commands_the_rollup_applies_once(
     assert a["status"] == "recorded" and a["event_id"].startswith("control-")
     again = controls.issue_control("s1", req(by=3), Actor("cr"), owners, deps)
     assert again == {**a, "status": "duplicate"}  # a retried request: the same event
+    # Another command under a used request id is its own (it was answered `duplicate` and
+    # never recorded); the rollup applies it too.
+    other = controls.issue_control("s1", req(by=1), Actor("cr"), owners, deps)
+    assert other["status"] == "recorded" and other["event_id"] != a["event_id"]
     b = controls.issue_control("s1", req(by=4), Actor("helper"), owners, deps)
     assert b["event_id"] != a["event_id"]  # another caller's request id is another command
     staff = controls.issue_control(
         "s1", req(request_id="r2"), Actor("m", moderator=True), owners, deps
     )
     drain(deps)
-    assert store.live("s1")["features"]["counter"] == {"n": 8, "by": ["cr", "helper", "m"]}
+    assert store.live("s1")["features"]["counter"] == {"n": 9, "by": ["cr", "cr", "helper", "m"]}
     events = list(store.stream_events("s1"))
-    assert [e.event_id for e in events] == [a["event_id"], b["event_id"], staff["event_id"]]
+    ids = [a["event_id"], other["event_id"], b["event_id"], staff["event_id"]]
+    assert [e.event_id for e in events] == ids
     first = events[0]
     assert (first.kind, first.source, first.user.id, first.creator_id) == (
         "control",

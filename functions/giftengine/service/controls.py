@@ -17,6 +17,7 @@ the same id. The checks, in order, none of them after any write:
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -40,8 +41,9 @@ class ControlRequest(Control):
         min_length=1,
         max_length=128,
         pattern=ID_PATTERN,
-        description="The client's id for this command: a retry with the same id records "
-        "nothing new and answers the same event id.",
+        description="The client's id for this command: a retry with the same id and the same "
+        "command records nothing new and answers the same event id; another command under a "
+        "used id is recorded as its own.",
     )
 
 
@@ -53,9 +55,13 @@ def feature_class(name: str) -> type[Feature]:
     raise Invalid(f"unknown feature {name!r} (features: {known})")
 
 
-def control_event_id(stream_id: str, uid: str, request_id: str) -> str:
-    digest = hashlib.sha256("\x00".join((stream_id, uid, request_id)).encode()).hexdigest()
-    return f"control-{digest[:40]}"
+def control_event_id(stream_id: str, uid: str, request_id: str, command: Control) -> str:
+    """The command's event id: a retry (same caller, request id and command) gets the same
+    one and records nothing new; another command sent under a request id already used is a
+    command of its own, recorded (it was once answered `duplicate` and lost)."""
+    body = json.dumps(command.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    key = "\x00".join((stream_id, uid, request_id, body))
+    return f"control-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
 def issue_control(
@@ -77,15 +83,16 @@ def issue_control(
     if acc.creator_id is None:
         raise streams.NotFound(f"stream {stream_id} has no ownership record")
     access.require_stream_moderator(actor, acc)
+    command = Control(feature=req.feature, action=req.action, params=req.params)
     event = EngagementEvent(
-        event_id=control_event_id(stream_id, actor.uid, req.request_id),
+        event_id=control_event_id(stream_id, actor.uid, req.request_id, command),
         source="app",
         stream_id=stream_id,
         kind="control",
         occurred_at=datetime.fromtimestamp(deps.clock(), UTC),
         user=User(id=actor.uid),
         creator_id=acc.creator_id,
-        control=Control(feature=req.feature, action=req.action, params=req.params),
+        control=command,
     )
     created = pipeline.record_events([event], deps)
     return {

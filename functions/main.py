@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import functions_framework
 from cloudevents.http import CloudEvent
-from flask import Request
+from flask import Request, request
+
+
+@functions_framework.errorhandler(404)
+def unrouted(error):
+    from giftengine.entrypoints import http
+
+    return http.unrouted(request.path)
 
 
 @functions_framework.cloud_event

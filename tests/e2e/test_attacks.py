@@ -28,6 +28,10 @@ def viewer() -> dict[str, str]:
         ("ingest_targets", "PUT", "/ingest_targets/__x__"),
         ("ingest_targets", "DELETE", "/ingest_targets/__x__"),
         ("chat_api", "GET", "/chat_api/streams/__x__/messages"),
+        # A line break: the framework's route does not match it (its HTML 404 before).
+        ("api", "GET", "/api/streams/a%0Ab"),
+        ("chat_api", "GET", "/chat_api/streams/a%0Ab/messages"),
+        ("wallet_api", "GET", "/wallet_api/wallet%0A"),
     ],
 )
 def test_reserved_and_odd_path_ids_get_a_4xx(cloud, function, method, path):

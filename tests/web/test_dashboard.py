@@ -57,7 +57,7 @@ def test_creator_signs_in_sets_a_goal_and_the_overlay_shows_it(
     failed = browser.wait_for(
         PAGE, "() => document.querySelector('#signin-status.error')?.textContent"
     )
-    assert "Sign-in failed" in failed
+    assert "Sign-in failed" in failed and "auth/" not in failed  # in words, not Firebase's code
     browser.fill(PAGE, "#password", PASSWORD)
     browser.click(PAGE, "#signin-btn")
     browser.wait_for(PAGE, "() => document.body.dataset.signedIn === '1'")

@@ -71,7 +71,11 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
     long = {**goal, "goal_id": "long", "title": "Mic" * 66 + "!!"}
     r = requests.post(f"{cloud['endpoints']['api']}/goals", json=long, headers=auth, timeout=10)
     assert r.status_code == 201, r.text
-    wait_for_doc(ref, lambda d: {"mic", "long"} <= set(d.get("goals", {})))
+    # One the first gifts reach: its alert names it.
+    small = {**goal, "goal_id": "small", "title": "First 60 coins", "target": 60}
+    r = requests.post(f"{cloud['endpoints']['api']}/goals", json=small, headers=auth, timeout=10)
+    assert r.status_code == 201, r.text
+    wait_for_doc(ref, lambda d: {"mic", "long", "small"} <= set(d.get("goals", {})))
 
     open_overlay(browser, web, stream_id)
     assert browser.wait_for(
@@ -150,6 +154,12 @@ def test_overlay_shows_alerts_combo_leaderboard_and_goal(
                      text: g.innerText, width: g.querySelector('.fill').style.width}; }""",
     )
     assert g["width"] == "57.8%" and "New mic" in g["text"] and "578 / 1,000" in g["text"]
+    reached = browser.wait_for(
+        PAGE,
+        "() => window.giftOverlay.shown.find(s => s.type === 'goal_reached')?.text",
+        timeout=60,
+    )
+    assert reached.startswith("Goal reached: First 60 coins")
     browser.screenshot(PAGE, artifacts / "overlay-5-final.png")
     # The page stays transparent for OBS.
     assert browser.eval(PAGE, "() => getComputedStyle(document.body).backgroundColor") in (

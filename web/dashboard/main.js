@@ -834,6 +834,20 @@ async function main() {
   $("tap-stop").addEventListener("click", () => tapBattle("stop"));
   wireLive();
   $("new-stream-form").addEventListener("submit", createStream);
+  // Firebase Auth's error codes in words; an unknown one is shown as it is.
+  const AUTH_ERRORS = {
+    "auth/invalid-credential": "wrong email or password",
+    "auth/wrong-password": "wrong email or password",
+    "auth/invalid-login-credentials": "wrong email or password",
+    "auth/user-not-found": "no account with this email (sign up first)",
+    "auth/invalid-email": "that is not an email address",
+    "auth/missing-password": "enter a password",
+    "auth/weak-password": "the password needs at least 6 characters",
+    "auth/email-already-in-use": "an account with this email exists (sign in)",
+    "auth/too-many-requests": "too many attempts; wait a minute and try again",
+    "auth/network-request-failed": "the sign-in service cannot be reached",
+  };
+  const authError = (e) => AUTH_ERRORS[e.code] || e.code || e.message;
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     status($("signin-status"), "Signing in…");
@@ -841,14 +855,14 @@ async function main() {
       await signInWithEmailAndPassword(state.auth, $("email").value, $("password").value);
       status($("signin-status"), "");
     } catch (e) {
-      status($("signin-status"), `Sign-in failed: ${e.code || e.message}`, "error");
+      status($("signin-status"), `Sign-in failed: ${authError(e)}`, "error");
     }
   });
   $("signup-btn").addEventListener("click", async () => {
     try {
       await createUserWithEmailAndPassword(state.auth, $("email").value, $("password").value);
     } catch (e) {
-      status($("signin-status"), `Sign-up failed: ${e.code || e.message}`, "error");
+      status($("signin-status"), `Sign-up failed: ${authError(e)}`, "error");
     }
   });
   $("signout").addEventListener("click", () => signOut(state.auth));

@@ -166,7 +166,7 @@ function renderAlert(a, kind) {
   else if (a.type === "badge") what = `earned the ${a.badge_name || a.badge} badge`;
   else if (a.type === "goal_reached") {
     return el("div", { class: "alert panel goal-alert", "data-type": a.type, "data-goal-id": a.goal_id },
-      el("span", { class: "what" }, "Goal reached!"),
+      el("span", { class: "what" }, `Goal reached${a.title ? `: ${a.title}` : "!"}`),
       el("span", { class: "amount" }, `${fmt(a.progress)} / ${fmt(a.target)} ${a.metric}`));
   } else if (a.type === "challenge_failed") {
     return el("div", { class: "alert panel goal-alert failed", "data-type": a.type, "data-goal-id": a.goal_id },

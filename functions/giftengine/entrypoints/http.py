@@ -58,6 +58,14 @@ def error_response(status: int, code: str, reason: str, headers: dict[str, str] 
     return json_response({"error": code, "reason": reason}, status, headers)
 
 
+def unrouted(path: str):
+    """The answer to a path the framework routes nowhere (a line break in a path segment
+    does not match its catch-all route): JSON with a reason, not Flask's HTML page."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return error_response(400, "invalid_request", "the path contains a control character")
+    return error_response(404, "not_found", "no such path")
+
+
 MAX_BODY_BYTES = bounded_json.MAX_BYTES
 
 

@@ -296,7 +296,9 @@ def test_dashboard_settings_panel_saves_and_its_test_alert_reaches_the_idle_over
     browser.click(DASH, '#layout-rows tr[data-widget="alerts"] .layout-on')
     for field, value in [("x", 10), ("y", 40), ("width", 50), ("scale", 140)]:
         browser.fill(DASH, f'#layout-rows tr[data-widget="alerts"] .layout-{field}', value)
-    browser.fill(DASH, '.template-text[data-kind="big_gift"]', "WOW {name}: {gift} for {coins}!")
+    browser.fill(
+        DASH, '.template-text[data-kind="big_gift"]', "WOW {name}: {gift} for {coins}! (#{rank})"
+    )
     browser.upload(DASH, "#media-file", "ding.wav", "audio/wav", wav_bytes(880))
     browser.click(DASH, "#media-upload")
     ref = browser.wait_for(DASH, "() => document.getElementById('media-status').dataset.ref")
@@ -330,7 +332,8 @@ def test_dashboard_settings_panel_saves_and_its_test_alert_reaches_the_idle_over
         """() => { const a = document.querySelector('.alert[data-test="1"]');
           return a && {text: a.innerText, anim: a.dataset.animation}; }""",
     )
-    assert shown["text"] == "WOW Test viewer: Rose for 500!" and shown["anim"] == "burst"
+    # The test gift carries a rank as a real one does (a template naming {rank} showed "#").
+    assert shown["text"] == "WOW Test viewer: Rose for 500! (#1)" and shown["anim"] == "burst"
     browser.wait_for(PAGE, "() => window.giftOverlay.spoken.some((s) => s.kind === 'big_gift')")
     sound = browser.wait_for(
         PAGE, "() => window.giftOverlay.sounds.find((s) => s.key.startsWith('test:'))"

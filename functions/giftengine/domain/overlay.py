@@ -324,6 +324,7 @@ def test_alert_item(t: TestAlert) -> dict:
             "gift_name": t.gift_name,
             "units": 1,
             "coins": t.coins,
+            "rank": 1,  # a real gift's alert has its gifter's rank: a template naming {rank}
         }
     if t.kind in ("goal_reached", "challenge_failed"):
         return {

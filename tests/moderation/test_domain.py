@@ -220,3 +220,14 @@ def test_per_window_limit_matches_the_seed():
         state = t.state if t.allowed else state
     assert allowed == 100
     assert bucket.retry_after_header(bucket.take(spec, state, now=0.0).retry_after_s) == "9"
+
+
+def test_a_display_name_the_chat_would_not_show_is_replaced():
+    """A user sets their own profile name: a slur there showed on every message they sent
+    while the same word as a message banned them."""
+    from giftengine.moderation.http import _display_name
+
+    assert _display_name({"name": "Ana Lopez"}, "ignored body name", "uid-12345") == "Ana Lopez"
+    assert _display_name({"name": "nigger"}, None, "abcdef123") == "user-abcdef"
+    assert _display_name({"name": "\u0007"}, None, "abcdef123") == "user-abcdef"
+    assert _display_name({}, None, "abcdef123") == "user-abcdef"

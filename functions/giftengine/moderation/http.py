@@ -171,15 +171,22 @@ _stream = _valid_id
 def _display_name(claims: dict, body_name: str | None, uid: str) -> str:
     """The name the server holds for the user (the Firebase Auth profile, carried in the
     verified token's `name` claim); a name in the request body is ignored, so nobody posts
-    under a name they merely typed."""
+    under a name they merely typed. The user sets that profile too, so the name passes the
+    chat's built-in classifier at the standard level as a message would (a slur as a name
+    would otherwise show on every message they send); one it would not show is replaced by
+    `user-<uid prefix>`."""
+    from giftengine.moderation.classify import classify
+    from giftengine.moderation.rules import ModerationConfig, decide
     from giftengine.moderation.sanitize import sanitize
 
     candidate = claims.get("name")
     if isinstance(candidate, str):
         try:
-            return sanitize(candidate, 64).text
+            name = sanitize(candidate, 64).text
         except InvalidMessage:
-            pass
+            name = ""
+        if name and decide(classify(name), None, ModerationConfig()).visible:
+            return name
     return "user-" + uid[:6]
 
 

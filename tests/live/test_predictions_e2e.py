@@ -139,3 +139,30 @@ def test_predictions_stake_pay_and_refund_points_earned_through_the_pipeline(clo
     assert not db.collection(f"streams/{stream}/points").get()  # no per-stream balance
     stakes = db.collection(f"{pr.prediction_path(stream, pid)}/stakes").get()
     assert sorted(d.id for d in stakes) == sorted([fa, fb])  # keyed by the rewards' viewer id
+
+    # A dozen stakes of one viewer sent at once (seen from outside: they held every worker
+    # of the `api` function for minutes): each is applied once, and the function still
+    # answers other requests.
+    from concurrent.futures import ThreadPoolExecutor
+
+    r = api[creator].post(
+        f"/streams/{stream}/predictions",
+        {"title": "Burst?", "outcomes": ["A", "B"], "window_s": 300},
+    )
+    path3 = f"/streams/{stream}/predictions/{r.json()['prediction_id']}"
+
+    def burst(i: int):
+        body = {"outcome": 1, "points": 10, "idempotency_key": f"burst-{i:02d}-{n}"}
+        return api[fa].post(f"{path3}/stakes", body)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(burst, range(12)))
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) <= {201, 409}, [a.text for a in answers]
+    taken = codes.count(201)
+    assert taken >= 1 and all(
+        a.json()["error"] == "contention" for a in answers if a.status_code == 409
+    )
+    assert requests.get(f"{base}/health", timeout=30).status_code == 200
+    doc = db.document(pr.prediction_path(stream, path3.rsplit("/", 1)[1])).get().to_dict()
+    assert doc["pools"] == [10 * taken, 0] and points(fa)["balance"] == 398 - 10 * taken

@@ -52,31 +52,45 @@ class _FsTx:
 
 
 class FirestoreDocStore:
-    def __init__(self, client: firestore.Client, max_attempts: int = 30):
-        self.client, self.max_attempts = client, max_attempts
+    # How long one request keeps retrying a contended transaction before it answers 409
+    # `contention` (safe to retry): a burst on one document (a dozen stakes of one viewer
+    # sent at once) otherwise held every worker thread of the function for minutes, on the
+    # emulator's lock waits, and the function answered nothing else meanwhile.
+    DEADLINE_S = 20.0
+
+    def __init__(
+        self, client: firestore.Client, max_attempts: int = 30, deadline_s: float = DEADLINE_S
+    ):
+        self.client, self.max_attempts, self.deadline_s = client, max_attempts, deadline_s
 
     def transact(self, fn: Callable[[Any], T]) -> T:
         """Run `fn` in a transaction. The client library retries an aborted commit, but a read
         aborted by a competing transaction (the emulator and production both do this under
-        contention) surfaces as Aborted: retry the whole function with jittered backoff."""
+        contention) surfaces as Aborted: retry the whole function with jittered backoff, for
+        at most `max_attempts` tries and `deadline_s` seconds."""
 
         @firestore.transactional
         def run(tx: firestore.Transaction) -> T:
             return fn(_FsTx(self.client, tx))
 
-        delay = 0.01
+        delay, started = 0.01, time.monotonic()
         for attempt in range(self.max_attempts):
             try:
-                return run(self.client.transaction(max_attempts=5))
+                return self._attempt(run)
             except (gexc.Aborted, gexc.Conflict, gexc.DeadlineExceeded):
                 pass
             except ValueError as exc:  # the library's "failed to commit within N attempts"
                 if "attempts" not in str(exc):
                     raise
+            if time.monotonic() - started >= self.deadline_s:
+                break
             if attempt + 1 < self.max_attempts:
                 time.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, 1.0)
-        raise Contention("too many concurrent updates to this wallet; retry")
+        raise Contention("too many concurrent updates to the same documents; retry")
+
+    def _attempt(self, run: Callable[[firestore.Transaction], T]) -> T:
+        return run(self.client.transaction(max_attempts=5))
 
     def get(self, path: str) -> Doc | None:
         snap = self.client.document(path).get()

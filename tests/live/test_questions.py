@@ -56,6 +56,11 @@ def test_a_review_is_final_a_retry_answers_the_same_and_the_other_decision_is_40
     qa.mark(deps, CREATOR, "s1", qid, "answered")
     again = qa.review(deps, CREATOR, "s1", qid, True)  # a retry changes nothing
     assert (again["status"], again["votes"]) == ("answered", 1)
+    with pytest.raises(PollError, match="answered"):  # off the queue: its votes are final
+        qa.upvote(deps, "s1", qid, "app:late")
+    assert qa.upvote(deps, "s1", qid, "app:x") == {"counted": False, "votes": 1}  # a retry
+    with pytest.raises(service.NotFound, match="no ownership record"):
+        qa.submit(deps, "nosuch", "tiktok:9", "Cy", "Anyone?", "key-0103")
     with pytest.raises(PollError) as err:
         qa.review(deps, CREATOR, "s1", qid, False)
     assert err.value.status == 409 and "already approved" in err.value.reason

@@ -21,6 +21,7 @@ from giftengine.live.domain import PollError
 from giftengine.live.service import Deps, NotFound, current_path, require_runner
 from giftengine.moderation.sanitize import InvalidMessage, sanitize, strip_markup
 from giftengine.service.docstore import Doc, Tx
+from giftengine.service.streams import stream_access
 
 MAX_CHARS = 300
 
@@ -46,6 +47,8 @@ def submit(
         clean = sanitize(strip_markup(raw), MAX_CHARS)
     except InvalidMessage as exc:
         raise PollError("invalid_request", str(exc), 400) from None
+    if stream_access(deps.ownership, stream_id).creator_id is None:
+        raise NotFound(f"stream {stream_id!r} has no ownership record (POST /api/streams)")
     qid = "q-" + hashlib.sha256(f"{stream_id}\0{voter}\0{key}".encode()).hexdigest()[:20]
     doc = {
         "question_id": qid,
@@ -112,6 +115,8 @@ def upvote(deps: Deps, stream_id: str, qid: str, voter: str) -> dict[str, Any]:
             raise NotFound(f"no question {qid!r} on stream {stream_id!r}")
         if docs[upvote_path(stream_id, qid, voter)] is not None:
             return {"counted": False, "votes": q["votes"]}
+        if q.get("status") == "answered":  # off the queue: its votes are final
+            raise PollError("question_answered", f"question {qid!r} was answered")
         tx.set(upvote_path(stream_id, qid, voter), {"at": deps.clock()})
         tx.set(question_path(stream_id, qid), {"votes": q["votes"] + 1}, merge=True)
         return {"counted": True, "votes": q["votes"] + 1}

@@ -175,8 +175,7 @@ def _display_name(claims: dict, body_name: str | None, uid: str) -> str:
     chat's built-in classifier at the standard level as a message would (a slur as a name
     would otherwise show on every message they send); one it would not show is replaced by
     `user-<uid prefix>`."""
-    from giftengine.moderation.classify import classify
-    from giftengine.moderation.rules import ModerationConfig, decide
+    from giftengine.moderation.rules import shown_by_default
     from giftengine.moderation.sanitize import sanitize
 
     candidate = claims.get("name")
@@ -185,7 +184,7 @@ def _display_name(claims: dict, body_name: str | None, uid: str) -> str:
             name = sanitize(candidate, 64).text
         except InvalidMessage:
             name = ""
-        if name and decide(classify(name), None, ModerationConfig()).visible:
+        if shown_by_default(name):
             return name
     return "user-" + uid[:6]
 

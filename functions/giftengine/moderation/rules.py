@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from giftengine.moderation.classify import CATEGORIES, Finding
+from giftengine.moderation.classify import CATEGORIES, Finding, classify
 
 Action = Literal["allow", "warn", "hold", "block"]
 ACTIONS: tuple[Action, ...] = ("allow", "warn", "hold", "block")
@@ -173,3 +173,11 @@ def decide(found: Iterable[Finding], keyword: str | None, config: ModerationConf
     return Verdict(
         action, f.category, f.score, _reason(action, f.category), keyword, strike, f.term
     )
+
+
+def shown_by_default(text: str) -> bool:
+    """Whether the chat's built-in classifier at the standard level, with no keyword list,
+    would show `text` (its first 600 characters); blank text is not shown."""
+    if not text.strip():
+        return False
+    return decide(classify(text[:600]), None, ModerationConfig()).visible

@@ -307,12 +307,9 @@ def _with_bans(config: dict, bans: list[str]) -> dict:
 def _comment_passes(text: str) -> bool:
     """A comment earns XP only if the chat's built-in classifier would show it (the
     stream's own keyword list is not read here: docs/engagement.md, "XP")."""
-    from giftengine.moderation.classify import classify
-    from giftengine.moderation.rules import ModerationConfig, decide
+    from giftengine.moderation.rules import shown_by_default
 
-    if not text.strip():
-        return False
-    return decide(classify(text[:600]), None, ModerationConfig()).visible
+    return shown_by_default(text)
 
 
 Rewards.comment_ok = staticmethod(_comment_passes)
